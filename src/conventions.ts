@@ -1,0 +1,56 @@
+/**
+ * Every event and attribute name this package writes or reads, in one place.
+ * Semantic-convention names come from @opentelemetry/semantic-conventions (incubating entry point
+ * copied as literals, as the semconv package recommends for unstable names); `flagsync.*` names are ours.
+ */
+
+// --- semantic conventions (feature_flag.*, semconv v1.40+) ---
+export const EVENT_FEATURE_FLAG_EVALUATION = 'feature_flag.evaluation';
+export const ATTR_FEATURE_FLAG_KEY = 'feature_flag.key';
+export const ATTR_FEATURE_FLAG_PROVIDER_NAME = 'feature_flag.provider.name';
+export const ATTR_FEATURE_FLAG_CONTEXT_ID = 'feature_flag.context.id';
+export const ATTR_FEATURE_FLAG_RESULT_VALUE = 'feature_flag.result.value';
+export const ATTR_FEATURE_FLAG_RESULT_VARIANT = 'feature_flag.result.variant';
+export const ATTR_FEATURE_FLAG_RESULT_REASON = 'feature_flag.result.reason';
+export const ATTR_FEATURE_FLAG_ERROR_MESSAGE = 'feature_flag.error.message';
+export const ATTR_ERROR_TYPE = 'error.type';
+
+// Deprecated names still written by other emitters (OpenFeature hooks before semconv 1.32, LaunchDarkly).
+export const LEGACY_EVENT_FEATURE_FLAG = 'feature_flag';
+export const LEGACY_ATTR_PROVIDER_NAME = 'feature_flag.provider_name';
+export const LEGACY_ATTR_VARIANT = 'feature_flag.variant';
+export const LEGACY_ATTR_EVALUATION_REASON = 'feature_flag.evaluation.reason';
+
+export const FLAG_EVALUATION_EVENT_NAMES: readonly string[] = [EVENT_FEATURE_FLAG_EVALUATION, LEGACY_EVENT_FEATURE_FLAG];
+
+/** Reason values from semconv `feature_flag.result.reason`. */
+export const REASON_UNKNOWN = 'unknown';
+export const REASON_CACHED = 'cached';
+export const REASON_ERROR = 'error';
+export const ERROR_FLAG_NOT_FOUND = 'flag_not_found';
+export const ERROR_PROVIDER_NOT_READY = 'provider_not_ready';
+
+/** The provider name this package writes; the exporters accept it by default. */
+export const PROVIDER_NAME = 'FlagSync';
+
+// --- flagsync.* attributes: what is needed to rebuild FlagSync payloads exactly ---
+/** `track()` calls are recorded as events of this name. */
+export const EVENT_FLAGSYNC_TRACK = 'flagsync.track';
+/** JSON text of the served value, so its JSON type survives span attributes (`"true"` vs `true`). */
+export const ATTR_FLAGSYNC_VALUE = 'flagsync.value';
+/** JSON text of the context attributes (after privacy filtering); absent when the app passed none. */
+export const ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES = 'flagsync.context.attributes';
+/** Context key on track events (flag events use `feature_flag.context.id`). */
+export const ATTR_FLAGSYNC_CONTEXT_KEY = 'flagsync.context.key';
+/** `false` when the SDK itself would not have recorded an impression (node-sdk: missing flag). */
+export const ATTR_FLAGSYNC_IMPRESSION = 'flagsync.impression';
+export const ATTR_FLAGSYNC_EVENT_KEY = 'flagsync.event.key';
+/** The numeric value of a track call; absent when the app passed none. */
+export const ATTR_FLAGSYNC_EVENT_VALUE = 'flagsync.event.value';
+/** `true` when the app passed `null` as the value (kept apart from "no value" for exact payloads). */
+export const ATTR_FLAGSYNC_EVENT_VALUE_NULL = 'flagsync.event.value_null';
+/** JSON text of the track properties; absent when the app passed none. */
+export const ATTR_FLAGSYNC_EVENT_PROPERTIES = 'flagsync.event.properties';
+
+/** Instrumentation scope name for our tracer and logger. */
+export const INSTRUMENTATION_SCOPE = 'flagsync-otel';

@@ -1,0 +1,136 @@
+/**
+ * The one delivery engine, shared by the exporters and the collector-side service: two lanes
+ * (impressions, events), each a bounded queue with batching, retry and drop accounting.
+ */
+import { Buffer } from 'node:buffer';
+import { diag } from '@opentelemetry/api';
+import { createRedactor, type ResolvedDeliveryConfig } from '../config/delivery-config.js';
+import type { FlagSyncEvent, FlagSyncImpression } from '../types.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
+import { Lane, type EntryOutcome, type LaneEvents, type LaneStats } from './lane.js';
+import { ThrottledLog } from './throttled-log.js';
+import { createHttpTransport, type Transport } from './transport.js';
+
+export interface DeliveryStats {
+  impressions: LaneStats;
+  events: LaneStats;
+}
+
+export interface SubmitOutcome {
+  delivered: number;
+  /** Items not delivered, with the first reason. */
+  failed: number;
+  reason?: string;
+}
+
+export class DeliveryEngine {
+  private readonly _impressions: Lane;
+  private readonly _events: Lane;
+  private readonly _transport: Transport;
+  private readonly _diag = diag.createComponentLogger({ namespace: 'flagsync-otel/delivery' });
+  private readonly _log = new ThrottledLog(this._diag);
+  private _shutdown: Promise<void> | undefined;
+
+  constructor(
+    private readonly _config: ResolvedDeliveryConfig,
+    transport?: Transport,
+  ) {
+    const redact = createRedactor([_config.sdkKey]);
+    this._transport = transport ?? createHttpTransport({ baseUrl: _config.eventsUrl, sdkKey: _config.sdkKey, timeoutMillis: _config.timeoutMillis, redact });
+    const sdkContextJson = JSON.stringify({ sdkName: PACKAGE_NAME, sdkVersion: PACKAGE_VERSION });
+    const laneOptions = {
+      sdkContextJson,
+      maxBatchSize: _config.maxBatchSize,
+      maxBatchBytes: _config.maxBatchBytes,
+      maxQueueSize: _config.maxQueueSize,
+      flushIntervalMillis: _config.flushIntervalMillis,
+      backoff: { initialBackoffMillis: _config.initialBackoffMillis, maxBackoffMillis: _config.maxBackoffMillis },
+    };
+    const events: LaneEvents = {
+      onRetry: (kind, message, delay) => this._log.log('warn', `retry:${kind}`, `${message}; ${kind} kept queued, next attempt in ${delay} ms`),
+      onFailure: (kind, count, status, message) => {
+        const hint = status === 401 || status === 403 ? ' Check the FlagSync SDK key (FLAGSYNC_SDK_KEY).' : '';
+        this._log.log('error', `failure:${status}`, `${message}: ${count} ${kind} dropped, FlagSync will not accept them.${hint}`);
+      },
+      onDelivered: () => undefined,
+    };
+    this._impressions = new Lane({ kind: 'impressions', ...laneOptions }, this._transport, events);
+    this._events = new Lane({ kind: 'events', ...laneOptions }, this._transport, events);
+  }
+
+  /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
+  addImpression(item: FlagSyncImpression, settle?: (outcome: EntryOutcome) => void): boolean {
+    return this._offer(this._impressions, item, settle);
+  }
+
+  addEvent(item: FlagSyncEvent, settle?: (outcome: EntryOutcome) => void): boolean {
+    return this._offer(this._events, item, settle);
+  }
+
+  /**
+   * Queue items and resolve once each is delivered or given up: the collector-side service
+   * acknowledges a request only after this.
+   */
+  submit(impressions: readonly FlagSyncImpression[], events: readonly FlagSyncEvent[]): Promise<SubmitOutcome> {
+    const total = impressions.length + events.length;
+    if (total === 0) return Promise.resolve({ delivered: 0, failed: 0 });
+    return new Promise((resolve) => {
+      const outcome: SubmitOutcome = { delivered: 0, failed: 0 };
+      let pending = total;
+      const settle = (result: EntryOutcome) => {
+        if (result.delivered) outcome.delivered++;
+        else {
+          outcome.failed++;
+          outcome.reason ??= result.reason;
+        }
+        if (--pending === 0) resolve(outcome);
+      };
+      for (const item of impressions) this.addImpression(item, settle) || settle({ delivered: false, reason: 'impression queue full' });
+      for (const item of events) this.addEvent(item, settle) || settle({ delivered: false, reason: 'event queue full' });
+    });
+  }
+
+  /** Free room in the fuller queue, for admission control. */
+  get freeCapacity(): number {
+    return this._config.maxQueueSize - Math.max(this._impressions.size, this._events.size);
+  }
+
+  /** While FlagSync is failing: the soonest time a retry is due and the last error. */
+  get backoff(): { retryAt: number; lastError: string } | undefined {
+    return this._impressions.backoff ?? this._events.backoff;
+  }
+
+  stats(): DeliveryStats {
+    return { impressions: { ...this._impressions.stats }, events: { ...this._events.stats } };
+  }
+
+  /** Deliver everything queued now; resolves when done or at the deadline (what is left stays queued). */
+  async forceFlush(timeoutMillis = this._config.shutdownTimeoutMillis): Promise<{ remaining: number }> {
+    const deadline = Date.now() + timeoutMillis;
+    const [a, b] = await Promise.all([this._impressions.drain(deadline), this._events.drain(deadline)]);
+    return { remaining: a + b };
+  }
+
+  /** Flush within the deadline, then stop; what could not be delivered is reported and counted as failed. */
+  shutdown(timeoutMillis = this._config.shutdownTimeoutMillis): Promise<void> {
+    this._shutdown ??= (async () => {
+      await this.forceFlush(timeoutMillis);
+      const lostImpressions = this._impressions.close('shut down before delivery');
+      const lostEvents = this._events.close('shut down before delivery');
+      if (lostImpressions + lostEvents > 0) {
+        this._diag.error(`shutdown deadline (${timeoutMillis} ms) passed: ${lostImpressions} impressions and ${lostEvents} events were not delivered to FlagSync`);
+      }
+      await this._transport.close().catch(() => undefined);
+    })();
+    return this._shutdown;
+  }
+
+  private _offer(lane: Lane, item: object, settle?: (outcome: EntryOutcome) => void): boolean {
+    const json = JSON.stringify(item);
+    const accepted = lane.offer({ json, bytes: Buffer.byteLength(json), ...(settle ? { settle } : {}) });
+    if (!accepted) {
+      this._log.log('warn', 'queue-full', `FlagSync queue full (${this._config.maxQueueSize} items per route) or shut down: items are being dropped; see stats() for counts`);
+    }
+    return accepted;
+  }
+}

@@ -1,0 +1,215 @@
+/**
+ * One bounded queue and its sender, per FlagSync route (impressions, events). Items wait here,
+ * already serialised, until FlagSync accepts them; a batch leaves the queue only when settled.
+ */
+import type { Transport } from './transport.js';
+import { backoffMillis, type BackoffOptions } from './retry-policy.js';
+
+export type EntryOutcome = { delivered: true } | { delivered: false; reason: string };
+
+export interface LaneEntry {
+  json: string;
+  bytes: number;
+  /** Told once, when the entry is delivered or given up. */
+  settle?: (outcome: EntryOutcome) => void;
+}
+
+export interface LaneOptions {
+  /** Payload field name and route: `impressions` → `/track/impressions/server`. */
+  kind: 'impressions' | 'events';
+  sdkContextJson: string;
+  maxBatchSize: number;
+  maxBatchBytes: number;
+  maxQueueSize: number;
+  flushIntervalMillis: number;
+  backoff: BackoffOptions;
+}
+
+export interface LaneStats {
+  /** Items accepted into the queue. */
+  accepted: number;
+  delivered: number;
+  /** Refused because the queue was full. */
+  dropped: number;
+  /** Refused by FlagSync (4xx other than 429), or undeliverable at shutdown. */
+  failed: number;
+  /** Requests sent, and how many of them are retries. */
+  requests: number;
+  retries: number;
+}
+
+export interface LaneEvents {
+  onRetry(lane: LaneOptions['kind'], message: string, delayMillis: number): void;
+  onFailure(lane: LaneOptions['kind'], count: number, status: number, message: string): void;
+  onDelivered(lane: LaneOptions['kind'], count: number): void;
+}
+
+export class Lane {
+  readonly stats: LaneStats = { accepted: 0, delivered: 0, dropped: 0, failed: 0, requests: 0, retries: 0 };
+  private readonly _path: string;
+  private readonly _prefix: string;
+  private _queue: LaneEntry[] = [];
+  private _head = 0;
+  private _queuedBytes = 0;
+  private _sending: Promise<void> | undefined;
+  private _timer: ReturnType<typeof setTimeout> | undefined;
+  private _retryAt = 0;
+  private _attempt = 0;
+  private _batchLimit: number;
+  private _lastError: string | undefined;
+  private _closed = false;
+
+  constructor(
+    private readonly _options: LaneOptions,
+    private readonly _transport: Transport,
+    private readonly _events: LaneEvents,
+  ) {
+    this._path = `/track/${_options.kind}/server`;
+    this._prefix = `{"${_options.kind}":[`;
+    this._batchLimit = _options.maxBatchSize;
+  }
+
+  get size(): number {
+    return this._queue.length - this._head;
+  }
+
+  /** Set while FlagSync is failing: when the next attempt is due and what went wrong. */
+  get backoff(): { retryAt: number; lastError: string } | undefined {
+    return this._retryAt > Date.now() && this._lastError ? { retryAt: this._retryAt, lastError: this._lastError } : undefined;
+  }
+
+  /** Queue an entry; false (and counted as dropped) when the queue is full or closed. */
+  offer(entry: LaneEntry): boolean {
+    if (this._closed || this.size >= this._options.maxQueueSize) {
+      this.stats.dropped++;
+      return false;
+    }
+    this._queue.push(entry);
+    this._queuedBytes += entry.bytes;
+    this.stats.accepted++;
+    if (this.size >= this._batchLimit || this._queuedBytes >= this._options.maxBatchBytes) this._kick();
+    else this._schedule(this._options.flushIntervalMillis);
+    return true;
+  }
+
+  /**
+   * Send what is queued, retrying within the deadline; ignores a pending backoff once, as a flush
+   * is an explicit request. Resolves with how many entries are still queued at the deadline.
+   */
+  async drain(deadline: number): Promise<number> {
+    this._retryAt = 0;
+    while (this.size > 0 || this._sending) {
+      const now = Date.now();
+      if (now >= deadline) break;
+      this._kick();
+      // These waits keep the process alive on purpose: the caller asked to wait for delivery.
+      const wait = this._sending ?? sleep(Math.max(1, Math.min(this._retryAt, deadline) - now), true);
+      await Promise.race([wait, sleep(deadline - now, true)]);
+    }
+    return this.size;
+  }
+
+  /** Stop accepting; entries still queued are settled as not delivered. */
+  close(reason: string): number {
+    this._closed = true;
+    if (this._timer) clearTimeout(this._timer);
+    const remaining = this._queue.slice(this._head);
+    this._queue = [];
+    this._head = 0;
+    this._queuedBytes = 0;
+    this.stats.failed += remaining.length;
+    for (const entry of remaining) entry.settle?.({ delivered: false, reason });
+    return remaining.length;
+  }
+
+  private _schedule(delayMillis: number): void {
+    if (this._timer || this._closed) return;
+    this._timer = setTimeout(() => {
+      this._timer = undefined;
+      this._kick();
+    }, delayMillis);
+    // Queued telemetry must not keep the app alive; shutdown() delivers it.
+    this._timer.unref?.();
+  }
+
+  private _kick(): void {
+    if (this._sending || this.size === 0) return;
+    const wait = this._retryAt - Date.now();
+    if (wait > 0) return this._schedule(wait);
+    if (this._timer) {
+      clearTimeout(this._timer);
+      this._timer = undefined;
+    }
+    this._sending = this._sendAll().finally(() => {
+      this._sending = undefined;
+      if (this.size > 0) this._schedule(Math.max(0, this._retryAt - Date.now()));
+    });
+  }
+
+  /** Send batches until the queue is empty or FlagSync asks us to wait. */
+  private async _sendAll(): Promise<void> {
+    while (this.size > 0 && this._retryAt <= Date.now()) {
+      const count = this._nextBatchCount();
+      const entries = this._queue.slice(this._head, this._head + count);
+      let body = this._prefix;
+      for (let i = 0; i < entries.length; i++) body += (i === 0 ? '' : ',') + entries[i]!.json;
+      body += `],"sdkContext":${this._options.sdkContextJson}}`;
+
+      this.stats.requests++;
+      if (this._attempt > 0) this.stats.retries++;
+      const result = await this._transport.post(this._path, body);
+      if (result.kind === 'success') {
+        this._attempt = 0;
+        this._lastError = undefined;
+        this._batchLimit = this._options.maxBatchSize;
+        this._remove(count);
+        this.stats.delivered += count;
+        for (const entry of entries) entry.settle?.({ delivered: true });
+        this._events.onDelivered(this._options.kind, count);
+      } else if (result.kind === 'retryable') {
+        const delay = Math.max(backoffMillis(this._attempt, this._options.backoff), result.retryAfterMillis ?? 0);
+        this._attempt++;
+        this._lastError = result.message;
+        this._retryAt = Date.now() + delay;
+        this._events.onRetry(this._options.kind, result.message, delay);
+        return;
+      } else if (result.status === 413 && count > 1) {
+        // Too large for FlagSync: halve the batch and try again at once.
+        this._batchLimit = Math.ceil(count / 2);
+      } else {
+        this._remove(count);
+        this.stats.failed += count;
+        for (const entry of entries) entry.settle?.({ delivered: false, reason: result.message });
+        this._events.onFailure(this._options.kind, count, result.status, result.message);
+      }
+    }
+  }
+
+  private _nextBatchCount(): number {
+    const available = Math.min(this.size, this._batchLimit);
+    let bytes = 0;
+    let count = 0;
+    while (count < available) {
+      bytes += this._queue[this._head + count]!.bytes + 1;
+      if (count > 0 && bytes > this._options.maxBatchBytes) break;
+      count++;
+    }
+    return count;
+  }
+
+  private _remove(count: number): void {
+    for (let i = 0; i < count; i++) this._queuedBytes -= this._queue[this._head + i]!.bytes;
+    this._head += count;
+    if (this._head > 1024 && this._head * 2 > this._queue.length) {
+      this._queue = this._queue.slice(this._head);
+      this._head = 0;
+    }
+  }
+}
+
+function sleep(ms: number, keepAlive: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, Math.max(0, ms));
+    if (!keepAlive) timer.unref?.();
+  });
+}

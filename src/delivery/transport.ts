@@ -1,0 +1,102 @@
+/**
+ * HTTP to FlagSync over undici with keep-alive. Results are values, never exceptions: the engine
+ * decides what a failure means.
+ */
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+import { Agent, request, type Dispatcher } from 'undici';
+import { isRetryableStatus, parseRetryAfter } from './retry-policy.js';
+
+export type TransportResult =
+  | { kind: 'success'; status: number }
+  | { kind: 'retryable'; status?: number; retryAfterMillis?: number; message: string }
+  | { kind: 'failure'; status: number; errorCode?: string; message: string };
+
+export interface Transport {
+  post(path: string, body: string): Promise<TransportResult>;
+  close(): Promise<void>;
+}
+
+export interface HttpTransportOptions {
+  baseUrl: string;
+  sdkKey: string;
+  timeoutMillis: number;
+  /** Secrets to scrub from any message that might echo them. */
+  redact?: (text: string) => string;
+}
+
+/** Longest error body read from FlagSync, to quote its message. */
+const MAX_ERROR_BODY = 16 * 1024;
+
+export function createHttpTransport(options: HttpTransportOptions): Transport {
+  const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 8, pipelining: 1 });
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const redact = options.redact ?? ((text: string) => text);
+  const headers = { 'content-type': 'application/json', 'x-ridgeline-key': options.sdkKey };
+
+  async function post(path: string, body: string): Promise<TransportResult> {
+    try {
+      // Our own HTTP calls must not show up as spans in the app's traces.
+      const response = await context.with(suppressTracing(context.active()), () =>
+        request(base + path, {
+          method: 'POST',
+          headers,
+          body,
+          dispatcher,
+          headersTimeout: options.timeoutMillis,
+          bodyTimeout: options.timeoutMillis,
+          signal: AbortSignal.timeout(options.timeoutMillis),
+        }),
+      );
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        await response.body.dump();
+        return { kind: 'success', status };
+      }
+      const text = await readLimited(response.body);
+      const parsed = parseErrorBody(text);
+      const message = redact(`FlagSync answered ${status}${parsed.errorCode ? ` ${parsed.errorCode}` : ''}${parsed.message ? `: ${parsed.message}` : ''}`);
+      if (isRetryableStatus(status)) {
+        const retryAfter = response.headers['retry-after'];
+        return { kind: 'retryable', status, retryAfterMillis: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), message };
+      }
+      return { kind: 'failure', status, ...(parsed.errorCode ? { errorCode: parsed.errorCode } : {}), message };
+    } catch (error) {
+      return { kind: 'retryable', message: redact(`request to FlagSync failed: ${describeError(error)}`) };
+    }
+  }
+
+  return { post, close: () => dispatcher.close() };
+}
+
+async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
+  let text = '';
+  for await (const chunk of body) {
+    if (text.length < MAX_ERROR_BODY) text += (chunk as Buffer).toString('utf8');
+  }
+  return text.slice(0, MAX_ERROR_BODY);
+}
+
+function parseErrorBody(text: string): { errorCode?: string; message?: string } {
+  try {
+    const body = JSON.parse(text) as { errorCode?: unknown; message?: unknown };
+    return {
+      ...(typeof body.errorCode === 'string' ? { errorCode: body.errorCode } : {}),
+      ...(typeof body.message === 'string' ? { message: body.message } : {}),
+    };
+  } catch {
+    return text ? { message: text.slice(0, 200) } : {};
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const parts = [error.name === 'TimeoutError' || error.name === 'AbortError' ? 'timed out' : error.message];
+    if (typeof code === 'string') parts.push(code);
+    else if (cause && typeof cause.code === 'string') parts.push(cause.code);
+    return parts.join(' ');
+  }
+  return String(error);
+}

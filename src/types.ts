@@ -1,0 +1,77 @@
+/** Public types shared by the instrumentation, the exporters and the stand-in. */
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+
+/** A FlagSync user context, as the SDKs take it. */
+export interface FlagSyncUserContext {
+  key: string;
+  attributes?: Record<string, unknown>;
+}
+
+/** One item of `POST /track/impressions/server`. */
+export interface FlagSyncImpression {
+  flagKey: string;
+  flagValue: JsonValue;
+  context: FlagSyncUserContext;
+  timestamp: string;
+}
+
+/** One item of `POST /track/events/server`. Keys whose value is undefined are absent. */
+export interface FlagSyncEvent {
+  context: FlagSyncUserContext;
+  eventKey: string;
+  value?: number | null;
+  properties?: Record<string, JsonValue> | null;
+  timestamp: string;
+}
+
+export interface FlagSyncSdkContext {
+  sdkName: string;
+  sdkVersion: string;
+}
+
+/** Where an evaluation or track call is written. */
+export type EventSignal = 'span' | 'log';
+
+/** What to do with a call made while no span is recording (no active span, or sampled out). */
+export type NoRecordingSpanBehavior = 'log' | 'drop';
+
+export interface ContextAttributeFilter {
+  /** Only these attribute names leave the process. Default: all. */
+  allow?: readonly string[];
+  /** These attribute names never leave the process. Applied after `allow`. */
+  deny?: readonly string[];
+}
+
+export interface FlagSyncInstrumentationOptions {
+  /** Signal for `flag()` evaluations. Default `'span'` (span event on the active span). */
+  flagSignal?: EventSignal;
+  /** Signal for `track()` calls. Default `'span'`. */
+  trackSignal?: EventSignal;
+  /**
+   * When the signal is `'span'` but no span is recording (none active, sampled out, or its event
+   * limit is reached): `'log'` (default) writes the log-based event instead, keeping the trace
+   * context; `'drop'` records nothing (counted and reported once through `diag`).
+   */
+  noRecordingSpan?: NoRecordingSpanBehavior;
+  /** Filter for context attributes. Default: all attributes are recorded. */
+  contextAttributes?: ContextAttributeFilter;
+  /**
+   * Replace the context key by a hash before it is recorded, on impressions and events alike so
+   * that FlagSync can still join them. `true`: SHA-256 hex; `{ salt }`: SHA-256 of salt + key;
+   * a function: your own mapping. Default: the key is recorded as given.
+   */
+  hashContextKey?: boolean | { salt: string } | ((key: string) => string);
+  /**
+   * Leave served flag values out of all telemetry. FlagSync then receives `flagValue: null`
+   * (exposure is counted, the variant is not). Default `false`.
+   */
+  omitFlagValues?: boolean;
+  /**
+   * Span event count limit of your tracer provider (`OTEL_SPAN_EVENT_COUNT_LIMIT`, default 128).
+   * A span that already holds this many events gets the call as a log-based event instead,
+   * because the SDK would drop the oldest event.
+   */
+  spanEventCountLimit?: number;
+}

@@ -1,0 +1,30 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig([
+  {
+    // Library entry points: ESM + CJS + .d.ts. `index` stays free of Node imports (browser bundles).
+    entry: {
+      index: 'src/index.ts',
+      instrumentation: 'src/instrumentation.ts',
+      exporters: 'src/exporters.ts',
+      standin: 'src/standin.ts',
+    },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    shims: true,
+    target: 'node22',
+    platform: 'neutral',
+    external: [/^node:/, /^@opentelemetry\//, 'undici'],
+  },
+  {
+    entry: { 'cli/main': 'src/cli/main.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    target: 'node22',
+    platform: 'node',
+    banner: { js: '#!/usr/bin/env node' },
+    external: [/^@opentelemetry\//, 'undici', /^@flagsync\//],
+  },
+]);
