@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { createConverter, type SourceEvent } from '../../src/convert/converter.js';
+
+const T = Date.UTC(2026, 10, 25, 10, 0, 0, 123);
+const converter = createConverter();
+
+function flagEvent(attributes: Record<string, unknown>, name = 'feature_flag.evaluation'): SourceEvent {
+  return { name, timeMs: T, attributes: { 'feature_flag.provider.name': 'FlagSync', 'feature_flag.key': 'f', 'feature_flag.context.id': 'u1', ...attributes } };
+}
+function trackEvent(attributes: Record<string, unknown>): SourceEvent {
+  return { name: 'flagsync.track', timeMs: T, attributes: { 'flagsync.event.key': 'k', 'flagsync.context.key': 'u1', ...attributes } };
+}
+
+describe('converter: flag evaluations', () => {
+  it('builds the impression with a millisecond UTC timestamp', () => {
+    expect(converter.convert(flagEvent({ 'flagsync.value': '"Join Now"', 'flagsync.context.attributes': '{"plan":"pro"}' }))).toEqual({
+      kind: 'impression',
+      item: { flagKey: 'f', flagValue: 'Join Now', context: { key: 'u1', attributes: { plan: 'pro' } }, timestamp: '2026-11-25T10:00:00.123Z' },
+    });
+  });
+
+  it('truncates sub-millisecond time, as the SDK clock would', () => {
+    const outcome = converter.convert({ ...flagEvent({ 'flagsync.value': '1' }), timeMs: T + 0.9 });
+    expect(outcome.kind === 'impression' && outcome.item.timestamp).toBe('2026-11-25T10:00:00.123Z');
+  });
+
+  it('ignores other providers, other event names and calls without an SDK impression', () => {
+    expect(converter.convert(flagEvent({ 'feature_flag.provider.name': 'LaunchDarkly', 'flagsync.value': '1' })).kind).toBe('ignored');
+    expect(converter.convert(flagEvent({ 'flagsync.value': '1' }, 'exception')).kind).toBe('ignored');
+    expect(converter.convert(flagEvent({ 'flagsync.value': '1', 'flagsync.impression': false })).kind).toBe('ignored');
+    expect(converter.isCandidateName('http.request')).toBe(false);
+  });
+
+  it('accepts OpenFeature-style events (semconv value, no flagsync.* attributes)', () => {
+    const outcome = converter.convert(flagEvent({ 'feature_flag.result.value': true, 'feature_flag.result.variant': 'on' }));
+    expect(outcome).toEqual({ kind: 'impression', item: { flagKey: 'f', flagValue: true, context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' } });
+  });
+
+  it('accepts the legacy event name, provider attribute and variant', () => {
+    const legacy = { name: 'feature_flag', timeMs: T, attributes: { 'feature_flag.provider_name': 'flagsync', 'feature_flag.key': 'f', 'feature_flag.context.id': 'u1', 'feature_flag.variant': 'Sign Up' } };
+    expect(converter.convert(legacy)).toEqual({ kind: 'impression', item: { flagKey: 'f', flagValue: 'Sign Up', context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' } });
+  });
+
+  it('uses configured provider names', () => {
+    const openFeature = createConverter({ providerNames: ['FlagSync', 'flagsync-openfeature'] });
+    expect(openFeature.convert(flagEvent({ 'feature_flag.provider.name': 'FlagSync-OpenFeature', 'feature_flag.result.value': 3 })).kind).toBe('impression');
+  });
+
+  it('sends flagValue null when values were left out on purpose', () => {
+    const outcome = converter.convert(flagEvent({}));
+    expect(outcome.kind === 'impression' && outcome.item.flagValue).toBeNull();
+  });
+
+  it.each([
+    [{ 'feature_flag.key': '' }, 'feature_flag.key must be a non-empty string'],
+    [{ 'feature_flag.context.id': undefined }, 'feature_flag.context.id (the FlagSync context key) must be a non-empty string'],
+    [{ 'feature_flag.context.id': 42 }, 'feature_flag.context.id (the FlagSync context key) must be a non-empty string'],
+    [{ 'flagsync.value': '{bad' }, 'flagsync.value is not valid JSON'],
+    [{ 'flagsync.value': 5 }, 'flagsync.value must be JSON text'],
+    [{ 'flagsync.value': '1', 'flagsync.context.attributes': '[1]' }, 'flagsync.context.attributes must be the JSON text of an object'],
+    [{ 'feature_flag.result.value': new Uint8Array([1]) }, 'feature_flag.result.value is not a JSON value'],
+  ])('rejects %j with a reason', (attributes, reason) => {
+    expect(converter.convert(flagEvent(attributes))).toEqual({ kind: 'rejected', reason });
+  });
+
+  it('rejects an event time that is not a time', () => {
+    expect(converter.convert({ ...flagEvent({ 'flagsync.value': '1' }), timeMs: Number.NaN })).toEqual({ kind: 'rejected', reason: 'event time is not a valid time' });
+  });
+});
+
+describe('converter: track events', () => {
+  it('keeps SDK field order and leaves absent fields absent', () => {
+    const outcome = converter.convert(trackEvent({ 'flagsync.event.value': 1.5, 'flagsync.event.properties': '{"a":[1,{"b":null}]}' }));
+    expect(outcome.kind).toBe('event');
+    if (outcome.kind !== 'event') return;
+    expect(JSON.stringify(outcome.item)).toBe('{"context":{"key":"u1"},"eventKey":"k","value":1.5,"properties":{"a":[1,{"b":null}]},"timestamp":"2026-11-25T10:00:00.123Z"}');
+    const bare = converter.convert(trackEvent({}));
+    expect(bare.kind === 'event' && JSON.stringify(bare.item)).toBe('{"context":{"key":"u1"},"eventKey":"k","timestamp":"2026-11-25T10:00:00.123Z"}');
+  });
+
+  it('distinguishes value null from no value', () => {
+    const outcome = converter.convert(trackEvent({ 'flagsync.event.value_null': true }));
+    expect(outcome.kind === 'event' && outcome.item).toHaveProperty('value', null);
+  });
+
+  it.each([
+    [{ 'flagsync.event.value': 'abc' }, 'flagsync.event.value must be a finite number or null'],
+    [{ 'flagsync.event.value': Number.POSITIVE_INFINITY }, 'flagsync.event.value must be a finite number or null'],
+    [{ 'flagsync.event.properties': '[1,2]' }, 'flagsync.event.properties must be the JSON text of an object or null'],
+    [{ 'flagsync.event.properties': '"text"' }, 'flagsync.event.properties must be the JSON text of an object or null'],
+    [{ 'flagsync.event.properties': 'not json' }, 'flagsync.event.properties must be the JSON text of an object or null'],
+    [{ 'flagsync.event.key': undefined }, 'flagsync.event.key must be a non-empty string'],
+    [{ 'flagsync.context.key': '' }, 'flagsync.context.key (the FlagSync context key) must be a non-empty string'],
+  ])('rejects %j with a reason', (attributes, reason) => {
+    expect(converter.convert(trackEvent(attributes))).toEqual({ kind: 'rejected', reason });
+  });
+});
