@@ -164,13 +164,16 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
       throw new HttpError(415, 'UNKNOWN_ERROR', 'FlagSync does not accept compressed bodies');
     }
+    const tooLarge = new HttpError(413, 'UNKNOWN_ERROR', `body larger than ${maxBodyBytes} bytes`);
+    if (Number(req.headers['content-length']) > maxBodyBytes) throw tooLarge;
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > maxBodyBytes) throw new HttpError(413, 'UNKNOWN_ERROR', `body larger than ${maxBodyBytes} bytes`);
-      chunks.push(chunk as Buffer);
+      // Keep reading (and discarding) so the client gets the 413 rather than a broken pipe.
+      if (size <= maxBodyBytes) chunks.push(chunk as Buffer);
     }
+    if (size > maxBodyBytes) throw tooLarge;
     try {
       return JSON.parse(Buffer.concat(chunks).toString('utf8'));
     } catch {
@@ -206,7 +209,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         const e = error instanceof HttpError ? error : new HttpError(500, 'UNKNOWN_ERROR', 'stand-in error');
         const path = (req.url ?? '/').split('?')[0]!;
         if (path.startsWith('/track/')) rejections.push({ path, status: e.status, errorCode: e.errorCode, message: e.message });
-        if (!res.headersSent && !req.socket.destroyed) sendJson(res, e.status, { errorCode: e.errorCode, message: e.message, statusCode: e.status, path });
+        if (!res.headersSent && !req.socket?.destroyed) sendJson(res, e.status, { errorCode: e.errorCode, message: e.message, statusCode: e.status, path });
       })
       .finally(notify);
   });

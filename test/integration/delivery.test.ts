@@ -1,0 +1,157 @@
+/** The delivery engine over real HTTP against the stand-in: batching, retries, splits, drops, shutdown. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveDeliveryConfig, type FlagSyncDeliveryOptions } from '../../src/config/delivery-config.js';
+import { DeliveryEngine } from '../../src/delivery/delivery-engine.js';
+import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
+import type { FlagSyncEvent, FlagSyncImpression } from '../../src/types.js';
+import { captureDiag, type CapturedDiag } from '../utils/diag-capture.js';
+
+let standIn: StandIn;
+let engine: DeliveryEngine | undefined;
+let logs: CapturedDiag;
+
+beforeAll(async () => {
+  standIn = await startStandIn();
+});
+afterAll(async () => {
+  await standIn.close();
+});
+afterEach(async () => {
+  await engine?.shutdown(1000);
+  engine = undefined;
+  standIn.reset();
+  logs?.restore();
+});
+
+function makeEngine(options: FlagSyncDeliveryOptions = {}) {
+  logs = captureDiag();
+  engine = new DeliveryEngine(
+    resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, initialBackoffMillis: 20, maxBackoffMillis: 100, ...options }, {}),
+  );
+  return engine;
+}
+
+const impression = (i: number): FlagSyncImpression => ({ flagKey: 'register-button-copy', flagValue: i % 2 ? 'Join Now' : 'Sign Up', context: { key: `u${i}` }, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString() });
+const event = (i: number): FlagSyncEvent => ({ context: { key: `u${i}` }, eventKey: 'page_load_time', value: i, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 1, i)).toISOString() });
+
+function keys(items: Record<string, unknown>[]) {
+  return items.map((i) => (i.context as { key: string }).key).sort();
+}
+
+describe('DeliveryEngine → stand-in', () => {
+  it('delivers exact items in batches, with our sdkContext and the SDK key header', async () => {
+    const e = makeEngine({ maxBatchSize: 4 });
+    for (let i = 0; i < 10; i++) e.addImpression(impression(i));
+    for (let i = 0; i < 3; i++) e.addEvent(event(i));
+    await e.forceFlush(5000);
+    expect(standIn.impressions()).toEqual(Array.from({ length: 10 }, (_, i) => impression(i)));
+    expect(standIn.events()).toEqual([event(0), event(1), event(2)]);
+    expect(standIn.batches.filter((b) => b.route === 'impressions').map((b) => b.items.length)).toEqual([4, 4, 2]);
+    expect(new Set(standIn.batches.map((b) => JSON.stringify(b.sdkContext)))).toEqual(new Set(['{"sdkName":"flagsync-otel","sdkVersion":"0.1.0"}']));
+    expect(e.stats().impressions).toMatchObject({ accepted: 10, delivered: 10, dropped: 0, failed: 0, retries: 0 });
+  });
+
+  it('flushes a partial batch on the interval without being asked', async () => {
+    const e = makeEngine({ flushIntervalMillis: 30 });
+    e.addEvent(event(7));
+    await standIn.waitFor(() => standIn.events().length === 1, 5000);
+    expect(standIn.events()).toEqual([event(7)]);
+  });
+
+  it.each([
+    ['500', { status: 500 }],
+    ['502', { status: 502 }],
+    ['503', { status: 503 }],
+    ['504', { status: 504 }],
+    ['connection reset', { reset: true }],
+  ])('retries after %s and delivers everything exactly once', async (_name, fault) => {
+    standIn.addFault({ ...fault, times: 3 });
+    const e = makeEngine();
+    for (let i = 0; i < 5; i++) e.addImpression(impression(i));
+    await e.forceFlush(5000);
+    expect(keys(standIn.impressions())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+    expect(e.stats().impressions).toMatchObject({ delivered: 5, failed: 0, retries: 3 });
+    expect(logs.lines.filter((l) => l.level === 'warn' && l.text.includes('kept queued'))).toHaveLength(1);
+  });
+
+  it('honours Retry-After on 429', async () => {
+    standIn.addFault({ status: 429, retryAfter: '1' });
+    const e = makeEngine();
+    e.addEvent(event(1));
+    const start = Date.now();
+    await e.forceFlush(5000);
+    // forceFlush tries at once; the retry then waits for FlagSync's Retry-After (1 s), not our 20 ms backoff.
+    expect(Date.now() - start).toBeGreaterThanOrEqual(950);
+    expect(standIn.events()).toEqual([event(1)]);
+    expect(standIn.rejections.map((r) => r.status)).toEqual([429]);
+  });
+
+  it('splits a batch FlagSync finds too large (413) and delivers the halves', async () => {
+    const small = await startStandIn({ maxBodyBytes: 600 });
+    try {
+      logs = captureDiag();
+      engine = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: small.url, maxBatchSize: 8, flushIntervalMillis: 20 }, {}));
+      for (let i = 0; i < 8; i++) engine.addImpression(impression(i));
+      await engine.forceFlush(5000);
+      expect(keys(small.impressions())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7']);
+      expect(small.rejections.length).toBeGreaterThan(0);
+      expect(small.rejections.every((r) => r.status === 413)).toBe(true);
+      expect(Math.max(...small.batches.map((b) => b.items.length))).toBeLessThan(8);
+      expect(engine.stats().impressions).toMatchObject({ delivered: 8, failed: 0 });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('does not retry a bad SDK key: one clear error, items counted as failed, key never logged', async () => {
+    logs = captureDiag();
+    engine = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: 'wrong-secret-key-123', eventsUrl: standIn.url, flushIntervalMillis: 10, maxBatchSize: 2 }, {}));
+    for (let i = 0; i < 6; i++) engine.addImpression(impression(i));
+    await engine.forceFlush(5000);
+    expect(standIn.impressions()).toHaveLength(0);
+    expect(standIn.rejections.map((r) => r.status)).toEqual([401, 401, 401]);
+    expect(engine.stats().impressions).toMatchObject({ failed: 6, delivered: 0, retries: 0, requests: 3 });
+    const errors = logs.lines.filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.text).toContain('FlagSync answered 401 INVALID_SDK_KEY');
+    expect(errors[0]!.text).toContain('Check the FlagSync SDK key (FLAGSYNC_SDK_KEY)');
+    expect(logs.text()).not.toContain('wrong-secret-key-123');
+  });
+
+  it('drops beyond the queue bound and counts exactly what is missing', async () => {
+    standIn.addFault({ status: 503, times: Infinity });
+    const e = makeEngine({ maxQueueSize: 25 });
+    let accepted = 0;
+    for (let i = 0; i < 40; i++) if (e.addImpression(impression(i))) accepted++;
+    await new Promise((r) => setTimeout(r, 100));
+    standIn.clearFaults();
+    await e.forceFlush(5000);
+    const stats = e.stats().impressions;
+    expect(accepted).toBe(25);
+    expect(standIn.impressions()).toHaveLength(25);
+    expect(stats.dropped).toBe(40 - standIn.impressions().length);
+    expect(new Set(keys(standIn.impressions())).size).toBe(25);
+  });
+
+  it('shutdown() delivers within its deadline, then reports what is left', async () => {
+    standIn.addFault({ status: 503, times: Infinity });
+    const e = makeEngine();
+    for (let i = 0; i < 3; i++) e.addImpression(impression(i));
+    e.addEvent(event(0));
+    await e.shutdown(300);
+    expect(e.stats().impressions).toMatchObject({ delivered: 0, failed: 3 });
+    expect(e.stats().events).toMatchObject({ delivered: 0, failed: 1 });
+    expect(logs.lines.some((l) => l.level === 'error' && l.text.includes('3 impressions and 1 events were not delivered'))).toBe(true);
+    expect(e.addImpression(impression(9))).toBe(false);
+    engine = undefined;
+  });
+
+  it('submit() resolves only when FlagSync has the items', async () => {
+    standIn.addFault({ status: 503, times: 2 });
+    const e = makeEngine();
+    const outcome = await e.submit([impression(1), impression(2)], [event(3)]);
+    expect(outcome).toEqual({ delivered: 3, failed: 0 });
+    expect(standIn.impressions()).toHaveLength(2);
+    expect(standIn.events()).toHaveLength(1);
+  });
+});
