@@ -7,12 +7,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diag } from '@opentelemetry/api';
-import { guardAxios } from './sdk-delivery-guard.js';
+import { guardAxios, guardFetch } from './sdk-delivery-guard.js';
 
 const SDK_PACKAGES = ['@flagsync/node-sdk', '@flagsync/js-sdk'];
 
 export interface InstallGuardResult {
-  /** axios module files that are now guarded. */
+  /** What is now guarded: `globalThis.fetch` and axios module files. */
   guarded: string[];
 }
 
@@ -22,6 +22,7 @@ export interface InstallGuardResult {
  */
 export async function installSdkDeliveryGuard(options: { from?: string[] } = {}): Promise<InstallGuardResult> {
   const guarded: string[] = [];
+  if (guardFetch()) guarded.push('globalThis.fetch');
   for (const axiosDir of findSdkAxiosDirs(options.from)) {
     for (const entry of axiosEntries(axiosDir)) {
       try {
@@ -32,7 +33,7 @@ export async function installSdkDeliveryGuard(options: { from?: string[] } = {})
       }
     }
   }
-  if (guarded.length === 0) {
+  if (guarded.length === 1) {
     diag.warn('flagsync-otel: no FlagSync SDK axios found to guard; the SDK may deliver impressions itself as well');
   }
   return { guarded };

@@ -5,7 +5,8 @@
  * must not reach FlagSync. The SDKs send through axios; this guard answers exactly those requests
  * (FlagSync key header + track route) with a local 202 and passes every other request through.
  * It patches `Axios.prototype._request`, which every axios 1.x instance calls per request, so it
- * works for SDK clients created before or after it is installed.
+ * works for SDK clients created before or after it is installed; and the global `fetch`, which
+ * js-sdk uses for its flush on `kill()`.
  * Browser entry point: no Node imports here (see node-sdk-delivery-guard.ts for Node).
  */
 
@@ -14,6 +15,7 @@ const INSTALLED = Symbol.for('flagsync-otel.sdk-delivery-guard.installed');
 const TRACK_ROUTE = /\/track\/(?:impressions|events)\/(?:server|client)\/?(?:[?#]|$)/;
 const KEY_HEADER = 'x-ridgeline-key';
 
+type FetchFn = (input: unknown, init?: unknown) => Promise<unknown>;
 type RequestFn = (this: { defaults?: { headers?: unknown } }, configOrUrl: unknown, config?: unknown) => Promise<unknown>;
 interface AxiosLike {
   Axios?: { prototype: Record<PropertyKey, unknown> };
@@ -26,6 +28,7 @@ export interface GuardStats {
 
 const stats: GuardStats = { suppressedRequests: 0 };
 const guardedModules = new Set<AxiosLike>();
+let guardedFetch = false;
 
 export function sdkDeliveryGuardStats(): Readonly<GuardStats> {
   return stats;
@@ -68,26 +71,44 @@ export function removeSdkDeliveryGuards(): void {
     delete proto[GUARDED];
   }
   guardedModules.clear();
+  const g = globalThis as { fetch?: FetchFn & { [GUARDED]?: FetchFn } };
+  if (guardedFetch && g.fetch?.[GUARDED]) g.fetch = g.fetch[GUARDED];
+  guardedFetch = false;
   (globalThis as Record<PropertyKey, unknown>)[INSTALLED] = false;
 }
 
 /**
- * Browser: `navigator.sendBeacon` carries the js-sdk's queue when the page is hidden.
- * Only beacons to the FlagSync base URL's track routes are swallowed.
+ * js-sdk flushes its queues on `kill()` (and page hide) with `fetch(url, { keepalive: true })`,
+ * outside axios. Guard the global fetch the same way: only POSTs to a track route that carry the
+ * FlagSync key header are answered locally.
  */
-export function guardSendBeacon(sdkBaseUrl: string): boolean {
-  const nav = (globalThis as { navigator?: { sendBeacon?: (url: string, data?: unknown) => boolean } }).navigator;
-  if (!nav || typeof nav.sendBeacon !== 'function') return false;
-  const original = nav.sendBeacon.bind(nav);
-  const base = sdkBaseUrl.replace(/\/+$/, '');
-  nav.sendBeacon = (url: string, data?: unknown) => {
-    if (typeof url === 'string' && url.startsWith(base) && TRACK_ROUTE.test(url)) {
+export function guardFetch(): boolean {
+  const g = globalThis as { fetch?: FetchFn & { [GUARDED]?: FetchFn } };
+  if (typeof g.fetch !== 'function') return false;
+  if (g.fetch[GUARDED]) return true;
+  const original = g.fetch;
+  const guarded = ((input: unknown, init?: { method?: string; headers?: unknown }) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: string } | undefined)?.url;
+    const method = init?.method ?? (input as { method?: string } | undefined)?.method;
+    const headers = init?.headers ?? (input as { headers?: unknown } | undefined)?.headers;
+    if (isSdkTrackingRequest({ url, method, headers }, undefined)) {
       stats.suppressedRequests++;
-      return true;
+      return Promise.resolve(new Response(null, { status: 202 }));
     }
-    return original(url, data);
-  };
+    return original(input, init);
+  }) as FetchFn & { [GUARDED]?: FetchFn };
+  guarded[GUARDED] = original;
+  g.fetch = guarded;
+  guardedFetch = true;
+  (globalThis as Record<PropertyKey, unknown>)[INSTALLED] = true;
   return true;
+}
+
+/** Browser apps: guard the axios module you bundle (the SDK's copy) and fetch, in one call. */
+export function installBrowserSdkDeliveryGuard(options: { axios: unknown }): boolean {
+  const axiosGuarded = guardAxios(options.axios);
+  guardFetch();
+  return axiosGuarded;
 }
 
 function isSdkTrackingRequest(request: { url?: unknown; method?: unknown; headers?: unknown }, instanceHeaders: unknown): boolean {
@@ -98,6 +119,7 @@ function isSdkTrackingRequest(request: { url?: unknown; method?: unknown; header
 
 function hasHeader(headers: unknown, name: string): boolean {
   if (!headers || typeof headers !== 'object') return false;
+  if (Array.isArray(headers)) return headers.some((pair) => Array.isArray(pair) && String(pair[0]).toLowerCase() === name);
   const get = (headers as { get?: unknown }).get;
   if (typeof get === 'function') {
     try {

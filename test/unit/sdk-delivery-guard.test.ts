@@ -46,3 +46,28 @@ describe('SDK delivery guard', () => {
     expect(guardAxios(undefined)).toBe(false);
   });
 });
+
+describe('fetch guard (js-sdk flushes with fetch keepalive on kill)', () => {
+  it('answers SDK track POSTs with the key header locally, and nothing else', async () => {
+    const { guardFetch } = await import('../../src/instrumentation/sdk-delivery-guard.js');
+    const seen: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (input: unknown) => {
+      seen.push(String(input));
+      return new Response('{}', { status: 200 });
+    }) as typeof fetch;
+    try {
+      expect(guardFetch()).toBe(true);
+      const suppressed = await fetch('https://sdk.flagsync.com/track/impressions/client', { method: 'POST', keepalive: true, headers: { 'Content-Type': 'application/json', 'x-ridgeline-key': 'k' }, body: '{}' });
+      expect(suppressed.status).toBe(202);
+      await fetch('https://sdk.flagsync.com/track/events/client', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      await fetch('https://sdk.flagsync.com/sdk/flags', { method: 'POST', headers: { 'x-ridgeline-key': 'k' } });
+      expect(seen).toEqual(['https://sdk.flagsync.com/track/events/client', 'https://sdk.flagsync.com/sdk/flags']);
+      removeSdkDeliveryGuards();
+      await fetch('https://sdk.flagsync.com/track/impressions/client', { method: 'POST', headers: { 'x-ridgeline-key': 'k' } });
+      expect(seen).toHaveLength(3);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  });
+});

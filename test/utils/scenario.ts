@@ -45,3 +45,10 @@ export const EVENTS_PER_SCENARIO = USERS.length * 4;
 export function canonical(items: Record<string, unknown>[]): string[] {
   return items.map(({ timestamp: _t, ...rest }) => JSON.stringify(rest)).sort();
 }
+
+/** Like canonical(), with object keys sorted: for comparing client-form items (context added by the stand-in) with server-form ones. */
+export function canonicalSortedKeys(items: Record<string, unknown>[]): string[] {
+  const sortKeys = (value: unknown): unknown =>
+    Array.isArray(value) ? value.map(sortKeys) : value && typeof value === 'object' ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])])) : value;
+  return canonical(items.map((item) => sortKeys(item) as Record<string, unknown>));
+}
