@@ -1,7 +1,16 @@
 // Browser-safe entry point: the manual wrapper, the conventions and the types. No Node imports.
 export { instrumentFlagSyncClient, createClientInstrumenter } from './instrumentation/wrap-client.js';
 export type { ClientInstrumenter } from './instrumentation/wrap-client.js';
-export { guardAxios, guardFetch, installBrowserSdkDeliveryGuard, isSdkDeliveryGuardInstalled, removeSdkDeliveryGuards, sdkDeliveryGuardStats } from './instrumentation/sdk-delivery-guard.js';
+export {
+  claimSdkDelivery,
+  guardAxios,
+  guardFetch,
+  installBrowserSdkDeliveryGuard,
+  isSdkDeliveryGuardInstalled,
+  releaseSdkDelivery,
+  removeSdkDeliveryGuards,
+  sdkDeliveryGuardStats,
+} from './instrumentation/sdk-delivery-guard.js';
 export type { GuardStats } from './instrumentation/sdk-delivery-guard.js';
 export type { RecorderStats } from './instrumentation/recorder.js';
 export {

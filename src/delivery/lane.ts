@@ -102,9 +102,12 @@ export class Lane {
       const now = Date.now();
       if (now >= deadline) break;
       this._kick();
-      // These waits keep the process alive on purpose: the caller asked to wait for delivery.
-      const wait = this._sending ?? sleep(Math.max(1, Math.min(this._retryAt, deadline) - now), true);
-      await Promise.race([wait, sleep(deadline - now, true)]);
+      // This wait keeps the process alive on purpose (the caller asked to wait for delivery), and
+      // is cleared as soon as the send settles so it never outlives the drain.
+      const until = this._sending ? deadline : Math.min(Math.max(this._retryAt, now + 1), deadline);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this._sending, new Promise<void>((resolve) => (timer = setTimeout(resolve, until - now)))].filter(Boolean));
+      clearTimeout(timer);
     }
     return this.size;
   }
@@ -205,11 +208,4 @@ export class Lane {
       this._head = 0;
     }
   }
-}
-
-function sleep(ms: number, keepAlive: boolean): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, Math.max(0, ms));
-    if (!keepAlive) timer.unref?.();
-  });
 }

@@ -12,7 +12,7 @@ import {
 import type { FlagSyncInstrumentationOptions } from '../types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { installSdkDeliveryGuard } from './node-sdk-delivery-guard.js';
-import { removeSdkDeliveryGuards } from './sdk-delivery-guard.js';
+import { claimSdkDelivery, releaseSdkDelivery } from './sdk-delivery-guard.js';
 import { createClientInstrumenter, type ClientInstrumenter } from './wrap-client.js';
 
 export interface FlagSyncInstrumentationConfig extends InstrumentationConfig, FlagSyncInstrumentationOptions {
@@ -42,13 +42,15 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
   override enable(): void {
     super.enable();
     if (this.getConfig().guardSdkDelivery !== false) {
+      claimSdkDelivery();
       installSdkDeliveryGuard().catch((error) => this._diag.warn('could not install the SDK delivery guard', error));
     }
   }
 
   override disable(): void {
     super.disable();
-    removeSdkDeliveryGuards();
+    // The guard stays: it keeps out what the SDK queued while we delivered, and lets the rest through.
+    releaseSdkDelivery();
   }
 
   protected init() {
@@ -67,15 +69,25 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
 
   private _patch(moduleExports: FactoryModule): FactoryModule {
     if (isWrapped(moduleExports.FlagSyncFactory)) this._unwrap(moduleExports, 'FlagSyncFactory');
+    const descriptor = Object.getOwnPropertyDescriptor(moduleExports, 'FlagSyncFactory');
+    if (!descriptor || descriptor.configurable || descriptor.writable || descriptor.set) {
+      this._wrap(moduleExports, 'FlagSyncFactory', (original) => this._patchFactory(original));
+      return moduleExports;
+    }
+    // The SDKs' CommonJS builds export non-configurable getters (esbuild), which cannot be
+    // redefined: hand require-in-the-middle a copy of the exports instead.
+    return { ...moduleExports, FlagSyncFactory: this._patchFactory(moduleExports.FlagSyncFactory) };
+  }
+
+  private _patchFactory(original: FactoryModule['FlagSyncFactory']): FactoryModule['FlagSyncFactory'] {
     const instrumentation = this;
-    this._wrap(moduleExports, 'FlagSyncFactory', (original) =>
-      function patchedFlagSyncFactory(this: unknown, config: unknown) {
-        const factory = original.call(this, config);
-        const client = factory.client;
-        return { ...factory, client: () => instrumentation._wrapClient(client.call(factory)) };
-      },
-    );
-    return moduleExports;
+    return function patchedFlagSyncFactory(this: unknown, config: unknown) {
+      const factory = original.call(this, config);
+      // Checked per factory call too: a copied exports object cannot be unwrapped on disable().
+      if (!instrumentation.isEnabled()) return factory;
+      const client = factory.client;
+      return { ...factory, client: () => instrumentation._wrapClient(client.call(factory)) };
+    };
   }
 
   private _wrapClient(client: object): object {

@@ -1,106 +1,133 @@
 /**
- * Exactly-once for impressions: the FlagSync SDKs (node-sdk 0.1.x, js-sdk 0.4.x) queue an
- * impression inside every `flag()` call and POST it themselves, with no option to turn that off.
- * When this package delivers impressions, the SDK's own POSTs to `/track/{impressions,events}/*`
- * must not reach FlagSync. The SDKs send through axios; this guard answers exactly those requests
- * (FlagSync key header + track route) with a local 202 and passes every other request through.
- * It patches `Axios.prototype._request`, which every axios 1.x instance calls per request, so it
- * works for SDK clients created before or after it is installed; and the global `fetch`, which
- * js-sdk uses for its flush on `kill()`.
- * Browser entry point: no Node imports here (see node-sdk-delivery-guard.ts for Node).
+ * Exactly-once for impressions. The FlagSync SDKs (node-sdk 0.1.x, js-sdk 0.4.x) queue an
+ * impression inside every `flag()` call and POST it themselves; neither can be told not to. When
+ * this package records an evaluation, the SDK's copy of that impression must not reach FlagSync.
+ *
+ * - node-sdk: the wrapper hands the SDK a registered copy of the context (`ownContext`); the SDK
+ *   keeps that object in its queued impression, so the guard drops exactly those items. Impressions
+ *   we did not record (an unwrapped client, or after `disable()`) still go out.
+ * - js-sdk: its items carry no context, so the guard drops impressions timestamped inside a period
+ *   in which this package delivered (`claimSdkDelivery` .. `releaseSdkDelivery`), to the millisecond.
+ * - Events need no guard: while enabled the wrapper never calls the SDK's `track()`.
+ *
+ * The SDKs send through axios (node-sdk: always; js-sdk: its timed flush) and js-sdk flushes on
+ * `kill()` with `fetch(..., { keepalive: true })`. The guard patches `Axios.prototype._request`,
+ * which every axios 1.x instance calls per request (so clients made earlier are covered), and the
+ * global `fetch`. It touches only POSTs to `/track/impressions/*` that carry the FlagSync key header.
+ * Browser-safe: no Node imports here (see node-sdk-delivery-guard.ts for finding axios in Node).
  */
 
-const GUARDED = Symbol.for('flagsync-otel.sdk-delivery-guard.original');
-const INSTALLED = Symbol.for('flagsync-otel.sdk-delivery-guard.installed');
-const TRACK_ROUTE = /\/track\/(?:impressions|events)\/(?:server|client)\/?(?:[?#]|$)/;
+const ORIGINAL = Symbol.for('flagsync-otel.sdk-delivery-guard.original');
+const STATE = Symbol.for('flagsync-otel.sdk-delivery-guard.state');
+const IMPRESSIONS_ROUTE = /\/track\/impressions\/(?:server|client)\/?(?:[?#]|$)/;
 const KEY_HEADER = 'x-ridgeline-key';
 
-type FetchFn = (input: unknown, init?: unknown) => Promise<unknown>;
+type FetchFn = ((input: unknown, init?: unknown) => Promise<unknown>) & { [ORIGINAL]?: FetchFn };
 type RequestFn = (this: { defaults?: { headers?: unknown } }, configOrUrl: unknown, config?: unknown) => Promise<unknown>;
 interface AxiosLike {
   Axios?: { prototype: Record<PropertyKey, unknown> };
 }
+type Period = { from: number; to?: number };
 
 export interface GuardStats {
-  /** SDK tracking requests answered locally instead of being sent. */
+  /** SDK requests answered locally because every item in them was recorded by this package. */
   suppressedRequests: number;
+  /** Impressions removed from SDK requests because this package recorded them. */
+  filteredImpressions: number;
 }
 
-const stats: GuardStats = { suppressedRequests: 0 };
+/** Shared by every copy of this package in the process or page (ESM and CJS builds). */
+interface GuardState {
+  installed: boolean;
+  ownedContexts: WeakSet<object>;
+  periods: Period[];
+  stats: GuardStats;
+}
+
+const state: GuardState = ((globalThis as Record<PropertyKey, unknown>)[STATE] ??= {
+  installed: false,
+  ownedContexts: new WeakSet<object>(),
+  periods: [],
+  stats: { suppressedRequests: 0, filteredImpressions: 0 },
+}) as GuardState;
 const guardedModules = new Set<AxiosLike>();
 let guardedFetch = false;
 
 export function sdkDeliveryGuardStats(): Readonly<GuardStats> {
-  return stats;
+  return state.stats;
 }
 
-/** True once a guard is active in this process or page (any copy of this package). */
+/** True while a guard is installed and this package delivers. */
 export function isSdkDeliveryGuardInstalled(): boolean {
-  return (globalThis as Record<PropertyKey, unknown>)[INSTALLED] === true;
+  return state.installed && deliveryClaimed();
 }
 
-/** Guard one axios module (the default export). Returns false if it is not axios 1.x. */
+/** A copy of the context whose SDK impressions the guard will hold back (this package delivers them). */
+export function ownContext<T extends object>(context: T): T {
+  const copy = { ...context };
+  state.ownedContexts.add(copy);
+  return copy;
+}
+
+/** From now on this package delivers impressions (js-sdk items in this period are held back). */
+export function claimSdkDelivery(now: number = Date.now()): void {
+  const last = state.periods[state.periods.length - 1];
+  if (!last || last.to !== undefined) state.periods.push({ from: now });
+}
+
+/** From now on the SDK delivers again; what it queued while we delivered is still held back. */
+export function releaseSdkDelivery(now: number = Date.now()): void {
+  const last = state.periods[state.periods.length - 1];
+  if (last && last.to === undefined) last.to = now;
+}
+
+/** Guard one axios module (its default export). Returns false if it is not axios 1.x. */
 export function guardAxios(axios: unknown): boolean {
   const proto = (axios as AxiosLike | undefined)?.Axios?.prototype;
   if (!proto || typeof proto._request !== 'function') return false;
-  if (proto[GUARDED]) return true;
-  const original = proto._request as RequestFn;
-  const guarded: RequestFn = function (configOrUrl, config) {
-    const request = (typeof configOrUrl === 'string' ? { ...(config as object), url: configOrUrl } : configOrUrl) as
-      | { url?: unknown; method?: unknown; headers?: unknown }
-      | undefined;
-    if (request && isSdkTrackingRequest(request, this.defaults?.headers)) {
-      stats.suppressedRequests++;
-      return Promise.resolve({ data: '', status: 202, statusText: 'Accepted', headers: {}, config: request });
-    }
-    return original.call(this, configOrUrl, config);
-  };
-  proto._request = guarded;
-  proto[GUARDED] = original;
-  guardedModules.add(axios as AxiosLike);
-  (globalThis as Record<PropertyKey, unknown>)[INSTALLED] = true;
+  if (!proto[ORIGINAL]) {
+    const original = proto._request as RequestFn;
+    const guarded: RequestFn = function (configOrUrl, config) {
+      const request = (typeof configOrUrl === 'string' ? { ...(config as object), url: configOrUrl } : configOrUrl) as
+        | { url?: unknown; method?: unknown; headers?: unknown; data?: unknown }
+        | undefined;
+      if (request && isSdkImpressionsRequest(request.url, request.method, request.headers, this.defaults?.headers)) {
+        const data = withoutOwnedImpressions(request.data);
+        if (data === undefined) return Promise.resolve({ data: '', status: 202, statusText: 'Accepted', headers: {}, config: request });
+        if (data !== request.data) return original.call(this, { ...request, data });
+      }
+      return original.call(this, configOrUrl, config);
+    };
+    proto._request = guarded;
+    proto[ORIGINAL] = original;
+    guardedModules.add(axios as AxiosLike);
+  }
+  markInstalled();
   return true;
 }
 
-/** Remove every guard this copy installed, so the SDKs deliver by themselves again (`disable()`). */
-export function removeSdkDeliveryGuards(): void {
-  for (const axios of guardedModules) {
-    const proto = axios.Axios!.prototype;
-    const original = proto[GUARDED];
-    if (typeof original === 'function') proto._request = original;
-    delete proto[GUARDED];
-  }
-  guardedModules.clear();
-  const g = globalThis as { fetch?: FetchFn & { [GUARDED]?: FetchFn } };
-  if (guardedFetch && g.fetch?.[GUARDED]) g.fetch = g.fetch[GUARDED];
-  guardedFetch = false;
-  (globalThis as Record<PropertyKey, unknown>)[INSTALLED] = false;
-}
-
-/**
- * js-sdk flushes its queues on `kill()` (and page hide) with `fetch(url, { keepalive: true })`,
- * outside axios. Guard the global fetch the same way: only POSTs to a track route that carry the
- * FlagSync key header are answered locally.
- */
+/** Guard the global `fetch` (js-sdk's flush on `kill()` and page hide). */
 export function guardFetch(): boolean {
-  const g = globalThis as { fetch?: FetchFn & { [GUARDED]?: FetchFn } };
+  const g = globalThis as { fetch?: FetchFn };
   if (typeof g.fetch !== 'function') return false;
-  if (g.fetch[GUARDED]) return true;
-  const original = g.fetch;
-  const guarded = ((input: unknown, init?: { method?: string; headers?: unknown }) => {
-    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : (input as { url?: string } | undefined)?.url;
-    const method = init?.method ?? (input as { method?: string } | undefined)?.method;
-    const headers = init?.headers ?? (input as { headers?: unknown } | undefined)?.headers;
-    if (isSdkTrackingRequest({ url, method, headers }, undefined)) {
-      stats.suppressedRequests++;
-      return Promise.resolve(new Response(null, { status: 202 }));
-    }
-    return original(input, init);
-  }) as FetchFn & { [GUARDED]?: FetchFn };
-  guarded[GUARDED] = original;
-  g.fetch = guarded;
-  guardedFetch = true;
-  (globalThis as Record<PropertyKey, unknown>)[INSTALLED] = true;
+  if (!g.fetch[ORIGINAL]) {
+    const original = g.fetch;
+    const guarded: FetchFn = (input, init) => {
+      const request = input as { url?: string; method?: string; headers?: unknown } | undefined;
+      const options = init as { method?: string; headers?: unknown; body?: unknown } | undefined;
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : request?.url;
+      if (isSdkImpressionsRequest(url, options?.method ?? request?.method, options?.headers ?? request?.headers, undefined)) {
+        const body = withoutOwnedImpressions(options?.body);
+        if (body === undefined) return Promise.resolve(new Response(null, { status: 202 }));
+        if (body !== options?.body) return original(input, { ...options, body });
+      }
+      return original(input, init);
+    };
+    guarded[ORIGINAL] = original;
+    g.fetch = guarded;
+    guardedFetch = true;
+  }
+  markInstalled();
   return true;
 }
 
@@ -111,10 +138,65 @@ export function installBrowserSdkDeliveryGuard(options: { axios: unknown }): boo
   return axiosGuarded;
 }
 
-function isSdkTrackingRequest(request: { url?: unknown; method?: unknown; headers?: unknown }, instanceHeaders: unknown): boolean {
-  if (typeof request.url !== 'string' || !TRACK_ROUTE.test(request.url)) return false;
-  if (typeof request.method === 'string' && request.method.toLowerCase() !== 'post') return false;
-  return hasHeader(request.headers, KEY_HEADER) || hasHeader(instanceHeaders, KEY_HEADER);
+/** Remove every guard this copy installed and forget what it owned (tests). */
+export function removeSdkDeliveryGuards(): void {
+  for (const axios of guardedModules) {
+    const proto = axios.Axios!.prototype;
+    const original = proto[ORIGINAL];
+    if (typeof original === 'function') proto._request = original;
+    delete proto[ORIGINAL];
+  }
+  guardedModules.clear();
+  const g = globalThis as { fetch?: FetchFn };
+  if (guardedFetch && g.fetch?.[ORIGINAL]) g.fetch = g.fetch[ORIGINAL];
+  guardedFetch = false;
+  state.installed = false;
+  state.periods.length = 0;
+  state.ownedContexts = new WeakSet();
+}
+
+function markInstalled(): void {
+  state.installed = true;
+  claimSdkDelivery();
+}
+
+function deliveryClaimed(): boolean {
+  const last = state.periods[state.periods.length - 1];
+  return last !== undefined && last.to === undefined;
+}
+
+function claimedAt(time: number): boolean {
+  return state.periods.some((p) => time >= p.from && (p.to === undefined || time <= p.to));
+}
+
+/**
+ * The SDK's impressions body without the items this package recorded; undefined when none is
+ * left. Object bodies (axios) keep their item objects, so node-sdk items are matched by context
+ * identity; js-sdk items (no context) by delivery period.
+ */
+function withoutOwnedImpressions(body: unknown): unknown {
+  const parsed = typeof body === 'string' ? safeParse(body) : body;
+  const items = (parsed as { impressions?: unknown } | undefined)?.impressions;
+  if (!Array.isArray(items)) return body;
+  const kept = items.filter((item: { context?: unknown; timestamp?: unknown } | null) => {
+    if (item && typeof item.context === 'object' && item.context !== null) return !state.ownedContexts.has(item.context);
+    return !(typeof item?.timestamp === 'string' && claimedAt(Date.parse(item.timestamp)));
+  });
+  const removed = items.length - kept.length;
+  if (removed === 0) return body;
+  state.stats.filteredImpressions += removed;
+  if (kept.length === 0) {
+    state.stats.suppressedRequests++;
+    return undefined;
+  }
+  const filtered = { ...(parsed as object), impressions: kept };
+  return typeof body === 'string' ? JSON.stringify(filtered) : filtered;
+}
+
+function isSdkImpressionsRequest(url: unknown, method: unknown, headers: unknown, instanceHeaders: unknown): boolean {
+  if (typeof url !== 'string' || !IMPRESSIONS_ROUTE.test(url)) return false;
+  if (typeof method === 'string' && method.toLowerCase() !== 'post') return false;
+  return hasHeader(headers, KEY_HEADER) || hasHeader(instanceHeaders, KEY_HEADER);
 }
 
 function hasHeader(headers: unknown, name: string): boolean {
@@ -125,9 +207,17 @@ function hasHeader(headers: unknown, name: string): boolean {
     try {
       if (get.call(headers, name) != null) return true;
     } catch {
-      // not an AxiosHeaders; fall through to the plain-object lookup
+      // not a Headers/AxiosHeaders: fall through to the plain-object lookup
     }
   }
   for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return true;
   return false;
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

@@ -17,7 +17,7 @@ import type { EventSignal, FlagSyncInstrumentationOptions, FlagSyncUserContext }
 import { flagEvaluationAttributes, trackAttributes, type FlagEvaluation } from './attributes.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
 import { EventRecorder, type RecorderStats } from './recorder.js';
-import { isSdkDeliveryGuardInstalled } from './sdk-delivery-guard.js';
+import { isSdkDeliveryGuardInstalled, ownContext } from './sdk-delivery-guard.js';
 
 /** Returned by the SDK as the default when a flag is missing; only used while the guard is on. */
 const MISSING = Object.freeze({ 'flagsync-otel': 'missing-flag' });
@@ -115,12 +115,14 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
       if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey || !isContext(context)) {
         return flag(context, flagKey, defaultValue);
       }
-      const probe = useMissingProbe();
-      const raw = flag(context, flagKey, probe ? MISSING : defaultValue);
-      const missing = probe && raw === MISSING;
+      const guarded = guardActive();
+      // With the guard on, the SDK gets a registered copy of the context, so the guard can hold back
+      // exactly this call's SDK impression; and a private default tells "missing" from "default".
+      const raw = flag(guarded ? ownContext(context) : context, flagKey, guarded ? MISSING : defaultValue);
+      const missing = guarded && raw === MISSING;
       const value = missing ? (defaultValue ?? CONTROL) : raw;
       // node-sdk records no impression for a missing flag; the event is still written for tracing.
-      safely(() => recordFlag(s, { flagKey, value, context, impression: !missing, ...reasonOf(missing, probe, ready(), REASON_UNKNOWN) }));
+      safely(() => recordFlag(s, { flagKey, value, context, impression: !missing, ...reasonOf(missing, guarded, ready(), REASON_UNKNOWN) }));
       return value;
     },
     track(context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) {
@@ -142,12 +144,12 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
     flag(flagKey: unknown, defaultValue?: unknown) {
       const s = settings();
       if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return flag(flagKey, defaultValue);
-      const probe = useMissingProbe();
-      const raw = flag(flagKey, probe ? MISSING : defaultValue);
-      const missing = probe && raw === MISSING;
+      const guarded = guardActive();
+      const raw = flag(flagKey, guarded ? MISSING : defaultValue);
+      const missing = guarded && raw === MISSING;
       const value = missing ? (defaultValue ?? CONTROL) : raw;
       // js-sdk records an impression for every call, missing flags included.
-      safely(() => recordFlag(s, { flagKey, value, context: browserContext(client), impression: true, ...reasonOf(missing, probe, ready(), REASON_CACHED) }));
+      safely(() => recordFlag(s, { flagKey, value, context: browserContext(client), impression: true, ...reasonOf(missing, guarded, ready(), REASON_CACHED) }));
       return value;
     },
     track(eventKey: unknown, value?: unknown, properties?: unknown) {
@@ -192,10 +194,10 @@ function reasonOf(missing: boolean, probed: boolean, ready: boolean, servedReaso
 }
 
 /**
- * Passing a private default tells "flag missing" apart from "served the default". Only done while
- * the delivery guard is on: the SDK's own (suppressed) impression would otherwise carry it.
+ * The guard holds back the SDK's copy of what we record. Without it the SDK delivers impressions
+ * too, and the private default would reach FlagSync in them, so neither trick is used then.
  */
-function useMissingProbe(): boolean {
+function guardActive(): boolean {
   if (isSdkDeliveryGuardInstalled()) return true;
   if (!warnedNoGuard) {
     warnedNoGuard = true;
