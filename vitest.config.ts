@@ -8,6 +8,6 @@ export default defineConfig({
     isolate: true,
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    reporters: ['default', './test/utils/summary-reporter.ts'],
   },
 });

@@ -1,1 +1,34 @@
-console.log('todo')
+/** flagsync-otel CLI: one file per command; logs go to stderr, results to stdout. */
+import { demoCommand } from './commands/demo.js';
+import { standInCommand } from './commands/standin.js';
+import type { Command } from './command.js';
+
+const COMMANDS: Command[] = [demoCommand, standInCommand];
+
+function usage(): string {
+  return ['Usage: flagsync-otel <command> [options]', '', 'Commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '', 'Run `flagsync-otel <command> --help` for its options.'].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`flagsync-otel: unknown command "${name}"\n\n${usage()}\n`);
+    return 1;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`flagsync-otel: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,45 @@
+/** The built CLI, end to end as a user runs it. */
+import { execFile, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+
+describe('flagsync-otel CLI', () => {
+  it('demo: every call reaches the stand-in exactly once, and the report shows each variant', async () => {
+    const { stdout } = await run(process.execPath, [cli, 'demo', '--users', '30'], { timeout: 60_000 });
+    expect(stdout).toContain('flag() calls: 30 -> impressions received: 30');
+    expect(stdout).toMatch(/track\(\) calls: (\d+) -> events received: \1\n/);
+    for (const variant of ['"Register"', '"Join Now"', '"Sign Up"']) expect(stdout).toContain(variant);
+    expect(stdout).toContain('senders seen by FlagSync: flagsync-otel@0.1.0;');
+    expect(stdout).toContain('OK: every call reached FlagSync exactly once.');
+  });
+
+  it('standin: serves until SIGTERM, validates keys, and reports what it received', async () => {
+    const child = spawn(process.execPath, [cli, 'standin', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const body = JSON.stringify({ events: [{ context: { key: 'u' }, eventKey: 'e', timestamp: '2026-11-25T10:00:00.000Z' }], sdkContext: { sdkName: 'x', sdkVersion: '1' } });
+    const bad = await fetch(`${url}/track/events/server`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ridgeline-key': 'nope' }, body });
+    expect(bad.status).toBe(401);
+    expect(await bad.json()).toEqual({ errorCode: 'INVALID_SDK_KEY', message: 'Invalid SDK key', statusCode: 401, path: '/track/events/server' });
+    const good = await fetch(`${url}/track/events/server`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ridgeline-key': 'standin-sdk-key' }, body });
+    expect(good.status).toBe(201);
+    const received = (await (await fetch(`${url}/__standin/received`)).json()) as { events: unknown[] };
+    expect(received.events).toEqual([{ context: { key: 'u' }, eventKey: 'e', timestamp: '2026-11-25T10:00:00.000Z' }]);
+    child.kill('SIGTERM');
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(stderr).toContain('received 0 impressions and 1 events; 1 requests rejected');
+  });
+
+  it('unknown commands fail with usage', async () => {
+    await expect(run(process.execPath, [cli, 'nope'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('unknown command "nope"') });
+  });
+});
