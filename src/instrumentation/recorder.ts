@@ -9,6 +9,8 @@ import { PACKAGE_VERSION } from '../version.js';
 
 const DEFAULT_SPAN_EVENT_COUNT_LIMIT = 128;
 
+export type RecordTarget = Span | Logger;
+
 export interface RecorderStats {
   spanEvents: number;
   logEvents: number;
@@ -29,35 +31,47 @@ export class EventRecorder {
     this._eventLimit = options.spanEventCountLimit ?? envSpanEventCountLimit() ?? DEFAULT_SPAN_EVENT_COUNT_LIMIT;
   }
 
-  record(name: string, attributes: Attributes, timeMs: number, signal: EventSignal): void {
+  /**
+   * Where a call goes: the active recording span, the Logs API, or nowhere (counted as dropped).
+   * Decided before anything is built, so a dropped call costs next to nothing.
+   */
+  target(name: string, signal: EventSignal): RecordTarget | undefined {
     if (signal === 'span') {
       const span = trace.getActiveSpan();
-      if (span && span.isRecording() && hasEventRoom(span, this._eventLimit)) {
-        span.addEvent(name, attributes, timeMs);
-        this.stats.spanEvents++;
-        return;
-      }
+      if (span && span.isRecording() && hasEventRoom(span, this._eventLimit)) return span;
       if (this._noRecordingSpan === 'drop') return this._drop(name, 'no recording span and noRecordingSpan is "drop"');
     }
-    this._emitLog(name, attributes, timeMs);
-  }
-
-  private _emitLog(name: string, attributes: Attributes, timeMs: number): void {
     const logger = (this._logger ??= logs.getLogger(INSTRUMENTATION_SCOPE, PACKAGE_VERSION));
     // A Logs API without a registered LoggerProvider is a silent no-op: count that as a drop.
     if (!logger.enabled({ eventName: name })) {
       return this._drop(name, 'no LoggerProvider is registered (logs.setGlobalLoggerProvider) or it does not accept these events');
     }
-    logger.emit({ eventName: name, timestamp: timeMs, attributes, context: context.active() });
-    this.stats.logEvents++;
+    return logger;
   }
 
-  private _drop(name: string, why: string): void {
+  emit(target: RecordTarget, name: string, attributes: Attributes, timeMs: number): void {
+    if (target === this._logger) {
+      (target as Logger).emit({ eventName: name, timestamp: timeMs, attributes, context: context.active() });
+      this.stats.logEvents++;
+    } else {
+      (target as Span).addEvent(name, attributes, timeMs);
+      this.stats.spanEvents++;
+    }
+  }
+
+  /** target() and emit() in one, for callers that have the attributes anyway. */
+  record(name: string, attributes: Attributes, timeMs: number, signal: EventSignal): void {
+    const target = this.target(name, signal);
+    if (target) this.emit(target, name, attributes, timeMs);
+  }
+
+  private _drop(name: string, why: string): undefined {
     this.stats.dropped++;
     if (!this._warnedDrop) {
       this._warnedDrop = true;
       this._diag.warn(`${name} not recorded: ${why}. Further drops are counted in stats.dropped without logging.`);
     }
+    return undefined;
   }
 }
 

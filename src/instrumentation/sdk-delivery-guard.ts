@@ -36,20 +36,35 @@ export interface GuardStats {
   filteredImpressions: number;
 }
 
+/**
+ * A context copy this package handed to the SDK. A class rather than a WeakSet entry: `instanceof`
+ * is cheaper on the hot path. The SDKs read only `key` and `attributes` of a context, and this copy
+ * never leaves the process (the guard holds back the impression that holds it).
+ */
+class OwnedContext {
+  key: unknown;
+  attributes: unknown;
+  constructor(context: { key?: unknown; attributes?: unknown }) {
+    this.key = context.key;
+    this.attributes = context.attributes;
+  }
+}
+
 /** Shared by every copy of this package in the process or page (ESM and CJS builds). */
 interface GuardState {
   installed: boolean;
-  ownedContexts: WeakSet<object>;
+  OwnedContext: typeof OwnedContext;
   periods: Period[];
   stats: GuardStats;
 }
 
 const state: GuardState = ((globalThis as Record<PropertyKey, unknown>)[STATE] ??= {
   installed: false,
-  ownedContexts: new WeakSet<object>(),
+  OwnedContext,
   periods: [],
   stats: { suppressedRequests: 0, filteredImpressions: 0 },
 }) as GuardState;
+const Owned = state.OwnedContext;
 const guardedModules = new Set<AxiosLike>();
 let guardedFetch = false;
 
@@ -63,10 +78,8 @@ export function isSdkDeliveryGuardInstalled(): boolean {
 }
 
 /** A copy of the context whose SDK impressions the guard will hold back (this package delivers them). */
-export function ownContext<T extends object>(context: T): T {
-  const copy = { ...context };
-  state.ownedContexts.add(copy);
-  return copy;
+export function ownContext<T extends { key: string }>(context: T): T {
+  return new Owned(context) as unknown as T;
 }
 
 /** From now on this package delivers impressions (js-sdk items in this period are held back). */
@@ -152,7 +165,6 @@ export function removeSdkDeliveryGuards(): void {
   guardedFetch = false;
   state.installed = false;
   state.periods.length = 0;
-  state.ownedContexts = new WeakSet();
 }
 
 function markInstalled(): void {
@@ -179,7 +191,7 @@ function withoutOwnedImpressions(body: unknown): unknown {
   const items = (parsed as { impressions?: unknown } | undefined)?.impressions;
   if (!Array.isArray(items)) return body;
   const kept = items.filter((item: { context?: unknown; timestamp?: unknown } | null) => {
-    if (item && typeof item.context === 'object' && item.context !== null) return !state.ownedContexts.has(item.context);
+    if (item && typeof item.context === 'object' && item.context !== null) return !(item.context instanceof Owned);
     return !(typeof item?.timestamp === 'string' && claimedAt(Date.parse(item.timestamp)));
   });
   const removed = items.length - kept.length;

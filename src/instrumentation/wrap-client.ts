@@ -16,7 +16,7 @@ import {
 import type { EventSignal, FlagSyncInstrumentationOptions, FlagSyncUserContext } from '../types.js';
 import { flagEvaluationAttributes, trackAttributes, type FlagEvaluation } from './attributes.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
-import { EventRecorder, type RecorderStats } from './recorder.js';
+import { EventRecorder, type RecordTarget, type RecorderStats } from './recorder.js';
 import { isSdkDeliveryGuardInstalled, ownContext } from './sdk-delivery-guard.js';
 
 /** Returned by the SDK as the default when a flag is missing; only used while the guard is on. */
@@ -115,21 +115,25 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
       if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey || !isContext(context)) {
         return flag(context, flagKey, defaultValue);
       }
+      const target = safeTarget(s, EVENT_FEATURE_FLAG_EVALUATION, s.flagSignal);
       const guarded = guardActive();
-      // With the guard on, the SDK gets a registered copy of the context, so the guard can hold back
+      // With the guard on, the SDK gets a registered copy of the context, so the guard holds back
       // exactly this call's SDK impression; and a private default tells "missing" from "default".
-      const raw = flag(guarded ? ownContext(context) : context, flagKey, guarded ? MISSING : defaultValue);
-      const missing = guarded && raw === MISSING;
+      const probe = guarded && target !== undefined;
+      const raw = flag(guarded ? ownContext(context) : context, flagKey, probe ? MISSING : defaultValue);
+      if (target === undefined) return raw; // dropped by choice, counted in stats
+      const missing = probe && raw === MISSING;
       const value = missing ? (defaultValue ?? CONTROL) : raw;
       // node-sdk records no impression for a missing flag; the event is still written for tracing.
-      safely(() => recordFlag(s, { flagKey, value, context, impression: !missing, ...reasonOf(missing, guarded, ready(), REASON_UNKNOWN) }));
+      const errorType = missing ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+      emitFlag(s, target, { flagKey, value, context, impression: !missing, reason: missing ? REASON_ERROR : REASON_UNKNOWN, errorType });
       return value;
     },
     track(context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
       if (!s.isEnabled()) return track(context, eventKey, value, properties);
       // This package delivers the event; calling the SDK's track() would deliver it twice.
-      safely(() => recordTrack(s, context, eventKey, value, properties));
+      recordTrack(s, context, eventKey, value, properties);
       return undefined;
     },
   };
@@ -144,18 +148,21 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
     flag(flagKey: unknown, defaultValue?: unknown) {
       const s = settings();
       if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return flag(flagKey, defaultValue);
-      const guarded = guardActive();
-      const raw = flag(flagKey, guarded ? MISSING : defaultValue);
-      const missing = guarded && raw === MISSING;
+      const target = safeTarget(s, EVENT_FEATURE_FLAG_EVALUATION, s.flagSignal);
+      const probe = guardActive() && target !== undefined;
+      const raw = flag(flagKey, probe ? MISSING : defaultValue);
+      if (target === undefined) return raw;
+      const missing = probe && raw === MISSING;
       const value = missing ? (defaultValue ?? CONTROL) : raw;
       // js-sdk records an impression for every call, missing flags included.
-      safely(() => recordFlag(s, { flagKey, value, context: browserContext(client), impression: true, ...reasonOf(missing, guarded, ready(), REASON_CACHED) }));
+      const errorType = missing ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+      emitFlag(s, target, { flagKey, value, context: browserContext(client), impression: true, reason: missing ? REASON_ERROR : probe ? REASON_CACHED : REASON_UNKNOWN, errorType });
       return value;
     },
     track(eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
       if (!s.isEnabled()) return track(eventKey, value, properties);
-      safely(() => recordTrack(s, browserContext(client), eventKey, value, properties));
+      recordTrack(s, browserContext(client), eventKey, value, properties);
       return undefined;
     },
   };
@@ -164,11 +171,10 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
       const result = flags(defaultValues);
       const s = settings();
       if (s.isEnabled() && result && typeof result === 'object') {
-        safely(() => {
-          for (const [flagKey, value] of Object.entries(result)) {
-            recordFlag(s, { flagKey, value, context: browserContext(client), impression: true, reason: REASON_CACHED });
-          }
-        });
+        for (const flagKey of Object.keys(result)) {
+          const target = safeTarget(s, EVENT_FEATURE_FLAG_EVALUATION, s.flagSignal);
+          if (target) emitFlag(s, target, { flagKey, value: (result as Record<string, unknown>)[flagKey], context: browserContext(client), impression: true, reason: REASON_CACHED });
+        }
       }
       return result;
     };
@@ -176,8 +182,22 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
   return wrapped;
 }
 
-function recordFlag(s: WrapSettings, call: FlagEvaluation): void {
-  s.recorder.record(EVENT_FEATURE_FLAG_EVALUATION, flagEvaluationAttributes(call, s.privacy, s.omitValues), Date.now(), s.flagSignal);
+/** Our failures never reach the app: a failed lookup means "record nowhere". */
+function safeTarget(s: WrapSettings, name: string, signal: EventSignal): RecordTarget | undefined {
+  try {
+    return s.recorder.target(name, signal);
+  } catch (error) {
+    logger.debug('recording failed', error);
+    return undefined;
+  }
+}
+
+function emitFlag(s: WrapSettings, target: RecordTarget, call: FlagEvaluation): void {
+  try {
+    s.recorder.emit(target, EVENT_FEATURE_FLAG_EVALUATION, flagEvaluationAttributes(call, s.privacy, s.omitValues), Date.now());
+  } catch (error) {
+    logger.debug('recording failed', error);
+  }
 }
 
 function recordTrack(s: WrapSettings, context: unknown, eventKey: unknown, value: unknown, properties: unknown): void {
@@ -185,12 +205,13 @@ function recordTrack(s: WrapSettings, context: unknown, eventKey: unknown, value
     logger.warn('track() ignored: it needs a context with a string key and a non-empty eventKey');
     return;
   }
-  s.recorder.record(EVENT_FLAGSYNC_TRACK, trackAttributes({ context, eventKey, value, properties }, s.privacy), Date.now(), s.trackSignal);
-}
-
-function reasonOf(missing: boolean, probed: boolean, ready: boolean, servedReason: string): Pick<FlagEvaluation, 'reason' | 'errorType'> {
-  if (missing) return { reason: REASON_ERROR, errorType: ready ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY };
-  return { reason: probed ? servedReason : REASON_UNKNOWN };
+  const target = safeTarget(s, EVENT_FLAGSYNC_TRACK, s.trackSignal);
+  if (!target) return;
+  try {
+    s.recorder.emit(target, EVENT_FLAGSYNC_TRACK, trackAttributes({ context, eventKey, value, properties }, s.privacy), Date.now());
+  } catch (error) {
+    logger.debug('recording failed', error);
+  }
 }
 
 /**
@@ -224,12 +245,4 @@ function browserContext(client: BrowserClient): FlagSyncUserContext {
 
 function isContext(value: unknown): value is FlagSyncUserContext {
   return typeof value === 'object' && value !== null && typeof (value as FlagSyncUserContext).key === 'string';
-}
-
-function safely(fn: () => void): void {
-  try {
-    fn();
-  } catch (error) {
-    logger.debug('recording failed', error);
-  }
 }
