@@ -8,6 +8,7 @@ export default defineConfig([
       instrumentation: 'src/instrumentation.ts',
       exporters: 'src/exporters.ts',
       standin: 'src/standin.ts',
+      service: 'src/service.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

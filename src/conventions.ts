@@ -52,5 +52,11 @@ export const ATTR_FLAGSYNC_EVENT_VALUE_NULL = 'flagsync.event.value_null';
 /** JSON text of the track properties; absent when the app passed none. */
 export const ATTR_FLAGSYNC_EVENT_PROPERTIES = 'flagsync.event.properties';
 
+/**
+ * Unique per log-based call (process nonce + sequence). Log records carry millisecond times only,
+ * so two identical calls in one millisecond would otherwise look like one record sent twice.
+ */
+export const ATTR_FLAGSYNC_CALL_ID = 'flagsync.call_id';
+
 /** Instrumentation scope name for our tracer and logger. */
 export const INSTRUMENTATION_SCOPE = 'flagsync-otel';

@@ -1,9 +1,10 @@
 /** flagsync-otel CLI: one file per command; logs go to stderr, results to stdout. */
 import { demoCommand } from './commands/demo.js';
+import { serveCommand } from './commands/serve.js';
 import { standInCommand } from './commands/standin.js';
 import type { Command } from './command.js';
 
-const COMMANDS: Command[] = [demoCommand, standInCommand];
+const COMMANDS: Command[] = [demoCommand, serveCommand, standInCommand];
 
 function usage(): string {
   return ['Usage: flagsync-otel <command> [options]', '', 'Commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '', 'Run `flagsync-otel <command> --help` for its options.'].join('\n');

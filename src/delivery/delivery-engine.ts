@@ -90,6 +90,11 @@ export class DeliveryEngine {
     });
   }
 
+  /** Items waiting for delivery. */
+  get queued(): number {
+    return this._impressions.size + this._events.size;
+  }
+
   /** Free room in the fuller queue, for admission control. */
   get freeCapacity(): number {
     return this._config.maxQueueSize - Math.max(this._impressions.size, this._events.size);

@@ -5,7 +5,7 @@
 import type { Transport } from './transport.js';
 import { backoffMillis, type BackoffOptions } from './retry-policy.js';
 
-export type EntryOutcome = { delivered: true } | { delivered: false; reason: string };
+export type EntryOutcome = { delivered: true } | { delivered: false; reason: string; /** FlagSync's answer, when it refused the items. */ status?: number };
 
 export interface LaneEntry {
   json: string;
@@ -182,7 +182,7 @@ export class Lane {
       } else {
         this._remove(count);
         this.stats.failed += count;
-        for (const entry of entries) entry.settle?.({ delivered: false, reason: result.message });
+        for (const entry of entries) entry.settle?.({ delivered: false, reason: result.message, status: result.status });
         this._events.onFailure(this._options.kind, count, result.status, result.message);
       }
     }

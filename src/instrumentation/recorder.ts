@@ -3,7 +3,7 @@
  * active recording span, or a log-based event (Logs API `eventName`) that keeps trace correlation.
  */
 import { context, diag, logs, trace, type Attributes, type Logger, type Span } from '@opentelemetry/api';
-import { INSTRUMENTATION_SCOPE } from '../conventions.js';
+import { ATTR_FLAGSYNC_CALL_ID, INSTRUMENTATION_SCOPE } from '../conventions.js';
 import type { EventSignal, FlagSyncInstrumentationOptions, NoRecordingSpanBehavior } from '../types.js';
 import { PACKAGE_VERSION } from '../version.js';
 
@@ -25,6 +25,8 @@ export class EventRecorder {
   private readonly _eventLimit: number;
   private _logger: Logger | undefined;
   private _warnedDrop = false;
+  private readonly _nonce = Math.floor(Math.random() * 0x100000000).toString(36);
+  private _sequence = 0;
 
   constructor(options: FlagSyncInstrumentationOptions) {
     this._noRecordingSpan = options.noRecordingSpan ?? 'log';
@@ -51,6 +53,7 @@ export class EventRecorder {
 
   emit(target: RecordTarget, name: string, attributes: Attributes, timeMs: number): void {
     if (target === this._logger) {
+      attributes[ATTR_FLAGSYNC_CALL_ID] = `${this._nonce}.${++this._sequence}`;
       (target as Logger).emit({ eventName: name, timestamp: timeMs, attributes, context: context.active() });
       this.stats.logEvents++;
     } else {

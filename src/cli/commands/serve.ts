@@ -1,0 +1,41 @@
+/** `flagsync-otel serve`: the collector-side OTLP/HTTP service, until SIGTERM/SIGINT. */
+import { parseArgs } from 'node:util';
+import { diag } from '@opentelemetry/api';
+import { startFlagSyncService } from '../../service/flagsync-service.js';
+import { untilSignal, type Command } from '../command.js';
+import { jsonStderrLogger, logLevelFromEnv } from '../json-diag-logger.js';
+
+const HELP = `Usage: flagsync-otel serve [--host 127.0.0.1] [--port 4318]
+
+Receives OTLP/HTTP (protobuf or JSON, gzip/deflate/br/zstd) on /v1/traces and /v1/logs from an
+OpenTelemetry Collector's otlp_http exporter, and forwards FlagSync impressions and events to
+FlagSync, answering only once they are delivered.
+
+Configuration (flags override env):
+  FLAGSYNC_SDK_KEY (required), FLAGSYNC_EVENTS_URL
+  FLAGSYNC_SERVICE_HOST, FLAGSYNC_SERVICE_PORT, FLAGSYNC_SERVICE_BEARER_TOKEN,
+  FLAGSYNC_SERVICE_MAX_BODY_BYTES, FLAGSYNC_SERVICE_ACK_TIMEOUT, FLAGSYNC_SERVICE_DEDUPE_WINDOW,
+  FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES, FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS,
+  FLAGSYNC_EXPORT_* (batching, queue, timeouts), OTEL_LOG_LEVEL (default info).
+Endpoints: GET /healthz, GET /readyz, GET /metrics (Prometheus text).`;
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'run the collector-side OTLP/HTTP service that forwards to FlagSync',
+  async run(args) {
+    const { values } = parseArgs({ args, options: { host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      process.stdout.write(HELP + '\n');
+      return 0;
+    }
+    diag.setLogger(jsonStderrLogger(), { logLevel: logLevelFromEnv(process.env.OTEL_LOG_LEVEL), suppressOverrideMessage: true });
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !Number.isInteger(port)) throw new Error(`--port must be a number, got "${values.port}"`);
+    const service = await startFlagSyncService({ ...(values.host ? { host: values.host } : {}), ...(port !== undefined ? { port } : {}) });
+    process.stdout.write(service.url + '\n');
+    const signal = await untilSignal();
+    diag.info(`received ${signal}: draining`);
+    await service.close();
+    return 0;
+  },
+};

@@ -1,0 +1,142 @@
+/**
+ * OTLP JSON (proto3 JSON mapping) to OtlpEvents: lowerCamelCase keys, hex trace/span ids, 64-bit
+ * integers as decimal strings (numbers accepted, kept exact), unknown fields ignored.
+ */
+import { Buffer } from 'node:buffer';
+import { logRecordId, MAX_ANY_VALUE_DEPTH, nanosToMs, OtlpDecodeError, type DecodedRequest } from './otlp-event.js';
+
+type IsCandidate = (name: string) => boolean;
+type Json = Record<string, unknown>;
+
+const BIG_FIELDS = new Set(['timeUnixNano', 'observedTimeUnixNano', 'intValue']);
+
+/** JSON.parse keeping 64-bit fields exact: numbers past 2^53 are read from their source text. */
+function parse(text: string): unknown {
+  try {
+    return JSON.parse(text, function (key, value, context?: { source?: string }) {
+      return BIG_FIELDS.has(key) && typeof value === 'number' && context?.source ? context.source : value;
+    });
+  } catch (error) {
+    throw new OtlpDecodeError(`body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function decodeTracesJson(text: string, isCandidate: IsCandidate): DecodedRequest {
+  const out: DecodedRequest = { events: [], records: 0 };
+  for (const resource of list(object(parse(text), 'request').resourceSpans, 'resourceSpans')) {
+    for (const scope of list(object(resource, 'resourceSpans[]').scopeSpans, 'scopeSpans')) {
+      for (const span of list(object(scope, 'scopeSpans[]').spans, 'spans')) {
+        const s = object(span, 'span');
+        const record = out.records++;
+        const events = list(s.events, 'events');
+        let ids: string | undefined;
+        events.forEach((event, index) => {
+          const e = object(event, 'event');
+          const name = str(e.name, 'event name');
+          if (!isCandidate(name)) return;
+          const time = nanos(e.timeUnixNano, 'event timeUnixNano');
+          ids ??= `${hexId(s.traceId, 'traceId')}-${hexId(s.spanId, 'spanId')}`;
+          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes), id: `s-${ids}-${index}-${time}`, record });
+        });
+      }
+    }
+  }
+  return out;
+}
+
+export function decodeLogsJson(text: string, isCandidate: IsCandidate): DecodedRequest {
+  const out: DecodedRequest = { events: [], records: 0 };
+  for (const resource of list(object(parse(text), 'request').resourceLogs, 'resourceLogs')) {
+    for (const scope of list(object(resource, 'resourceLogs[]').scopeLogs, 'scopeLogs')) {
+      for (const logRecord of list(object(scope, 'scopeLogs[]').logRecords, 'logRecords')) {
+        const l = object(logRecord, 'logRecord');
+        const record = out.records++;
+        const name = l.eventName === undefined ? '' : str(l.eventName, 'eventName');
+        if (!isCandidate(name)) continue;
+        const time = nanos(l.timeUnixNano, 'timeUnixNano');
+        const observed = nanos(l.observedTimeUnixNano, 'observedTimeUnixNano');
+        const decoded = attributes(l.attributes);
+        const id = logRecordId(hexId(l.traceId, 'traceId'), hexId(l.spanId, 'spanId'), time, observed, name, decoded);
+        out.events.push({ name, timeMs: nanosToMs(time === 0n ? observed : time), attributes: decoded, id, record });
+      }
+    }
+  }
+  return out;
+}
+
+function attributes(value: unknown): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const kv of list(value, 'attributes')) {
+    const entry = object(kv, 'attribute');
+    result[str(entry.key, 'attribute key')] = anyValue(entry.value, 0);
+  }
+  return result;
+}
+
+function anyValue(value: unknown, depth: number): unknown {
+  if (depth > MAX_ANY_VALUE_DEPTH) throw new OtlpDecodeError('attribute value nested too deeply');
+  if (value === undefined || value === null) return null;
+  const v = object(value, 'AnyValue');
+  if ('stringValue' in v) return str(v.stringValue, 'stringValue');
+  if ('boolValue' in v) {
+    if (typeof v.boolValue !== 'boolean') throw new OtlpDecodeError('boolValue must be a boolean');
+    return v.boolValue;
+  }
+  if ('intValue' in v) {
+    const big = integer(v.intValue, 'intValue');
+    return Number.isSafeInteger(Number(big)) ? Number(big) : big.toString();
+  }
+  if ('doubleValue' in v) {
+    // proto3 JSON writes NaN and infinities as strings.
+    const d = v.doubleValue;
+    if (typeof d === 'number') return d;
+    if (d === 'NaN' || d === 'Infinity' || d === '-Infinity') return Number(d);
+    throw new OtlpDecodeError('doubleValue must be a number');
+  }
+  if ('arrayValue' in v) return list(object(v.arrayValue, 'arrayValue').values, 'arrayValue.values').map((item) => anyValue(item, depth + 1));
+  if ('kvlistValue' in v) {
+    const map: Record<string, unknown> = {};
+    for (const kv of list(object(v.kvlistValue, 'kvlistValue').values, 'kvlistValue.values')) {
+      const entry = object(kv, 'kvlist entry');
+      map[str(entry.key, 'kvlist key')] = anyValue(entry.value, depth + 1);
+    }
+    return map;
+  }
+  if ('bytesValue' in v) return new Uint8Array(Buffer.from(str(v.bytesValue, 'bytesValue'), 'base64'));
+  return null;
+}
+
+function object(value: unknown, what: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new OtlpDecodeError(`${what} must be an object`);
+  return value as Json;
+}
+
+function list(value: unknown, what: string): unknown[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw new OtlpDecodeError(`${what} must be an array`);
+  return value;
+}
+
+function str(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new OtlpDecodeError(`${what} must be a string`);
+  return value;
+}
+
+function integer(value: unknown, what: string): bigint {
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  throw new OtlpDecodeError(`${what} must be an integer (a decimal string)`);
+}
+
+function nanos(value: unknown, what: string): bigint {
+  if (value === undefined || value === null) return 0n;
+  const n = integer(value, what);
+  if (n < 0n || n >= 1n << 64n) throw new OtlpDecodeError(`${what} out of range`);
+  return n;
+}
+
+function hexId(value: unknown, what: string): string {
+  if (value === undefined || value === null || value === '') return '';
+  if (typeof value !== 'string' || !/^[0-9a-fA-F]*$/.test(value) || value.length % 2 !== 0) throw new OtlpDecodeError(`${what} must be hex`);
+  return value.toLowerCase();
+}

@@ -1,0 +1,209 @@
+/**
+ * OTLP protobuf (ExportTraceServiceRequest, ExportLogsServiceRequest) to OtlpEvents. Only the
+ * fields the converter needs are decoded; spans without candidate events cost a skip per field.
+ */
+import { Buffer } from 'node:buffer';
+import { logRecordId, MAX_ANY_VALUE_DEPTH, nanosToMs, type DecodedRequest, type OtlpEvent } from './otlp-event.js';
+import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
+
+type Range = { start: number; end: number };
+type IsCandidate = (name: string) => boolean;
+
+export function decodeTracesProto(buf: Uint8Array, isCandidate: IsCandidate): DecodedRequest {
+  const out: DecodedRequest = { events: [], records: 0 };
+  forEachLen(new ProtoReader(buf), 1, (resourceSpans) =>
+    forEachLen(resourceSpans, 2, (scopeSpans) => forEachLen(scopeSpans, 2, (span) => readSpan(span, out, isCandidate))),
+  );
+  return out;
+}
+
+export function decodeLogsProto(buf: Uint8Array, isCandidate: IsCandidate): DecodedRequest {
+  const out: DecodedRequest = { events: [], records: 0 };
+  forEachLen(new ProtoReader(buf), 1, (resourceLogs) =>
+    forEachLen(resourceLogs, 2, (scopeLogs) => forEachLen(scopeLogs, 2, (record) => readLogRecord(record, out, isCandidate))),
+  );
+  return out;
+}
+
+/** Call `fn` with a sub-reader for every occurrence of length-delimited field `field`; skip the rest. */
+function forEachLen(r: Reader, field: number, fn: (sub: Reader) => void): void {
+  while (!r.done) {
+    const tag = r.tag();
+    if (tag.field === field) {
+      r.expect(tag.wire, WIRE_LEN, `field ${field}`);
+      fn(r.sub());
+    } else {
+      r.skip(tag.wire);
+    }
+  }
+}
+
+function readSpan(r: Reader, out: DecodedRequest, isCandidate: IsCandidate): void {
+  const record = out.records++;
+  let traceId: Range | undefined;
+  let spanId: Range | undefined;
+  const events: Range[] = [];
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    if (field === 1 || field === 2 || field === 11) {
+      r.expect(wire, WIRE_LEN, 'span field');
+      const range = r.bytes();
+      if (field === 1) traceId = range;
+      else if (field === 2) spanId = range;
+      else events.push(range);
+    } else {
+      r.skip(wire);
+    }
+  }
+  if (events.length === 0) return;
+  let ids: string | undefined;
+  for (let index = 0; index < events.length; index++) {
+    const er = new ProtoReader(r.buf, events[index]!.start, events[index]!.end);
+    let time = 0n;
+    let name = '';
+    const attributes: Range[] = [];
+    while (!er.done) {
+      const { field, wire } = er.tag();
+      if (field === 1) {
+        er.expect(wire, WIRE_FIXED64, 'event time');
+        time = er.fixed64();
+      } else if (field === 2) {
+        er.expect(wire, WIRE_LEN, 'event name');
+        name = er.string();
+      } else if (field === 3) {
+        er.expect(wire, WIRE_LEN, 'event attribute');
+        attributes.push(er.bytes());
+      } else {
+        er.skip(wire);
+      }
+    }
+    if (!isCandidate(name)) continue;
+    ids ??= `${hex(r.buf, traceId)}-${hex(r.buf, spanId)}`;
+    out.events.push({ name, timeMs: nanosToMs(time), attributes: readAttributes(r.buf, attributes), id: `s-${ids}-${index}-${time}`, record });
+  }
+}
+
+function readLogRecord(r: Reader, out: DecodedRequest, isCandidate: IsCandidate): void {
+  const record = out.records++;
+  let time = 0n;
+  let observed = 0n;
+  let name = '';
+  let traceId: Range | undefined;
+  let spanId: Range | undefined;
+  const attributes: Range[] = [];
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    switch (field) {
+      case 1:
+        r.expect(wire, WIRE_FIXED64, 'log time');
+        time = r.fixed64();
+        break;
+      case 11:
+        r.expect(wire, WIRE_FIXED64, 'log observed time');
+        observed = r.fixed64();
+        break;
+      case 6:
+        r.expect(wire, WIRE_LEN, 'log attribute');
+        attributes.push(r.bytes());
+        break;
+      case 9:
+        r.expect(wire, WIRE_LEN, 'log trace id');
+        traceId = r.bytes();
+        break;
+      case 10:
+        r.expect(wire, WIRE_LEN, 'log span id');
+        spanId = r.bytes();
+        break;
+      case 12:
+        r.expect(wire, WIRE_LEN, 'log event name');
+        name = r.string();
+        break;
+      default:
+        r.skip(wire);
+    }
+  }
+  if (!isCandidate(name)) return;
+  // OTLP: a record without a time takes its observed time.
+  const when = time === 0n ? observed : time;
+  const decoded = readAttributes(r.buf, attributes);
+  out.events.push({ name, timeMs: nanosToMs(when), attributes: decoded, id: logRecordId(hex(r.buf, traceId), hex(r.buf, spanId), time, observed, name, decoded), record });
+}
+
+function readAttributes(buf: Uint8Array, ranges: Range[]): Record<string, unknown> {
+  const attributes: Record<string, unknown> = {};
+  for (const range of ranges) readKeyValue(new ProtoReader(buf, range.start, range.end), attributes, 0);
+  return attributes;
+}
+
+function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number): void {
+  let key = '';
+  let value: unknown = null;
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    if (field === 1) {
+      r.expect(wire, WIRE_LEN, 'attribute key');
+      key = r.string();
+    } else if (field === 2) {
+      r.expect(wire, WIRE_LEN, 'attribute value');
+      value = readAnyValue(r.sub(), depth);
+    } else {
+      r.skip(wire);
+    }
+  }
+  into[key] = value;
+}
+
+function readAnyValue(r: Reader, depth: number): unknown {
+  if (depth > MAX_ANY_VALUE_DEPTH) throw new ProtoError('attribute value nested too deeply');
+  let value: unknown = null;
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    switch (field) {
+      case 1:
+        r.expect(wire, WIRE_LEN, 'string value');
+        value = r.string();
+        break;
+      case 2:
+        r.expect(wire, WIRE_VARINT, 'bool value');
+        value = r.varint() !== 0;
+        break;
+      case 3: {
+        r.expect(wire, WIRE_VARINT, 'int value');
+        const big = r.varintBigInt();
+        value = Number.isSafeInteger(Number(big)) ? Number(big) : big.toString();
+        break;
+      }
+      case 4:
+        r.expect(wire, WIRE_FIXED64, 'double value');
+        value = r.double();
+        break;
+      case 5: {
+        r.expect(wire, WIRE_LEN, 'array value');
+        const items: unknown[] = [];
+        forEachLen(r.sub(), 1, (item) => items.push(readAnyValue(item, depth + 1)));
+        value = items;
+        break;
+      }
+      case 6: {
+        r.expect(wire, WIRE_LEN, 'kvlist value');
+        const map: Record<string, unknown> = {};
+        forEachLen(r.sub(), 1, (kv) => readKeyValue(kv, map, depth + 1));
+        value = map;
+        break;
+      }
+      case 7: {
+        r.expect(wire, WIRE_LEN, 'bytes value');
+        const { start, end } = r.bytes();
+        value = r.buf.slice(start, end);
+        break;
+      }
+      default:
+        r.skip(wire);
+    }
+  }
+  return value;
+}
+
+function hex(buf: Uint8Array, range: Range | undefined): string {
+  return range ? Buffer.from(buf.buffer, buf.byteOffset + range.start, range.end - range.start).toString('hex') : '';
+}

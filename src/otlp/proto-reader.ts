@@ -1,0 +1,141 @@
+/**
+ * A minimal protobuf wire-format reader: just what decoding OTLP needs. Throws ProtoError on any
+ * malformed input (truncation, bad wire type, lengths past the end), never reads out of bounds.
+ */
+
+export class ProtoError extends Error {
+  override name = 'ProtoError';
+}
+
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_FIXED32 = 5;
+
+export class ProtoReader {
+  pos: number;
+  private readonly _view: DataView;
+
+  constructor(
+    readonly buf: Uint8Array,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.pos = start;
+    this._view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  get done(): boolean {
+    return this.pos >= this.end;
+  }
+
+  /** Field number and wire type of the next field. */
+  tag(): { field: number; wire: number } {
+    const tag = this.varint();
+    const field = tag >>> 3;
+    if (field === 0) throw new ProtoError('field number 0');
+    return { field, wire: tag & 7 };
+  }
+
+  /** A varint as a number; exact up to 2^53, which covers every length and enum here. */
+  varint(): number {
+    let result = 0;
+    let shift = 1;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ProtoError('truncated varint');
+      const byte = this.buf[this.pos++]!;
+      result += (byte & 0x7f) * shift;
+      if (byte < 0x80) return result;
+      shift *= 128;
+    }
+    throw new ProtoError('varint longer than 10 bytes');
+  }
+
+  /** A varint as a signed 64-bit integer (two's complement), as a bigint. */
+  varintBigInt(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new ProtoError('truncated varint');
+      const byte = this.buf[this.pos++]!;
+      result |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return BigInt.asIntN(64, result);
+      shift += 7n;
+    }
+    throw new ProtoError('varint longer than 10 bytes');
+  }
+
+  fixed64(): bigint {
+    this._need(8);
+    const value = this._view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    return value;
+  }
+
+  double(): number {
+    this._need(8);
+    const value = this._view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return value;
+  }
+
+  /** Bounds of a length-delimited field's payload; the reader moves past it. */
+  bytes(): { start: number; end: number } {
+    const length = this.varint();
+    this._need(length);
+    const start = this.pos;
+    this.pos += length;
+    return { start, end: this.pos };
+  }
+
+  string(): string {
+    const { start, end } = this.bytes();
+    return decodeUtf8(this.buf, start, end);
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case WIRE_VARINT:
+        this.varint();
+        return;
+      case WIRE_FIXED64:
+        this._need(8);
+        this.pos += 8;
+        return;
+      case WIRE_LEN:
+        this.bytes();
+        return;
+      case WIRE_FIXED32:
+        this._need(4);
+        this.pos += 4;
+        return;
+      default:
+        throw new ProtoError(`unsupported wire type ${wire}`);
+    }
+  }
+
+  /** A reader over a length-delimited field's payload. */
+  sub(): ProtoReader {
+    const { start, end } = this.bytes();
+    return new ProtoReader(this.buf, start, end);
+  }
+
+  expect(wire: number, expected: number, what: string): void {
+    if (wire !== expected) throw new ProtoError(`${what}: wire type ${wire}, expected ${expected}`);
+  }
+
+  private _need(length: number): void {
+    if (length < 0 || this.pos + length > this.end) throw new ProtoError('field runs past the end of its message');
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Strict UTF-8: protobuf strings must be valid UTF-8; invalid bytes are malformed input. */
+export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
+  try {
+    return utf8.decode(buf.subarray(start, end));
+  } catch {
+    throw new ProtoError('string field is not valid UTF-8');
+  }
+}

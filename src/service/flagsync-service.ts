@@ -1,0 +1,136 @@
+/**
+ * The collector-side service: an OTLP/HTTP receiver that sits behind an OpenTelemetry Collector's
+ * otlp_http exporter and forwards FlagSync's share to FlagSync, acknowledging only after delivery.
+ * Stateless apart from its delivery queue; several instances can sit behind the collector's
+ * load-balancing exporter (routing by trace id keeps retries on the instance that saw them).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { diag } from '@opentelemetry/api';
+import { createConverter } from '../convert/converter.js';
+import { DeliveryEngine, type DeliveryStats } from '../delivery/delivery-engine.js';
+import type { Transport } from '../delivery/transport.js';
+import { DedupeWindow } from './dedupe-window.js';
+import { handleExport, HttpAnswer, respondError, type HandlerDeps } from './otlp-handler.js';
+import { newCounters, renderPrometheus, type ServiceCounters } from './self-metrics.js';
+import { resolveServiceConfig, type FlagSyncServiceOptions } from './service-config.js';
+
+export interface FlagSyncService {
+  readonly url: string;
+  readonly port: number;
+  readonly counters: ServiceCounters;
+  deliveryStats(): DeliveryStats;
+  /** Stop accepting, let requests in flight finish, deliver what is queued; all within the deadline. */
+  close(timeoutMillis?: number): Promise<void>;
+}
+
+export async function startFlagSyncService(options: FlagSyncServiceOptions & { transport?: Transport } = {}): Promise<FlagSyncService> {
+  const config = resolveServiceConfig(options);
+  const log = diag.createComponentLogger({ namespace: 'flagsync-otel/service' });
+  const engine = new DeliveryEngine(config.delivery, options.transport);
+  const counters = newCounters();
+  const deps: HandlerDeps = {
+    converter: createConverter(config.converter),
+    engine,
+    dedupe: new DedupeWindow(config.dedupeWindowMillis, config.dedupeMaxEntries),
+    counters,
+    maxBodyBytes: config.maxBodyBytes,
+    ackTimeoutMillis: config.ackTimeoutMillis,
+  };
+  const tokenDigest = config.bearerToken ? digest(config.bearerToken) : undefined;
+  let active = 0;
+  let shuttingDown = false;
+  const idle = new Set<() => void>();
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<number> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz') return plain(res, 200, 'ok\n');
+    if (req.method === 'GET' && path === '/readyz') return plain(res, shuttingDown ? 503 : 200, shuttingDown ? 'shutting down\n' : 'ready\n');
+    if (req.method === 'GET' && path === '/metrics') return plain(res, 200, renderPrometheus(counters, engine.stats(), engine.queued), 'text/plain; version=0.0.4');
+    const signal = path === '/v1/traces' ? 'traces' : path === '/v1/logs' ? 'logs' : undefined;
+    if (!signal) throw new HttpAnswer(404, `no route ${path}`);
+    if (req.method !== 'POST') throw new HttpAnswer(405, `${req.method} is not allowed; OTLP/HTTP uses POST`);
+    if (tokenDigest && !authorized(req.headers.authorization, tokenDigest)) throw new HttpAnswer(401, 'missing or wrong bearer token');
+    if (shuttingDown) throw new HttpAnswer(503, 'shutting down', 5);
+    if (active >= config.maxConcurrentRequests) throw new HttpAnswer(503, 'too many requests in flight', 1);
+    active++;
+    try {
+      await handleExport(signal, req, res, deps);
+      return 200;
+    } finally {
+      active--;
+      if (active === 0) for (const resolve of idle) resolve();
+    }
+  }
+
+  const server: Server = createServer((req, res) => {
+    route(req, res)
+      .catch((error: unknown) => {
+        const answer = error instanceof HttpAnswer ? error : new HttpAnswer(500, 'internal error');
+        if (!(error instanceof HttpAnswer)) log.error('unexpected error handling an OTLP request', error);
+        // An unread body is not worth reading: close the connection after answering.
+        if (!req.complete) res.setHeader('connection', 'close');
+        if (!res.headersSent) respondError(res, req, answer);
+        return answer.status;
+      })
+      .then((status) => {
+        counters.responses[status] = (counters.responses[status] ?? 0) + 1;
+      });
+  });
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`flagsync-otel: ${config.host}:${config.port} is already in use (FLAGSYNC_SERVICE_PORT)`) : error),
+    );
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  log.info(`listening on http://${host}:${port} (OTLP/HTTP /v1/traces, /v1/logs)`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    counters,
+    deliveryStats: () => engine.stats(),
+    close(timeoutMillis = config.delivery.shutdownTimeoutMillis) {
+      closing ??= (async () => {
+        const deadline = Date.now() + timeoutMillis;
+        shuttingDown = true;
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        if (active > 0) {
+          await Promise.race([new Promise<void>((resolve) => idle.add(resolve)), sleep(deadline - Date.now())]);
+        }
+        await engine.shutdown(Math.max(0, deadline - Date.now()));
+        server.closeAllConnections();
+        await stopped;
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** Constant-time: both sides are hashed to the same length before comparing. */
+function authorized(header: string | undefined, tokenDigest: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match !== null && timingSafeEqual(digest(match[1]!), tokenDigest);
+}
+
+function plain(res: ServerResponse, status: number, body: string, type = 'text/plain'): number {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+  return status;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}

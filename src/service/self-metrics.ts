@@ -1,0 +1,39 @@
+/** The service's own counters, exposed in Prometheus text format at /metrics (scrapable by a collector). */
+import type { DeliveryStats } from '../delivery/delivery-engine.js';
+
+export interface ServiceCounters {
+  /** Spans and log records received, by signal. */
+  receivedRecords: { traces: number; logs: number };
+  /** FlagSync events found in them. */
+  receivedEvents: number;
+  converted: { impressions: number; events: number };
+  /** Events that could not be converted (reported in partialSuccess). */
+  rejected: number;
+  /** Items dropped as already delivered (collector retries). */
+  duplicates: number;
+  /** Answers by HTTP status. */
+  responses: Record<string, number>;
+}
+
+export function newCounters(): ServiceCounters {
+  return { receivedRecords: { traces: 0, logs: 0 }, receivedEvents: 0, converted: { impressions: 0, events: 0 }, rejected: 0, duplicates: 0, responses: {} };
+}
+
+export function renderPrometheus(c: ServiceCounters, delivery: DeliveryStats, queued: number): string {
+  const lines: string[] = [];
+  const counter = (name: string, help: string, samples: [string, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
+    for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+  };
+  counter('flagsync_otel_received_records_total', 'Spans and log records received over OTLP.', [['{signal="traces"}', c.receivedRecords.traces], ['{signal="logs"}', c.receivedRecords.logs]]);
+  counter('flagsync_otel_received_events_total', 'FlagSync evaluation and track events found in them.', [['', c.receivedEvents]]);
+  counter('flagsync_otel_converted_total', 'Events converted to FlagSync items.', [['{kind="impression"}', c.converted.impressions], ['{kind="event"}', c.converted.events]]);
+  counter('flagsync_otel_rejected_total', 'Events that could not be converted.', [['', c.rejected]]);
+  counter('flagsync_otel_duplicates_total', 'Items dropped because they were already delivered.', [['', c.duplicates]]);
+  for (const [field, help] of [['delivered', 'Items FlagSync accepted.'], ['retries', 'Requests to FlagSync that were retries.'], ['dropped', 'Items dropped because the queue was full.'], ['failed', 'Items FlagSync refused or that were undeliverable at shutdown.']] as const) {
+    counter(`flagsync_otel_${field}_total`, help, [['{kind="impression"}', delivery.impressions[field]], ['{kind="event"}', delivery.events[field]]]);
+  }
+  counter('flagsync_otel_responses_total', 'OTLP answers by HTTP status.', Object.entries(c.responses).map(([code, n]) => [`{code="${code}"}`, n]));
+  lines.push('# HELP flagsync_otel_queued_items Items waiting for delivery.', '# TYPE flagsync_otel_queued_items gauge', `flagsync_otel_queued_items ${queued}`);
+  return lines.join('\n') + '\n';
+}

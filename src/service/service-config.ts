@@ -1,0 +1,77 @@
+/** Service options: user options, then environment, then defaults, validated in one place. */
+import { FlagSyncConfigError, resolveDeliveryConfig, type FlagSyncDeliveryOptions, type ResolvedDeliveryConfig } from '../config/delivery-config.js';
+import type { ConverterOptions } from '../convert/converter.js';
+
+export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, ConverterOptions {
+  /** Bind address. Env `FLAGSYNC_SERVICE_HOST`. Default `127.0.0.1` (loopback only). */
+  host?: string;
+  /** Env `FLAGSYNC_SERVICE_PORT`. Default 4318; 0 picks a free port. */
+  port?: number;
+  /** Require `Authorization: Bearer <token>`. Env `FLAGSYNC_SERVICE_BEARER_TOKEN`. Default: none. */
+  bearerToken?: string;
+  /** Largest request body after decompression (bytes); 413 above. Env `FLAGSYNC_SERVICE_MAX_BODY_BYTES`. Default 16 MiB. */
+  maxBodyBytes?: number;
+  /** How long a request waits for its data to reach FlagSync before answering 503 (ms). Env `FLAGSYNC_SERVICE_ACK_TIMEOUT`. Default 10000. */
+  ackTimeoutMillis?: number;
+  /** How long delivered identities are remembered to drop collector retries (ms). Env `FLAGSYNC_SERVICE_DEDUPE_WINDOW`. Default 600000. */
+  dedupeWindowMillis?: number;
+  /** Most identities remembered. Env `FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES`. Default 1000000. */
+  dedupeMaxEntries?: number;
+  /** Requests handled at once; more get 503. Env `FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS`. Default 256. */
+  maxConcurrentRequests?: number;
+}
+
+export interface ResolvedServiceConfig {
+  host: string;
+  port: number;
+  bearerToken: string | undefined;
+  maxBodyBytes: number;
+  ackTimeoutMillis: number;
+  dedupeWindowMillis: number;
+  dedupeMaxEntries: number;
+  maxConcurrentRequests: number;
+  delivery: ResolvedDeliveryConfig;
+  converter: ConverterOptions;
+}
+
+const NUMBERS = [
+  ['port', 'FLAGSYNC_SERVICE_PORT', 4318, 0, 65535],
+  ['maxBodyBytes', 'FLAGSYNC_SERVICE_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 ** 3],
+  ['ackTimeoutMillis', 'FLAGSYNC_SERVICE_ACK_TIMEOUT', 10_000, 1, 3_600_000],
+  ['dedupeWindowMillis', 'FLAGSYNC_SERVICE_DEDUPE_WINDOW', 600_000, 0, 7 * 24 * 3_600_000],
+  ['dedupeMaxEntries', 'FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES', 1_000_000, 0, 100_000_000],
+  ['maxConcurrentRequests', 'FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS', 256, 1, 100_000],
+] as const;
+
+export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServiceConfig {
+  const numbers: Record<string, number> = {};
+  for (const [option, envName, fallback, min, max] of NUMBERS) {
+    const fromOption = options[option];
+    const raw = fromOption ?? (env[envName] ? Number(env[envName]) : undefined);
+    if (raw === undefined) {
+      numbers[option] = fallback;
+      continue;
+    }
+    if (!Number.isInteger(raw) || raw < min || raw > max) {
+      const source = fromOption !== undefined ? `option ${option}` : `env ${envName}`;
+      throw new FlagSyncConfigError(`flagsync-otel: ${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(fromOption ?? env[envName])}`);
+    }
+    numbers[option] = raw;
+  }
+  const bearerToken = options.bearerToken ?? (env.FLAGSYNC_SERVICE_BEARER_TOKEN || undefined);
+  if (bearerToken !== undefined && (bearerToken.length < 16 || /\s/.test(bearerToken))) {
+    throw new FlagSyncConfigError('flagsync-otel: the bearer token (FLAGSYNC_SERVICE_BEARER_TOKEN) must be at least 16 characters without white space');
+  }
+  return {
+    host: options.host ?? env.FLAGSYNC_SERVICE_HOST ?? '127.0.0.1',
+    port: numbers.port!,
+    bearerToken,
+    maxBodyBytes: numbers.maxBodyBytes!,
+    ackTimeoutMillis: numbers.ackTimeoutMillis!,
+    dedupeWindowMillis: numbers.dedupeWindowMillis!,
+    dedupeMaxEntries: numbers.dedupeMaxEntries!,
+    maxConcurrentRequests: numbers.maxConcurrentRequests!,
+    delivery: resolveDeliveryConfig(options, env),
+    converter: options.providerNames ? { providerNames: options.providerNames } : {},
+  };
+}
