@@ -1,0 +1,159 @@
+/**
+ * End to end through a real OpenTelemetry Collector running the repo's collector-config.yaml:
+ * instrumented app (real node-sdk, real OTel SDK, OTLP exporters) -> collector -> flagsync-otel
+ * service (its own process) -> FlagSync stand-in. Endpoints and paths are the only overrides.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { FlagSyncFactory } from '@flagsync/node-sdk';
+import { logs } from '@opentelemetry/api';
+import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter-logs-otlp-proto';
+import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
+import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installSdkDeliveryGuard } from '../../src/instrumentation/node-sdk-delivery-guard.js';
+import { removeSdkDeliveryGuards } from '../../src/instrumentation/sdk-delivery-guard.js';
+import { instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.js';
+import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
+import { setupOtel } from '../utils/otel.js';
+import { freePort, startCollector, startServiceProcess, waitUntil, type Collector, type ServiceProcess } from '../utils/processes.js';
+import { canonical, runScenario, type ServerLikeClient } from '../utils/scenario.js';
+
+const TOKEN = 'e2e-token-0123456789abcdef';
+let standIn: StandIn;
+let service: ServiceProcess;
+let servicePort: number;
+let collector: Collector;
+let backend: Server;
+let backendBodies: string[] = [];
+let native: { impressions: string[]; events: string[] };
+
+function serviceEnv(): Record<string, string> {
+  return {
+    FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
+    FLAGSYNC_EVENTS_URL: standIn.url,
+    FLAGSYNC_SERVICE_PORT: String(servicePort),
+    FLAGSYNC_SERVICE_BEARER_TOKEN: TOKEN,
+    FLAGSYNC_EXPORT_SCHEDULE_DELAY: '50',
+    OTEL_LOG_LEVEL: 'warn',
+  };
+}
+
+async function serviceMetric(name: string): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  return Number(line?.split(' ')[1] ?? NaN);
+}
+
+beforeAll(async () => {
+  standIn = await startStandIn();
+  backend = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      backendBodies.push((req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('latin1'));
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  servicePort = await freePort();
+  service = await startServiceProcess(serviceEnv());
+  collector = await startCollector({ serviceEndpoint: service.url, backendEndpoint: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`, token: TOKEN });
+
+  // What the SDK sends natively for the same calls: the reference for every test below.
+  removeSdkDeliveryGuards();
+  const nativeClient = FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } }).client();
+  await nativeClient.waitForReady();
+  runScenario(nativeClient as unknown as ServerLikeClient);
+  await nativeClient.destroy();
+  await standIn.waitFor(() => standIn.batches.length >= 2);
+  native = { impressions: canonical(standIn.impressions()), events: canonical(standIn.events()) };
+  standIn.reset();
+  await installSdkDeliveryGuard();
+}, 600_000);
+
+afterAll(async () => {
+  await collector?.stop();
+  await service?.stop();
+  await standIn?.close();
+  await new Promise((resolve) => backend?.close(resolve));
+});
+
+/** The app: OTLP exporters to the collector, users 1-2 in spans (span events), 3-4 without (log form), plus unrelated telemetry. */
+async function runApp(encoding: 'proto' | 'json', scenario: (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => void = runScenario) {
+  const traces = `${collector.otlpHttp}/v1/traces`;
+  const logsUrl = `${collector.otlpHttp}/v1/logs`;
+  const otel = setupOtel({
+    spanProcessors: [new BatchSpanProcessor({ exporter: encoding === 'proto' ? new OTLPTraceExporterProto({ url: traces }) : new OTLPTraceExporterJson({ url: traces }), scheduledDelayMillis: 50 })],
+    logProcessors: [new BatchLogRecordProcessor({ exporter: encoding === 'proto' ? new OTLPLogExporterProto({ url: logsUrl }) : new OTLPLogExporterJson({ url: logsUrl }), scheduledDelayMillis: 50 })],
+  });
+  const client = instrumentFlagSyncClient(FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } }).client());
+  await client.waitForReady();
+  scenario(client as unknown as ServerLikeClient, (name, fn) => (/[12]$/.test(name) ? otel.tracer.startActiveSpan(name, (span) => (fn(), span.end())) : fn()));
+  // Telemetry FlagSync does not need: must reach the backend, never the service.
+  for (let i = 0; i < 5; i++) otel.tracer.startActiveSpan('GET /health', (span) => span.end());
+  otel.tracer.startActiveSpan('GET /broken', (span) => (span.addEvent('exception', { 'exception.message': 'boom' }), span.end()));
+  for (let i = 0; i < 3; i++) logs.getLogger('app').emit({ body: `app log ${i}` });
+  await otel.shutdown();
+}
+
+async function arrived(expected: { impressions: number; events: number }, timeoutMs: number) {
+  await waitUntil(() => standIn.impressions().length >= expected.impressions && standIn.events().length >= expected.events, timeoutMs, 'impressions and events at the stand-in');
+  // Anything extra (duplicates) would arrive in the same breath: give it a moment before comparing.
+  await new Promise((r) => setTimeout(r, 500));
+}
+
+describe.each(['proto', 'json'] as const)('through the real collector, app encoding OTLP %s', (encoding) => {
+  it('delivers exactly what the SDK would, spans without flag data never reach the service', async () => {
+    standIn.reset();
+    backendBodies = [];
+    const tracesBefore = await serviceMetric('flagsync_otel_received_records_total{signal="traces"}');
+    const logsBefore = await serviceMetric('flagsync_otel_received_records_total{signal="logs"}');
+    await runApp(encoding);
+    await arrived({ impressions: native.impressions.length, events: native.events.length }, 30_000);
+    expect(canonical(standIn.impressions())).toEqual(native.impressions);
+    expect(canonical(standIn.events())).toEqual(native.events);
+    expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);
+    // Only the two request spans with flag events, and only FlagSync's log records (users 3 and 4: 8 flag() + 4 track() each).
+    expect((await serviceMetric('flagsync_otel_received_records_total{signal="traces"}')) - tracesBefore).toBe(2);
+    expect((await serviceMetric('flagsync_otel_received_records_total{signal="logs"}')) - logsBefore).toBe(24);
+    // The normal pipeline still gets everything.
+    await waitUntil(() => backendBodies.join('').includes('GET /broken'), 10_000, 'spans at the backend');
+    expect(backendBodies.join('').split('GET /health').length - 1).toBe(5);
+  });
+});
+
+describe('failures through the real collector', () => {
+  it('FlagSync answers 503 and 429 for a while, then recovers: everything arrives once', async () => {
+    standIn.reset();
+    standIn.addFault({ status: 503, times: 3 });
+    standIn.addFault({ status: 429, retryAfter: '2', times: 1 });
+    await runApp('proto');
+    await arrived({ impressions: native.impressions.length, events: native.events.length }, 90_000);
+    expect(standIn.rejections.map((r) => r.status)).toEqual([503, 503, 503, 429]);
+    expect(canonical(standIn.impressions())).toEqual(native.impressions);
+    expect(canonical(standIn.events())).toEqual(native.events);
+  });
+
+  it('service stopped and restarted mid-stream: everything arrives, no duplicates', async () => {
+    standIn.reset();
+    // First half of the users while the service runs...
+    const firstHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
+    const secondHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
+    await runApp('proto', firstHalf);
+    await waitUntil(() => standIn.impressions().length > 0, 30_000, 'first half');
+    expect(await service.stop('SIGTERM')).toBe(0);
+    // ...the second half while it is down: the collector keeps it in its persistent queue.
+    await runApp('proto', secondHalf);
+    await new Promise((r) => setTimeout(r, 1000));
+    service = await startServiceProcess(serviceEnv());
+    await arrived({ impressions: native.impressions.length, events: native.events.length }, 120_000);
+    expect(canonical(standIn.impressions())).toEqual(native.impressions);
+    expect(canonical(standIn.events())).toEqual(native.events);
+  });
+});
