@@ -149,10 +149,18 @@ function userContext(key: string, a: Readonly<Record<string, unknown>>): { value
   return { value: { key, attributes: parsed.value } };
 }
 
+// Events of one batch mostly share their millisecond: remember the last conversion.
+let lastMs = Number.NaN;
+let lastIso: string | undefined;
+
 function toTimestamp(timeMs: number): string | undefined {
   if (!Number.isFinite(timeMs)) return undefined;
-  const date = new Date(Math.floor(timeMs));
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  const ms = Math.floor(timeMs);
+  if (ms === lastMs) return lastIso;
+  const date = new Date(ms);
+  lastMs = ms;
+  lastIso = Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+  return lastIso;
 }
 
 function isJsonValue(value: unknown, depth = 0): value is JsonValue {

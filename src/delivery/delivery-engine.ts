@@ -11,6 +11,8 @@ import { Lane, type EntryOutcome, type LaneEvents, type LaneStats } from './lane
 import { ThrottledLog } from './throttled-log.js';
 import { createHttpTransport, type Transport } from './transport.js';
 
+type Settle = (outcome: EntryOutcome, tag: string | undefined) => void;
+
 export interface DeliveryStats {
   impressions: LaneStats;
   events: LaneStats;
@@ -59,12 +61,12 @@ export class DeliveryEngine {
   }
 
   /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
-  addImpression(item: FlagSyncImpression, settle?: (outcome: EntryOutcome) => void): boolean {
-    return this._offer(this._impressions, item, settle);
+  addImpression(item: FlagSyncImpression, settle?: Settle, tag?: string): boolean {
+    return this._offer(this._impressions, item, settle, tag);
   }
 
-  addEvent(item: FlagSyncEvent, settle?: (outcome: EntryOutcome) => void): boolean {
-    return this._offer(this._events, item, settle);
+  addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string): boolean {
+    return this._offer(this._events, item, settle, tag);
   }
 
   /**
@@ -130,9 +132,9 @@ export class DeliveryEngine {
     return this._shutdown;
   }
 
-  private _offer(lane: Lane, item: object, settle?: (outcome: EntryOutcome) => void): boolean {
+  private _offer(lane: Lane, item: object, settle?: Settle, tag?: string): boolean {
     const json = JSON.stringify(item);
-    const accepted = lane.offer({ json, bytes: Buffer.byteLength(json), ...(settle ? { settle } : {}) });
+    const accepted = lane.offer({ json, bytes: Buffer.byteLength(json), settle, tag });
     if (!accepted) {
       this._log.log('warn', 'queue-full', `FlagSync queue full (${this._config.maxQueueSize} items per route) or shut down: items are being dropped; see stats() for counts`);
     }

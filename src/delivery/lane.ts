@@ -7,11 +7,15 @@ import { backoffMillis, type BackoffOptions } from './retry-policy.js';
 
 export type EntryOutcome = { delivered: true } | { delivered: false; reason: string; /** FlagSync's answer, when it refused the items. */ status?: number };
 
+const DELIVERED: EntryOutcome = { delivered: true };
+
 export interface LaneEntry {
   json: string;
   bytes: number;
-  /** Told once, when the entry is delivered or given up. */
-  settle?: (outcome: EntryOutcome) => void;
+  /** Told once, when the entry is delivered or given up, with the entry's tag. */
+  settle?: (outcome: EntryOutcome, tag: string | undefined) => void;
+  /** Caller's identity for the entry, passed back to settle (one settle function can serve many entries). */
+  tag?: string;
 }
 
 export interface LaneOptions {
@@ -121,7 +125,7 @@ export class Lane {
     this._head = 0;
     this._queuedBytes = 0;
     this.stats.failed += remaining.length;
-    for (const entry of remaining) entry.settle?.({ delivered: false, reason });
+    for (const entry of remaining) entry.settle?.({ delivered: false, reason }, entry.tag);
     return remaining.length;
   }
 
@@ -167,7 +171,7 @@ export class Lane {
         this._batchLimit = this._options.maxBatchSize;
         this._remove(count);
         this.stats.delivered += count;
-        for (const entry of entries) entry.settle?.({ delivered: true });
+        for (const entry of entries) entry.settle?.(DELIVERED, entry.tag);
         this._events.onDelivered(this._options.kind, count);
       } else if (result.kind === 'retryable') {
         const delay = Math.max(backoffMillis(this._attempt, this._options.backoff), result.retryAfterMillis ?? 0);
@@ -182,7 +186,7 @@ export class Lane {
       } else {
         this._remove(count);
         this.stats.failed += count;
-        for (const entry of entries) entry.settle?.({ delivered: false, reason: result.message, status: result.status });
+        for (const entry of entries) entry.settle?.({ delivered: false, reason: result.message, status: result.status }, entry.tag);
         this._events.onFailure(this._options.kind, count, result.status, result.message);
       }
     }

@@ -3,7 +3,7 @@
  * integers as decimal strings (numbers accepted, kept exact), unknown fields ignored.
  */
 import { Buffer } from 'node:buffer';
-import { logRecordId, MAX_ANY_VALUE_DEPTH, nanosToMs, OtlpDecodeError, type DecodedRequest } from './otlp-event.js';
+import { logRecordId, MAX_ANY_VALUE_DEPTH, nanosId, nanosToMs, OtlpDecodeError, type DecodedRequest } from './otlp-event.js';
 
 type IsCandidate = (name: string) => boolean;
 type Json = Record<string, unknown>;
@@ -36,7 +36,7 @@ export function decodeTracesJson(text: string, isCandidate: IsCandidate): Decode
           if (!isCandidate(name)) return;
           const time = nanos(e.timeUnixNano, 'event timeUnixNano');
           ids ??= `${hexId(s.traceId, 'traceId')}-${hexId(s.spanId, 'spanId')}`;
-          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes), id: `s-${ids}-${index}-${time}`, record });
+          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes), id: `s-${ids}-${index}-${nanosId(time)}`, record });
         });
       }
     }
@@ -56,7 +56,7 @@ export function decodeLogsJson(text: string, isCandidate: IsCandidate): DecodedR
         const time = nanos(l.timeUnixNano, 'timeUnixNano');
         const observed = nanos(l.observedTimeUnixNano, 'observedTimeUnixNano');
         const decoded = attributes(l.attributes);
-        const id = logRecordId(hexId(l.traceId, 'traceId'), hexId(l.spanId, 'spanId'), time, observed, name, decoded);
+        const id = logRecordId(hexId(l.traceId, 'traceId'), hexId(l.spanId, 'spanId'), nanosId(time), nanosId(observed), name, decoded);
         out.events.push({ name, timeMs: nanosToMs(time === 0n ? observed : time), attributes: decoded, id, record });
       }
     }

@@ -3,8 +3,8 @@
  * fields the converter needs are decoded; spans without candidate events cost a skip per field.
  */
 import { Buffer } from 'node:buffer';
-import { logRecordId, MAX_ANY_VALUE_DEPTH, nanosToMs, type DecodedRequest, type OtlpEvent } from './otlp-event.js';
-import { ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
+import { logRecordId, MAX_ANY_VALUE_DEPTH, type DecodedRequest } from './otlp-event.js';
+import { nanosHalvesToMs, ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
 
 type Range = { start: number; end: number };
 type IsCandidate = (name: string) => boolean;
@@ -58,8 +58,8 @@ function readSpan(r: Reader, out: DecodedRequest, isCandidate: IsCandidate): voi
   if (events.length === 0) return;
   let ids: string | undefined;
   for (let index = 0; index < events.length; index++) {
-    const er = new ProtoReader(r.buf, events[index]!.start, events[index]!.end);
-    let time = 0n;
+    const er = r.at(events[index]!.start, events[index]!.end);
+    let time = ZERO;
     let name = '';
     const attributes: Range[] = [];
     while (!er.done) {
@@ -79,14 +79,14 @@ function readSpan(r: Reader, out: DecodedRequest, isCandidate: IsCandidate): voi
     }
     if (!isCandidate(name)) continue;
     ids ??= `${hex(r.buf, traceId)}-${hex(r.buf, spanId)}`;
-    out.events.push({ name, timeMs: nanosToMs(time), attributes: readAttributes(r.buf, attributes), id: `s-${ids}-${index}-${time}`, record });
+    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes), id: `s-${ids}-${index}-${time.hi}.${time.lo}`, record });
   }
 }
 
 function readLogRecord(r: Reader, out: DecodedRequest, isCandidate: IsCandidate): void {
   const record = out.records++;
-  let time = 0n;
-  let observed = 0n;
+  let time = ZERO;
+  let observed = ZERO;
   let name = '';
   let traceId: Range | undefined;
   let spanId: Range | undefined;
@@ -124,14 +124,16 @@ function readLogRecord(r: Reader, out: DecodedRequest, isCandidate: IsCandidate)
   }
   if (!isCandidate(name)) return;
   // OTLP: a record without a time takes its observed time.
-  const when = time === 0n ? observed : time;
-  const decoded = readAttributes(r.buf, attributes);
-  out.events.push({ name, timeMs: nanosToMs(when), attributes: decoded, id: logRecordId(hex(r.buf, traceId), hex(r.buf, spanId), time, observed, name, decoded), record });
+  const when = time.hi === 0 && time.lo === 0 ? observed : time;
+  const decoded = readAttributes(r, attributes);
+  out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id: logRecordId(hex(r.buf, traceId), hex(r.buf, spanId), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded), record });
 }
 
-function readAttributes(buf: Uint8Array, ranges: Range[]): Record<string, unknown> {
+const ZERO = { hi: 0, lo: 0 };
+
+function readAttributes(r: Reader, ranges: Range[]): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
-  for (const range of ranges) readKeyValue(new ProtoReader(buf, range.start, range.end), attributes, 0);
+  for (const range of ranges) readKeyValue(r.at(range.start, range.end), attributes, 0);
   return attributes;
 }
 

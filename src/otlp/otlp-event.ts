@@ -29,7 +29,7 @@ export const MAX_ANY_VALUE_DEPTH = 32;
  * Identity of a log-based event. Log times have millisecond precision in the JS SDK, so our own
  * records carry `flagsync.call_id`; records from other emitters fall back to their content.
  */
-export function logRecordId(traceId: string, spanId: string, time: bigint, observed: bigint, name: string, attributes: Record<string, unknown>): string {
+export function logRecordId(traceId: string, spanId: string, time: string, observed: string, name: string, attributes: Record<string, unknown>): string {
   const callId = attributes[ATTR_FLAGSYNC_CALL_ID];
   const distinct = typeof callId === 'string' ? callId : JSON.stringify(attributes, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
   return `l-${traceId}-${spanId}-${time}-${observed}-${name}-${distinct}`;
@@ -37,4 +37,9 @@ export function logRecordId(traceId: string, spanId: string, time: bigint, obser
 
 export function nanosToMs(nanos: bigint): number {
   return Number(nanos / 1_000_000n);
+}
+
+/** The id form of a nanosecond time: its two 32-bit halves, as the protobuf decoder reads them. */
+export function nanosId(nanos: bigint): string {
+  return `${Number(nanos >> 32n)}.${Number(nanos & 0xffffffffn)}`;
 }

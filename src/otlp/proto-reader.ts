@@ -1,3 +1,4 @@
+import { Buffer, isUtf8 } from 'node:buffer';
 /**
  * A minimal protobuf wire-format reader: just what decoding OTLP needs. Throws ProtoError on any
  * malformed input (truncation, bad wire type, lengths past the end), never reads out of bounds.
@@ -16,13 +17,20 @@ export class ProtoReader {
   pos: number;
   private readonly _view: DataView;
 
+  /** `view` is shared with sub-readers: one DataView per message, not per field. */
   constructor(
     readonly buf: Uint8Array,
     start = 0,
     readonly end = buf.length,
+    view?: DataView,
   ) {
     this.pos = start;
-    this._view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this._view = view ?? new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  /** A reader over [start, end) of the same buffer. */
+  at(start: number, end: number): ProtoReader {
+    return new ProtoReader(this.buf, start, end, this._view);
   }
 
   get done(): boolean {
@@ -65,11 +73,13 @@ export class ProtoReader {
     throw new ProtoError('varint longer than 10 bytes');
   }
 
-  fixed64(): bigint {
+  /** A fixed64 as its two 32-bit halves: exact, without BigInt on the hot path. */
+  fixed64(): { hi: number; lo: number } {
     this._need(8);
-    const value = this._view.getBigUint64(this.pos, true);
+    const lo = this._view.getUint32(this.pos, true);
+    const hi = this._view.getUint32(this.pos + 4, true);
     this.pos += 8;
-    return value;
+    return { hi, lo };
   }
 
   double(): number {
@@ -117,7 +127,7 @@ export class ProtoReader {
   /** A reader over a length-delimited field's payload. */
   sub(): ProtoReader {
     const { start, end } = this.bytes();
-    return new ProtoReader(this.buf, start, end);
+    return this.at(start, end);
   }
 
   expect(wire: number, expected: number, what: string): void {
@@ -129,13 +139,24 @@ export class ProtoReader {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /** Strict UTF-8: protobuf strings must be valid UTF-8; invalid bytes are malformed input. */
 export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
-  try {
-    return utf8.decode(buf.subarray(start, end));
-  } catch {
-    throw new ProtoError('string field is not valid UTF-8');
+  const buffer = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  // Most attribute strings are ASCII: check bytes in place, skip the UTF-8 validator.
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) {
+      ascii = false;
+      break;
+    }
   }
+  if (ascii) return buffer.toString('latin1', start, end);
+  if (!isUtf8(buffer.subarray(start, end))) throw new ProtoError('string field is not valid UTF-8');
+  return buffer.toString('utf8', start, end);
+}
+
+/** Milliseconds of a fixed64 nanosecond time, exact: (hi·2^32 + lo) / 10^6 without leaving 2^53. */
+export function nanosHalvesToMs(hi: number, lo: number): number {
+  // hi·2^32 = hi·4294·10^6 + hi·967296
+  return hi * 4294 + Math.floor((hi * 967296 + lo) / 1e6);
 }

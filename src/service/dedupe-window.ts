@@ -1,14 +1,16 @@
 /**
  * Identities of items FlagSync has accepted, kept for a window, so that an OTLP request the
  * collector sends again (after a timeout, a 503, or a restart with its persistent queue) does not
- * count twice. Items still being delivered are shared: the second request waits for the first.
+ * count twice. Items still being delivered are shared: a second request waits for the first.
  */
-import type { EntryOutcome } from '../delivery/lane.js';
 
 export class DedupeWindow {
-  /** id → time delivered; Map keeps insertion order, so the oldest are first. */
-  private readonly _delivered = new Map<string, number>();
-  private readonly _inFlight = new Map<string, Promise<EntryOutcome>>();
+  private readonly _delivered = new Set<string>();
+  /** Insertion order and time, for eviction from the oldest end without iterating the set. */
+  private _ids: string[] = [];
+  private _times: number[] = [];
+  private _head = 0;
+  private readonly _inFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly _windowMillis: number,
@@ -23,27 +25,30 @@ export class DedupeWindow {
     return this._delivered.has(id);
   }
 
-  inFlight(id: string): Promise<EntryOutcome> | undefined {
+  /** The delivery under way for this id (it settles when that request's items are settled). */
+  inFlight(id: string): Promise<void> | undefined {
     return this._inFlight.get(id);
   }
 
-  /** Track a delivery under way; remembered as delivered once it succeeds. */
-  track(id: string, outcome: Promise<EntryOutcome>): Promise<EntryOutcome> {
-    this._inFlight.set(id, outcome);
-    return outcome.then((result) => {
-      this._inFlight.delete(id);
-      if (result.delivered) this._remember(id);
-      return result;
-    });
+  begin(id: string, settled: Promise<void>): void {
+    this._inFlight.set(id, settled);
   }
 
-  private _remember(id: string): void {
+  settle(id: string, delivered: boolean): void {
+    this._inFlight.delete(id);
+    if (!delivered || this._maxEntries === 0) return;
     const now = Date.now();
-    this._delivered.set(id, now);
-    // Evict by age, then by count; both from the oldest end.
-    for (const [oldest, at] of this._delivered) {
-      if (now - at <= this._windowMillis && this._delivered.size <= this._maxEntries) break;
-      this._delivered.delete(oldest);
+    this._delivered.add(id);
+    this._ids.push(id);
+    this._times.push(now);
+    while (this._head < this._ids.length && (now - this._times[this._head]! > this._windowMillis || this._delivered.size > this._maxEntries)) {
+      this._delivered.delete(this._ids[this._head]!);
+      this._head++;
+    }
+    if (this._head > 4096 && this._head * 2 > this._ids.length) {
+      this._ids = this._ids.slice(this._head);
+      this._times = this._times.slice(this._head);
+      this._head = 0;
     }
   }
 }

@@ -65,7 +65,7 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
 
   const rejectedRecords = new Set<number>();
   let firstReason = '';
-  const pending: Promise<EntryOutcome>[] = [];
+  const joined: { id: string; settled: Promise<void> }[] = [];
   const fresh: { event: OtlpEvent; outcome: Extract<ConversionOutcome, { kind: 'impression' | 'event' }> }[] = [];
   for (const event of decoded.events) {
     const outcome = deps.converter.convert(event);
@@ -76,11 +76,11 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
     } else if (outcome.kind !== 'ignored') {
       if (dedupe.isDelivered(event.id)) counters.duplicates++;
       else {
-        const underWay = dedupe.inFlight(event.id);
-        if (underWay) {
+        const settled = dedupe.inFlight(event.id);
+        if (settled) {
           // Sent again while the first copy is still on its way: wait for that one.
           counters.duplicates++;
-          pending.push(underWay);
+          joined.push({ id: event.id, settled });
         } else fresh.push({ event, outcome });
       }
     }
@@ -94,22 +94,31 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   }
   if (fresh.length > engine.freeCapacity) throw new HttpAnswer(429, 'delivery queue is full', 1);
 
+  // One settle function and one promise per request, not per item.
+  const failures: Extract<EntryOutcome, { delivered: false }>[] = [];
+  let remaining = fresh.length;
+  let allSettled!: () => void;
+  const settled = new Promise<void>((resolve) => (allSettled = resolve));
+  const settle = (outcome: EntryOutcome, id: string | undefined) => {
+    dedupe.settle(id!, outcome.delivered);
+    if (!outcome.delivered) failures.push(outcome);
+    if (--remaining === 0) allSettled();
+  };
   for (const { event, outcome } of fresh) {
-    const delivered = new Promise<EntryOutcome>((resolve) => {
-      const accepted = outcome.kind === 'impression' ? engine.addImpression(outcome.item, resolve) : engine.addEvent(outcome.item, resolve);
-      if (!accepted) resolve({ delivered: false, reason: 'delivery queue is full', status: 429 });
-    });
+    dedupe.begin(event.id, settled);
+    const accepted = outcome.kind === 'impression' ? engine.addImpression(outcome.item, settle, event.id) : engine.addEvent(outcome.item, settle, event.id);
+    if (!accepted) settle({ delivered: false, reason: 'delivery queue is full', status: 429 }, event.id);
     if (outcome.kind === 'impression') counters.converted.impressions++;
     else counters.converted.events++;
-    pending.push(dedupe.track(event.id, delivered));
   }
 
-  const outcomes = await waitFor(pending, deps.ackTimeoutMillis);
-  if (!outcomes) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; it stays queued`, 1);
-  const failures = outcomes.filter((o): o is Extract<EntryOutcome, { delivered: false }> => !o.delivered);
+  const waits = [...(fresh.length > 0 ? [settled] : []), ...joined.map((j) => j.settled)];
+  if (!(await waitFor(waits, deps.ackTimeoutMillis))) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; it stays queued`, 1);
+  // A copy that another request was delivering and that did not make it: retry the whole request.
+  const lostElsewhere = joined.find((j) => !dedupe.isDelivered(j.id));
   // Retry later: a refused SDK key or a full queue may be fixed. Other refusals will not change.
   const retryable = failures.find((f) => f.status === undefined || f.status === 401 || f.status === 403 || f.status === 429);
-  if (retryable) throw new HttpAnswer(503, `not delivered to FlagSync: ${retryable.reason}`, 5);
+  if (retryable || lostElsewhere) throw new HttpAnswer(503, `not delivered to FlagSync: ${retryable?.reason ?? 'a copy of this data sent earlier failed'}`, 5);
   if (failures.length > 0) firstReason ||= failures[0]!.reason;
   const rejected = rejectedRecords.size + failures.length;
   return { rejected, errorMessage: rejected > 0 ? firstReason : '' };

@@ -185,6 +185,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     if (path === '/__standin/received' && req.method === 'GET') {
       return sendJson(res, 200, { impressions: standIn.impressions(), events: standIn.events(), batches, rejections });
     }
+    if (path === '/__standin/counts' && req.method === 'GET') {
+      return sendJson(res, 200, { impressions: standIn.impressions().length, events: standIn.events().length, batches: batches.length, rejections: rejections.length });
+    }
     if (path === '/__standin/reset' && req.method === 'POST') {
       standIn.reset();
       return sendJson(res, 200, {});
