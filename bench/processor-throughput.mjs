@@ -55,7 +55,8 @@ const spans = memory.getFinishedSpans();
 function payload(n) {
   for (const span of spans) {
     const sc = span.spanContext();
-    sc.traceId = (n.toString(16).padStart(8, '0') + sc.traceId.slice(8));
+    sc.traceId = n.toString(16).padStart(8, '0') + sc.traceId.slice(8);
+    sc.spanId = n.toString(16).padStart(8, '0') + sc.spanId.slice(8);
   }
   return gzipSync(ProtobufTraceSerializer.serializeRequest(spans));
 }
@@ -100,19 +101,27 @@ async function blast(url, headers) {
 // Every request unique: a repeated request would be removed as a duplicate and cost less.
 const makePayloads = (offset) => Array.from({ length: REQUESTS }, (_, i) => payload(offset + i));
 let payloads = makePayloads(1);
-// Warm up, then measure with fresh ids (a repeat would be removed as a duplicate).
+// Warm up, then measure PASSES times with fresh ids (a repeat would be removed as a duplicate);
+// the figure is the median pass, with the spread, since two cores are shared with the load generator and stand-in.
+const PASSES = 3;
 await blast(`${service.url}/v1/traces`, {});
-payloads = makePayloads(1 + REQUESTS);
-const before = { service: cpuSeconds(service.child.pid), wall: performance.now() };
-const statuses = await blast(`${service.url}/v1/traces`, {});
-const serviceCpu = cpuSeconds(service.child.pid) - before.service;
-const wall = (performance.now() - before.wall) / 1000;
+const passes = [];
+let statuses = {};
+for (let pass = 0; pass < PASSES; pass++) {
+  payloads = makePayloads(1 + (pass + 1) * REQUESTS);
+  const cpu0 = cpuSeconds(service.child.pid);
+  const wall0 = performance.now();
+  statuses = await blast(`${service.url}/v1/traces`, {});
+  passes.push({ cpu: cpuSeconds(service.child.pid) - cpu0, wall: (performance.now() - wall0) / 1000 });
+}
 const events = REQUESTS * flagEvents;
+const rates = passes.map((p) => events / p.cpu).sort((a, b) => a - b);
+const median = rates[Math.floor(rates.length / 2)];
 const direct = {
-  requests: REQUESTS, spansPerRequest: SPANS_PER_REQUEST, flagEventsPerRequest: flagEvents, statuses,
+  requests: REQUESTS, passes: PASSES, spansPerRequest: SPANS_PER_REQUEST, flagEventsPerRequest: flagEvents, statuses,
   requestBytesGzip: Math.round(payloads.reduce((a, p) => a + p.length, 0) / payloads.length),
-  wallSeconds: round2(wall), serviceCpuSeconds: round2(serviceCpu),
-  eventsPerSecondPerCore: Math.round(events / serviceCpu), cpuMicrosPerEvent: round2((serviceCpu / events) * 1e6),
+  eventsPerSecondPerCore: Math.round(median), eventsPerSecondPerCoreMin: Math.round(rates[0]), eventsPerSecondPerCoreMax: Math.round(rates[rates.length - 1]),
+  cpuMicrosPerEvent: round2(1e6 / median), wallSecondsPerPass: round2(passes.reduce((a, p) => a + p.wall, 0) / PASSES),
 };
 
 // --- the same traffic through the real collector in front of the service ---
@@ -130,11 +139,16 @@ try {
     stdio: 'ignore',
   });
   for (let i = 0; i < 100; i++) { try { if ((await fetch(`http://127.0.0.1:${health}/`)).ok) break; } catch {} await new Promise((r) => setTimeout(r, 100)); }
-  payloads = makePayloads(1 + 2 * REQUESTS);
+  payloads = makePayloads(1 + (PASSES + 1) * REQUESTS);
   const c0 = cpuSeconds(col.pid), s0 = cpuSeconds(service.child.pid);
   const colStatuses = await blast(`http://127.0.0.1:${http}/v1/traces`, {});
-  // Let the collector finish exporting its batches to the service.
-  await new Promise((r) => setTimeout(r, 3000));
+  // Let the collector finish exporting its batches to the service: wait until all has arrived.
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const n = await (await fetch(`${standIn.url}/__standin/counts`)).json();
+    if (n.impressions + n.events >= (PASSES + 2) * events) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   const collectorCpu = cpuSeconds(col.pid) - c0, serviceCpu2 = cpuSeconds(service.child.pid) - s0;
   col.kill('SIGTERM');
   sink.close();
@@ -150,7 +164,7 @@ try {
 service.child.kill('SIGTERM');
 const counts = await (await fetch(`${standIn.url}/__standin/counts`)).json();
 const deliveredTotal = counts.impressions + counts.events;
-writeResult('processor-throughput', { direct, viaCollector, delivered: { expected: 3 * events, atStandIn: deliveredTotal }, targets: { eventsPerSecondPerCore: 100000, cpuPerEvent: 'below the collector stage' } });
-console.log(JSON.stringify({ direct, viaCollector, delivered: { expected: 3 * events, atStandIn: deliveredTotal } }, null, 2));
+writeResult('processor-throughput', { direct, viaCollector, delivered: { expected: (PASSES + 2) * events, atStandIn: deliveredTotal }, targets: { eventsPerSecondPerCore: 100000, cpuPerEvent: 'below the collector stage' } });
+console.log(JSON.stringify({ direct, viaCollector, delivered: { expected: (PASSES + 2) * events, atStandIn: deliveredTotal } }, null, 2));
 standIn.child.kill('SIGTERM');
 process.exit(0);

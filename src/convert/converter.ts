@@ -52,16 +52,37 @@ export type ConversionOutcome =
 
 export interface Converter {
   convert(event: SourceEvent): ConversionOutcome;
+  /** Every attribute the converter reads; decoders may skip the values of all others. */
+  readonly attributeNames: ReadonlySet<string>;
   /** True for names that might convert; lets sources skip the rest without building a SourceEvent. */
   isCandidateName(name: string | undefined): boolean;
 }
 
 const IGNORED: ConversionOutcome = { kind: 'ignored' };
 
+const ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
+  ATTR_FEATURE_FLAG_PROVIDER_NAME,
+  LEGACY_ATTR_PROVIDER_NAME,
+  ATTR_FLAGSYNC_IMPRESSION,
+  ATTR_FEATURE_FLAG_KEY,
+  ATTR_FEATURE_FLAG_CONTEXT_ID,
+  ATTR_FLAGSYNC_VALUE,
+  ATTR_FEATURE_FLAG_RESULT_VALUE,
+  ATTR_FEATURE_FLAG_RESULT_VARIANT,
+  LEGACY_ATTR_VARIANT,
+  ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES,
+  ATTR_FLAGSYNC_CONTEXT_KEY,
+  ATTR_FLAGSYNC_EVENT_KEY,
+  ATTR_FLAGSYNC_EVENT_VALUE,
+  ATTR_FLAGSYNC_EVENT_VALUE_NULL,
+  ATTR_FLAGSYNC_EVENT_PROPERTIES,
+]);
+
 export function createConverter(options: ConverterOptions = {}): Converter {
   const providers = new Set((options.providerNames ?? [PROVIDER_NAME]).map((name) => name.toLowerCase()));
   const candidateNames = new Set([...FLAG_EVALUATION_EVENT_NAMES, EVENT_FLAGSYNC_TRACK]);
   return {
+    attributeNames: ATTRIBUTE_NAMES,
     isCandidateName: (name) => name !== undefined && candidateNames.has(name),
     convert(event) {
       if (event.name === EVENT_FLAGSYNC_TRACK) return convertTrack(event);

@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { logRecordId, MAX_ANY_VALUE_DEPTH, nanosId, nanosToMs, OtlpDecodeError, type DecodedRequest } from './otlp-event.js';
 
-type IsCandidate = (name: string) => boolean;
+import type { DecodeFilter } from './decode-proto.js';
 type Json = Record<string, unknown>;
 
 const BIG_FIELDS = new Set(['timeUnixNano', 'observedTimeUnixNano', 'intValue']);
@@ -21,7 +21,7 @@ function parse(text: string): unknown {
   }
 }
 
-export function decodeTracesJson(text: string, isCandidate: IsCandidate): DecodedRequest {
+export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
   for (const resource of list(object(parse(text), 'request').resourceSpans, 'resourceSpans')) {
     for (const scope of list(object(resource, 'resourceSpans[]').scopeSpans, 'scopeSpans')) {
@@ -33,10 +33,10 @@ export function decodeTracesJson(text: string, isCandidate: IsCandidate): Decode
         events.forEach((event, index) => {
           const e = object(event, 'event');
           const name = str(e.name, 'event name');
-          if (!isCandidate(name)) return;
+          if (!filter.isCandidateName(name)) return;
           const time = nanos(e.timeUnixNano, 'event timeUnixNano');
-          ids ??= `${hexId(s.traceId, 'traceId')}-${hexId(s.spanId, 'spanId')}`;
-          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes), id: `s-${ids}-${index}-${nanosId(time)}`, record });
+          ids ??= rawFromHex(hexId(s.traceId, 'traceId')) + rawFromHex(hexId(s.spanId, 'spanId'));
+          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes), id: `${ids}.${index}.${nanosId(time)}`, record });
         });
       }
     }
@@ -44,7 +44,7 @@ export function decodeTracesJson(text: string, isCandidate: IsCandidate): Decode
   return out;
 }
 
-export function decodeLogsJson(text: string, isCandidate: IsCandidate): DecodedRequest {
+export function decodeLogsJson(text: string, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
   for (const resource of list(object(parse(text), 'request').resourceLogs, 'resourceLogs')) {
     for (const scope of list(object(resource, 'resourceLogs[]').scopeLogs, 'scopeLogs')) {
@@ -52,7 +52,7 @@ export function decodeLogsJson(text: string, isCandidate: IsCandidate): DecodedR
         const l = object(logRecord, 'logRecord');
         const record = out.records++;
         const name = l.eventName === undefined ? '' : str(l.eventName, 'eventName');
-        if (!isCandidate(name)) continue;
+        if (!filter.isCandidateName(name)) continue;
         const time = nanos(l.timeUnixNano, 'timeUnixNano');
         const observed = nanos(l.observedTimeUnixNano, 'observedTimeUnixNano');
         const decoded = attributes(l.attributes);
@@ -133,6 +133,11 @@ function nanos(value: unknown, what: string): bigint {
   const n = integer(value, what);
   if (n < 0n || n >= 1n << 64n) throw new OtlpDecodeError(`${what} out of range`);
   return n;
+}
+
+/** The protobuf decoder's identity form of an id: raw bytes as latin1. */
+function rawFromHex(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('latin1');
 }
 
 function hexId(value: unknown, what: string): string {

@@ -3,24 +3,29 @@
  * fields the converter needs are decoded; spans without candidate events cost a skip per field.
  */
 import { Buffer } from 'node:buffer';
+import { ATTR_FLAGSYNC_CALL_ID } from '../conventions.js';
 import { logRecordId, MAX_ANY_VALUE_DEPTH, type DecodedRequest } from './otlp-event.js';
 import { nanosHalvesToMs, ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
 
 type Range = { start: number; end: number };
-type IsCandidate = (name: string) => boolean;
+/** What the decoders need from the converter: which events and which attribute values matter. */
+export interface DecodeFilter {
+  isCandidateName(name: string): boolean;
+  readonly attributeNames: ReadonlySet<string>;
+}
 
-export function decodeTracesProto(buf: Uint8Array, isCandidate: IsCandidate): DecodedRequest {
+export function decodeTracesProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
   forEachLen(new ProtoReader(buf), 1, (resourceSpans) =>
-    forEachLen(resourceSpans, 2, (scopeSpans) => forEachLen(scopeSpans, 2, (span) => readSpan(span, out, isCandidate))),
+    forEachLen(resourceSpans, 2, (scopeSpans) => forEachLen(scopeSpans, 2, (span) => readSpan(span, out, filter))),
   );
   return out;
 }
 
-export function decodeLogsProto(buf: Uint8Array, isCandidate: IsCandidate): DecodedRequest {
+export function decodeLogsProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
   forEachLen(new ProtoReader(buf), 1, (resourceLogs) =>
-    forEachLen(resourceLogs, 2, (scopeLogs) => forEachLen(scopeLogs, 2, (record) => readLogRecord(record, out, isCandidate))),
+    forEachLen(resourceLogs, 2, (scopeLogs) => forEachLen(scopeLogs, 2, (record) => readLogRecord(record, out, filter))),
   );
   return out;
 }
@@ -38,7 +43,7 @@ function forEachLen(r: Reader, field: number, fn: (sub: Reader) => void): void {
   }
 }
 
-function readSpan(r: Reader, out: DecodedRequest, isCandidate: IsCandidate): void {
+function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
   const record = out.records++;
   let traceId: Range | undefined;
   let spanId: Range | undefined;
@@ -77,13 +82,13 @@ function readSpan(r: Reader, out: DecodedRequest, isCandidate: IsCandidate): voi
         er.skip(wire);
       }
     }
-    if (!isCandidate(name)) continue;
-    ids ??= `${hex(r.buf, traceId)}-${hex(r.buf, spanId)}`;
-    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes), id: `s-${ids}-${index}-${time.hi}.${time.lo}`, record });
+    if (!filter.isCandidateName(name)) continue;
+    ids ??= rawId(r.buf, traceId) + rawId(r.buf, spanId);
+    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id: `${ids}.${index}.${time.hi}.${time.lo}`, record });
   }
 }
 
-function readLogRecord(r: Reader, out: DecodedRequest, isCandidate: IsCandidate): void {
+function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
   const record = out.records++;
   let time = ZERO;
   let observed = ZERO;
@@ -122,24 +127,33 @@ function readLogRecord(r: Reader, out: DecodedRequest, isCandidate: IsCandidate)
         r.skip(wire);
     }
   }
-  if (!isCandidate(name)) return;
+  if (!filter.isCandidateName(name)) return;
   // OTLP: a record without a time takes its observed time.
   const when = time.hi === 0 && time.lo === 0 ? observed : time;
-  const decoded = readAttributes(r, attributes);
+  const decoded = readAttributes(r, attributes, LOG_ATTRIBUTES(filter));
   out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id: logRecordId(hex(r.buf, traceId), hex(r.buf, spanId), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded), record });
 }
 
 const ZERO = { hi: 0, lo: 0 };
 
-function readAttributes(r: Reader, ranges: Range[]): Record<string, unknown> {
+/** Log records also need flagsync.call_id, for their identity. */
+const logAttributeSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+function LOG_ATTRIBUTES(filter: DecodeFilter): ReadonlySet<string> {
+  let names = logAttributeSets.get(filter.attributeNames);
+  if (!names) logAttributeSets.set(filter.attributeNames, (names = new Set([...filter.attributeNames, ATTR_FLAGSYNC_CALL_ID])));
+  return names;
+}
+
+/** Top-level attributes whose key is wanted; the values of the others are skipped, not decoded. */
+function readAttributes(r: Reader, ranges: Range[], wanted: ReadonlySet<string>): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
-  for (const range of ranges) readKeyValue(r.at(range.start, range.end), attributes, 0);
+  for (const range of ranges) readKeyValue(r.at(range.start, range.end), attributes, 0, wanted);
   return attributes;
 }
 
-function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number): void {
+function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number, wanted?: ReadonlySet<string>): void {
   let key = '';
-  let value: unknown = null;
+  let valueRange: Range | undefined;
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === 1) {
@@ -147,12 +161,13 @@ function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number): 
       key = r.string();
     } else if (field === 2) {
       r.expect(wire, WIRE_LEN, 'attribute value');
-      value = readAnyValue(r.sub(), depth);
+      valueRange = r.bytes();
     } else {
       r.skip(wire);
     }
   }
-  into[key] = value;
+  if (wanted && !wanted.has(key)) return;
+  into[key] = valueRange ? readAnyValue(r.at(valueRange.start, valueRange.end), depth) : null;
 }
 
 function readAnyValue(r: Reader, depth: number): unknown {
@@ -204,6 +219,14 @@ function readAnyValue(r: Reader, depth: number): unknown {
     }
   }
   return value;
+}
+
+/**
+ * Ids in identities: the raw bytes as latin1, half the length of hex (identities are hashed for
+ * every event). decode-json.ts turns hex ids into the same form.
+ */
+function rawId(buf: Uint8Array, range: Range | undefined): string {
+  return range ? Buffer.from(buf.buffer, buf.byteOffset + range.start, range.end - range.start).toString('latin1') : '';
 }
 
 function hex(buf: Uint8Array, range: Range | undefined): string {

@@ -5,7 +5,7 @@ import type { SourceEvent } from '../convert/converter.js';
 export interface OtlpEvent extends SourceEvent {
   /**
    * Stable identity, the same when the collector sends the request again: span events by trace
-   * id, span id, index and time; log records by trace id, span id, time, observed time and name.
+   * id, span id, index and time; log records by trace id, span id, times, name and call id.
    */
   id: string;
   /** Index of the span or log record it came from in the request (partial-success counts). */

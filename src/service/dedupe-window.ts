@@ -2,47 +2,50 @@
  * Identities of items FlagSync has accepted, kept for a window, so that an OTLP request the
  * collector sends again (after a timeout, a 503, or a restart with its persistent queue) does not
  * count twice. Items still being delivered are shared: a second request waits for the first.
+ * One map holds both states, so an event costs one lookup and two writes.
  */
 
+const DELIVERED = true;
+type State = typeof DELIVERED | Promise<void>;
+
 export class DedupeWindow {
-  private readonly _delivered = new Set<string>();
-  /** Insertion order and time, for eviction from the oldest end without iterating the set. */
+  private readonly _state = new Map<string, State>();
+  /** Delivered ids in the order delivered, for eviction from the oldest end. */
   private _ids: string[] = [];
   private _times: number[] = [];
   private _head = 0;
-  private readonly _inFlight = new Map<string, Promise<void>>();
 
   constructor(
     private readonly _windowMillis: number,
     private readonly _maxEntries: number,
   ) {}
 
+  /** Delivered ids remembered now. */
   get size(): number {
-    return this._delivered.size;
+    return this._ids.length - this._head;
   }
 
-  isDelivered(id: string): boolean {
-    return this._delivered.has(id);
-  }
-
-  /** The delivery under way for this id (it settles when that request's items are settled). */
-  inFlight(id: string): Promise<void> | undefined {
-    return this._inFlight.get(id);
+  /** `true` when delivered, the settling promise when under way, undefined when new. */
+  lookup(id: string): State | undefined {
+    return this._state.get(id);
   }
 
   begin(id: string, settled: Promise<void>): void {
-    this._inFlight.set(id, settled);
+    this._state.set(id, settled);
   }
 
   settle(id: string, delivered: boolean): void {
-    this._inFlight.delete(id);
-    if (!delivered || this._maxEntries === 0) return;
+    if (!delivered || this._maxEntries === 0) {
+      this._state.delete(id);
+      return;
+    }
     const now = Date.now();
-    this._delivered.add(id);
+    this._state.set(id, DELIVERED);
     this._ids.push(id);
     this._times.push(now);
-    while (this._head < this._ids.length && (now - this._times[this._head]! > this._windowMillis || this._delivered.size > this._maxEntries)) {
-      this._delivered.delete(this._ids[this._head]!);
+    while (this._head < this._ids.length && (now - this._times[this._head]! > this._windowMillis || this.size > this._maxEntries)) {
+      const old = this._ids[this._head]!;
+      if (this._state.get(old) === DELIVERED) this._state.delete(old);
       this._head++;
     }
     if (this._head > 4096 && this._head * 2 > this._ids.length) {

@@ -53,9 +53,8 @@ export async function handleExport(signal: Signal, req: IncomingMessage, res: Se
 }
 
 function decode(signal: Signal, encoding: Encoding, body: Buffer, converter: Converter): DecodedRequest {
-  const isCandidate = (name: string) => converter.isCandidateName(name);
-  if (encoding === 'proto') return signal === 'traces' ? decodeTracesProto(body, isCandidate) : decodeLogsProto(body, isCandidate);
-  return signal === 'traces' ? decodeTracesJson(body.toString('utf8'), isCandidate) : decodeLogsJson(body.toString('utf8'), isCandidate);
+  if (encoding === 'proto') return signal === 'traces' ? decodeTracesProto(body, converter) : decodeLogsProto(body, converter);
+  return signal === 'traces' ? decodeTracesJson(body.toString('utf8'), converter) : decodeLogsJson(body.toString('utf8'), converter);
 }
 
 async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDeps): Promise<{ rejected: number; errorMessage: string }> {
@@ -74,14 +73,12 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
       rejectedRecords.add(event.record);
       firstReason ||= outcome.reason;
     } else if (outcome.kind !== 'ignored') {
-      if (dedupe.isDelivered(event.id)) counters.duplicates++;
+      const state = dedupe.lookup(event.id);
+      if (state === undefined) fresh.push({ event, outcome });
       else {
-        const settled = dedupe.inFlight(event.id);
-        if (settled) {
-          // Sent again while the first copy is still on its way: wait for that one.
-          counters.duplicates++;
-          joined.push({ id: event.id, settled });
-        } else fresh.push({ event, outcome });
+        counters.duplicates++;
+        // Sent again while the first copy is still on its way: wait for that one.
+        if (state !== true) joined.push({ id: event.id, settled: state });
       }
     }
   }
@@ -115,7 +112,7 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   const waits = [...(fresh.length > 0 ? [settled] : []), ...joined.map((j) => j.settled)];
   if (!(await waitFor(waits, deps.ackTimeoutMillis))) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; it stays queued`, 1);
   // A copy that another request was delivering and that did not make it: retry the whole request.
-  const lostElsewhere = joined.find((j) => !dedupe.isDelivered(j.id));
+  const lostElsewhere = joined.find((j) => dedupe.lookup(j.id) !== true);
   // Retry later: a refused SDK key or a full queue may be fixed. Other refusals will not change.
   const retryable = failures.find((f) => f.status === undefined || f.status === 401 || f.status === 403 || f.status === 429);
   if (retryable || lostElsewhere) throw new HttpAnswer(503, `not delivered to FlagSync: ${retryable?.reason ?? 'a copy of this data sent earlier failed'}`, 5);
