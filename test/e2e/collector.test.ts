@@ -3,9 +3,6 @@
  * instrumented app (real node-sdk, real OTel SDK, OTLP exporters) -> collector -> flagsync-otel
  * service (its own process) -> FlagSync stand-in. Endpoints and paths are the only overrides.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { gunzipSync } from 'node:zlib';
 import { FlagSyncFactory } from '@flagsync/node-sdk';
 import { logs } from '@opentelemetry/api';
 import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-logs-otlp-http';
@@ -20,6 +17,7 @@ import { removeSdkDeliveryGuards } from '../../src/instrumentation/sdk-delivery-
 import { instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { setupOtel } from '../utils/otel.js';
+import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
 import { freePort, startCollector, startServiceProcess, waitUntil, type Collector, type ServiceProcess } from '../utils/processes.js';
 import { canonical, runScenario, type ServerLikeClient } from '../utils/scenario.js';
 
@@ -28,8 +26,7 @@ let standIn: StandIn;
 let service: ServiceProcess;
 let servicePort: number;
 let collector: Collector;
-let backend: Server;
-let backendBodies: string[] = [];
+let backend: OtlpSink;
 let native: { impressions: string[]; events: string[] };
 
 function serviceEnv(): Record<string, string> {
@@ -51,19 +48,10 @@ async function serviceMetric(name: string): Promise<number> {
 
 beforeAll(async () => {
   standIn = await startStandIn();
-  backend = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      backendBodies.push((req.headers['content-encoding'] === 'gzip' ? gunzipSync(body) : body).toString('latin1'));
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  backend = await startOtlpSink();
   servicePort = await freePort();
   service = await startServiceProcess(serviceEnv());
-  collector = await startCollector({ serviceEndpoint: service.url, backendEndpoint: `http://127.0.0.1:${(backend.address() as AddressInfo).port}`, token: TOKEN });
+  collector = await startCollector({ serviceEndpoint: service.url, backendEndpoint: backend.url, token: TOKEN });
 
   // What the SDK sends natively for the same calls: the reference for every test below.
   removeSdkDeliveryGuards();
@@ -81,7 +69,7 @@ afterAll(async () => {
   await collector?.stop();
   await service?.stop();
   await standIn?.close();
-  await new Promise((resolve) => backend?.close(resolve));
+  await backend?.close();
 });
 
 /** The app: OTLP exporters to the collector, users 1-2 in spans (span events), 3-4 without (log form), plus unrelated telemetry. */
@@ -111,7 +99,7 @@ async function arrived(expected: { impressions: number; events: number }, timeou
 describe.each(['proto', 'json'] as const)('through the real collector, app encoding OTLP %s', (encoding) => {
   it('delivers exactly what the SDK would, spans without flag data never reach the service', async () => {
     standIn.reset();
-    backendBodies = [];
+    backend.traceBodies.length = 0;
     const tracesBefore = await serviceMetric('flagsync_otel_received_records_total{signal="traces"}');
     const logsBefore = await serviceMetric('flagsync_otel_received_records_total{signal="logs"}');
     await runApp(encoding);
@@ -123,8 +111,8 @@ describe.each(['proto', 'json'] as const)('through the real collector, app encod
     expect((await serviceMetric('flagsync_otel_received_records_total{signal="traces"}')) - tracesBefore).toBe(2);
     expect((await serviceMetric('flagsync_otel_received_records_total{signal="logs"}')) - logsBefore).toBe(24);
     // The normal pipeline still gets everything.
-    await waitUntil(() => backendBodies.join('').includes('GET /broken'), 10_000, 'spans at the backend');
-    expect(backendBodies.join('').split('GET /health').length - 1).toBe(5);
+    await waitUntil(() => backend.traceBodies.join('').includes('GET /broken'), 10_000, 'spans at the backend');
+    expect(backend.traceBodies.join('').split('GET /health').length - 1).toBe(5);
   });
 });
 

@@ -1,39 +1,28 @@
 /** The examples run as documented, against the stand-in, and deliver what they claim. */
 import { execFile } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
+import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
 let standIn: StandIn;
-/** The team's usual tracing backend, as far as the OTLP exporter can tell: counts trace exports. */
-let otlpSink: Server;
-let otlpBodies: Buffer[] = [];
+/** The team's usual tracing backend, as far as the OTLP exporter can tell. */
+let otlpSink: OtlpSink;
 
 beforeAll(async () => {
   standIn = await startStandIn();
-  otlpSink = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.url === '/v1/traces') otlpBodies.push(Buffer.concat(chunks));
-      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
-    });
-  });
-  await new Promise<void>((resolve) => otlpSink.listen(0, '127.0.0.1', resolve));
+  otlpSink = await startOtlpSink();
 });
 afterAll(async () => {
   await standIn.close();
-  await new Promise((resolve) => otlpSink.close(resolve));
+  await otlpSink.close();
 });
 
 function env() {
-  const otlp = `http://127.0.0.1:${(otlpSink.address() as AddressInfo).port}`;
-  return { ...process.env, FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY, FLAGSYNC_EVENTS_URL: standIn.url, OTEL_EXPORTER_OTLP_ENDPOINT: otlp };
+  return { ...process.env, FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY, FLAGSYNC_EVENTS_URL: standIn.url, OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url };
 }
 
 describe('examples', () => {
@@ -49,10 +38,10 @@ describe('examples', () => {
     expect(standIn.events().filter((e) => e.eventKey === 'page_load_time')).toHaveLength(3);
     expect(new Set(standIn.batches.map((b) => b.sdkContext.sdkName))).toEqual(new Set(['flagsync-otel']));
     // The usual exporter got the same spans, flag events included.
-    const otlp = Buffer.concat(otlpBodies).toString('latin1');
+    const otlp = otlpSink.traceBodies.join('');
     expect(otlp.split('GET /register').length - 1).toBe(3);
     expect(otlp).toContain('feature_flag.evaluation');
-    otlpBodies = [];
+    otlpSink.traceBodies.length = 0;
   });
 
   it('auto-instrumentation: ESM app with no flagsync-otel import', async () => {
