@@ -10,13 +10,21 @@ import { FlagSyncFactory } from '@flagsync/node-sdk';
 import { createClientInstrumenter } from 'flagsync-otel';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { startStandIn } from 'flagsync-otel/standin';
+import { logs as logsApi } from '@opentelemetry/api-logs';
+import { OpenFeature, InMemoryProvider } from '@openfeature/server-sdk';
+import { EventHook, SpanEventHook } from '@openfeature/open-telemetry-hooks';
+import { init as ldInit, integrations as ldIntegrations } from '@launchdarkly/node-server-sdk';
+import { TracingHook } from '@launchdarkly/node-server-sdk-otel';
 import { measure, writeResult } from './lib.mjs';
 
 const dropSpans = { export: (_s, cb) => cb({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const tracerProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: dropSpans, maxQueueSize: 1 << 16 })] });
 trace.setGlobalTracerProvider(tracerProvider);
-logs.setGlobalLoggerProvider(new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: dropSpans, maxQueueSize: 1 << 16 })] }));
+const loggerProvider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: dropSpans, maxQueueSize: 1 << 16 })] });
+logs.setGlobalLoggerProvider(loggerProvider);
+// OpenFeature's EventHook writes through @opentelemetry/api-logs 0.205, which keeps its own global.
+logsApi.setGlobalLoggerProvider(loggerProvider);
 const tracer = trace.getTracer('bench');
 const logger = logs.getLogger('bench');
 
@@ -54,6 +62,32 @@ const stubDrop = createClientInstrumenter({ noRecordingSpan: 'drop' }, () => tru
 const stubSpan = createClientInstrumenter({}, () => true).wrap(stub);
 
 const flag = (c) => c.flag(user, 'register-button-copy', 'Register');
+
+// Peers, each on its own SDK with the same flag: OpenFeature server SDK with an in-memory provider,
+// and LaunchDarkly's server SDK offline with test data.
+await OpenFeature.setProviderAndWait(new InMemoryProvider({ 'register-button-copy': { variants: { a: 'Register', b: 'Join Now' }, defaultVariant: 'b', disabled: false } }));
+const ofBare = OpenFeature.getClient('bare');
+const ofSpanHook = OpenFeature.getClient('span-hook');
+ofSpanHook.addHooks(new SpanEventHook());
+const ofEventHook = OpenFeature.getClient('event-hook');
+ofEventHook.addHooks(new EventHook());
+const ofContext = { targetingKey: user.key, plan: 'pro', country: 'NO' };
+const ofFlag = (c) => c.getStringValue('register-button-copy', 'Register', ofContext);
+
+const td = new ldIntegrations.TestData();
+td.update(td.flag('register-button-copy').variations('Register', 'Join Now').fallthroughVariation(1));
+const quietLd = { debug() {}, info() {}, warn() {}, error() {} };
+const ldBare = ldInit('sdk-key', { updateProcessor: td.getFactory(), sendEvents: false, logger: quietLd });
+const ldTracing = ldInit('sdk-key', { updateProcessor: td.getFactory(), sendEvents: false, logger: quietLd, hooks: [new TracingHook({ includeValue: true })] });
+await ldBare.waitForInitialization({ timeout: 10 });
+await ldTracing.waitForInitialization({ timeout: 10 });
+const ldContext = { kind: 'user', key: user.key, plan: 'pro', country: 'NO' };
+const ldFlag = (c) => c.variation('register-button-copy', ldContext, 'Register');
+const inSpanAsync = (fn) => async () => {
+  const span = tracer.startSpan('request');
+  await context.with(trace.setSpan(context.active(), span), fn);
+  span.end();
+};
 const track = (c) => c.track(user, 'page_load_time', 812.5, { route: '/register' });
 const cases = [
   { name: 'flag: uninstrumented, in span', fn: inSpan(() => flag(raw)) },
@@ -64,6 +98,11 @@ const cases = [
   { name: 'flag: uninstrumented, no span', fn: () => flag(raw) },
   { name: 'flag: instrumented, no span, drop', fn: () => flag(dropClient) },
   { name: 'flag: instrumented, no span, log fallback', fn: () => flag(spanClient) },
+  { name: 'openfeature: no hook, in span', fn: inSpan(() => ofFlag(ofBare)), async: true },
+  { name: 'openfeature: SpanEventHook, in span', fn: inSpan(() => ofFlag(ofSpanHook)), async: true },
+  { name: 'openfeature: EventHook (log event), in span', fn: inSpan(() => ofFlag(ofEventHook)), async: true },
+  { name: 'launchdarkly: no hook, in span', fn: inSpanAsync(() => ldFlag(ldBare)), async: true },
+  { name: 'launchdarkly: TracingHook, in span', fn: inSpanAsync(() => ldFlag(ldTracing)), async: true },
   { name: 'wrapper only: stub flag, no span', fn: () => flag(stub) },
   { name: 'wrapper only: instrumented stub, no span, drop', fn: () => flag(stubDrop) },
   { name: 'wrapper only: stub flag, in span', fn: inSpan(() => flag(stub)) },
@@ -82,6 +121,9 @@ const summary = {
   'flag() added, no span, drop (nothing recorded)': added('flag: instrumented, no span, drop', 'flag: uninstrumented, no span'),
   'flag() added, no span, log fallback': added('flag: instrumented, no span, log fallback', 'flag: uninstrumented, no span'),
   'track() added, span event (the SDK track() is no longer called)': added('track: instrumented, span event', 'track: uninstrumented, in span'),
+  'OpenFeature SpanEventHook added': added('openfeature: SpanEventHook, in span', 'openfeature: no hook, in span'),
+  'OpenFeature EventHook (log event) added': added('openfeature: EventHook (log event), in span', 'openfeature: no hook, in span'),
+  'LaunchDarkly TracingHook added': added('launchdarkly: TracingHook, in span', 'launchdarkly: no hook, in span'),
   'wrapper only (stub SDK): no span, drop (nothing recorded)': added('wrapper only: instrumented stub, no span, drop', 'wrapper only: stub flag, no span'),
   'wrapper only (stub SDK): span event': added('wrapper only: instrumented stub, span event', 'wrapper only: stub flag, in span'),
 };

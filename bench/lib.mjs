@@ -11,7 +11,10 @@ export async function measure(cases, { rounds = 5, inner = 100, time = 400, warm
     // A fixed iteration count (time 0) bounds memory when the code under test retains what it is given.
     const bench = new Bench(iterations ? { time: 0, iterations, warmupTime: 0, warmupIterations: warmupIterations ?? Math.ceil(iterations / 5) } : { time, warmupTime });
     const ordered = round % 2 ? [...cases].reverse() : cases;
-    for (const c of ordered) bench.add(c.name, () => { for (let i = 0; i < inner; i++) c.fn(i); });
+    for (const c of ordered) {
+      // Async cases (LaunchDarkly's variation() returns a promise) await each call in the loop.
+      bench.add(c.name, c.async ? async () => { for (let i = 0; i < inner; i++) await c.fn(i); } : () => { for (let i = 0; i < inner; i++) c.fn(i); });
+    }
     await bench.run();
     for (const task of bench.tasks) {
       if (task.result.state !== 'completed') throw new Error(`${task.name}: ${task.result.state} ${task.result.error ?? ''}`);

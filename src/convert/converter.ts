@@ -43,8 +43,9 @@ export interface ConverterOptions {
 }
 
 export type ConversionOutcome =
-  | { kind: 'impression'; item: FlagSyncImpression }
-  | { kind: 'event'; item: FlagSyncEvent }
+  /** `json` is the item as FlagSync receives it, assembled from the already-validated JSON texts. */
+  | { kind: 'impression'; item: FlagSyncImpression; json: string }
+  | { kind: 'event'; item: FlagSyncEvent; json: string }
   /** Not FlagSync data (other event names, other providers, or no impression wanted). */
   | { kind: 'ignored' }
   /** FlagSync data that cannot be converted; never forwarded. */
@@ -109,23 +110,26 @@ function convertEvaluation(event: SourceEvent, providers: Set<string>): Conversi
   if ('error' in flagValue) return reject(flagValue.error);
   const context = userContext(key, a);
   if ('error' in context) return reject(context.error);
-  return { kind: 'impression', item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp } };
+  // JSON.parse has proven each text is one valid JSON value, so it can be reused as is instead of
+  // serialising the parsed copy again (the parsed item is kept for callers that inspect it).
+  const json = `{"flagKey":${JSON.stringify(flagKey)},"flagValue":${flagValue.text},"context":${context.text},"timestamp":"${timestamp}"}`;
+  return { kind: 'impression', item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp }, json };
 }
 
-function evaluationValue(a: Readonly<Record<string, unknown>>): { value: JsonValue } | { error: string } {
+function evaluationValue(a: Readonly<Record<string, unknown>>): { value: JsonValue; text: string } | { error: string } {
   const json = a[ATTR_FLAGSYNC_VALUE];
   if (json !== undefined) {
     if (typeof json !== 'string') return { error: `${ATTR_FLAGSYNC_VALUE} must be JSON text` };
     const parsed = parseJsonText(json);
-    return parsed.ok ? { value: parsed.value } : { error: `${ATTR_FLAGSYNC_VALUE} is not valid JSON` };
+    return parsed.ok ? { value: parsed.value, text: json } : { error: `${ATTR_FLAGSYNC_VALUE} is not valid JSON` };
   }
   // Other emitters: the semconv value (any JSON-compatible type in the log form), else the variant.
   const value = a[ATTR_FEATURE_FLAG_RESULT_VALUE];
-  if (value !== undefined) return isJsonValue(value) ? { value } : { error: `${ATTR_FEATURE_FLAG_RESULT_VALUE} is not a JSON value` };
+  if (value !== undefined) return isJsonValue(value) ? { value, text: JSON.stringify(value) } : { error: `${ATTR_FEATURE_FLAG_RESULT_VALUE} is not a JSON value` };
   const variant = a[ATTR_FEATURE_FLAG_RESULT_VARIANT] ?? a[LEGACY_ATTR_VARIANT];
-  if (typeof variant === 'string') return { value: variant };
+  if (typeof variant === 'string') return { value: variant, text: JSON.stringify(variant) };
   // Values left out on purpose (omitFlagValues): exposure is still counted.
-  return { value: null };
+  return { value: null, text: 'null' };
 }
 
 function convertTrack(event: SourceEvent): ConversionOutcome {
@@ -141,15 +145,19 @@ function convertTrack(event: SourceEvent): ConversionOutcome {
 
   // Absent stays absent: the SDKs send `value`/`properties` only when the app passed them.
   let value: { value?: number | null } = {};
+  let valueJson = '';
   const rawValue = a[ATTR_FLAGSYNC_EVENT_VALUE];
   if (rawValue !== undefined) {
     if (typeof rawValue !== 'number' || !Number.isFinite(rawValue)) return reject(`${ATTR_FLAGSYNC_EVENT_VALUE} must be a finite number or null`);
     value = { value: rawValue };
+    valueJson = `,"value":${JSON.stringify(rawValue)}`;
   } else if (a[ATTR_FLAGSYNC_EVENT_VALUE_NULL] === true) {
     value = { value: null };
+    valueJson = ',"value":null';
   }
 
   let properties: { properties?: Record<string, JsonValue> | null } = {};
+  let propertiesJson = '';
   const rawProperties = a[ATTR_FLAGSYNC_EVENT_PROPERTIES];
   if (rawProperties !== undefined) {
     const parsed = typeof rawProperties === 'string' ? parseJsonText(rawProperties) : { ok: false as const };
@@ -157,17 +165,20 @@ function convertTrack(event: SourceEvent): ConversionOutcome {
       return reject(`${ATTR_FLAGSYNC_EVENT_PROPERTIES} must be the JSON text of an object or null`);
     }
     properties = { properties: parsed.value as Record<string, JsonValue> | null };
+    propertiesJson = `,"properties":${rawProperties as string}`;
   }
   // Field order as the SDKs send it, so payloads read the same.
-  return { kind: 'event', item: { context: context.value, eventKey, ...value, ...properties, timestamp } };
+  const json = `{"context":${context.text},"eventKey":${JSON.stringify(eventKey)}${valueJson}${propertiesJson},"timestamp":"${timestamp}"}`;
+  return { kind: 'event', item: { context: context.value, eventKey, ...value, ...properties, timestamp }, json };
 }
 
-function userContext(key: string, a: Readonly<Record<string, unknown>>): { value: FlagSyncUserContext } | { error: string } {
+function userContext(key: string, a: Readonly<Record<string, unknown>>): { value: FlagSyncUserContext; text: string } | { error: string } {
   const json = a[ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES];
-  if (json === undefined) return { value: { key } };
+  const keyJson = JSON.stringify(key);
+  if (json === undefined) return { value: { key }, text: `{"key":${keyJson}}` };
   const parsed = typeof json === 'string' ? parseJsonText(json) : { ok: false as const };
   if (!parsed.ok || !isPlainObject(parsed.value)) return { error: `${ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES} must be the JSON text of an object` };
-  return { value: { key, attributes: parsed.value } };
+  return { value: { key, attributes: parsed.value }, text: `{"key":${keyJson},"attributes":${json as string}}` };
 }
 
 // Events of one batch mostly share their millisecond: remember the last conversion.

@@ -61,12 +61,13 @@ export class DeliveryEngine {
   }
 
   /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
-  addImpression(item: FlagSyncImpression, settle?: Settle, tag?: string): boolean {
-    return this._offer(this._impressions, item, settle, tag);
+  /** Queue one impression; `json` is its wire form when the caller has it (the converter's). */
+  addImpression(item: FlagSyncImpression, settle?: Settle, tag?: string, json?: string): boolean {
+    return this._offer(this._impressions, json ?? JSON.stringify(item), settle, tag);
   }
 
-  addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string): boolean {
-    return this._offer(this._events, item, settle, tag);
+  addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string, json?: string): boolean {
+    return this._offer(this._events, json ?? JSON.stringify(item), settle, tag);
   }
 
   /**
@@ -132,8 +133,7 @@ export class DeliveryEngine {
     return this._shutdown;
   }
 
-  private _offer(lane: Lane, item: object, settle?: Settle, tag?: string): boolean {
-    const json = JSON.stringify(item);
+  private _offer(lane: Lane, json: string, settle?: Settle, tag?: string): boolean {
     const accepted = lane.offer({ json, bytes: Buffer.byteLength(json), settle, tag });
     if (!accepted) {
       this._log.log('warn', 'queue-full', `FlagSync queue full (${this._config.maxQueueSize} items per route) or shut down: items are being dropped; see stats() for counts`);

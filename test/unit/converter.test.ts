@@ -16,7 +16,15 @@ describe('converter: flag evaluations', () => {
     expect(converter.convert(flagEvent({ 'flagsync.value': '"Join Now"', 'flagsync.context.attributes': '{"plan":"pro"}' }))).toEqual({
       kind: 'impression',
       item: { flagKey: 'f', flagValue: 'Join Now', context: { key: 'u1', attributes: { plan: 'pro' } }, timestamp: '2026-11-25T10:00:00.123Z' },
+      json: '{"flagKey":"f","flagValue":"Join Now","context":{"key":"u1","attributes":{"plan":"pro"}},"timestamp":"2026-11-25T10:00:00.123Z"}',
     });
+  });
+
+  it('keeps texts from other emitters as they are, still valid JSON (whitespace, escapes)', () => {
+    const outcome = converter.convert(flagEvent({ 'flagsync.value': ' { "a" : [1, 2] } ', 'flagsync.context.attributes': '{"name":"\\u00e9"}' }));
+    expect(outcome.kind).toBe('impression');
+    if (outcome.kind !== 'impression') return;
+    expect(JSON.parse(outcome.json)).toEqual(outcome.item);
   });
 
   it('truncates sub-millisecond time, as the SDK clock would', () => {
@@ -33,12 +41,20 @@ describe('converter: flag evaluations', () => {
 
   it('accepts OpenFeature-style events (semconv value, no flagsync.* attributes)', () => {
     const outcome = converter.convert(flagEvent({ 'feature_flag.result.value': true, 'feature_flag.result.variant': 'on' }));
-    expect(outcome).toEqual({ kind: 'impression', item: { flagKey: 'f', flagValue: true, context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' } });
+    expect(outcome).toEqual({
+      kind: 'impression',
+      item: { flagKey: 'f', flagValue: true, context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' },
+      json: '{"flagKey":"f","flagValue":true,"context":{"key":"u1"},"timestamp":"2026-11-25T10:00:00.123Z"}',
+    });
   });
 
   it('accepts the legacy event name, provider attribute and variant', () => {
     const legacy = { name: 'feature_flag', timeMs: T, attributes: { 'feature_flag.provider_name': 'flagsync', 'feature_flag.key': 'f', 'feature_flag.context.id': 'u1', 'feature_flag.variant': 'Sign Up' } };
-    expect(converter.convert(legacy)).toEqual({ kind: 'impression', item: { flagKey: 'f', flagValue: 'Sign Up', context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' } });
+    expect(converter.convert(legacy)).toEqual({
+      kind: 'impression',
+      item: { flagKey: 'f', flagValue: 'Sign Up', context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' },
+      json: '{"flagKey":"f","flagValue":"Sign Up","context":{"key":"u1"},"timestamp":"2026-11-25T10:00:00.123Z"}',
+    });
   });
 
   it('uses configured provider names', () => {

@@ -88,6 +88,8 @@ for (const signal of ['span', 'log'] as const) {
       if (outcome?.kind !== 'impression') return;
       const { timestamp, ...item } = outcome.item;
       expect(JSON.stringify(item)).toBe(JSON.stringify({ flagKey: 'my-flag', flagValue: value, context }));
+      // The wire JSON assembled from the validated texts is the serialised item, byte for byte.
+      expect(outcome.json).toBe(JSON.stringify(outcome.item));
       expect(Date.parse(timestamp)).toBeGreaterThanOrEqual(before - 1);
       expect(Date.parse(timestamp)).toBeLessThanOrEqual(Date.now());
     });
@@ -96,6 +98,7 @@ for (const signal of ['span', 'log'] as const) {
       const [outcome] = await roundTrip(signal, (client) => client.track(context, 'purchase_event', 9.99, properties));
       expect(outcome?.kind).toBe('event');
       if (outcome?.kind !== 'event') return;
+      expect(outcome.json).toBe(JSON.stringify(outcome.item));
       const { timestamp: _t, ...item } = outcome.item;
       const expected = properties === undefined ? { context, eventKey: 'purchase_event', value: 9.99 } : { context, eventKey: 'purchase_event', value: 9.99, properties };
       expect(JSON.stringify(item)).toBe(JSON.stringify(expected));
@@ -105,6 +108,7 @@ for (const signal of ['span', 'log'] as const) {
       const [outcome] = await roundTrip(signal, (client) => client.track({ key: 'u1' }, 'page_load_time', value));
       expect(outcome?.kind).toBe('event');
       if (outcome?.kind !== 'event') return;
+      expect(outcome.json).toBe(JSON.stringify(outcome.item));
       const { timestamp: _t, ...item } = outcome.item;
       const expected = value === undefined ? { context: { key: 'u1' }, eventKey: 'page_load_time' } : { context: { key: 'u1' }, eventKey: 'page_load_time', value };
       expect(JSON.stringify(item)).toBe(JSON.stringify(expected));

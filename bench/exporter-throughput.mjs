@@ -1,0 +1,43 @@
+// Exporter throughput: span events from the real instrumentation, converted to FlagSync payload
+// items and encoded as the delivery engine sends them, per second on one core; beside the floor,
+// a plain JSON.stringify of the same output items.
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { createClientInstrumenter } from 'flagsync-otel';
+import { createConverter } from 'flagsync-otel/exporters';
+import { measure, writeResult } from './lib.mjs';
+
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+const memory = new InMemorySpanExporter();
+const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
+trace.setGlobalTracerProvider(provider);
+const values = { 'register-button-copy': 'Join Now', 'new-checkout': true, 'checkout-config': { layout: 'grid', columns: [1, 2, 3] } };
+const client = createClientInstrumenter({}, () => true).wrap({ flag: (_c, key) => values[key], track: () => undefined });
+trace.getTracer('bench').startActiveSpan('request', (span) => {
+  for (let i = 0; i < 100; i++) {
+    const user = { key: `user-${i}`, attributes: { plan: i % 2 ? 'pro' : 'free', country: 'NO' } };
+    for (const key of Object.keys(values)) client.flag(user, key);
+    client.track(user, 'purchase_event', 42.5, { currency: 'USD', items: [{ sku: 'A', qty: 1 }] });
+  }
+  span.end();
+});
+await provider.forceFlush();
+const events = memory.getFinishedSpans()[0].events.map((e) => ({ name: e.name, timeMs: e.time[0] * 1000 + Math.floor(e.time[1] / 1e6), attributes: e.attributes }));
+const converter = createConverter();
+const items = events.map((e) => converter.convert(e).item);
+
+let sink = 0;
+const results = await measure(
+  [
+    // What the exporter does per event: convert to the item and its wire JSON, as the engine queues it.
+    { name: 'convert + encode', fn: (i) => { const outcome = converter.convert(events[i % events.length]); sink += outcome.json.length; } },
+    { name: 'floor: JSON.stringify of the output item', fn: (i) => { sink += JSON.stringify(items[i % items.length]).length; } },
+  ],
+  { rounds: 5, inner: events.length },
+);
+const perSecond = Math.round(1e9 / results['convert + encode'].median);
+const floorPerSecond = Math.round(1e9 / results['floor: JSON.stringify of the output item'].median);
+const summary = { itemsPerSecond: perSecond, floorItemsPerSecond: floorPerSecond, ratioToFloor: +(perSecond / floorPerSecond).toFixed(2), targets: { itemsPerSecond: 500000, ratioToFloor: 0.5 } };
+writeResult('exporter-throughput', { unit: 'ns per item', cases: results, summary, checksum: sink > 0 });
+console.log(JSON.stringify(summary, null, 2));
