@@ -21,6 +21,9 @@ export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, Convert
   maxConcurrentRequests?: number;
 }
 
+/** The service's default for FLAGSYNC_EXPORT_SCHEDULE_DELAY (the exporters' is 2000 ms). */
+const SERVICE_FLUSH_INTERVAL = 200;
+
 export interface ResolvedServiceConfig {
   host: string;
   port: number;
@@ -71,7 +74,8 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
     dedupeWindowMillis: numbers.dedupeWindowMillis!,
     dedupeMaxEntries: numbers.dedupeMaxEntries!,
     maxConcurrentRequests: numbers.maxConcurrentRequests!,
-    delivery: resolveDeliveryConfig(options, env),
+    // Requests wait for their data to be delivered, so a partial batch should not wait 2 s for a timer.
+    delivery: resolveDeliveryConfig({ flushIntervalMillis: env.FLAGSYNC_EXPORT_SCHEDULE_DELAY ? undefined : SERVICE_FLUSH_INTERVAL, ...options }, env),
     converter: options.providerNames ? { providerNames: options.providerNames } : {},
   };
 }

@@ -44,6 +44,8 @@ export interface ReceivedBatch {
   sdkContext: { sdkName: string; sdkVersion: string };
   /** Items as posted; client batches get the batch context copied into each item. */
   items: Record<string, unknown>[];
+  /** When the batch arrived (ms since the epoch), for delay measurements. */
+  receivedAt: number;
 }
 
 export interface Rejection {
@@ -142,7 +144,7 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     if (problem) throw new HttpError(400, 'INVALID_REQUEST', problem);
     const payload = body as Record<string, unknown> & { sdkContext: ReceivedBatch['sdkContext'] };
     const items = (payload[route] as Record<string, unknown>[]).map((item) => (audience === 'client' ? { ...item, context: payload.context } : item));
-    batches.push({ route, audience, sdkContext: payload.sdkContext, items });
+    batches.push({ route, audience, sdkContext: payload.sdkContext, items, receivedAt: Date.now() });
     sendJson(res, 201, {});
   }
 
@@ -187,6 +189,10 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     }
     if (path === '/__standin/counts' && req.method === 'GET') {
       return sendJson(res, 200, { impressions: standIn.impressions().length, events: standIn.events().length, batches: batches.length, rejections: rejections.length });
+    }
+    if (path === '/__standin/delays' && req.method === 'GET') {
+      // Arrival time minus call time (the item's timestamp), per item, in ms.
+      return sendJson(res, 200, batches.flatMap((b) => b.items.map((i) => b.receivedAt - Date.parse(i.timestamp as string))));
     }
     if (path === '/__standin/reset' && req.method === 'POST') {
       standIn.reset();

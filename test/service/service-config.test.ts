@@ -6,6 +6,10 @@ const key = { FLAGSYNC_SDK_KEY: 'k-123456' };
 describe('resolveServiceConfig', () => {
   it('defaults to loopback on 4318 with no token', () => {
     expect(resolveServiceConfig({}, key)).toMatchObject({ host: '127.0.0.1', port: 4318, bearerToken: undefined, maxBodyBytes: 16 * 1024 * 1024, ackTimeoutMillis: 10_000, maxConcurrentRequests: 256 });
+    // Requests wait for delivery: partial batches go out after 200 ms unless configured otherwise.
+    expect(resolveServiceConfig({}, key).delivery.flushIntervalMillis).toBe(200);
+    expect(resolveServiceConfig({}, { ...key, FLAGSYNC_EXPORT_SCHEDULE_DELAY: '50' }).delivery.flushIntervalMillis).toBe(50);
+    expect(resolveServiceConfig({ flushIntervalMillis: 75 }, key).delivery.flushIntervalMillis).toBe(75);
   });
 
   it('reads env, and options win over env', () => {

@@ -9,7 +9,7 @@ Runs a local stand-in for FlagSync's API: the flag download routes @flagsync/nod
 @flagsync/js-sdk need, and the track routes, validated strictly. Point an SDK's urls.sdk and
 flagsync-otel's FLAGSYNC_EVENTS_URL at the printed URL.
 
-Control routes: GET /__standin/received, GET /__standin/counts, POST /__standin/reset,
+Control routes: GET /__standin/received, GET /__standin/counts, GET /__standin/delays, POST /__standin/reset,
 POST /__standin/faults {"status":503,"retryAfter":"2","times":3} (times null = until cleared),
 DELETE /__standin/faults.`;
 
