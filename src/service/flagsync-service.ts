@@ -5,7 +5,9 @@
  * load-balancing exporter (routing by trace id keeps retries on the instance that saw them).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { createConverter } from '../convert/converter.js';
@@ -64,7 +66,7 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
     }
   }
 
-  const server: Server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     route(req, res)
       .catch((error: unknown) => {
         const answer = error instanceof HttpAnswer ? error : new HttpAnswer(500, 'internal error');
@@ -77,7 +79,8 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
       .then((status) => {
         counters.responses[status] = (counters.responses[status] ?? 0) + 1;
       });
-  });
+  };
+  const server: Server = config.tls ? createHttpsServer({ cert: readTlsFile(config.tls.certFile, 'certificate'), key: readTlsFile(config.tls.keyFile, 'key') }, listener) : createServer(listener);
   server.headersTimeout = 30_000;
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
@@ -88,11 +91,12 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   });
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info(`listening on http://${host}:${port} (OTLP/HTTP /v1/traces, /v1/logs)`);
+  const scheme = config.tls ? 'https' : 'http';
+  log.info(`listening on ${scheme}://${host}:${port} (OTLP/HTTP /v1/traces, /v1/logs)`);
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: `${scheme}://${host}:${port}`,
     port,
     counters,
     deliveryStats: () => engine.stats(),
@@ -113,6 +117,14 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
       return closing;
     },
   };
+}
+
+function readTlsFile(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new Error(`flagsync-otel: cannot read the TLS ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
 }
 
 function digest(text: string): Buffer {

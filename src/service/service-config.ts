@@ -19,6 +19,10 @@ export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, Convert
   dedupeMaxEntries?: number;
   /** Requests handled at once; more get 503. Env `FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS`. Default 256. */
   maxConcurrentRequests?: number;
+  /** Serve HTTPS with this PEM certificate (chain) file. Env `FLAGSYNC_SERVICE_TLS_CERT_FILE`; needs the key too. */
+  tlsCertFile?: string;
+  /** PEM private key file for `tlsCertFile`. Env `FLAGSYNC_SERVICE_TLS_KEY_FILE`. */
+  tlsKeyFile?: string;
 }
 
 /** The service's default for FLAGSYNC_EXPORT_SCHEDULE_DELAY (the exporters' is 2000 ms). */
@@ -33,6 +37,7 @@ export interface ResolvedServiceConfig {
   dedupeWindowMillis: number;
   dedupeMaxEntries: number;
   maxConcurrentRequests: number;
+  tls: { certFile: string; keyFile: string } | undefined;
   delivery: ResolvedDeliveryConfig;
   converter: ConverterOptions;
 }
@@ -65,7 +70,13 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
   if (bearerToken !== undefined && (bearerToken.length < 16 || /\s/.test(bearerToken))) {
     throw new FlagSyncConfigError('flagsync-otel: the bearer token (FLAGSYNC_SERVICE_BEARER_TOKEN) must be at least 16 characters without white space');
   }
+  const certFile = options.tlsCertFile ?? (env.FLAGSYNC_SERVICE_TLS_CERT_FILE || undefined);
+  const keyFile = options.tlsKeyFile ?? (env.FLAGSYNC_SERVICE_TLS_KEY_FILE || undefined);
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new FlagSyncConfigError('flagsync-otel: TLS needs both a certificate and a key (FLAGSYNC_SERVICE_TLS_CERT_FILE and FLAGSYNC_SERVICE_TLS_KEY_FILE)');
+  }
   return {
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
     host: options.host ?? env.FLAGSYNC_SERVICE_HOST ?? '127.0.0.1',
     port: numbers.port!,
     bearerToken,
