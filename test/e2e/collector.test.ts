@@ -128,6 +128,27 @@ describe('failures through the real collector', () => {
     expect(canonical(standIn.events())).toEqual(native.events);
   });
 
+  it('service killed (SIGKILL) and the collector restarted while data waits: the persistent queue delivers it all', async () => {
+    standIn.reset();
+    const firstHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
+    const secondHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
+    await runApp('proto', firstHalf);
+    await waitUntil(() => standIn.impressions().length > 0, 30_000, 'first half');
+    await new Promise((r) => setTimeout(r, 500));
+    await service.stop('SIGKILL');
+    // The second half reaches the collector while the service is dead...
+    await runApp('proto', secondHalf);
+    await new Promise((r) => setTimeout(r, 1000));
+    // ...and the collector itself restarts, keeping the backlog in its file_storage queue.
+    const queueDir = collector.queueDir;
+    await collector.stop();
+    collector = await startCollector({ serviceEndpoint: service.url, backendEndpoint: backend.url, token: TOKEN, queueDir });
+    service = await startServiceProcess(serviceEnv());
+    await arrived({ impressions: native.impressions.length, events: native.events.length }, 120_000);
+    expect(canonical(standIn.impressions())).toEqual(native.impressions);
+    expect(canonical(standIn.events())).toEqual(native.events);
+  });
+
   it('service stopped and restarted mid-stream: everything arrives, no duplicates', async () => {
     standIn.reset();
     // First half of the users while the service runs...
