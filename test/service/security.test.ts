@@ -100,3 +100,23 @@ describe('secrets never appear in output', () => {
     }
   });
 });
+
+describe('limits', () => {
+  it('answers 503 with Retry-After beyond maxConcurrentRequests', async () => {
+    const slow = await startStandIn({ sdkKeys: [SDK_KEY] });
+    slow.addFault({ delayMs: 800, times: Infinity }); // FlagSync takes its time: the first request stays in flight
+    const service = await startFlagSyncService({ port: 0, sdkKey: SDK_KEY, eventsUrl: slow.url, maxConcurrentRequests: 1, flushIntervalMillis: 10 });
+    try {
+      const post = () => fetch(`${service.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: logsBody });
+      const first = post();
+      await new Promise((r) => setTimeout(r, 200));
+      const second = await post();
+      expect([second.status, second.headers.get('retry-after')]).toEqual([503, '1']);
+      expect(await second.json()).toEqual({ code: 14, message: 'too many requests in flight' });
+      expect((await first).status).toBe(200);
+    } finally {
+      await service.close(2000);
+      await slow.close();
+    }
+  });
+});
