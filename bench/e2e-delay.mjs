@@ -26,7 +26,7 @@ const service = startNode([CLI, 'serve', '--port', String(await freePort())], { 
 const serviceUrl = await service.first;
 const [http, grpc, health] = [await freePort(), await freePort(), await freePort()];
 const collector = spawn(collectorBinary(), ['--config', join(ROOT, 'collector-config.yaml')], {
-  env: { PATH: process.env.PATH, OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`, OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`, OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`, OTEL_BACKEND_ENDPOINT: `${url}/sink`, FLAGSYNC_SERVICE_ENDPOINT: serviceUrl, FLAGSYNC_QUEUE_DIR: mkdtempSync(join(tmpdir(), 'delay-queue-')) },
+  env: { PATH: process.env.PATH, OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`, OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`, OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`, OTELCOL_METRICS_PORT: String(await freePort()), OTEL_BACKEND_ENDPOINT: `${url}/sink`, FLAGSYNC_SERVICE_ENDPOINT: serviceUrl, FLAGSYNC_QUEUE_DIR: mkdtempSync(join(tmpdir(), 'delay-queue-')) },
   stdio: 'ignore',
 });
 for (let i = 0; i < 100; i++) {

@@ -134,7 +134,7 @@ try {
   await new Promise((r) => sink.listen(0, '127.0.0.1', r));
   const [http, grpc, health] = [await freePort(), await freePort(), await freePort()];
   const col = spawn(bin, ['--config', join(ROOT, 'collector-config.yaml')], {
-    env: { PATH: process.env.PATH, OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`, OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`, OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+    env: { PATH: process.env.PATH, OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`, OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`, OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`, OTELCOL_METRICS_PORT: String(await freePort()),
       OTEL_BACKEND_ENDPOINT: `http://127.0.0.1:${sink.address().port}`, FLAGSYNC_SERVICE_ENDPOINT: service.url, FLAGSYNC_QUEUE_DIR: mkdtempSync(join(tmpdir(), 'bench-queue-')) },
     stdio: 'ignore',
   });

@@ -18,6 +18,7 @@ import { instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { setupOtel } from '../utils/otel.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
+import { startRoundRobinProxy } from '../utils/round-robin-proxy.js';
 import { freePort, startCollector, startServiceProcess, waitUntil, type Collector, type ServiceProcess } from '../utils/processes.js';
 import { canonical, runScenario, type ServerLikeClient } from '../utils/scenario.js';
 
@@ -165,4 +166,32 @@ describe('failures through the real collector', () => {
     expect(canonical(standIn.impressions())).toEqual(native.impressions);
     expect(canonical(standIn.events())).toEqual(native.events);
   });
+});
+
+describe('several service instances behind one collector', () => {
+  it('a round-robin load balancer over two instances, one killed mid-stream: no loss, no double delivery', async () => {
+    standIn.reset();
+    const second = await startServiceProcess({ ...serviceEnv(), FLAGSYNC_SERVICE_PORT: String(await freePort()) });
+    const proxy = await startRoundRobinProxy([service.url, second.url]);
+    const ownCollector = await startCollector({ serviceEndpoint: proxy.url, backendEndpoint: backend.url, token: TOKEN });
+    const saved = collector;
+    collector = ownCollector; // runApp sends to `collector`
+    try {
+      const firstHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
+      const secondHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
+      await runApp('proto', firstHalf);
+      await waitUntil(() => standIn.impressions().length > 0, 30_000, 'first half');
+      await second.stop('SIGKILL');
+      await runApp('proto', secondHalf);
+      await arrived({ impressions: native.impressions.length, events: native.events.length }, 90_000);
+      expect(canonical(standIn.impressions())).toEqual(native.impressions);
+      expect(canonical(standIn.events())).toEqual(native.events);
+      expect(proxy.hits.every((n) => n > 0)).toBe(true);
+    } finally {
+      collector = saved;
+      await ownCollector.stop();
+      await proxy.close();
+      await second.stop();
+    }
+  }, 150_000);
 });

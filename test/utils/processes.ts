@@ -47,7 +47,7 @@ export interface Collector {
 
 /** The repo's collector-config.yaml, unchanged; endpoints and the queue path come from env. */
 export async function startCollector(env: { serviceEndpoint: string; backendEndpoint: string; queueDir?: string; token?: string }): Promise<Collector> {
-  const [http, grpc, health] = [await freePort(), await freePort(), await freePort()];
+  const [http, grpc, health, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const queueDir = env.queueDir ?? mkdtempSync(join(tmpdir(), 'flagsync-queue-'));
   const child = spawn(collectorBinary(), ['--config', join(ROOT, 'collector-config.yaml')], {
     env: {
@@ -56,6 +56,7 @@ export async function startCollector(env: { serviceEndpoint: string; backendEndp
       OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
       OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
       OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+      OTELCOL_METRICS_PORT: String(metrics),
       OTEL_BACKEND_ENDPOINT: env.backendEndpoint,
       FLAGSYNC_SERVICE_ENDPOINT: env.serviceEndpoint,
       FLAGSYNC_SERVICE_BEARER_TOKEN: env.token ?? '',
