@@ -91,6 +91,10 @@ async function runApp(encoding: 'proto' | 'json', scenario: (client: ServerLikeC
   await otel.shutdown();
 }
 
+/** The scenario for users 1-2 only, or 3-4 only: to split a run around a failure. */
+const firstHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
+const secondHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
+
 async function arrived(expected: { impressions: number; events: number }, timeoutMs: number) {
   await waitUntil(() => standIn.impressions().length >= expected.impressions && standIn.events().length >= expected.events, timeoutMs, 'impressions and events at the stand-in');
   // Anything extra (duplicates) would arrive in the same breath: give it a moment before comparing.
@@ -131,8 +135,6 @@ describe('failures through the real collector', () => {
 
   it('service killed (SIGKILL) and the collector restarted while data waits: the persistent queue delivers it all', async () => {
     standIn.reset();
-    const firstHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
-    const secondHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
     await runApp('proto', firstHalf);
     await waitUntil(() => standIn.impressions().length > 0, 30_000, 'first half');
     await new Promise((r) => setTimeout(r, 500));
@@ -153,8 +155,6 @@ describe('failures through the real collector', () => {
   it('service stopped and restarted mid-stream: everything arrives, no duplicates', async () => {
     standIn.reset();
     // First half of the users while the service runs...
-    const firstHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
-    const secondHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
     await runApp('proto', firstHalf);
     await waitUntil(() => standIn.impressions().length > 0, 30_000, 'first half');
     expect(await service.stop('SIGTERM')).toBe(0);
@@ -177,9 +177,7 @@ describe('several service instances behind one collector', () => {
     const saved = collector;
     collector = ownCollector; // runApp sends to `collector`
     try {
-      const firstHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
-      const secondHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
-      await runApp('proto', firstHalf);
+          await runApp('proto', firstHalf);
       await waitUntil(() => standIn.impressions().length > 0, 30_000, 'first half');
       await second.stop('SIGKILL');
       await runApp('proto', secondHalf);
