@@ -36,7 +36,7 @@ export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedReq
           if (!filter.isCandidateName(name)) return;
           const time = nanos(e.timeUnixNano, 'event timeUnixNano');
           ids ??= rawFromHex(hexId(s.traceId, 'traceId')) + rawFromHex(hexId(s.spanId, 'spanId'));
-          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes), id: `${ids}.${index}.${nanosId(time)}`, record });
+          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes), id: `${ids}${index}`, record });
         });
       }
     }

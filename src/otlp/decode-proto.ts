@@ -49,15 +49,17 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
   let spanId: Range | undefined;
   const events: Range[] = [];
   while (!r.done) {
-    const { field, wire } = r.tag();
+    const tag = r.rawTag();
+    const field = tag >>> 3;
     if (field === 1 || field === 2 || field === 11) {
-      r.expect(wire, WIRE_LEN, 'span field');
-      const range = r.bytes();
+      r.expect(tag & 7, WIRE_LEN, 'span field');
+      r.skipLen();
+      const range = { start: r.lenStart, end: r.lenEnd };
       if (field === 1) traceId = range;
       else if (field === 2) spanId = range;
       else events.push(range);
     } else {
-      r.skip(wire);
+      r.skip(tag & 7);
     }
   }
   if (events.length === 0) return;
@@ -68,23 +70,25 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
     let name = '';
     const attributes: Range[] = [];
     while (!er.done) {
-      const { field, wire } = er.tag();
+      const tag = er.rawTag();
+      const field = tag >>> 3;
       if (field === 1) {
-        er.expect(wire, WIRE_FIXED64, 'event time');
+        er.expect(tag & 7, WIRE_FIXED64, 'event time');
         time = er.fixed64();
       } else if (field === 2) {
-        er.expect(wire, WIRE_LEN, 'event name');
+        er.expect(tag & 7, WIRE_LEN, 'event name');
         name = er.string();
       } else if (field === 3) {
-        er.expect(wire, WIRE_LEN, 'event attribute');
-        attributes.push(er.bytes());
+        er.expect(tag & 7, WIRE_LEN, 'event attribute');
+        er.skipLen();
+        attributes.push({ start: er.lenStart, end: er.lenEnd });
       } else {
-        er.skip(wire);
+        er.skip(tag & 7);
       }
     }
     if (!filter.isCandidateName(name)) continue;
     ids ??= rawId(r.buf, traceId) + rawId(r.buf, spanId);
-    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id: `${ids}.${index}.${time.hi}.${time.lo}`, record });
+    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id: `${ids}${index}`, record });
   }
 }
 
@@ -147,13 +151,48 @@ function LOG_ATTRIBUTES(filter: DecodeFilter): ReadonlySet<string> {
 /** Top-level attributes whose key is wanted; the values of the others are skipped, not decoded. */
 function readAttributes(r: Reader, ranges: Range[], wanted: ReadonlySet<string>): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
-  for (const range of ranges) readKeyValue(r.at(range.start, range.end), attributes, 0, wanted);
+  for (const range of ranges) readTopKeyValue(r, range.start, range.end, attributes, wanted);
   return attributes;
 }
 
-function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number, wanted?: ReadonlySet<string>): void {
+/** A top-level KeyValue read in place (no sub-reader): key matched as bytes, value decoded only if wanted. */
+function readTopKeyValue(r: Reader, start: number, end: number, into: Record<string, unknown>, wanted: ReadonlySet<string>): void {
+  const saved = r.pos;
+  const savedEnd = r.end;
+  r.end = end;
+  r.pos = start;
+  let key: string | undefined = '';
+  let valueStart = -1;
+  let valueEnd = -1;
+  try {
+    while (!r.done) {
+      const tag = r.rawTag();
+      const field = tag >>> 3;
+      if (field === 1) {
+        r.expect(tag & 7, WIRE_LEN, 'attribute key');
+        r.skipLen();
+        key = matchKey(wanted, r.buf, r.lenStart, r.lenEnd);
+      } else if (field === 2) {
+        r.expect(tag & 7, WIRE_LEN, 'attribute value');
+        r.skipLen();
+        valueStart = r.lenStart;
+        valueEnd = r.lenEnd;
+      } else {
+        r.skip(tag & 7);
+      }
+    }
+  } finally {
+    r.end = savedEnd;
+    r.pos = saved;
+  }
+  if (key === undefined) return;
+  into[key] = valueStart >= 0 ? readAnyValue(r.at(valueStart, valueEnd), 0) : null;
+}
+
+/** A nested KeyValue (inside a kvlist value). */
+function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number): void {
   let key = '';
-  let valueRange: Range | undefined;
+  let value: unknown = null;
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === 1) {
@@ -161,13 +200,36 @@ function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number, w
       key = r.string();
     } else if (field === 2) {
       r.expect(wire, WIRE_LEN, 'attribute value');
-      valueRange = r.bytes();
+      value = readAnyValue(r.sub(), depth);
     } else {
       r.skip(wire);
     }
   }
-  if (wanted && !wanted.has(key)) return;
-  into[key] = valueRange ? readAnyValue(r.at(valueRange.start, valueRange.end), depth) : null;
+  into[key] = value;
+}
+
+/** Wanted names by byte length, as bytes, for matching keys without decoding them. */
+const keyTables = new WeakMap<ReadonlySet<string>, Map<number, { name: string; bytes: Buffer }[]>>();
+
+function matchKey(wanted: ReadonlySet<string>, buf: Uint8Array, start: number, end: number): string | undefined {
+  let table = keyTables.get(wanted);
+  if (!table) {
+    table = new Map();
+    for (const name of wanted) {
+      const bytes = Buffer.from(name, 'utf8');
+      const list = table.get(bytes.length) ?? [];
+      list.push({ name, bytes });
+      table.set(bytes.length, list);
+    }
+    keyTables.set(wanted, table);
+  }
+  const candidates = table.get(end - start);
+  if (!candidates) return undefined;
+  outer: for (const { name, bytes } of candidates) {
+    for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) continue outer;
+    return name;
+  }
+  return undefined;
 }
 
 function readAnyValue(r: Reader, depth: number): unknown {

@@ -5,7 +5,8 @@ import type { SourceEvent } from '../convert/converter.js';
 export interface OtlpEvent extends SourceEvent {
   /**
    * Stable identity, the same when the collector sends the request again: span events by trace
-   * id, span id, index and time; log records by trace id, span id, times, name and call id.
+   * id, span id and index (a span is immutable once exported); log records by trace id, span id,
+   * times, name and call id. Short keys: every event's identity is hashed.
    */
   id: string;
   /** Index of the span or log record it came from in the request (partial-success counts). */

@@ -15,13 +15,16 @@ export const WIRE_FIXED32 = 5;
 
 export class ProtoReader {
   pos: number;
+  /** Bounds of the last length-delimited payload read by `skipLen()` (no object per field). */
+  lenStart = 0;
+  lenEnd = 0;
   private readonly _view: DataView;
 
   /** `view` is shared with sub-readers: one DataView per message, not per field. */
   constructor(
     readonly buf: Uint8Array,
     start = 0,
-    readonly end = buf.length,
+    public end = buf.length,
     view?: DataView,
   ) {
     this.pos = start;
@@ -39,10 +42,24 @@ export class ProtoReader {
 
   /** Field number and wire type of the next field. */
   tag(): { field: number; wire: number } {
+    const tag = this.rawTag();
+    return { field: tag >>> 3, wire: tag & 7 };
+  }
+
+  /** The next tag as one number (field << 3 | wire): the hot paths avoid an object per field. */
+  rawTag(): number {
     const tag = this.varint();
-    const field = tag >>> 3;
-    if (field === 0) throw new ProtoError('field number 0');
-    return { field, wire: tag & 7 };
+    if (tag >>> 3 === 0) throw new ProtoError('field number 0');
+    return tag;
+  }
+
+  /** Move past a length-delimited payload, leaving its bounds in lenStart/lenEnd. */
+  skipLen(): void {
+    const length = this.varint();
+    this._need(length);
+    this.lenStart = this.pos;
+    this.pos += length;
+    this.lenEnd = this.pos;
   }
 
   /** A varint as a number; exact up to 2^53, which covers every length and enum here. */
