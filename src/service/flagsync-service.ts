@@ -80,9 +80,14 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
         counters.responses[status] = (counters.responses[status] ?? 0) + 1;
       });
   };
-  const server: Server = config.tls ? createHttpsServer({ cert: readTlsFile(config.tls.certFile, 'certificate'), key: readTlsFile(config.tls.keyFile, 'key') }, listener) : createServer(listener);
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 60_000;
+  // Node checks request timeouts only this often (30 s by default): check often enough to enforce them.
+  const serverOptions = { connectionsCheckingInterval: Math.min(1000, Math.ceil(config.requestTimeoutMillis / 4)) };
+  const server: Server = config.tls
+    ? createHttpsServer({ ...serverOptions, cert: readTlsFile(config.tls.certFile, 'certificate'), key: readTlsFile(config.tls.keyFile, 'key') }, listener)
+    : createServer(serverOptions, listener);
+  // Slow-loris uploads: a request must arrive whole within requestTimeout (Node answers 408 and closes).
+  server.requestTimeout = config.requestTimeoutMillis;
+  server.headersTimeout = Math.min(30_000, config.requestTimeoutMillis);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
       reject(error.code === 'EADDRINUSE' ? new Error(`flagsync-otel: ${config.host}:${config.port} is already in use (FLAGSYNC_SERVICE_PORT)`) : error),

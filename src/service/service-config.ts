@@ -19,6 +19,8 @@ export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, Convert
   dedupeMaxEntries?: number;
   /** Requests handled at once; more get 503. Env `FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS`. Default 256. */
   maxConcurrentRequests?: number;
+  /** Longest time a client may take to send a whole request (ms); slower ones get 408 and are closed. Env `FLAGSYNC_SERVICE_REQUEST_TIMEOUT`. Default 60000. */
+  requestTimeoutMillis?: number;
   /** Serve HTTPS with this PEM certificate (chain) file. Env `FLAGSYNC_SERVICE_TLS_CERT_FILE`; needs the key too. */
   tlsCertFile?: string;
   /** PEM private key file for `tlsCertFile`. Env `FLAGSYNC_SERVICE_TLS_KEY_FILE`. */
@@ -37,6 +39,7 @@ export interface ResolvedServiceConfig {
   dedupeWindowMillis: number;
   dedupeMaxEntries: number;
   maxConcurrentRequests: number;
+  requestTimeoutMillis: number;
   tls: { certFile: string; keyFile: string } | undefined;
   delivery: ResolvedDeliveryConfig;
   converter: ConverterOptions;
@@ -49,6 +52,7 @@ const NUMBERS = [
   ['dedupeWindowMillis', 'FLAGSYNC_SERVICE_DEDUPE_WINDOW', 600_000, 0, 7 * 24 * 3_600_000],
   ['dedupeMaxEntries', 'FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES', 1_000_000, 0, 100_000_000],
   ['maxConcurrentRequests', 'FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS', 256, 1, 100_000],
+  ['requestTimeoutMillis', 'FLAGSYNC_SERVICE_REQUEST_TIMEOUT', 60_000, 100, 3_600_000],
 ] as const;
 
 export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServiceConfig {
@@ -85,6 +89,7 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
     dedupeWindowMillis: numbers.dedupeWindowMillis!,
     dedupeMaxEntries: numbers.dedupeMaxEntries!,
     maxConcurrentRequests: numbers.maxConcurrentRequests!,
+    requestTimeoutMillis: numbers.requestTimeoutMillis!,
     // Requests wait for their data to be delivered, so a partial batch should not wait 2 s for a timer.
     delivery: resolveDeliveryConfig({ flushIntervalMillis: env.FLAGSYNC_EXPORT_SCHEDULE_DELAY ? undefined : SERVICE_FLUSH_INTERVAL, ...options }, env),
     converter: options.providerNames ? { providerNames: options.providerNames } : {},

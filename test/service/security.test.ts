@@ -120,3 +120,29 @@ describe('limits', () => {
     }
   });
 });
+
+describe('slow clients', () => {
+  it('a slow-loris upload is cut off at the request timeout while other requests are served', async () => {
+    const good = await startStandIn({ sdkKeys: [SDK_KEY] });
+    const service = await startFlagSyncService({ port: 0, sdkKey: SDK_KEY, eventsUrl: good.url, requestTimeoutMillis: 1500, flushIntervalMillis: 10 });
+    const { connect } = await import('node:net');
+    try {
+      const url = new URL(service.url);
+      const socket = connect(Number(url.port), url.hostname);
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write(`POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
+      const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
+      // Meanwhile a normal client is served.
+      const res = await fetch(`${service.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: logsBody });
+      expect(res.status).toBe(200);
+      await closed;
+      clearInterval(trickle);
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      await service.close(1000);
+      await good.close();
+    }
+  });
+});
