@@ -78,6 +78,7 @@ function resolveSettings(options: FlagSyncInstrumentationOptions, isEnabled: () 
     omitValues: options.omitFlagValues ?? false,
     flagSignal: options.flagSignal ?? 'span',
     trackSignal: options.trackSignal ?? 'span',
+    warnedBadTrack: false,
   };
 }
 
@@ -88,6 +89,8 @@ interface WrapSettings {
   omitValues: boolean;
   flagSignal: EventSignal;
   trackSignal: EventSignal;
+  /** Invalid track() calls are reported once per instrumenter, then only counted. */
+  warnedBadTrack: boolean;
 }
 
 const logger = diag.createComponentLogger({ namespace: 'flagsync-otel/instrumentation' });
@@ -202,7 +205,11 @@ function emitFlag(s: WrapSettings, target: RecordTarget, call: FlagEvaluation): 
 
 function recordTrack(s: WrapSettings, context: unknown, eventKey: unknown, value: unknown, properties: unknown): void {
   if (!isContext(context) || typeof eventKey !== 'string' || !eventKey) {
-    logger.warn('track() ignored: it needs a context with a string key and a non-empty eventKey');
+    s.recorder.stats.dropped++;
+    if (!s.warnedBadTrack) {
+      s.warnedBadTrack = true;
+      logger.warn('track() not recorded: it needs a context with a string key and a non-empty eventKey. Further ones are counted in stats.dropped without logging.');
+    }
     return;
   }
   const target = safeTarget(s, EVENT_FLAGSYNC_TRACK, s.trackSignal);

@@ -66,6 +66,7 @@ describe('instrumentFlagSyncClient', () => {
     expect(() => ok.track({ key: 'u' }, 'e', 1, circular)).not.toThrow();
     expect(ok.flag(hostile, 'f')).toBe(1);
     expect(() => ok.track(null as never, 'e')).not.toThrow();
+    expect(() => ok.track({ key: 'u' }, '')).not.toThrow();
   });
 
   it('records flag() as a span event with semconv and FlagSync attributes', async () => {
@@ -152,6 +153,11 @@ describe('instrumentFlagSyncClient', () => {
     client.flag({ key: 'u' }, 'f');
     expect(dropping.stats.dropped).toBe(1);
     expect(noLogs.stats.dropped).toBe(2);
+    // Invalid track() calls: counted, reported once, no log flood.
+    const bad = createClientInstrumenter({}, () => true);
+    for (let i = 0; i < 3; i++) bad.wrap(serverClient({})).track({ nokey: true } as never, 'e');
+    expect(bad.stats.dropped).toBe(3);
+    expect(warnings.filter((w) => w.includes('track() not recorded'))).toHaveLength(1);
     expect(warnings.filter((w) => w.includes('no LoggerProvider'))).toHaveLength(1);
   });
 
