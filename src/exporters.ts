@@ -8,6 +8,6 @@ export { createConverter } from './convert/converter.js';
 export type { ConversionOutcome, Converter, ConverterOptions, SourceEvent } from './convert/converter.js';
 export type { LogRecordLike, SpanLike } from './convert/sources.js';
 export { DeliveryEngine } from './delivery/delivery-engine.js';
-export type { DeliveryStats, SubmitOutcome } from './delivery/delivery-engine.js';
+export type { DeliveryStats } from './delivery/delivery-engine.js';
 export type { LaneStats } from './delivery/lane.js';
 export type { Transport, TransportResult } from './delivery/transport.js';

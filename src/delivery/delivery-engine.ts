@@ -18,13 +18,6 @@ export interface DeliveryStats {
   events: LaneStats;
 }
 
-export interface SubmitOutcome {
-  delivered: number;
-  /** Items not delivered, with the first reason. */
-  failed: number;
-  reason?: string;
-}
-
 export class DeliveryEngine {
   private readonly _impressions: Lane;
   private readonly _events: Lane;
@@ -68,29 +61,6 @@ export class DeliveryEngine {
 
   addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string, json?: string): boolean {
     return this._offer(this._events, json ?? JSON.stringify(item), settle, tag);
-  }
-
-  /**
-   * Queue items and resolve once each is delivered or given up: the collector-side service
-   * acknowledges a request only after this.
-   */
-  submit(impressions: readonly FlagSyncImpression[], events: readonly FlagSyncEvent[]): Promise<SubmitOutcome> {
-    const total = impressions.length + events.length;
-    if (total === 0) return Promise.resolve({ delivered: 0, failed: 0 });
-    return new Promise((resolve) => {
-      const outcome: SubmitOutcome = { delivered: 0, failed: 0 };
-      let pending = total;
-      const settle = (result: EntryOutcome) => {
-        if (result.delivered) outcome.delivered++;
-        else {
-          outcome.failed++;
-          outcome.reason ??= result.reason;
-        }
-        if (--pending === 0) resolve(outcome);
-      };
-      for (const item of impressions) this.addImpression(item, settle) || settle({ delivered: false, reason: 'impression queue full' });
-      for (const item of events) this.addEvent(item, settle) || settle({ delivered: false, reason: 'event queue full' });
-    });
   }
 
   /** Items waiting for delivery. */

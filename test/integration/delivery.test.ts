@@ -145,13 +145,4 @@ describe('DeliveryEngine → stand-in', () => {
     expect(e.addImpression(impression(9))).toBe(false);
     engine = undefined;
   });
-
-  it('submit() resolves only when FlagSync has the items', async () => {
-    standIn.addFault({ status: 503, times: 2 });
-    const e = makeEngine();
-    const outcome = await e.submit([impression(1), impression(2)], [event(3)]);
-    expect(outcome).toEqual({ delivered: 3, failed: 0 });
-    expect(standIn.impressions()).toHaveLength(2);
-    expect(standIn.events()).toHaveLength(1);
-  });
 });
