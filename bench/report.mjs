@@ -70,6 +70,15 @@ if (delay) {
   lines.push('');
 }
 
+const outage = load('latency-outage');
+if (outage) {
+  lines.push('## App call cost while FlagSync is unreachable', '');
+  lines.push(`${outage.machine.date.slice(0, 10)}, Node ${outage.machine.node}. One flag() and one track() in a span, real BatchSpanProcessor and FlagSyncSpanExporter, the stand-in stopped between the second and third phase (3 rounds each).`, '');
+  lines.push('| phase | median ns | min–max |', '|---|---|---|');
+  for (const name of ['reachable', 'unreachable', 'recovered']) lines.push(`| FlagSync ${name} | ${outage[name].median} | ${outage[name].min}–${outage[name].max} |`);
+  lines.push('', `Exporter during the run: ${outage.exporter.delivered.toLocaleString('en')} delivered, ${outage.exporter.retries} retried requests, ${outage.exporter.dropped.toLocaleString('en')} dropped at the queue bound: the benchmark calls far faster than the stand-in accepts, so the queue is full in every phase, and the call cost stays flat all the same.`, '');
+}
+
 lines.push(
   '## Profiled and fixed (before → after, same machine)',
   '',
