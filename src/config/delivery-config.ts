@@ -17,6 +17,8 @@ export interface FlagSyncDeliveryOptions {
   flushIntervalMillis?: number;
   /** Items queued per route (impressions, events) while FlagSync is slow or down; beyond it new items are dropped and counted. Env `FLAGSYNC_EXPORT_MAX_QUEUE_SIZE`. Default 50000. */
   maxQueueSize?: number;
+  /** Bytes of queued JSON per route; beyond it new items are dropped and counted. Env `FLAGSYNC_EXPORT_MAX_QUEUE_BYTES`. Default 64 MiB. */
+  maxQueueBytes?: number;
   /** Per-request timeout (ms). Env `FLAGSYNC_EXPORT_TIMEOUT`. Default 10000. */
   timeoutMillis?: number;
   /** First retry delay (ms); doubles per attempt with jitter. Default 1000. */
@@ -38,6 +40,7 @@ const NUMERIC: { option: keyof FlagSyncDeliveryOptions; env: string | undefined;
   { option: 'maxBatchBytes', env: 'FLAGSYNC_EXPORT_MAX_BATCH_BYTES', fallback: 1024 * 1024, min: 1024 },
   { option: 'flushIntervalMillis', env: 'FLAGSYNC_EXPORT_SCHEDULE_DELAY', fallback: 2000, min: 1 },
   { option: 'maxQueueSize', env: 'FLAGSYNC_EXPORT_MAX_QUEUE_SIZE', fallback: 50_000, min: 1 },
+  { option: 'maxQueueBytes', env: 'FLAGSYNC_EXPORT_MAX_QUEUE_BYTES', fallback: 64 * 1024 * 1024, min: 1024 },
   { option: 'timeoutMillis', env: 'FLAGSYNC_EXPORT_TIMEOUT', fallback: 10_000, min: 1 },
   { option: 'initialBackoffMillis', env: undefined, fallback: 1000, min: 1 },
   { option: 'maxBackoffMillis', env: undefined, fallback: 30_000, min: 1 },

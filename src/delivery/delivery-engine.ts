@@ -38,6 +38,7 @@ export class DeliveryEngine {
       maxBatchSize: _config.maxBatchSize,
       maxBatchBytes: _config.maxBatchBytes,
       maxQueueSize: _config.maxQueueSize,
+      maxQueueBytes: _config.maxQueueBytes,
       flushIntervalMillis: _config.flushIntervalMillis,
       backoff: { initialBackoffMillis: _config.initialBackoffMillis, maxBackoffMillis: _config.maxBackoffMillis },
     };
@@ -106,7 +107,7 @@ export class DeliveryEngine {
   private _offer(lane: Lane, json: string, settle?: Settle, tag?: string): boolean {
     const accepted = lane.offer({ json, bytes: Buffer.byteLength(json), settle, tag });
     if (!accepted) {
-      this._log.log('warn', 'queue-full', `FlagSync queue full (${this._config.maxQueueSize} items per route) or shut down: items are being dropped; see stats() for counts`);
+      this._log.log('warn', 'queue-full', `FlagSync queue full (${this._config.maxQueueSize} items or ${this._config.maxQueueBytes} bytes per route) or shut down: items are being dropped; see stats() for counts`);
     }
     return accepted;
   }

@@ -25,6 +25,7 @@ export interface LaneOptions {
   maxBatchSize: number;
   maxBatchBytes: number;
   maxQueueSize: number;
+  maxQueueBytes: number;
   flushIntervalMillis: number;
   backoff: BackoffOptions;
 }
@@ -33,7 +34,7 @@ export interface LaneStats {
   /** Items accepted into the queue. */
   accepted: number;
   delivered: number;
-  /** Refused because the queue was full. */
+  /** Refused because the queue was full (by count or by bytes). */
   dropped: number;
   /** Refused by FlagSync (4xx other than 429), or undeliverable at shutdown. */
   failed: number;
@@ -84,7 +85,7 @@ export class Lane {
 
   /** Queue an entry; false (and counted as dropped) when the queue is full or closed. */
   offer(entry: LaneEntry): boolean {
-    if (this._closed || this.size >= this._options.maxQueueSize) {
+    if (this._closed || this.size >= this._options.maxQueueSize || this._queuedBytes + entry.bytes > this._options.maxQueueBytes) {
       this.stats.dropped++;
       return false;
     }

@@ -133,6 +133,19 @@ describe('DeliveryEngine → stand-in', () => {
     expect(new Set(keys(standIn.impressions())).size).toBe(25);
   });
 
+  it('bounds queue memory in bytes too, dropping and counting beyond it', async () => {
+    standIn.addFault({ status: 503, times: Infinity });
+    const itemBytes = Buffer.byteLength(JSON.stringify(impression(10)));
+    const e = makeEngine({ maxQueueBytes: itemBytes * 10 + 5 });
+    let accepted = 0;
+    for (let i = 10; i < 40; i++) if (e.addImpression(impression(i))) accepted++;
+    standIn.clearFaults();
+    await e.forceFlush(5000);
+    expect(accepted).toBe(10);
+    expect(standIn.impressions()).toHaveLength(10);
+    expect(e.stats().impressions.dropped).toBe(30 - standIn.impressions().length);
+  });
+
   it('shutdown() delivers within its deadline, then reports what is left', async () => {
     standIn.addFault({ status: 503, times: Infinity });
     const e = makeEngine();
