@@ -109,6 +109,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         return;
       }
       if (fault?.status) {
+        // Read the body first, as a real server would: answering early can leave a kept-alive
+        // connection in a state the client then waits on.
+        for await (const _chunk of req) void _chunk;
         if (fault.retryAfter) res.setHeader('retry-after', fault.retryAfter);
         throw new HttpError(fault.status, fault.status === 401 ? 'INVALID_SDK_KEY' : 'UNKNOWN_ERROR', `injected fault ${fault.status}`);
       }

@@ -25,7 +25,8 @@ const TOKEN = 'test-token-0123456789abcdef';
 
 beforeAll(async () => {
   standIn = await startStandIn();
-  service = await startFlagSyncService({ port: 0, sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, initialBackoffMillis: 50, maxBackoffMillis: 200, bearerToken: TOKEN });
+  // A short request timeout: a stuck connection to FlagSync must not outlast the 10 s ack timeout.
+  service = await startFlagSyncService({ port: 0, sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, initialBackoffMillis: 50, maxBackoffMillis: 200, timeoutMillis: 2000, bearerToken: TOKEN });
   await installSdkDeliveryGuard();
 });
 afterAll(async () => {
