@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer';
 import { diag } from '@opentelemetry/api';
 import { createRedactor, type ResolvedDeliveryConfig } from '../config/delivery-config.js';
+import type { ConversionOutcome } from '../convert/converter.js';
 import type { FlagSyncEvent, FlagSyncImpression } from '../types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { Lane, type EntryOutcome, type LaneEvents, type LaneStats } from './lane.js';
@@ -12,6 +13,7 @@ import { ThrottledLog } from './throttled-log.js';
 import { createHttpTransport, type Transport } from './transport.js';
 
 type Settle = (outcome: EntryOutcome, tag: string | undefined) => void;
+type DeliverableOutcome = Extract<ConversionOutcome, { kind: 'impression' | 'event' }>;
 
 export interface DeliveryStats {
   impressions: LaneStats;
@@ -54,14 +56,21 @@ export class DeliveryEngine {
     this._events = new Lane({ kind: 'events', ...laneOptions }, this._transport, events);
   }
 
-  /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
-  /** Queue one impression; `json` is its wire form when the caller has it (the converter's). */
-  addImpression(item: FlagSyncImpression, settle?: Settle, tag?: string, json?: string): boolean {
-    return this._offer(this._impressions, json ?? JSON.stringify(item), settle, tag);
+  /**
+   * Queue a converter outcome, already in its wire form. False when it was dropped (queue full or
+   * shut down; counted). `settle` is told once, with `tag`, when the item is delivered or given up.
+   */
+  add(outcome: DeliverableOutcome, settle?: Settle, tag?: string): boolean {
+    return this._offer(outcome.kind === 'impression' ? this._impressions : this._events, outcome.json, settle, tag);
   }
 
-  addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string, json?: string): boolean {
-    return this._offer(this._events, json ?? JSON.stringify(item), settle, tag);
+  /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
+  addImpression(item: FlagSyncImpression, settle?: Settle, tag?: string): boolean {
+    return this._offer(this._impressions, JSON.stringify(item), settle, tag);
+  }
+
+  addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string): boolean {
+    return this._offer(this._events, JSON.stringify(item), settle, tag);
   }
 
   /** Items waiting for delivery. */

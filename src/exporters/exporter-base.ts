@@ -32,10 +32,8 @@ export abstract class FlagSyncExporterBase<Item> {
     this._handle = (outcome) => {
       switch (outcome.kind) {
         case 'impression':
-          this._engine.addImpression(outcome.item, undefined, undefined, outcome.json);
-          break;
         case 'event':
-          this._engine.addEvent(outcome.item, undefined, undefined, outcome.json);
+          this._engine.add(outcome);
           break;
         case 'rejected':
           this._rejected[outcome.reason] = (this._rejected[outcome.reason] ?? 0) + 1;

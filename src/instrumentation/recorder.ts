@@ -62,12 +62,6 @@ export class EventRecorder {
     }
   }
 
-  /** target() and emit() in one, for callers that have the attributes anyway. */
-  record(name: string, attributes: Attributes, timeMs: number, signal: EventSignal): void {
-    const target = this.target(name, signal);
-    if (target) this.emit(target, name, attributes, timeMs);
-  }
-
   private _drop(name: string, why: string): undefined {
     this.stats.dropped++;
     if (!this._warnedDrop) {

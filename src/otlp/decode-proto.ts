@@ -87,7 +87,7 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
       }
     }
     if (!filter.isCandidateName(name)) continue;
-    ids ??= rawId(r.buf, traceId) + rawId(r.buf, spanId);
+    ids ??= idText(r.buf, traceId, 'latin1') + idText(r.buf, spanId, 'latin1');
     out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id: `${ids}${index}`, record });
   }
 }
@@ -134,15 +134,15 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter): vo
   if (!filter.isCandidateName(name)) return;
   // OTLP: a record without a time takes its observed time.
   const when = time.hi === 0 && time.lo === 0 ? observed : time;
-  const decoded = readAttributes(r, attributes, LOG_ATTRIBUTES(filter));
-  out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id: logRecordId(hex(r.buf, traceId), hex(r.buf, spanId), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded), record });
+  const decoded = readAttributes(r, attributes, logAttributeNames(filter));
+  out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id: logRecordId(idText(r.buf, traceId, 'hex'), idText(r.buf, spanId, 'hex'), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded), record });
 }
 
 const ZERO = { hi: 0, lo: 0 };
 
 /** Log records also need flagsync.call_id, for their identity. */
 const logAttributeSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
-function LOG_ATTRIBUTES(filter: DecodeFilter): ReadonlySet<string> {
+function logAttributeNames(filter: DecodeFilter): ReadonlySet<string> {
   let names = logAttributeSets.get(filter.attributeNames);
   if (!names) logAttributeSets.set(filter.attributeNames, (names = new Set([...filter.attributeNames, ATTR_FLAGSYNC_CALL_ID])));
   return names;
@@ -284,13 +284,9 @@ function readAnyValue(r: Reader, depth: number): unknown {
 }
 
 /**
- * Ids in identities: the raw bytes as latin1, half the length of hex (identities are hashed for
- * every event). decode-json.ts turns hex ids into the same form.
+ * A trace or span id as text. Span-event identities use the raw bytes as latin1 (half the length
+ * of hex: every event's identity is hashed); decode-json.ts turns hex ids into the same form.
  */
-function rawId(buf: Uint8Array, range: Range | undefined): string {
-  return range ? Buffer.from(buf.buffer, buf.byteOffset + range.start, range.end - range.start).toString('latin1') : '';
-}
-
-function hex(buf: Uint8Array, range: Range | undefined): string {
-  return range ? Buffer.from(buf.buffer, buf.byteOffset + range.start, range.end - range.start).toString('hex') : '';
+function idText(buf: Uint8Array, range: Range | undefined, encoding: 'hex' | 'latin1'): string {
+  return range ? Buffer.from(buf.buffer, buf.byteOffset + range.start, range.end - range.start).toString(encoding) : '';
 }

@@ -108,11 +108,8 @@ export class ProtoReader {
 
   /** Bounds of a length-delimited field's payload; the reader moves past it. */
   bytes(): { start: number; end: number } {
-    const length = this.varint();
-    this._need(length);
-    const start = this.pos;
-    this.pos += length;
-    return { start, end: this.pos };
+    this.skipLen();
+    return { start: this.lenStart, end: this.lenEnd };
   }
 
   string(): string {

@@ -103,8 +103,7 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   };
   for (const { event, outcome } of fresh) {
     dedupe.begin(event.id, settled);
-    const accepted = outcome.kind === 'impression' ? engine.addImpression(outcome.item, settle, event.id, outcome.json) : engine.addEvent(outcome.item, settle, event.id, outcome.json);
-    if (!accepted) settle({ delivered: false, reason: 'delivery queue is full', status: 429 }, event.id);
+    if (!engine.add(outcome, settle, event.id)) settle({ delivered: false, reason: 'delivery queue is full', status: 429 }, event.id);
     if (outcome.kind === 'impression') counters.converted.impressions++;
     else counters.converted.events++;
   }
