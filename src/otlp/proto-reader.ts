@@ -127,7 +127,7 @@ export class ProtoReader {
         this.pos += 8;
         return;
       case WIRE_LEN:
-        this.bytes();
+        this.skipLen();
         return;
       case WIRE_FIXED32:
         this._need(4);
