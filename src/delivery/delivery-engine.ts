@@ -42,10 +42,14 @@ export class DeliveryEngine {
       maxQueueSize: _config.maxQueueSize,
       maxQueueBytes: _config.maxQueueBytes,
       flushIntervalMillis: _config.flushIntervalMillis,
+      timeoutMillis: _config.timeoutMillis,
       backoff: { initialBackoffMillis: _config.initialBackoffMillis, maxBackoffMillis: _config.maxBackoffMillis },
     };
     const events: LaneEvents = {
-      onRetry: (kind, message, delay) => this._log.log('warn', `retry:${kind}`, `${message}; ${kind} kept queued, next attempt in ${delay} ms`),
+      onRetry: (kind, message, delay, unconfirmed) => {
+        const doubt = unconfirmed ? ' (FlagSync may have stored them already; stats().unconfirmed counts what may arrive twice)' : '';
+        this._log.log('warn', `retry:${kind}`, `${message}; ${kind} kept queued${doubt}, next attempt in ${delay} ms`);
+      },
       onFailure: (kind, count, status, message) => {
         const hint = status === 401 || status === 403 ? ' Check the FlagSync SDK key (FLAGSYNC_SDK_KEY).' : '';
         this._log.log('error', `failure:${status}`, `${message}: ${count} ${kind} dropped, FlagSync will not accept them.${hint}`);

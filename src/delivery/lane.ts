@@ -27,6 +27,8 @@ export interface LaneOptions {
   maxQueueSize: number;
   maxQueueBytes: number;
   flushIntervalMillis: number;
+  /** Per-request timeout; doubled (up to 4x) after a request timed out, so a slow FlagSync gets answered instead of sent everything twice. */
+  timeoutMillis: number;
   backoff: BackoffOptions;
 }
 
@@ -41,16 +43,21 @@ export interface LaneStats {
   /** Requests sent, and how many of them are retries. */
   requests: number;
   retries: number;
+  /**
+   * Items sent again after an attempt that got no answer once it may have reached FlagSync
+   * (timeout, connection lost). FlagSync has no idempotency key: at most this many may count twice.
+   */
+  unconfirmed: number;
 }
 
 export interface LaneEvents {
-  onRetry(lane: LaneOptions['kind'], message: string, delayMillis: number): void;
+  onRetry(lane: LaneOptions['kind'], message: string, delayMillis: number, unconfirmed: boolean): void;
   onFailure(lane: LaneOptions['kind'], count: number, status: number, message: string): void;
   onDelivered(lane: LaneOptions['kind'], count: number): void;
 }
 
 export class Lane {
-  readonly stats: LaneStats = { accepted: 0, delivered: 0, dropped: 0, failed: 0, requests: 0, retries: 0 };
+  readonly stats: LaneStats = { accepted: 0, delivered: 0, dropped: 0, failed: 0, requests: 0, retries: 0, unconfirmed: 0 };
   private readonly _path: string;
   private readonly _prefix: string;
   private _queue: LaneEntry[] = [];
@@ -60,6 +67,7 @@ export class Lane {
   private _timer: ReturnType<typeof setTimeout> | undefined;
   private _retryAt = 0;
   private _attempt = 0;
+  private _timeoutFactor = 1;
   private _batchLimit: number;
   private _lastError: string | undefined;
   private _closed = false;
@@ -165,9 +173,10 @@ export class Lane {
 
       this.stats.requests++;
       if (this._attempt > 0) this.stats.retries++;
-      const result = await this._transport.post(this._path, body);
+      const result = await this._transport.post(this._path, body, this._options.timeoutMillis * this._timeoutFactor);
       if (result.kind === 'success') {
         this._attempt = 0;
+        this._timeoutFactor = 1;
         this._lastError = undefined;
         this._batchLimit = this._options.maxBatchSize;
         this._remove(count);
@@ -179,7 +188,12 @@ export class Lane {
         this._attempt++;
         this._lastError = result.message;
         this._retryAt = Date.now() + delay;
-        this._events.onRetry(this._options.kind, result.message, delay);
+        if (result.unconfirmed) {
+          // The batch stays first in the queue, so the next attempt resends exactly these items.
+          this.stats.unconfirmed += count;
+          this._timeoutFactor = Math.min(this._timeoutFactor * 2, 4);
+        }
+        this._events.onRetry(this._options.kind, result.message, delay, result.unconfirmed === true);
         return;
       } else if (result.status === 413 && count > 1) {
         // Too large for FlagSync: halve the batch and try again at once.

@@ -9,11 +9,19 @@ import { isRetryableStatus, parseRetryAfter } from './retry-policy.js';
 
 export type TransportResult =
   | { kind: 'success'; status: number }
-  | { kind: 'retryable'; status?: number; retryAfterMillis?: number; message: string }
+  | {
+      kind: 'retryable';
+      status?: number;
+      retryAfterMillis?: number;
+      message: string;
+      /** No answer after the request may have reached FlagSync (timeout, connection lost): it may have stored the batch. */
+      unconfirmed?: boolean;
+    }
   | { kind: 'failure'; status: number; errorCode?: string; message: string };
 
 export interface Transport {
-  post(path: string, body: string): Promise<TransportResult>;
+  /** `timeoutMillis` overrides the configured timeout for this request. */
+  post(path: string, body: string, timeoutMillis?: number): Promise<TransportResult>;
   close(): Promise<void>;
 }
 
@@ -34,7 +42,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
   const redact = options.redact ?? ((text: string) => text);
   const headers = { 'content-type': 'application/json', 'x-ridgeline-key': options.sdkKey };
 
-  async function post(path: string, body: string): Promise<TransportResult> {
+  async function post(path: string, body: string, timeoutMillis = options.timeoutMillis): Promise<TransportResult> {
     try {
       // Our own HTTP calls must not show up as spans in the app's traces.
       const response = await context.with(suppressTracing(context.active()), () =>
@@ -43,9 +51,9 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
           headers,
           body,
           dispatcher,
-          headersTimeout: options.timeoutMillis,
-          bodyTimeout: options.timeoutMillis,
-          signal: AbortSignal.timeout(options.timeoutMillis),
+          headersTimeout: timeoutMillis,
+          bodyTimeout: timeoutMillis,
+          signal: AbortSignal.timeout(timeoutMillis),
         }),
       );
       const status = response.statusCode;
@@ -62,7 +70,7 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       }
       return { kind: 'failure', status, ...(parsed.errorCode ? { errorCode: parsed.errorCode } : {}), message };
     } catch (error) {
-      return { kind: 'retryable', message: redact(`request to FlagSync failed: ${describeError(error)}`) };
+      return { kind: 'retryable', message: redact(`request to FlagSync failed: ${describeError(error)}`), unconfirmed: !NEVER_SENT.has(errorCode(error) ?? '') };
     }
   }
 
@@ -89,14 +97,20 @@ function parseErrorBody(text: string): { errorCode?: string; message?: string } 
   }
 }
 
+/** Failures that happen before a request can reach FlagSync: it cannot have stored anything. */
+const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const causeCode = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === 'string' ? code : typeof causeCode === 'string' ? causeCode : undefined;
+}
+
 function describeError(error: unknown): string {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const parts = [error.name === 'TimeoutError' || error.name === 'AbortError' ? 'timed out' : error.message];
-    if (typeof code === 'string') parts.push(code);
-    else if (cause && typeof cause.code === 'string') parts.push(cause.code);
-    return parts.join(' ');
+    const code = errorCode(error);
+    const text = error.name === 'TimeoutError' || error.name === 'AbortError' ? 'timed out' : error.message;
+    return code ? `${text} ${code}` : text;
   }
   return String(error);
 }

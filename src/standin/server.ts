@@ -30,8 +30,16 @@ export interface Fault {
   status?: number;
   /** `Retry-After` header value sent with `status`. */
   retryAfter?: string;
-  /** Wait this long before answering (whatever the answer is). */
+  /**
+   * Wait this long before handling the request (whatever the answer is). A client that gives up
+   * meanwhile leaves nothing stored, like a server that had not committed the batch yet.
+   */
   delayMs?: number;
+  /**
+   * Store the batch, then wait this long before answering 201: a client that gives up meanwhile
+   * sends it again, and FlagSync (no idempotency key) counts it twice.
+   */
+  lateAnswerMs?: number;
   /** Destroy the connection without an answer. */
   reset?: boolean;
   /** How many requests this fault applies to. Default 1; `Infinity` until clearFaults(). */
@@ -100,15 +108,17 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     if (path.startsWith('/__standin/')) return control(req, res, path);
 
     const track = /^\/track\/(impressions|events)\/(server|client)$/.exec(path);
-    if (track) {
-      const route = track[1] as Route;
-      const fault = takeFault(route);
-      if (fault?.delayMs) await sleep(fault.delayMs);
-      if (fault?.reset) {
+    const fault = track ? takeFault(track[1] as Route) : undefined;
+    if (fault) {
+      if (fault.delayMs) {
+        await sleep(fault.delayMs);
+        if (res.destroyed || req.socket.destroyed) return;
+      }
+      if (fault.reset) {
         req.socket.destroy();
         return;
       }
-      if (fault?.status) {
+      if (fault.status) {
         // Read the body first, as a real server would: answering early can leave a kept-alive
         // connection in a state the client then waits on.
         for await (const _chunk of req) void _chunk;
@@ -148,6 +158,11 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     const payload = body as Record<string, unknown> & { sdkContext: ReceivedBatch['sdkContext'] };
     const items = (payload[route] as Record<string, unknown>[]).map((item) => (audience === 'client' ? { ...item, context: payload.context } : item));
     batches.push({ route, audience, sdkContext: payload.sdkContext, items, receivedAt: Date.now() });
+    if (fault?.lateAnswerMs) {
+      notify();
+      await sleep(fault.lateAnswerMs);
+      if (res.destroyed || req.socket.destroyed) return;
+    }
     sendJson(res, 201, {});
   }
 

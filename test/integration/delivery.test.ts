@@ -74,6 +74,50 @@ describe('DeliveryEngine → stand-in', () => {
     expect(logs.lines.filter((l) => l.level === 'warn' && l.text.includes('kept queued'))).toHaveLength(1);
   });
 
+  it('FlagSync slower than the timeout (before storing): the retry waits longer, everything arrives exactly once', async () => {
+    // 400 ms per answer, twice; our timeout is 250 ms, doubled after a timeout: the retry gets its answer.
+    standIn.addFault({ delayMs: 400, times: 2 });
+    const e = makeEngine({ timeoutMillis: 250 });
+    for (let i = 0; i < 5; i++) e.addImpression(impression(i));
+    await e.forceFlush(5000);
+    expect(standIn.impressions()).toEqual(Array.from({ length: 5 }, (_, i) => impression(i)));
+    expect(standIn.batches).toHaveLength(1);
+    // One retry, not a timeout per attempt; the 5 resent items are reported as possible duplicates.
+    expect(e.stats().impressions).toMatchObject({ delivered: 5, failed: 0, retries: 1, unconfirmed: 5 });
+    const warnings = logs.lines.filter((l) => l.level === 'warn').map((l) => l.text);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/request to FlagSync failed: timed out; impressions kept queued \(FlagSync may have stored them already; stats\(\)\.unconfirmed counts what may arrive twice\), next attempt in \d+ ms$/);
+  });
+
+  it('FlagSync stores a batch but answers after the timeout: what arrives twice is exactly what stats() reports as unconfirmed', async () => {
+    standIn.addFault({ lateAnswerMs: 600, times: 1, route: 'events' });
+    const e = makeEngine({ timeoutMillis: 250 });
+    for (let i = 0; i < 4; i++) e.addEvent(event(i));
+    for (let i = 0; i < 3; i++) e.addImpression(impression(i));
+    await e.forceFlush(5000);
+    const received = keys(standIn.events());
+    const twice = received.length - new Set(received).size;
+    expect(new Set(received)).toEqual(new Set(['u0', 'u1', 'u2', 'u3']));
+    expect(twice).toBe(4);
+    expect(e.stats().events).toMatchObject({ delivered: 4, retries: 1, unconfirmed: twice });
+    // The other route is unaffected: exactly once, nothing reported.
+    expect(standIn.impressions()).toEqual([impression(0), impression(1), impression(2)]);
+    expect(e.stats().impressions).toMatchObject({ delivered: 3, retries: 0, unconfirmed: 0 });
+  });
+
+  it('a refused connection is not reported as a possible duplicate', async () => {
+    const closed = await startStandIn();
+    const url = closed.url;
+    await closed.close();
+    logs = captureDiag();
+    engine = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: url, flushIntervalMillis: 10, initialBackoffMillis: 20, maxBackoffMillis: 50 }, {}));
+    engine.addImpression(impression(1));
+    await engine.forceFlush(200);
+    expect(engine.stats().impressions).toMatchObject({ delivered: 0, unconfirmed: 0 });
+    expect(engine.stats().impressions.retries).toBeGreaterThan(0);
+    expect(logs.lines.some((l) => l.level === 'warn' && l.text.includes('ECONNREFUSED; impressions kept queued, next'))).toBe(true);
+  });
+
   it('honours Retry-After on 429', async () => {
     standIn.addFault({ status: 429, retryAfter: '1' });
     const e = makeEngine();
