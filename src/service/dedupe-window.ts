@@ -2,8 +2,10 @@
  * Identities of items FlagSync has accepted, kept for a window, so that an OTLP request the
  * collector sends again (after a timeout, a 503, or a restart with its persistent queue) does not
  * count twice. Items still being delivered are shared: a second request waits for the first.
- * One map holds both states, so an event costs one lookup and two writes.
+ * One map holds both states, so an event costs one lookup and two writes. With a directory, the
+ * delivered ids also go to a DedupeJournal: they survive a restart and are shared by instances.
  */
+import { DedupeJournal } from './dedupe-journal.js';
 
 const DELIVERED = true;
 type State = typeof DELIVERED | Promise<void>;
@@ -14,11 +16,30 @@ export class DedupeWindow {
   private _ids: string[] = [];
   private _times: number[] = [];
   private _head = 0;
+  private readonly _journal: DedupeJournal | undefined;
 
   constructor(
     private readonly _windowMillis: number,
     private readonly _maxEntries: number,
-  ) {}
+    dir?: string,
+  ) {
+    const enabled = _maxEntries > 0 && _windowMillis > 0;
+    this._journal = dir && enabled ? new DedupeJournal(dir, _windowMillis, (id, time) => this._remember(id, time)) : undefined;
+  }
+
+  /** Take in what other instances (or this one before a restart) delivered. Call before lookups. */
+  sync(): void {
+    this._journal?.catchUp();
+  }
+
+  /** Make this process's delivered ids durable. Call before acknowledging a request. */
+  persist(): void {
+    this._journal?.flush();
+  }
+
+  close(): void {
+    this._journal?.close();
+  }
 
   /** Delivered ids remembered now. */
   get size(): number {
@@ -39,7 +60,16 @@ export class DedupeWindow {
       this._state.delete(id);
       return;
     }
-    const now = Date.now();
+    this._journal?.append(id);
+    this._add(id, Date.now());
+  }
+
+  private _remember(id: string, time: number): void {
+    // Being delivered here as well: our own outcome decides.
+    if (!this._state.has(id)) this._add(id, time);
+  }
+
+  private _add(id: string, now: number): void {
     this._state.set(id, DELIVERED);
     this._ids.push(id);
     this._times.push(now);

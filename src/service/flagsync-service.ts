@@ -1,8 +1,8 @@
 /**
  * The collector-side service: an OTLP/HTTP receiver that sits behind an OpenTelemetry Collector's
  * otlp_http exporter and forwards FlagSync's share to FlagSync, acknowledging only after delivery.
- * Stateless apart from its delivery queue; several instances can sit behind the collector's
- * load-balancing exporter (routing by trace id keeps retries on the instance that saw them).
+ * State: the delivery queue and the delivered identities (in memory, or in a directory that
+ * survives restarts and that several instances behind one HTTP load balancer can share).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   const deps: HandlerDeps = {
     converter: createConverter(config.converter),
     engine,
-    dedupe: new DedupeWindow(config.dedupeWindowMillis, config.dedupeMaxEntries),
+    dedupe: new DedupeWindow(config.dedupeWindowMillis, config.dedupeMaxEntries, config.dedupeDir),
     counters,
     maxBodyBytes: config.maxBodyBytes,
     ackTimeoutMillis: config.ackTimeoutMillis,
@@ -115,6 +115,7 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
           await Promise.race([new Promise<void>((resolve) => idle.add(resolve)), sleep(deadline - Date.now())]);
         }
         await engine.shutdown(Math.max(0, deadline - Date.now()));
+        deps.dedupe.close();
         server.closeAllConnections();
         await stopped;
         log.info('stopped');

@@ -62,6 +62,8 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   counters.receivedRecords[signal] += decoded.records;
   counters.receivedEvents += decoded.events.length;
 
+  // Ids other instances (or this one before a restart) delivered since the last request.
+  dedupe.sync();
   const rejectedRecords = new Set<number>();
   let firstReason = '';
   const joined: { id: string; settled: Promise<void> }[] = [];
@@ -109,7 +111,10 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   }
 
   const waits = [...(fresh.length > 0 ? [settled] : []), ...joined.map((j) => j.settled)];
-  if (!(await waitFor(waits, deps.ackTimeoutMillis))) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; it stays queued`, 1);
+  const inTime = await waitFor(waits, deps.ackTimeoutMillis);
+  // Durable before the collector hears of it: a retry after a crash from here on finds them.
+  dedupe.persist();
+  if (!inTime) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; it stays queued`, 1);
   // A copy that another request was delivering and that did not make it: retry the whole request.
   const lostElsewhere = joined.find((j) => dedupe.lookup(j.id) !== true);
   // Retry later: a refused SDK key or a full queue may be fixed. Other refusals will not change.

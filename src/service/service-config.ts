@@ -17,6 +17,11 @@ export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, Convert
   dedupeWindowMillis?: number;
   /** Most identities remembered. Env `FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES`. Default 1000000. */
   dedupeMaxEntries?: number;
+  /**
+   * Keep delivered identities in this directory too, so duplicates are still removed after a crash
+   * or restart, and across instances that share it. Env `FLAGSYNC_SERVICE_DEDUPE_DIR`. Default: memory only.
+   */
+  dedupeDir?: string;
   /** Requests handled at once; more get 503. Env `FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS`. Default 256. */
   maxConcurrentRequests?: number;
   /** Longest time a client may take to send a whole request (ms); slower ones get 408 and are closed. Env `FLAGSYNC_SERVICE_REQUEST_TIMEOUT`. Default 60000. */
@@ -38,6 +43,7 @@ export interface ResolvedServiceConfig {
   ackTimeoutMillis: number;
   dedupeWindowMillis: number;
   dedupeMaxEntries: number;
+  dedupeDir: string | undefined;
   maxConcurrentRequests: number;
   requestTimeoutMillis: number;
   tls: { certFile: string; keyFile: string } | undefined;
@@ -88,6 +94,7 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
     ackTimeoutMillis: numbers.ackTimeoutMillis!,
     dedupeWindowMillis: numbers.dedupeWindowMillis!,
     dedupeMaxEntries: numbers.dedupeMaxEntries!,
+    dedupeDir: options.dedupeDir ?? (env.FLAGSYNC_SERVICE_DEDUPE_DIR || undefined),
     maxConcurrentRequests: numbers.maxConcurrentRequests!,
     requestTimeoutMillis: numbers.requestTimeoutMillis!,
     // Requests wait for their data to be delivered, so a partial batch should not wait 2 s for a timer.

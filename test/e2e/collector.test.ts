@@ -3,6 +3,9 @@
  * instrumented app (real node-sdk, real OTel SDK, OTLP exporters) -> collector -> flagsync-otel
  * service (its own process) -> FlagSync stand-in. Endpoints and paths are the only overrides.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FlagSyncFactory } from '@flagsync/node-sdk';
 import { logs } from '@opentelemetry/api';
 import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-logs-otlp-http';
@@ -29,6 +32,8 @@ let servicePort: number;
 let collector: Collector;
 let backend: OtlpSink;
 let native: { impressions: string[]; events: string[] };
+/** Shared by every service process of this file: restarts and instances all see what was delivered. */
+const dedupeDir = mkdtempSync(join(tmpdir(), 'flagsync-dedupe-'));
 
 function serviceEnv(): Record<string, string> {
   return {
@@ -37,12 +42,13 @@ function serviceEnv(): Record<string, string> {
     FLAGSYNC_SERVICE_PORT: String(servicePort),
     FLAGSYNC_SERVICE_BEARER_TOKEN: TOKEN,
     FLAGSYNC_EXPORT_SCHEDULE_DELAY: '50',
+    FLAGSYNC_SERVICE_DEDUPE_DIR: dedupeDir,
     OTEL_LOG_LEVEL: 'warn',
   };
 }
 
-async function serviceMetric(name: string): Promise<number> {
-  const text = await (await fetch(`${service.url}/metrics`)).text();
+async function serviceMetric(name: string, of: ServiceProcess = service): Promise<number> {
+  const text = await (await fetch(`${of.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(name + ' '));
   return Number(line?.split(' ')[1] ?? NaN);
 }
@@ -133,11 +139,15 @@ describe('failures through the real collector', () => {
     expect(canonical(standIn.events())).toEqual(native.events);
   });
 
-  it('service killed (SIGKILL) and the collector restarted while data waits: the persistent queue delivers it all', async () => {
+  it('service killed (SIGKILL) in the middle of a request, the collector restarted while data waits: everything arrives once', async () => {
     standIn.reset();
+    const deliveredBefore = await serviceMetric('flagsync_otel_delivered_total{kind="impression"}');
+    // FlagSync holds the first events batch: the service dies with it in flight, after the
+    // request's impressions were delivered and before the request was acknowledged.
+    standIn.addFault({ route: 'events', delayMs: 5000 });
     await runApp('proto', firstHalf);
-    await waitUntil(() => standIn.impressions().length > 0, 30_000, 'first half');
-    await new Promise((r) => setTimeout(r, 500));
+    await waitUntil(async () => standIn.impressions().length > 0 && (await serviceMetric('flagsync_otel_delivered_total{kind="impression"}')) - deliveredBefore === standIn.impressions().length, 30_000, 'first impressions delivered');
+    expect(standIn.events()).toHaveLength(0);
     await service.stop('SIGKILL');
     // The second half reaches the collector while the service is dead...
     await runApp('proto', secondHalf);
@@ -148,8 +158,10 @@ describe('failures through the real collector', () => {
     collector = await startCollector({ serviceEndpoint: service.url, backendEndpoint: backend.url, token: TOKEN, queueDir });
     service = await startServiceProcess(serviceEnv());
     await arrived({ impressions: native.impressions.length, events: native.events.length }, 120_000);
+    // The collector sent the killed request again; the impressions it had delivered were skipped.
     expect(canonical(standIn.impressions())).toEqual(native.impressions);
     expect(canonical(standIn.events())).toEqual(native.events);
+    expect(await serviceMetric('flagsync_otel_duplicates_total')).toBeGreaterThan(0);
   });
 
   it('service stopped and restarted mid-stream: everything arrives, no duplicates', async () => {
@@ -169,17 +181,30 @@ describe('failures through the real collector', () => {
 });
 
 describe('several service instances behind one collector', () => {
-  it('a round-robin load balancer over two instances, one killed mid-stream: no loss, no double delivery', async () => {
+  it('a round-robin load balancer over two instances sharing a dedupe directory, one killed mid-request: no loss, no double delivery', async () => {
     standIn.reset();
+    const first = service;
     const second = await startServiceProcess({ ...serviceEnv(), FLAGSYNC_SERVICE_PORT: String(await freePort()) });
-    const proxy = await startRoundRobinProxy([service.url, second.url]);
+    const proxy = await startRoundRobinProxy([first.url, second.url]);
     const ownCollector = await startCollector({ serviceEndpoint: proxy.url, backendEndpoint: backend.url, token: TOKEN });
     const saved = collector;
     collector = ownCollector; // runApp sends to `collector`
     try {
-          await runApp('proto', firstHalf);
-      await waitUntil(() => standIn.impressions().length > 0, 30_000, 'first half');
-      await second.stop('SIGKILL');
+      const delivered = (p: ServiceProcess) => serviceMetric('flagsync_otel_delivered_total{kind="impression"}', p);
+      const before = [await delivered(first), await delivered(second)];
+      standIn.addFault({ route: 'events', delayMs: 5000 });
+      await runApp('proto', firstHalf);
+      // Kill whichever instance holds the request: its impressions delivered (and known to it), its events held up at FlagSync.
+      let holder: ServiceProcess | undefined;
+      await waitUntil(async () => {
+        const arrivedNow = standIn.impressions().length;
+        for (const [i, p] of [first, second].entries()) {
+          if (arrivedNow > 0 && (await serviceMetric('flagsync_otel_queued_items', p)) > 0 && (await delivered(p)) - before[i]! === arrivedNow) holder = p;
+        }
+        return holder !== undefined;
+      }, 30_000, 'an instance holding a half-delivered request');
+      expect(standIn.events()).toHaveLength(0);
+      await holder!.stop('SIGKILL');
       await runApp('proto', secondHalf);
       await arrived({ impressions: native.impressions.length, events: native.events.length }, 90_000);
       expect(canonical(standIn.impressions())).toEqual(native.impressions);
@@ -190,6 +215,7 @@ describe('several service instances behind one collector', () => {
       await ownCollector.stop();
       await proxy.close();
       await second.stop();
+      if (first.process.exitCode !== null || first.process.signalCode !== null) service = await startServiceProcess(serviceEnv());
     }
   }, 150_000);
 });

@@ -1,0 +1,206 @@
+/**
+ * Delivered identities on disk, so that duplicate removal survives a SIGKILL and is shared by
+ * several instances. Each process appends to its own segment files in one directory and reads
+ * everyone else's; nobody writes to a file it did not create, so no locking is needed. Ids are
+ * written right after FlagSync accepts a batch and before the OTLP request is answered.
+ *
+ * Record: u32 length of the rest, f64 time (ms), u32 count, then count x (u16 length, UTF-8 id).
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { diag } from '@opentelemetry/api';
+
+const SUFFIX = '.ids';
+const HEADER = 16;
+/** Longest id written (bytes); longer ones, rare, are remembered in memory only. */
+const MAX_ID_BYTES = 0xffff;
+/** A record longer than this is corruption, not data: the file is not read further. */
+const MAX_RECORD = 256 * 1024 * 1024;
+
+interface PeerFile {
+  fd: number;
+  offset: number;
+  /** The start of a record whose end is not written yet. */
+  partial: Buffer | undefined;
+  /** Set once the file is found corrupt: nothing more is read from it. */
+  broken: boolean;
+}
+
+export type Remember = (id: string, timeMillis: number) => void;
+
+export class DedupeJournal {
+  private readonly _log = diag.createComponentLogger({ namespace: 'flagsync-otel/dedupe' });
+  private readonly _peers = new Map<string, PeerFile>();
+  private readonly _pending: string[] = [];
+  private _fd = -1;
+  private _segment = '';
+  private _segmentStart = 0;
+  private _flushQueued = false;
+  private _writeFailed = false;
+  private _nextSweep = 0;
+
+  /** Opens the directory (creating it) and hands every id it holds within the window to `remember`. */
+  constructor(
+    private readonly _dir: string,
+    private readonly _windowMillis: number,
+    private readonly _remember: Remember,
+  ) {
+    try {
+      mkdirSync(_dir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new Error(`flagsync-otel: cannot create the dedupe directory ${_dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    this.catchUp();
+    this._rotate();
+  }
+
+  /** Note an id FlagSync accepted; written on the next microtask, or by flush(). */
+  append(id: string): void {
+    this._pending.push(id);
+    if (!this._flushQueued) {
+      this._flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Write what append() noted. Synchronous: once it returns, a SIGKILL cannot lose it. */
+  flush(): void {
+    this._flushQueued = false;
+    if (this._pending.length === 0 || this._fd < 0) return;
+    const now = Date.now();
+    if (now - this._segmentStart > this._segmentMillis) this._rotate();
+    const ids = this._pending.splice(0);
+    let size = HEADER;
+    const lengths = ids.map((id) => Buffer.byteLength(id));
+    let count = 0;
+    for (const length of lengths) {
+      if (length <= MAX_ID_BYTES) {
+        size += 2 + length;
+        count++;
+      }
+    }
+    const record = Buffer.allocUnsafe(size);
+    record.writeUInt32LE(size - 4, 0);
+    record.writeDoubleLE(now, 4);
+    record.writeUInt32LE(count, 12);
+    let at = HEADER;
+    for (let i = 0; i < ids.length; i++) {
+      if (lengths[i]! > MAX_ID_BYTES) continue;
+      record.writeUInt16LE(lengths[i]!, at);
+      at += 2 + record.write(ids[i]!, at + 2, 'utf8');
+    }
+    try {
+      writeSync(this._fd, record);
+    } catch (error) {
+      // Duplicate removal falls back to memory; delivery itself is not affected.
+      if (!this._writeFailed) this._log.error(`cannot write to the dedupe directory ${this._dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; duplicates are removed in memory only`);
+      this._writeFailed = true;
+    }
+  }
+
+  /** Read what other processes (instances, or this one before a restart) have written since last time. */
+  catchUp(): void {
+    const now = Date.now();
+    let names: string[];
+    try {
+      names = readdirSync(this._dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (!name.endsWith(SUFFIX) || name === this._segment || this._peers.has(name)) continue;
+      try {
+        this._peers.set(name, { fd: openSync(join(this._dir, name), 'r'), offset: 0, partial: undefined, broken: false });
+      } catch {
+        // Deleted meanwhile by another instance's sweep.
+      }
+    }
+    const sweep = now >= this._nextSweep;
+    if (sweep) this._nextSweep = now + Math.min(60_000, this._segmentMillis);
+    for (const [name, file] of this._peers) {
+      let stat;
+      try {
+        stat = fstatSync(file.fd);
+      } catch {
+        continue;
+      }
+      if (stat.size > file.offset && !file.broken) this._read(name, file, stat.size);
+      // Everything in a file last written before the window is of no use any more.
+      if (sweep && now - stat.mtimeMs > this._windowMillis + this._segmentMillis) {
+        closeSync(file.fd);
+        this._peers.delete(name);
+        try {
+          unlinkSync(join(this._dir, name));
+        } catch {
+          // Another instance removed it first.
+        }
+      }
+    }
+  }
+
+  close(): void {
+    this.flush();
+    if (this._fd >= 0) closeSync(this._fd);
+    this._fd = -1;
+    for (const file of this._peers.values()) closeSync(file.fd);
+    this._peers.clear();
+  }
+
+  /** Segments are rotated at half the window, so whole files can be deleted once out of it. */
+  private get _segmentMillis(): number {
+    return Math.max(1000, Math.floor(this._windowMillis / 2));
+  }
+
+  private _rotate(): void {
+    if (this._fd >= 0) {
+      closeSync(this._fd);
+      // Our old segment is swept like anyone else's; its ids are already in memory.
+      const name = this._segment;
+      try {
+        const fd = openSync(join(this._dir, name), 'r');
+        this._peers.set(name, { fd, offset: fstatSync(fd).size, partial: undefined, broken: false });
+      } catch {
+        // Already swept.
+      }
+    }
+    this._segmentStart = Date.now();
+    this._segment = `${this._segmentStart}-${process.pid}-${randomBytes(4).toString('hex')}${SUFFIX}`;
+    try {
+      this._fd = openSync(join(this._dir, this._segment), 'a', 0o600);
+    } catch (error) {
+      throw new Error(`flagsync-otel: cannot write to the dedupe directory ${this._dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  }
+
+  private _read(name: string, file: PeerFile, size: number): void {
+    const fresh = Buffer.allocUnsafe(size - file.offset);
+    const read = readSync(file.fd, fresh, 0, fresh.length, file.offset);
+    file.offset += read;
+    let data = fresh.subarray(0, read);
+    if (file.partial) data = Buffer.concat([file.partial, data]);
+    const cutoff = Date.now() - this._windowMillis;
+    let at = 0;
+    while (data.length - at >= 4) {
+      const length = data.readUInt32LE(at);
+      if (length < HEADER - 4 || length > MAX_RECORD) {
+        file.broken = true;
+        this._log.warn(`dedupe file ${name} is corrupt at byte ${file.offset - data.length + at}; ignoring the rest of it`);
+        break;
+      }
+      if (data.length - at < 4 + length) break;
+      const end = at + 4 + length;
+      const time = data.readDoubleLE(at + 4);
+      const count = data.readUInt32LE(at + 12);
+      let p = at + HEADER;
+      for (let i = 0; i < count && p + 2 <= end; i++) {
+        const idLength = data.readUInt16LE(p);
+        if (p + 2 + idLength > end) break;
+        if (time >= cutoff) this._remember(data.toString('utf8', p + 2, p + 2 + idLength), time);
+        p += 2 + idLength;
+      }
+      at = end;
+    }
+    file.partial = !file.broken && at < data.length ? Buffer.from(data.subarray(at)) : undefined;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The service process killed with SIGKILL in the middle of a request: part of the request's data
+ * has reached FlagSync, the rest is on its way, and nothing has been acknowledged. The sender (a
+ * collector) sends the whole request again, to a restarted process or to another instance.
+ * With FLAGSYNC_SERVICE_DEDUPE_DIR nothing arrives twice; without it, the delivered part does.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
+import { freePort, startServiceProcess, waitUntil, type ServiceProcess } from '../utils/processes.js';
+
+let standIn: StandIn;
+const running: ServiceProcess[] = [];
+
+beforeAll(async () => {
+  standIn = await startStandIn();
+});
+afterAll(() => standIn.close());
+afterEach(async () => {
+  for (const p of running.splice(0)) await p.stop('SIGKILL');
+  standIn.reset();
+});
+
+async function service(dedupeDir?: string): Promise<ServiceProcess> {
+  const p = await startServiceProcess({
+    FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
+    FLAGSYNC_EVENTS_URL: standIn.url,
+    FLAGSYNC_SERVICE_PORT: String(await freePort()),
+    FLAGSYNC_EXPORT_SCHEDULE_DELAY: '20',
+    OTEL_LOG_LEVEL: 'error',
+    ...(dedupeDir ? { FLAGSYNC_SERVICE_DEDUPE_DIR: dedupeDir } : {}),
+  });
+  running.push(p);
+  return p;
+}
+
+const USERS = 20;
+/** How long FlagSync holds the first events batch before it would store it. */
+const HOLD_UP = 1500;
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+
+/** One span per user, each with a flag evaluation (an impression) and a track call (an event). */
+const REQUEST = JSON.stringify({
+  resourceSpans: [
+    {
+      scopeSpans: [
+        {
+          spans: Array.from({ length: USERS }, (_, i) => ({
+            traceId: hex(i + 1, 32),
+            spanId: hex(i + 1, 16),
+            name: 'GET /checkout',
+            startTimeUnixNano: '1795000000000000000',
+            endTimeUnixNano: '1795000001000000000',
+            events: [
+              { name: 'feature_flag.evaluation', timeUnixNano: String(1795000000000000000n + BigInt(i) * 1_000_000n), attributes: [str('feature_flag.key', 'register-button-copy'), str('feature_flag.provider.name', 'FlagSync'), str('feature_flag.context.id', `u${i}`), str('feature_flag.result.value', 'Join Now')] },
+              { name: 'flagsync.track', timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n), attributes: [str('flagsync.event.key', 'purchase'), str('flagsync.context.key', `u${i}`)] },
+            ],
+          })),
+        },
+      ],
+    },
+  ],
+});
+const ALL_USERS = Array.from({ length: USERS }, (_, i) => `u${i}`).sort();
+
+function post(p: ServiceProcess) {
+  return fetch(`${p.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST });
+}
+
+const users = (items: Record<string, unknown>[]) => items.map((i) => (i.context as { key: string }).key).sort();
+
+/** Send the request, let the impressions reach FlagSync while the events are held up, then SIGKILL. */
+async function killMidRequest(victim: ServiceProcess) {
+  standIn.addFault({ route: 'events', delayMs: HOLD_UP });
+  const answer = post(victim).then(
+    (res) => res.status,
+    () => 'connection lost',
+  );
+  await standIn.waitFor(() => standIn.impressions().length === USERS, 10_000);
+  // ...and the service has FlagSync's answer (killed before that, it cannot know FlagSync has them).
+  await waitUntil(async () => (await (await fetch(`${victim.url}/metrics`)).text()).includes(`flagsync_otel_delivered_total{kind="impression"} ${USERS}`), 10_000, 'the service to see the impressions delivered');
+  expect(standIn.events()).toHaveLength(0);
+  await victim.stop('SIGKILL');
+  // Never acknowledged: the sender must send it again.
+  expect(await answer).toBe('connection lost');
+}
+
+describe('SIGKILL in the middle of a request', () => {
+  it('with a dedupe directory, the restarted process delivers only what had not arrived', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flagsync-dedupe-'));
+    await killMidRequest(await service(dir));
+    const restarted = await service(dir);
+    const res = await post(restarted);
+    expect(res.status).toBe(200);
+    // Past the hold-up: the batch the killed process had sent was not stored late either.
+    await new Promise((r) => setTimeout(r, HOLD_UP + 200));
+    expect(users(standIn.impressions())).toEqual(ALL_USERS);
+    expect(users(standIn.events())).toEqual(ALL_USERS);
+    // The held-up events batch died with the process: FlagSync never stored it.
+    expect(standIn.batches.filter((b) => b.route === 'events')).toHaveLength(1);
+    const metrics = await (await fetch(`${restarted.url}/metrics`)).text();
+    expect(metrics).toContain(`flagsync_otel_duplicates_total ${USERS}`);
+  }, 30_000);
+
+  it('two instances sharing the directory: the one that takes the retry skips what the killed one delivered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flagsync-dedupe-'));
+    const [first, second] = [await service(dir), await service(dir)];
+    await killMidRequest(first);
+    expect((await post(second)).status).toBe(200);
+    expect(users(standIn.impressions())).toEqual(ALL_USERS);
+    expect(users(standIn.events())).toEqual(ALL_USERS);
+  }, 30_000);
+
+  it('without a directory (memory only), the restarted process delivers the first part again', async () => {
+    await killMidRequest(await service());
+    expect((await post(await service())).status).toBe(200);
+    expect(standIn.impressions()).toHaveLength(2 * USERS);
+    expect(users(standIn.events())).toEqual(ALL_USERS);
+  }, 30_000);
+});
