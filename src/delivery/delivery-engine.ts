@@ -107,10 +107,12 @@ export class DeliveryEngine {
   shutdown(timeoutMillis = this._config.shutdownTimeoutMillis): Promise<void> {
     this._shutdown ??= (async () => {
       await this.forceFlush(timeoutMillis);
-      const lostImpressions = this._impressions.close('shut down before delivery');
-      const lostEvents = this._events.close('shut down before delivery');
-      if (lostImpressions + lostEvents > 0) {
-        this._diag.error(`shutdown deadline (${timeoutMillis} ms) passed: ${lostImpressions} impressions and ${lostEvents} events were not delivered to FlagSync`);
+      const impressions = this._impressions.close('shut down before delivery');
+      const events = this._events.close('shut down before delivery');
+      if (impressions.lost + events.lost > 0) {
+        const unanswered = impressions.unanswered + events.unanswered;
+        const doubt = unanswered > 0 ? ` (${unanswered} of them were sent and not answered yet: FlagSync may have stored them)` : '';
+        this._diag.error(`shutdown deadline (${timeoutMillis} ms) passed: ${impressions.lost} impressions and ${events.lost} events were not delivered to FlagSync${doubt}`);
       }
       await this._transport.close().catch(() => undefined);
     })();

@@ -48,6 +48,8 @@ export interface LaneStats {
    * (timeout, connection lost). FlagSync has no idempotency key: at most this many may count twice.
    */
   unconfirmed: number;
+  /** Of `failed`: items given up at shutdown while a request carrying them was unanswered; FlagSync may have stored them. */
+  unanswered: number;
 }
 
 export interface LaneEvents {
@@ -57,7 +59,7 @@ export interface LaneEvents {
 }
 
 export class Lane {
-  readonly stats: LaneStats = { accepted: 0, delivered: 0, dropped: 0, failed: 0, requests: 0, retries: 0, unconfirmed: 0 };
+  readonly stats: LaneStats = { accepted: 0, delivered: 0, dropped: 0, failed: 0, requests: 0, retries: 0, unconfirmed: 0, unanswered: 0 };
   private readonly _path: string;
   private readonly _prefix: string;
   private _queue: LaneEntry[] = [];
@@ -68,6 +70,8 @@ export class Lane {
   private _retryAt = 0;
   private _attempt = 0;
   private _timeoutFactor = 1;
+  /** Entries at the head of the queue in the request now waiting for FlagSync's answer. */
+  private _inFlight = 0;
   private _batchLimit: number;
   private _lastError: string | undefined;
   private _closed = false;
@@ -126,16 +130,18 @@ export class Lane {
   }
 
   /** Stop accepting; entries still queued are settled as not delivered. */
-  close(reason: string): number {
+  close(reason: string): { lost: number; unanswered: number } {
     this._closed = true;
     if (this._timer) clearTimeout(this._timer);
     const remaining = this._queue.slice(this._head);
+    const unanswered = Math.min(this._inFlight, remaining.length);
     this._queue = [];
     this._head = 0;
     this._queuedBytes = 0;
     this.stats.failed += remaining.length;
+    this.stats.unanswered += unanswered;
     for (const entry of remaining) entry.settle?.({ delivered: false, reason }, entry.tag);
-    return remaining.length;
+    return { lost: remaining.length, unanswered };
   }
 
   private _schedule(delayMillis: number): void {
@@ -173,7 +179,11 @@ export class Lane {
 
       this.stats.requests++;
       if (this._attempt > 0) this.stats.retries++;
+      this._inFlight = count;
       const result = await this._transport.post(this._path, body, this._options.timeoutMillis * this._timeoutFactor);
+      this._inFlight = 0;
+      // Closed meanwhile: these entries were settled and counted then (as unanswered).
+      if (this._closed) return;
       if (result.kind === 'success') {
         this._attempt = 0;
         this._timeoutFactor = 1;

@@ -74,7 +74,8 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
     }
   }
 
-  return { post, close: () => dispatcher.close() };
+  // Called at the end of shutdown: a request still unanswered then is abandoned, not waited for.
+  return { post, close: () => dispatcher.destroy() };
 }
 
 async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {

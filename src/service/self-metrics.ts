@@ -30,7 +30,7 @@ export function renderPrometheus(c: ServiceCounters, delivery: DeliveryStats, qu
   counter('flagsync_otel_converted_total', 'Events converted to FlagSync items.', [['{kind="impression"}', c.converted.impressions], ['{kind="event"}', c.converted.events]]);
   counter('flagsync_otel_rejected_total', 'Events that could not be converted.', [['', c.rejected]]);
   counter('flagsync_otel_duplicates_total', 'Items dropped because they were already delivered.', [['', c.duplicates]]);
-  for (const [field, help] of [['delivered', 'Items FlagSync accepted.'], ['retries', 'Requests to FlagSync that were retries.'], ['dropped', 'Items dropped because the queue was full.'], ['failed', 'Items FlagSync refused or that were undeliverable at shutdown.'], ['unconfirmed', 'Items sent again after an attempt FlagSync may have stored (timeout, connection lost): possible duplicates.']] as const) {
+  for (const [field, help] of [['delivered', 'Items FlagSync accepted.'], ['retries', 'Requests to FlagSync that were retries.'], ['dropped', 'Items dropped because the queue was full.'], ['failed', 'Items FlagSync refused or that were undeliverable at shutdown.'], ['unconfirmed', 'Items sent again after an attempt FlagSync may have stored (timeout, connection lost): possible duplicates.'], ['unanswered', 'Items given up at shutdown while their request was unanswered: FlagSync may have stored them.']] as const) {
     counter(`flagsync_otel_${field}_total`, help, [['{kind="impression"}', delivery.impressions[field]], ['{kind="event"}', delivery.events[field]]]);
   }
   counter('flagsync_otel_responses_total', 'OTLP answers by HTTP status.', Object.entries(c.responses).map(([code, n]) => [`{code="${code}"}`, n]));

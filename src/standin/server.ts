@@ -109,22 +109,17 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
 
     const track = /^\/track\/(impressions|events)\/(server|client)$/.exec(path);
     const fault = track ? takeFault(track[1] as Route) : undefined;
-    if (fault) {
-      if (fault.delayMs) {
-        await sleep(fault.delayMs);
-        if (res.destroyed || req.socket.destroyed) return;
-      }
+    if (fault?.reset || fault?.status) {
+      if (fault.delayMs) await sleep(fault.delayMs);
       if (fault.reset) {
         req.socket.destroy();
         return;
       }
-      if (fault.status) {
-        // Read the body first, as a real server would: answering early can leave a kept-alive
-        // connection in a state the client then waits on.
-        for await (const _chunk of req) void _chunk;
-        if (fault.retryAfter) res.setHeader('retry-after', fault.retryAfter);
-        throw new HttpError(fault.status, fault.status === 401 ? 'INVALID_SDK_KEY' : 'UNKNOWN_ERROR', `injected fault ${fault.status}`);
-      }
+      // Read the body first, as a real server would: answering early can leave a kept-alive
+      // connection in a state the client then waits on.
+      for await (const _chunk of req) void _chunk;
+      if (fault.retryAfter) res.setHeader('retry-after', fault.retryAfter);
+      throw new HttpError(fault.status!, fault.status === 401 ? 'INVALID_SDK_KEY' : 'UNKNOWN_ERROR', `injected fault ${fault.status}`);
     }
 
     if (req.method === 'GET' && /^\/sse\/sdk-updates\/(server|client)$/.test(path)) {
@@ -157,6 +152,11 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     if (problem) throw new HttpError(400, 'INVALID_REQUEST', problem);
     const payload = body as Record<string, unknown> & { sdkContext: ReceivedBatch['sdkContext'] };
     const items = (payload[route] as Record<string, unknown>[]).map((item) => (audience === 'client' ? { ...item, context: payload.context } : item));
+    if (fault?.delayMs) {
+      // The body is read, so a client that has gone meanwhile shows as a closed connection.
+      await sleep(fault.delayMs);
+      if (res.destroyed || req.socket.destroyed) return;
+    }
     batches.push({ route, audience, sdkContext: payload.sdkContext, items, receivedAt: Date.now() });
     if (fault?.lateAnswerMs) {
       notify();

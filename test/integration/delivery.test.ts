@@ -202,4 +202,26 @@ describe('DeliveryEngine → stand-in', () => {
     expect(e.addImpression(impression(9))).toBe(false);
     engine = undefined;
   });
+
+  it('shutdown() with a request unanswered at the deadline: reported as unanswered, settled once, nothing after', async () => {
+    standIn.addFault({ lateAnswerMs: 3000 });
+    const settles: string[] = [];
+    const e = makeEngine();
+    for (let i = 0; i < 3; i++) e.addImpression(impression(i), (outcome, tag) => settles.push(`${tag}:${outcome.delivered}`), `i${i}`);
+    await standIn.waitFor(() => standIn.impressions().length === 3); // stored, answer pending
+    const started = Date.now();
+    await e.shutdown(100);
+    const took = Date.now() - started;
+    expect(e.stats().impressions).toMatchObject({ delivered: 0, failed: 3, unanswered: 3 });
+    expect(logs.lines.filter((l) => l.level === 'error').map((l) => l.text)).toEqual([
+      expect.stringContaining('shutdown deadline (100 ms) passed: 3 impressions and 0 events were not delivered to FlagSync (3 of them were sent and not answered yet: FlagSync may have stored them)'),
+    ]);
+    // The abandoned request ends after shutdown: nothing settles twice, nothing is counted again.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settles).toEqual(['i0:false', 'i1:false', 'i2:false']);
+    expect(e.stats().impressions).toMatchObject({ delivered: 0, failed: 3, unanswered: 3, requests: 1 });
+    // shutdown() did not wait for FlagSync's answer (3 s away): a check of behaviour with a 30x margin, not of speed.
+    expect(took).toBeLessThan(3000);
+    engine = undefined;
+  });
 });
