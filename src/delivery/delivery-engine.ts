@@ -77,6 +77,14 @@ export class DeliveryEngine {
     return this._offer(this._events, JSON.stringify(item), settle, tag);
   }
 
+  /**
+   * Take queued items (by the tags they were added with) back out of the queue, except any in the
+   * request now in flight; they are settled as not delivered. Returns how many were taken out.
+   */
+  withdraw(tags: ReadonlySet<string>): number {
+    return this._impressions.withdraw(tags) + this._events.withdraw(tags);
+  }
+
   /** Items waiting for delivery. */
   get queued(): number {
     return this._impressions.size + this._events.size;

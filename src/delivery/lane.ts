@@ -50,6 +50,8 @@ export interface LaneStats {
   unconfirmed: number;
   /** Of `failed`: items given up at shutdown while a request carrying them was unanswered; FlagSync may have stored them. */
   unanswered: number;
+  /** Handed back to their sender before delivery (withdraw()): the sender sends them again. */
+  withdrawn: number;
 }
 
 export interface LaneEvents {
@@ -59,7 +61,7 @@ export interface LaneEvents {
 }
 
 export class Lane {
-  readonly stats: LaneStats = { accepted: 0, delivered: 0, dropped: 0, failed: 0, requests: 0, retries: 0, unconfirmed: 0, unanswered: 0 };
+  readonly stats: LaneStats = { accepted: 0, delivered: 0, dropped: 0, failed: 0, requests: 0, retries: 0, unconfirmed: 0, unanswered: 0, withdrawn: 0 };
   private readonly _path: string;
   private readonly _prefix: string;
   private _queue: LaneEntry[] = [];
@@ -127,6 +129,28 @@ export class Lane {
       clearTimeout(timer);
     }
     return this.size;
+  }
+
+  /**
+   * Take the queued entries with these tags out of the queue, settled as not delivered, except
+   * those in the request now in flight (FlagSync may be storing them). Returns how many.
+   */
+  withdraw(tags: ReadonlySet<string>): number {
+    const keep: LaneEntry[] = [];
+    const withdrawn: LaneEntry[] = [];
+    for (let i = this._head; i < this._queue.length; i++) {
+      const entry = this._queue[i]!;
+      // In-flight entries stay first, in order: the send in progress removes them from the head.
+      if (i - this._head >= this._inFlight && entry.tag !== undefined && tags.has(entry.tag)) withdrawn.push(entry);
+      else keep.push(entry);
+    }
+    if (withdrawn.length === 0) return 0;
+    this._queue = keep;
+    this._head = 0;
+    for (const entry of withdrawn) this._queuedBytes -= entry.bytes;
+    this.stats.withdrawn += withdrawn.length;
+    for (const entry of withdrawn) entry.settle?.({ delivered: false, reason: 'handed back to the sender' }, entry.tag);
+    return withdrawn.length;
   }
 
   /** Stop accepting; entries still queued are settled as not delivered. */

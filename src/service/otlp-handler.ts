@@ -112,9 +112,14 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
 
   const waits = [...(fresh.length > 0 ? [settled] : []), ...joined.map((j) => j.settled)];
   const inTime = await waitFor(waits, deps.ackTimeoutMillis);
+  if (!inTime && fresh.length > 0) {
+    // Hand back what has not left yet: the collector keeps the request and sends it again, maybe
+    // to another instance, which would otherwise deliver it a second time alongside this queue.
+    engine.withdraw(new Set(fresh.map((f) => f.event.id)));
+  }
   // Durable before the collector hears of it: a retry after a crash from here on finds them.
   dedupe.persist();
-  if (!inTime) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; it stays queued`, 1);
+  if (!inTime) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; send it again`, 1);
   // A copy that another request was delivering and that did not make it: retry the whole request.
   const lostElsewhere = joined.find((j) => dedupe.lookup(j.id) !== true);
   // Retry later: a refused SDK key or a full queue may be fixed. Other refusals will not change.

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
+import { contextKeys, flagSpansRequest, userKeys } from '../utils/otlp-request.js';
 import { freePort, startServiceProcess, waitUntil, type ServiceProcess } from '../utils/processes.js';
 
 let standIn: StandIn;
@@ -39,38 +40,14 @@ async function service(dedupeDir?: string): Promise<ServiceProcess> {
 const USERS = 20;
 /** How long FlagSync holds the first events batch before it would store it. */
 const HOLD_UP = 1500;
-const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
-const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
-
-/** One span per user, each with a flag evaluation (an impression) and a track call (an event). */
-const REQUEST = JSON.stringify({
-  resourceSpans: [
-    {
-      scopeSpans: [
-        {
-          spans: Array.from({ length: USERS }, (_, i) => ({
-            traceId: hex(i + 1, 32),
-            spanId: hex(i + 1, 16),
-            name: 'GET /checkout',
-            startTimeUnixNano: '1795000000000000000',
-            endTimeUnixNano: '1795000001000000000',
-            events: [
-              { name: 'feature_flag.evaluation', timeUnixNano: String(1795000000000000000n + BigInt(i) * 1_000_000n), attributes: [str('feature_flag.key', 'register-button-copy'), str('feature_flag.provider.name', 'FlagSync'), str('feature_flag.context.id', `u${i}`), str('feature_flag.result.value', 'Join Now')] },
-              { name: 'flagsync.track', timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n), attributes: [str('flagsync.event.key', 'purchase'), str('flagsync.context.key', `u${i}`)] },
-            ],
-          })),
-        },
-      ],
-    },
-  ],
-});
-const ALL_USERS = Array.from({ length: USERS }, (_, i) => `u${i}`).sort();
+const REQUEST = flagSpansRequest(USERS);
+const ALL_USERS = userKeys(USERS);
 
 function post(p: ServiceProcess) {
   return fetch(`${p.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST });
 }
 
-const users = (items: Record<string, unknown>[]) => items.map((i) => (i.context as { key: string }).key).sort();
+
 
 /** Send the request, let the impressions reach FlagSync while the events are held up, then SIGKILL. */
 async function killMidRequest(victim: ServiceProcess) {
@@ -97,8 +74,8 @@ describe('SIGKILL in the middle of a request', () => {
     expect(res.status).toBe(200);
     // Past the hold-up: the batch the killed process had sent was not stored late either.
     await new Promise((r) => setTimeout(r, HOLD_UP + 200));
-    expect(users(standIn.impressions())).toEqual(ALL_USERS);
-    expect(users(standIn.events())).toEqual(ALL_USERS);
+    expect(contextKeys(standIn.impressions())).toEqual(ALL_USERS);
+    expect(contextKeys(standIn.events())).toEqual(ALL_USERS);
     // The held-up events batch died with the process: FlagSync never stored it.
     expect(standIn.batches.filter((b) => b.route === 'events')).toHaveLength(1);
     const metrics = await (await fetch(`${restarted.url}/metrics`)).text();
@@ -110,14 +87,14 @@ describe('SIGKILL in the middle of a request', () => {
     const [first, second] = [await service(dir), await service(dir)];
     await killMidRequest(first);
     expect((await post(second)).status).toBe(200);
-    expect(users(standIn.impressions())).toEqual(ALL_USERS);
-    expect(users(standIn.events())).toEqual(ALL_USERS);
+    expect(contextKeys(standIn.impressions())).toEqual(ALL_USERS);
+    expect(contextKeys(standIn.events())).toEqual(ALL_USERS);
   }, 30_000);
 
   it('without a directory (memory only), the restarted process delivers the first part again', async () => {
     await killMidRequest(await service());
     expect((await post(await service())).status).toBe(200);
     expect(standIn.impressions()).toHaveLength(2 * USERS);
-    expect(users(standIn.events())).toEqual(ALL_USERS);
+    expect(contextKeys(standIn.events())).toEqual(ALL_USERS);
   }, 30_000);
 });

@@ -1,0 +1,66 @@
+/**
+ * Two service instances during a FlagSync outage: a request one instance could not deliver within
+ * its ack timeout is answered 503 and handed back, so the collector's retry, wherever it lands,
+ * is the only copy that reaches FlagSync.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startFlagSyncService, type FlagSyncService } from '../../src/service/flagsync-service.js';
+import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
+import { contextKeys, flagSpansRequest, userKeys } from '../utils/otlp-request.js';
+
+const USERS = 10;
+const REQUEST = flagSpansRequest(USERS);
+let standIn: StandIn;
+const services: FlagSyncService[] = [];
+
+beforeAll(async () => {
+  standIn = await startStandIn();
+});
+afterAll(() => standIn.close());
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.close(1000);
+  standIn.reset();
+});
+
+/** The first attempt fails at once; the next is 2 s away, so at the 500 ms ack timeout nothing is in flight. */
+async function instance(): Promise<FlagSyncService> {
+  const s = await startFlagSyncService({ port: 0, sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, initialBackoffMillis: 2000, maxBackoffMillis: 2000, ackTimeoutMillis: 500 });
+  services.push(s);
+  return s;
+}
+
+const post = (s: FlagSyncService) => fetch(`${s.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST });
+const withdrawn = (s: FlagSyncService) => s.deliveryStats().impressions.withdrawn + s.deliveryStats().events.withdrawn;
+
+describe('a request answered 503 after the ack timeout', () => {
+  it('is handed back: retried on another instance after FlagSync recovers, it arrives once', async () => {
+    const [a, b] = [await instance(), await instance()];
+    standIn.addFault({ status: 503, times: Infinity });
+    const first = await post(a);
+    expect(first.status).toBe(503);
+    expect(first.headers.get('retry-after')).toBe('1');
+    expect(withdrawn(a)).toBe(2 * USERS);
+    standIn.clearFaults();
+    expect((await post(b)).status).toBe(200);
+    // Past the moment `a` would have retried its copy.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(contextKeys(standIn.impressions())).toEqual(userKeys(USERS));
+    expect(contextKeys(standIn.events())).toEqual(userKeys(USERS));
+    expect(a.deliveryStats().impressions).toMatchObject({ accepted: USERS, delivered: 0, withdrawn: USERS, failed: 0 });
+  });
+
+  it('retried on the same instance, it is taken again and arrives once', async () => {
+    const a = await instance();
+    standIn.addFault({ status: 503, times: Infinity });
+    expect((await post(a)).status).toBe(503);
+    standIn.clearFaults();
+    // Still backing off from the failures: refused early, nothing queued.
+    const early = await post(a);
+    expect(early.status).toBe(503);
+    expect(Number(early.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await post(a)).status).toBe(200);
+    expect(contextKeys(standIn.impressions())).toEqual(userKeys(USERS));
+    expect(contextKeys(standIn.events())).toEqual(userKeys(USERS));
+  });
+});

@@ -1,0 +1,34 @@
+/** A hand-built OTLP/JSON traces request: one span per user, each with a flag evaluation and a track call. */
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+
+/** `users` spans; span i carries an impression and an event for user `u<i>`. */
+export function flagSpansRequest(users: number): string {
+  return JSON.stringify({
+    resourceSpans: [
+      {
+        scopeSpans: [
+          {
+            spans: Array.from({ length: users }, (_, i) => ({
+              traceId: hex(i + 1, 32),
+              spanId: hex(i + 1, 16),
+              name: 'GET /checkout',
+              startTimeUnixNano: '1795000000000000000',
+              endTimeUnixNano: '1795000001000000000',
+              events: [
+                { name: 'feature_flag.evaluation', timeUnixNano: String(1795000000000000000n + BigInt(i) * 1_000_000n), attributes: [str('feature_flag.key', 'register-button-copy'), str('feature_flag.provider.name', 'FlagSync'), str('feature_flag.context.id', `u${i}`), str('feature_flag.result.value', 'Join Now')] },
+                { name: 'flagsync.track', timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n), attributes: [str('flagsync.event.key', 'purchase'), str('flagsync.context.key', `u${i}`)] },
+              ],
+            })),
+          },
+        ],
+      },
+    ],
+  });
+}
+
+export const userKeys = (users: number) => Array.from({ length: users }, (_, i) => `u${i}`).sort();
+
+/** The context keys of items received by the stand-in, sorted (duplicates kept). */
+export const contextKeys = (items: Record<string, unknown>[]) => items.map((i) => (i.context as { key: string }).key).sort();
