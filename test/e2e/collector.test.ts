@@ -101,6 +101,8 @@ async function runApp(encoding: 'proto' | 'json', scenario: (client: ServerLikeC
 const firstHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
 const secondHalf = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
 
+const ofFirstHalf = (item: string) => /"key":"user-[12]"/.test(item);
+
 async function arrived(expected: { impressions: number; events: number }, timeoutMs: number) {
   await waitUntil(() => standIn.impressions().length >= expected.impressions && standIn.events().length >= expected.events, timeoutMs, 'impressions and events at the stand-in');
   // Anything extra (duplicates) would arrive in the same breath: give it a moment before comparing.
@@ -216,6 +218,40 @@ describe('several service instances behind one collector', () => {
       await proxy.close();
       await second.stop();
       if (first.process.exitCode !== null || first.process.signalCode !== null) service = await startServiceProcess(serviceEnv());
+    }
+  }, 150_000);
+
+  it('FlagSync down for longer than the ack timeout, two instances: requests handed back and retried elsewhere arrive once', async () => {
+    standIn.reset();
+    const env = { ...serviceEnv(), FLAGSYNC_SERVICE_ACK_TIMEOUT: '2000' };
+    const instances = [await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) }), await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) })];
+    const proxy = await startRoundRobinProxy(instances.map((i) => i.url));
+    const ownCollector = await startCollector({ serviceEndpoint: proxy.url, backendEndpoint: backend.url, token: TOKEN });
+    const saved = collector;
+    collector = ownCollector;
+    try {
+      standIn.addFault({ status: 503, times: Infinity });
+      // Users 1 and 2 only: one request, so the collector's retries alternate between the instances.
+      await runApp('proto', firstHalf);
+      // Long enough for several ack timeouts, each followed by a retry through the load balancer.
+      await new Promise((r) => setTimeout(r, 7000));
+      standIn.clearFaults();
+      const expected = { impressions: native.impressions.filter(ofFirstHalf), events: native.events.filter(ofFirstHalf) };
+      expect(expected.impressions.length).toBeGreaterThan(0);
+      await arrived({ impressions: expected.impressions.length, events: expected.events.length }, 90_000);
+      // Until neither instance holds anything: a copy still queued somewhere would arrive as a duplicate.
+      await waitUntil(async () => (await serviceMetric('flagsync_otel_queued_items', instances[0])) + (await serviceMetric('flagsync_otel_queued_items', instances[1])) === 0, 60_000, 'both instances empty');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(canonical(standIn.impressions())).toEqual(expected.impressions);
+      expect(canonical(standIn.events())).toEqual(expected.events);
+      expect(proxy.hits.every((n) => n > 0)).toBe(true);
+      const withdrawn = async (i: ServiceProcess) => (await serviceMetric('flagsync_otel_withdrawn_total{kind="impression"}', i)) + (await serviceMetric('flagsync_otel_withdrawn_total{kind="event"}', i));
+      expect((await withdrawn(instances[0]!)) + (await withdrawn(instances[1]!))).toBeGreaterThan(0);
+    } finally {
+      collector = saved;
+      await ownCollector.stop();
+      await proxy.close();
+      for (const i of instances) await i.stop();
     }
   }, 150_000);
 });
