@@ -116,6 +116,8 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
     // Hand back what has not left yet: the collector keeps the request and sends it again, maybe
     // to another instance, which would otherwise deliver it a second time alongside this queue.
     engine.withdraw(new Set(fresh.map((f) => f.event.id)));
+    // What is left is in a request FlagSync has not answered: a retry elsewhere may duplicate it.
+    for (const { event } of fresh) if (dedupe.lookup(event.id) instanceof Promise) counters.inFlightAtAckTimeout++;
   }
   // Durable before the collector hears of it: a retry after a crash from here on finds them.
   dedupe.persist();

@@ -11,12 +11,14 @@ export interface ServiceCounters {
   rejected: number;
   /** Items dropped as already delivered (collector retries). */
   duplicates: number;
+  /** Items still in an unanswered request to FlagSync when their OTLP request was answered 503. */
+  inFlightAtAckTimeout: number;
   /** Answers by HTTP status. */
   responses: Record<string, number>;
 }
 
 export function newCounters(): ServiceCounters {
-  return { receivedRecords: { traces: 0, logs: 0 }, receivedEvents: 0, converted: { impressions: 0, events: 0 }, rejected: 0, duplicates: 0, responses: {} };
+  return { receivedRecords: { traces: 0, logs: 0 }, receivedEvents: 0, converted: { impressions: 0, events: 0 }, rejected: 0, duplicates: 0, inFlightAtAckTimeout: 0, responses: {} };
 }
 
 export function renderPrometheus(c: ServiceCounters, delivery: DeliveryStats, queued: number): string {
@@ -30,6 +32,7 @@ export function renderPrometheus(c: ServiceCounters, delivery: DeliveryStats, qu
   counter('flagsync_otel_converted_total', 'Events converted to FlagSync items.', [['{kind="impression"}', c.converted.impressions], ['{kind="event"}', c.converted.events]]);
   counter('flagsync_otel_rejected_total', 'Events that could not be converted.', [['', c.rejected]]);
   counter('flagsync_otel_duplicates_total', 'Items dropped because they were already delivered.', [['', c.duplicates]]);
+  counter('flagsync_otel_in_flight_at_ack_timeout_total', 'Items FlagSync had not answered for when their request was answered 503; a retry on another instance may deliver them twice.', [['', c.inFlightAtAckTimeout]]);
   for (const [field, help] of [['delivered', 'Items FlagSync accepted.'], ['retries', 'Requests to FlagSync that were retries.'], ['dropped', 'Items dropped because the queue was full.'], ['failed', 'Items FlagSync refused or that were undeliverable at shutdown.'], ['unconfirmed', 'Items sent again after an attempt FlagSync may have stored (timeout, connection lost): possible duplicates.'], ['unanswered', 'Items given up at shutdown while their request was unanswered: FlagSync may have stored them.'], ['withdrawn', 'Items handed back to the collector (answered 503 after the ack timeout) before they were sent.']] as const) {
     counter(`flagsync_otel_${field}_total`, help, [['{kind="impression"}', delivery.impressions[field]], ['{kind="event"}', delivery.events[field]]]);
   }

@@ -49,6 +49,21 @@ describe('a request answered 503 after the ack timeout', () => {
     expect(a.deliveryStats().impressions).toMatchObject({ accepted: USERS, delivered: 0, withdrawn: USERS, failed: 0 });
   });
 
+  it('FlagSync slower than the ack timeout, retried elsewhere at once: what arrives twice is what the first instance reported', async () => {
+    const [a, b] = [await instance(), await instance()];
+    standIn.addFault({ delayMs: 1500, times: 2 }); // both of a's batches: stored after 1.5 s
+    expect((await post(a)).status).toBe(503);
+    expect((await post(b)).status).toBe(200);
+    await standIn.waitFor(() => standIn.batches.length === 4, 5000);
+    const metrics = await (await fetch(`${a.url}/metrics`)).text();
+    const reported = Number(/^flagsync_otel_in_flight_at_ack_timeout_total (\d+)$/m.exec(metrics)![1]);
+    const received = [...contextKeys(standIn.impressions()), ...contextKeys(standIn.events())];
+    expect(new Set(received).size).toBe(USERS);
+    expect(received.length - 2 * USERS).toBe(2 * USERS);
+    expect(reported).toBe(2 * USERS);
+    expect(withdrawn(a)).toBe(0);
+  });
+
   it('retried on the same instance, it is taken again and arrives once', async () => {
     const a = await instance();
     standIn.addFault({ status: 503, times: Infinity });
