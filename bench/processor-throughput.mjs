@@ -100,29 +100,49 @@ async function blast(url, headers) {
 }
 // Every request unique: a repeated request would be removed as a duplicate and cost less.
 const makePayloads = (offset) => Array.from({ length: REQUESTS }, (_, i) => payload(offset + i));
-let payloads = makePayloads(1);
+let payloads = [];
 // Warm up, then measure PASSES times with fresh ids (a repeat would be removed as a duplicate);
 // the figure is the median pass, with the spread, since two cores are shared with the load generator and stand-in.
 const PASSES = 3;
-await blast(`${service.url}/v1/traces`, {});
-const passes = [];
-let statuses = {};
-for (let pass = 0; pass < PASSES; pass++) {
-  payloads = makePayloads(1 + (pass + 1) * REQUESTS);
-  const cpu0 = cpuSeconds(service.child.pid);
-  const wall0 = performance.now();
-  statuses = await blast(`${service.url}/v1/traces`, {});
-  passes.push({ cpu: cpuSeconds(service.child.pid) - cpu0, wall: (performance.now() - wall0) / 1000 });
-}
+let offset = 1;
 const events = REQUESTS * flagEvents;
-const rates = passes.map((p) => events / p.cpu).sort((a, b) => a - b);
-const median = rates[Math.floor(rates.length / 2)];
-const direct = {
-  requests: REQUESTS, passes: PASSES, spansPerRequest: SPANS_PER_REQUEST, flagEventsPerRequest: flagEvents, statuses,
-  requestBytesGzip: Math.round(payloads.reduce((a, p) => a + p.length, 0) / payloads.length),
-  eventsPerSecondPerCore: Math.round(median), eventsPerSecondPerCoreMin: Math.round(rates[0]), eventsPerSecondPerCoreMax: Math.round(rates[rates.length - 1]),
-  cpuMicrosPerEvent: round2(1e6 / median), wallSecondsPerPass: round2(passes.reduce((a, p) => a + p.wall, 0) / PASSES),
-};
+// The same service with delivered ids kept on disk (FLAGSYNC_SERVICE_DEDUPE_DIR), as for several
+// instances or crash safety. Passes alternate between the two, so the VM's drift hits both alike.
+const journaled = await startNode([cli, 'serve', '--port', String(await freePort())], {
+  FLAGSYNC_SDK_KEY: 'standin-sdk-key', FLAGSYNC_EVENTS_URL: standIn.url, OTEL_LOG_LEVEL: 'warn',
+  FLAGSYNC_EXPORT_SCHEDULE_DELAY: '20', FLAGSYNC_EXPORT_MAX_BATCH_SIZE: '1000', FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS: '64',
+  FLAGSYNC_SERVICE_DEDUPE_DIR: mkdtempSync(join(tmpdir(), 'bench-dedupe-')),
+});
+async function pass(svc) {
+  payloads = makePayloads(offset);
+  offset += REQUESTS;
+  const cpu0 = cpuSeconds(svc.child.pid);
+  const wall0 = performance.now();
+  const statuses = await blast(`${svc.url}/v1/traces`, {});
+  return { cpu: cpuSeconds(svc.child.pid) - cpu0, wall: (performance.now() - wall0) / 1000, statuses };
+}
+function summarise(passes) {
+  const rates = passes.map((p) => events / p.cpu).sort((a, b) => a - b);
+  const median = rates[Math.floor(rates.length / 2)];
+  return {
+    requests: REQUESTS, passes: PASSES, spansPerRequest: SPANS_PER_REQUEST, flagEventsPerRequest: flagEvents, statuses: passes.at(-1).statuses,
+    requestBytesGzip: Math.round(payloads.reduce((a, p) => a + p.length, 0) / payloads.length),
+    eventsPerSecondPerCore: Math.round(median), eventsPerSecondPerCoreMin: Math.round(rates[0]), eventsPerSecondPerCoreMax: Math.round(rates[rates.length - 1]),
+    cpuMicrosPerEvent: round2(1e6 / median), wallSecondsPerPass: round2(passes.reduce((a, p) => a + p.wall, 0) / PASSES),
+  };
+}
+await pass(service);
+await pass(journaled);
+const memoryPasses = [];
+const journalPasses = [];
+for (let i = 0; i < PASSES; i++) {
+  memoryPasses.push(await pass(service));
+  journalPasses.push(await pass(journaled));
+}
+const direct = summarise(memoryPasses);
+const withDedupeDir = summarise(journalPasses);
+journaled.child.kill('SIGTERM');
+const expectedTotal = () => Math.round(((offset - 1) / REQUESTS) * events);
 
 // --- the same traffic through the real collector in front of the service ---
 let viaCollector;
@@ -139,14 +159,15 @@ try {
     stdio: 'ignore',
   });
   for (let i = 0; i < 100; i++) { try { if ((await fetch(`http://127.0.0.1:${health}/`)).ok) break; } catch {} await new Promise((r) => setTimeout(r, 100)); }
-  payloads = makePayloads(1 + (PASSES + 1) * REQUESTS);
+  payloads = makePayloads(offset);
+  offset += REQUESTS;
   const c0 = cpuSeconds(col.pid), s0 = cpuSeconds(service.child.pid);
   const colStatuses = await blast(`http://127.0.0.1:${http}/v1/traces`, {});
   // Let the collector finish exporting its batches to the service: wait until all has arrived.
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const n = await (await fetch(`${standIn.url}/__standin/counts`)).json();
-    if (n.impressions + n.events >= (PASSES + 2) * events) break;
+    if (n.impressions + n.events >= expectedTotal()) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   const collectorCpu = cpuSeconds(col.pid) - c0, serviceCpu2 = cpuSeconds(service.child.pid) - s0;
@@ -164,7 +185,8 @@ try {
 service.child.kill('SIGTERM');
 const counts = await (await fetch(`${standIn.url}/__standin/counts`)).json();
 const deliveredTotal = counts.impressions + counts.events;
-writeResult('processor-throughput', { direct, viaCollector, delivered: { expected: (PASSES + 2) * events, atStandIn: deliveredTotal }, targets: { eventsPerSecondPerCore: 100000, cpuPerEvent: 'below the collector stage' } });
-console.log(JSON.stringify({ direct, viaCollector, delivered: { expected: (PASSES + 2) * events, atStandIn: deliveredTotal } }, null, 2));
+const delivered = { expected: expectedTotal(), atStandIn: deliveredTotal };
+writeResult('processor-throughput', { direct, withDedupeDir, viaCollector, delivered, targets: { eventsPerSecondPerCore: 100000, cpuPerEvent: 'below the collector stage' } });
+console.log(JSON.stringify({ direct, withDedupeDir, viaCollector, delivered }, null, 2));
 standIn.child.kill('SIGTERM');
 process.exit(0);

@@ -38,6 +38,12 @@ if (processor) {
     `| events per second per core (service), median of ${d.passes} passes | ${d.eventsPerSecondPerCore.toLocaleString('en')} (${d.eventsPerSecondPerCoreMin.toLocaleString('en')}–${d.eventsPerSecondPerCoreMax.toLocaleString('en')}) | >= 100,000 |`,
     `| CPU per event, service, posted directly | ${d.cpuMicrosPerEvent} µs | |`,
   );
+  const j = processor.withDedupeDir;
+  if (j) {
+    lines.push(
+      `| events per second per core with \`FLAGSYNC_SERVICE_DEDUPE_DIR\` (ids written to disk), passes alternating with the row above | ${j.eventsPerSecondPerCore.toLocaleString('en')} (${j.eventsPerSecondPerCoreMin.toLocaleString('en')}–${j.eventsPerSecondPerCoreMax.toLocaleString('en')}), ${j.cpuMicrosPerEvent} µs per event | >= 100,000 |`,
+    );
+  }
   if (c && !c.error) {
     lines.push(`| CPU per event, collector running collector-config.yaml | ${c.collectorCpuMicrosPerEvent} µs | |`, `| CPU per event, service behind that collector | ${c.serviceCpuMicrosPerEvent} µs | below the collector's |`);
   }

@@ -66,7 +66,8 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       const message = redact(`FlagSync answered ${status}${parsed.errorCode ? ` ${parsed.errorCode}` : ''}${parsed.message ? `: ${parsed.message}` : ''}`);
       if (isRetryableStatus(status)) {
         const retryAfter = response.headers['retry-after'];
-        return { kind: 'retryable', status, retryAfterMillis: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), message };
+        // 504: a gateway gave up waiting for FlagSync, which may still have stored the batch.
+        return { kind: 'retryable', status, retryAfterMillis: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), message, unconfirmed: status === 504 };
       }
       return { kind: 'failure', status, ...(parsed.errorCode ? { errorCode: parsed.errorCode } : {}), message };
     } catch (error) {
