@@ -17,6 +17,8 @@ const HEADER = 16;
 const MAX_ID_BYTES = 0xffff;
 /** A record longer than this is corruption, not data: the file is not read further. */
 const MAX_RECORD = 256 * 1024 * 1024;
+/** Files are read in chunks of at most this, so a large backlog never needs one huge buffer. */
+const READ_CHUNK = 8 * 1024 * 1024;
 
 interface PeerFile {
   fd: number;
@@ -36,6 +38,9 @@ export class DedupeJournal {
   private _fd = -1;
   private _segment = '';
   private _segmentStart = 0;
+  private _segmentIds = 0;
+  /** This process's earlier segments, oldest first, with how many ids each holds. */
+  private readonly _ownClosed: { name: string; ids: number }[] = [];
   private _flushQueued = false;
   private _writeFailed = false;
   private _nextSweep = 0;
@@ -44,6 +49,7 @@ export class DedupeJournal {
   constructor(
     private readonly _dir: string,
     private readonly _windowMillis: number,
+    private readonly _maxEntries: number,
     private readonly _remember: Remember,
   ) {
     try {
@@ -69,7 +75,7 @@ export class DedupeJournal {
     this._flushQueued = false;
     if (this._pending.length === 0 || this._fd < 0) return;
     const now = Date.now();
-    if (now - this._segmentStart > this._segmentMillis) this._rotate();
+    if (now - this._segmentStart > this._segmentMillis || this._segmentIds >= this._segmentMaxIds) this._rotate();
     const ids = this._pending.splice(0);
     let size = HEADER;
     const lengths = ids.map((id) => Buffer.byteLength(id));
@@ -90,6 +96,7 @@ export class DedupeJournal {
       record.writeUInt16LE(lengths[i]!, at);
       at += 2 + record.write(ids[i]!, at + 2, 'utf8');
     }
+    this._segmentIds += count;
     try {
       writeSync(this._fd, record);
     } catch (error) {
@@ -127,15 +134,7 @@ export class DedupeJournal {
       }
       if (stat.size > file.offset && !file.broken) this._read(name, file, stat.size);
       // Everything in a file last written before the window is of no use any more.
-      if (sweep && now - stat.mtimeMs > this._windowMillis + this._segmentMillis) {
-        closeSync(file.fd);
-        this._peers.delete(name);
-        try {
-          unlinkSync(join(this._dir, name));
-        } catch {
-          // Another instance removed it first.
-        }
-      }
+      if (sweep && now - stat.mtimeMs > this._windowMillis + this._segmentMillis) this._delete(name);
     }
   }
 
@@ -152,6 +151,22 @@ export class DedupeJournal {
     return Math.max(1000, Math.floor(this._windowMillis / 2));
   }
 
+  /** ...and at a quarter of the entries kept in memory, so files beyond those can go too. */
+  private get _segmentMaxIds(): number {
+    return Math.max(1000, Math.ceil(this._maxEntries / 4));
+  }
+
+  private _delete(name: string): void {
+    const file = this._peers.get(name);
+    if (file) closeSync(file.fd);
+    this._peers.delete(name);
+    try {
+      unlinkSync(join(this._dir, name));
+    } catch {
+      // Another instance removed it first.
+    }
+  }
+
   private _rotate(): void {
     if (this._fd >= 0) {
       closeSync(this._fd);
@@ -163,7 +178,16 @@ export class DedupeJournal {
       } catch {
         // Already swept.
       }
+      // Memory keeps only the newest maxEntries ids: older files would never be consulted.
+      this._ownClosed.push({ name, ids: this._segmentIds });
+      let newer = this._ownClosed.reduce((sum, segment) => sum + segment.ids, 0);
+      while (this._ownClosed.length > 0 && newer - this._ownClosed[0]!.ids >= this._maxEntries) {
+        const oldest = this._ownClosed.shift()!;
+        newer -= oldest.ids;
+        this._delete(oldest.name);
+      }
     }
+    this._segmentIds = 0;
     this._segmentStart = Date.now();
     this._segment = `${this._segmentStart}-${process.pid}-${randomBytes(4).toString('hex')}${SUFFIX}`;
     try {
@@ -174,10 +198,17 @@ export class DedupeJournal {
   }
 
   private _read(name: string, file: PeerFile, size: number): void {
-    const fresh = Buffer.allocUnsafe(size - file.offset);
-    const read = readSync(file.fd, fresh, 0, fresh.length, file.offset);
-    file.offset += read;
-    let data = fresh.subarray(0, read);
+    while (file.offset < size && !file.broken) {
+      const fresh = Buffer.allocUnsafe(Math.min(size - file.offset, READ_CHUNK));
+      const read = readSync(file.fd, fresh, 0, fresh.length, file.offset);
+      if (read === 0) return;
+      file.offset += read;
+      this._parse(name, file, fresh.subarray(0, read));
+    }
+  }
+
+  private _parse(name: string, file: PeerFile, fresh: Buffer): void {
+    let data = fresh;
     if (file.partial) data = Buffer.concat([file.partial, data]);
     const cutoff = Date.now() - this._windowMillis;
     let at = 0;

@@ -24,7 +24,7 @@ export class DedupeWindow {
     dir?: string,
   ) {
     const enabled = _maxEntries > 0 && _windowMillis > 0;
-    this._journal = dir && enabled ? new DedupeJournal(dir, _windowMillis, (id, time) => this._remember(id, time)) : undefined;
+    this._journal = dir && enabled ? new DedupeJournal(dir, _windowMillis, _maxEntries, (id, time) => this._remember(id, time)) : undefined;
   }
 
   /** Take in what other instances (or this one before a restart) delivered. Call before lookups. */

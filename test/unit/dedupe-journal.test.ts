@@ -21,9 +21,9 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function journal(windowMillis = 60_000) {
+function journal(windowMillis = 60_000, maxEntries = 100_000) {
   const seen: [string, number][] = [];
-  const j = new DedupeJournal(dir, windowMillis, (id, time) => seen.push([id, time]));
+  const j = new DedupeJournal(dir, windowMillis, maxEntries, (id, time) => seen.push([id, time]));
   open.push(j);
   return { j, seen, ids: () => seen.map(([id]) => id) };
 }
@@ -76,7 +76,7 @@ describe('DedupeJournal', () => {
   });
 
   it('a new process finds what an earlier one wrote before it was killed (never closed)', () => {
-    const killed = new DedupeJournal(dir, 60_000, () => undefined);
+    const killed = new DedupeJournal(dir, 60_000, 100_000, () => undefined);
     killed.append('delivered-before-kill');
     killed.flush();
     const restarted = journal();
@@ -121,6 +121,23 @@ describe('DedupeJournal', () => {
     expect(b.ids()).toEqual(['first', 'second']);
   });
 
+  it('keeps on disk only about as many ids as memory does (maxEntries), deleting its oldest segments', () => {
+    const a = journal(600_000, 4000); // segments of at most 1000 ids
+    for (let batch = 0; batch < 7; batch++) {
+      for (let i = 0; i < 1000; i++) a.j.append(`id-${batch * 1000 + i}`);
+      a.j.flush();
+    }
+    expect(readdirSync(dir).filter((n) => n.endsWith('.ids'))).toHaveLength(5);
+    const reader = journal(600_000, 4000);
+    expect(reader.ids()).toEqual(Array.from({ length: 5000 }, (_, i) => `id-${2000 + i}`));
+  });
+
+  it('reads a large file in chunks', () => {
+    const big = Array.from({ length: 40 }, (_, r) => record(Date.now(), Array.from({ length: 1000 }, (_, i) => `${r}-${i}-${'x'.repeat(200)}`)));
+    writeFileSync(join(dir, '1-big.ids'), Buffer.concat(big)); // about 8.6 MB: more than one chunk
+    expect(journal().ids()).toHaveLength(40_000);
+  });
+
   it('keeps ids too long for the file in memory only', () => {
     const a = journal();
     a.j.append('x'.repeat(70_000));
@@ -132,7 +149,7 @@ describe('DedupeJournal', () => {
   it('names the setting when the directory cannot be created', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
-    expect(() => new DedupeJournal(join(file, 'sub'), 1000, () => undefined)).toThrow(/cannot create the dedupe directory .*FLAGSYNC_SERVICE_DEDUPE_DIR.*ENOTDIR/);
+    expect(() => new DedupeJournal(join(file, 'sub'), 1000, 1000, () => undefined)).toThrow(/cannot create the dedupe directory .*FLAGSYNC_SERVICE_DEDUPE_DIR.*ENOTDIR/);
   });
 });
 
