@@ -58,7 +58,11 @@ export class DedupeJournal {
       throw new Error(`flagsync-otel: cannot create the dedupe directory ${_dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     this.catchUp();
-    this._rotate();
+    try {
+      this._rotate();
+    } catch (error) {
+      throw new Error(`flagsync-otel: cannot write to the dedupe directory ${_dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
   }
 
   /** Note an id FlagSync accepted; written on the next microtask, or by flush(). */
@@ -75,7 +79,13 @@ export class DedupeJournal {
     this._flushQueued = false;
     if (this._pending.length === 0 || this._fd < 0) return;
     const now = Date.now();
-    if (now - this._segmentStart > this._segmentMillis || this._segmentIds >= this._segmentMaxIds) this._rotate();
+    if (now - this._segmentStart > this._segmentMillis || this._segmentIds >= this._segmentMaxIds) {
+      try {
+        this._rotate();
+      } catch (error) {
+        this._reportWriteFailure(error); // keep appending to the current segment
+      }
+    }
     const ids = this._pending.splice(0);
     let size = HEADER;
     const lengths = ids.map((id) => Buffer.byteLength(id));
@@ -100,10 +110,14 @@ export class DedupeJournal {
     try {
       writeSync(this._fd, record);
     } catch (error) {
-      // Duplicate removal falls back to memory; delivery itself is not affected.
-      if (!this._writeFailed) this._log.error(`cannot write to the dedupe directory ${this._dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; duplicates are removed in memory only`);
-      this._writeFailed = true;
+      this._reportWriteFailure(error);
     }
+  }
+
+  /** Duplicate removal falls back to memory; delivery itself is not affected. Said once. */
+  private _reportWriteFailure(error: unknown): void {
+    if (!this._writeFailed) this._log.error(`cannot write to the dedupe directory ${this._dir}: ${(error as NodeJS.ErrnoException).code ?? String(error)}; until it can, duplicates are removed in memory only`);
+    this._writeFailed = true;
   }
 
   /** Read what other processes (instances, or this one before a restart) have written since last time. */
@@ -167,19 +181,23 @@ export class DedupeJournal {
     }
   }
 
+  /** Start a new segment; the new file is opened before the old one is let go, so a failure changes nothing. */
   private _rotate(): void {
+    const start = Date.now();
+    const name = `${start}-${process.pid}-${randomBytes(4).toString('hex')}${SUFFIX}`;
+    const fd = openSync(join(this._dir, name), 'a', 0o600);
     if (this._fd >= 0) {
       closeSync(this._fd);
       // Our old segment is swept like anyone else's; its ids are already in memory.
-      const name = this._segment;
+      const old = this._segment;
       try {
-        const fd = openSync(join(this._dir, name), 'r');
-        this._peers.set(name, { fd, offset: fstatSync(fd).size, partial: undefined, broken: false });
+        const readFd = openSync(join(this._dir, old), 'r');
+        this._peers.set(old, { fd: readFd, offset: fstatSync(readFd).size, partial: undefined, broken: false });
       } catch {
         // Already swept.
       }
       // Memory keeps only the newest maxEntries ids: older files would never be consulted.
-      this._ownClosed.push({ name, ids: this._segmentIds });
+      this._ownClosed.push({ name: old, ids: this._segmentIds });
       let newer = this._ownClosed.reduce((sum, segment) => sum + segment.ids, 0);
       while (this._ownClosed.length > 0 && newer - this._ownClosed[0]!.ids >= this._maxEntries) {
         const oldest = this._ownClosed.shift()!;
@@ -187,14 +205,10 @@ export class DedupeJournal {
         this._delete(oldest.name);
       }
     }
+    this._fd = fd;
+    this._segment = name;
+    this._segmentStart = start;
     this._segmentIds = 0;
-    this._segmentStart = Date.now();
-    this._segment = `${this._segmentStart}-${process.pid}-${randomBytes(4).toString('hex')}${SUFFIX}`;
-    try {
-      this._fd = openSync(join(this._dir, this._segment), 'a', 0o600);
-    } catch (error) {
-      throw new Error(`flagsync-otel: cannot write to the dedupe directory ${this._dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-    }
   }
 
   private _read(name: string, file: PeerFile, size: number): void {

@@ -146,6 +146,18 @@ describe('DedupeJournal', () => {
     expect(journal().ids()).toEqual(['short']);
   });
 
+  it('a directory that goes away is reported once and never throws into request handling', async () => {
+    const a = journal(2000); // segments of 1 s
+    rmSync(dir, { recursive: true, force: true });
+    await new Promise((r) => setTimeout(r, 1100));
+    for (let i = 0; i < 3; i++) {
+      a.j.append(`after-${i}`);
+      expect(() => a.j.flush()).not.toThrow();
+      expect(() => a.j.catchUp()).not.toThrow();
+    }
+    expect(logs.lines.filter((l) => l.level === 'error').map((l) => l.text)).toEqual([expect.stringContaining('cannot write to the dedupe directory')]);
+  });
+
   it('names the setting when the directory cannot be created', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
