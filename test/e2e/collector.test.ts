@@ -194,7 +194,8 @@ describe('several service instances behind one collector', () => {
     try {
       const delivered = (p: ServiceProcess) => serviceMetric('flagsync_otel_delivered_total{kind="impression"}', p);
       const before = [await delivered(first), await delivered(second)];
-      standIn.addFault({ route: 'events', delayMs: 5000 });
+      // Every events batch held up for now, whichever instance (or instances) the collector picks.
+      standIn.addFault({ route: 'events', delayMs: 5000, times: Infinity });
       await runApp('proto', firstHalf);
       // Kill whichever instance holds the request: its impressions delivered (and known to it), its events held up at FlagSync.
       let holder: ServiceProcess | undefined;
@@ -207,6 +208,7 @@ describe('several service instances behind one collector', () => {
       }, 30_000, 'an instance holding a half-delivered request');
       expect(standIn.events()).toHaveLength(0);
       await holder!.stop('SIGKILL');
+      standIn.clearFaults();
       await runApp('proto', secondHalf);
       await arrived({ impressions: native.impressions.length, events: native.events.length }, 90_000);
       expect(canonical(standIn.impressions())).toEqual(native.impressions);
