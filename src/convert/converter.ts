@@ -82,18 +82,44 @@ const ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
 export function createConverter(options: ConverterOptions = {}): Converter {
   const providers = new Set((options.providerNames ?? [PROVIDER_NAME]).map((name) => name.toLowerCase()));
   const candidateNames = new Set([...FLAG_EVALUATION_EVENT_NAMES, EVENT_FLAGSYNC_TRACK]);
+  const parse = memoizedParse();
   return {
     attributeNames: ATTRIBUTE_NAMES,
     isCandidateName: (name) => name !== undefined && candidateNames.has(name),
     convert(event) {
-      if (event.name === EVENT_FLAGSYNC_TRACK) return convertTrack(event);
-      if (FLAG_EVALUATION_EVENT_NAMES.includes(event.name)) return convertEvaluation(event, providers);
+      if (event.name === EVENT_FLAGSYNC_TRACK) return convertTrack(event, parse);
+      if (FLAG_EVALUATION_EVENT_NAMES.includes(event.name)) return convertEvaluation(event, providers, parse);
       return IGNORED;
     },
   };
 }
 
-function convertEvaluation(event: SourceEvent, providers: Set<string>): ConversionOutcome {
+type Parse = (text: string) => ReturnType<typeof parseJsonText>;
+
+/** Texts this long or shorter are remembered; served values and contexts repeat across events. */
+const MEMO_MAX_TEXT = 1024;
+const MEMO_MAX_ENTRIES = 1024;
+
+/**
+ * JSON.parse is most of a conversion's cost, and the same texts (a user's context, a flag's
+ * served value) recur across a batch: parse each once. Parsed values are then shared between
+ * items, which are read-only.
+ */
+function memoizedParse(): Parse {
+  const memo = new Map<string, ReturnType<typeof parseJsonText>>();
+  return (text) => {
+    if (text.length > MEMO_MAX_TEXT) return parseJsonText(text);
+    let parsed = memo.get(text);
+    if (parsed === undefined) {
+      if (memo.size >= MEMO_MAX_ENTRIES) memo.clear();
+      parsed = parseJsonText(text);
+      memo.set(text, parsed);
+    }
+    return parsed;
+  };
+}
+
+function convertEvaluation(event: SourceEvent, providers: Set<string>, parse: Parse): ConversionOutcome {
   const a = event.attributes;
   const provider = a[ATTR_FEATURE_FLAG_PROVIDER_NAME] ?? a[LEGACY_ATTR_PROVIDER_NAME];
   if (typeof provider !== 'string' || !providers.has(provider.toLowerCase())) return IGNORED;
@@ -106,9 +132,9 @@ function convertEvaluation(event: SourceEvent, providers: Set<string>): Conversi
   const timestamp = toTimestamp(event.timeMs);
   if (!timestamp) return reject('event time is not a valid time');
 
-  const flagValue = evaluationValue(a);
+  const flagValue = evaluationValue(a, parse);
   if ('error' in flagValue) return reject(flagValue.error);
-  const context = userContext(key, a);
+  const context = userContext(key, a, parse);
   if ('error' in context) return reject(context.error);
   // JSON.parse has proven each text is one valid JSON value, so it can be reused as is instead of
   // serialising the parsed copy again (the parsed item is kept for callers that inspect it).
@@ -116,11 +142,11 @@ function convertEvaluation(event: SourceEvent, providers: Set<string>): Conversi
   return { kind: 'impression', item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp }, json };
 }
 
-function evaluationValue(a: Readonly<Record<string, unknown>>): { value: JsonValue; text: string } | { error: string } {
+function evaluationValue(a: Readonly<Record<string, unknown>>, parse: Parse): { value: JsonValue; text: string } | { error: string } {
   const json = a[ATTR_FLAGSYNC_VALUE];
   if (json !== undefined) {
     if (typeof json !== 'string') return { error: `${ATTR_FLAGSYNC_VALUE} must be JSON text` };
-    const parsed = parseJsonText(json);
+    const parsed = parse(json);
     return parsed.ok ? { value: parsed.value, text: json } : { error: `${ATTR_FLAGSYNC_VALUE} is not valid JSON` };
   }
   // Other emitters: the semconv value (any JSON-compatible type in the log form), else the variant.
@@ -132,7 +158,7 @@ function evaluationValue(a: Readonly<Record<string, unknown>>): { value: JsonVal
   return { value: null, text: 'null' };
 }
 
-function convertTrack(event: SourceEvent): ConversionOutcome {
+function convertTrack(event: SourceEvent, parse: Parse): ConversionOutcome {
   const a = event.attributes;
   const eventKey = a[ATTR_FLAGSYNC_EVENT_KEY];
   if (typeof eventKey !== 'string' || eventKey === '') return reject(`${ATTR_FLAGSYNC_EVENT_KEY} must be a non-empty string`);
@@ -140,7 +166,7 @@ function convertTrack(event: SourceEvent): ConversionOutcome {
   if (typeof key !== 'string' || key === '') return reject(`${ATTR_FLAGSYNC_CONTEXT_KEY} (the FlagSync context key) must be a non-empty string`);
   const timestamp = toTimestamp(event.timeMs);
   if (!timestamp) return reject('event time is not a valid time');
-  const context = userContext(key, a);
+  const context = userContext(key, a, parse);
   if ('error' in context) return reject(context.error);
 
   // Absent stays absent: the SDKs send `value`/`properties` only when the app passed them.
@@ -160,7 +186,7 @@ function convertTrack(event: SourceEvent): ConversionOutcome {
   let propertiesJson = '';
   const rawProperties = a[ATTR_FLAGSYNC_EVENT_PROPERTIES];
   if (rawProperties !== undefined) {
-    const parsed = typeof rawProperties === 'string' ? parseJsonText(rawProperties) : { ok: false as const };
+    const parsed = typeof rawProperties === 'string' ? parse(rawProperties) : { ok: false as const };
     if (!parsed.ok || (parsed.value !== null && !isPlainObject(parsed.value))) {
       return reject(`${ATTR_FLAGSYNC_EVENT_PROPERTIES} must be the JSON text of an object or null`);
     }
@@ -172,11 +198,11 @@ function convertTrack(event: SourceEvent): ConversionOutcome {
   return { kind: 'event', item: { context: context.value, eventKey, ...value, ...properties, timestamp }, json };
 }
 
-function userContext(key: string, a: Readonly<Record<string, unknown>>): { value: FlagSyncUserContext; text: string } | { error: string } {
+function userContext(key: string, a: Readonly<Record<string, unknown>>, parse: Parse): { value: FlagSyncUserContext; text: string } | { error: string } {
   const json = a[ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES];
   const keyJson = JSON.stringify(key);
   if (json === undefined) return { value: { key }, text: `{"key":${keyJson}}` };
-  const parsed = typeof json === 'string' ? parseJsonText(json) : { ok: false as const };
+  const parsed = typeof json === 'string' ? parse(json) : { ok: false as const };
   if (!parsed.ok || !isPlainObject(parsed.value)) return { error: `${ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES} must be the JSON text of an object` };
   return { value: { key, attributes: parsed.value }, text: `{"key":${keyJson},"attributes":${json as string}}` };
 }

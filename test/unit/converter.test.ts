@@ -84,6 +84,31 @@ describe('converter: flag evaluations', () => {
   });
 });
 
+describe('converter: parsed-text memo', () => {
+  it('gives the same outcome for a text seen before, and still rejects an invalid one every time', () => {
+    const c = createConverter();
+    const event = flagEvent({ 'flagsync.value': '{"layout":"grid"}', 'flagsync.context.attributes': '{"plan":"pro"}' });
+    const first = c.convert(event);
+    // A different string object with the same text, as a decoder produces for each event.
+    const again = c.convert(flagEvent({ 'flagsync.value': ['{"layout":', '"grid"}'].join(''), 'flagsync.context.attributes': '{"plan":"pro"}' }));
+    expect(again).toEqual(first);
+    for (let i = 0; i < 2; i++) expect(c.convert(flagEvent({ 'flagsync.context.attributes': '{"plan":' })).kind).toBe('rejected');
+    for (let i = 0; i < 2; i++) expect(c.convert(trackEvent({ 'flagsync.event.properties': '[1]' })).kind).toBe('rejected');
+  });
+
+  it('stays correct past its size bounds (long texts, more distinct texts than it keeps)', () => {
+    const c = createConverter();
+    const long = JSON.stringify({ bio: 'x'.repeat(5000) });
+    const outcome = c.convert(flagEvent({ 'flagsync.context.attributes': long }));
+    expect(outcome.kind === 'impression' && outcome.json.includes(long)).toBe(true);
+    for (let n = 0; n < 3000; n++) {
+      const text = `{"n":${n}}`;
+      const o = c.convert(flagEvent({ 'flagsync.context.attributes': text }));
+      if (o.kind !== 'impression' || o.item.context.attributes?.n !== n) throw new Error(`wrong outcome for ${text}`);
+    }
+  });
+});
+
 describe('converter: track events', () => {
   it('keeps SDK field order and leaves absent fields absent', () => {
     const outcome = converter.convert(trackEvent({ 'flagsync.event.value': 1.5, 'flagsync.event.properties': '{"a":[1,{"b":null}]}' }));
