@@ -39,6 +39,7 @@ export class DedupeJournal {
   private _segment = '';
   private _segmentStart = 0;
   private _segmentIds = 0;
+  private _sequence = 0;
   /** This process's earlier segments, oldest first, with how many ids each holds. */
   private readonly _ownClosed: { name: string; ids: number }[] = [];
   private _flushQueued = false;
@@ -129,7 +130,7 @@ export class DedupeJournal {
     } catch {
       return;
     }
-    for (const name of names) {
+    for (const name of names.sort()) {
       if (!name.endsWith(SUFFIX) || name === this._segment || this._peers.has(name)) continue;
       try {
         this._peers.set(name, { fd: openSync(join(this._dir, name), 'r'), offset: 0, partial: undefined, broken: false });
@@ -184,7 +185,8 @@ export class DedupeJournal {
   /** Start a new segment; the new file is opened before the old one is let go, so a failure changes nothing. */
   private _rotate(): void {
     const start = Date.now();
-    const name = `${start}-${process.pid}-${randomBytes(4).toString('hex')}${SUFFIX}`;
+    // Names sort in creation order (time, then this process's sequence), so files load oldest first.
+    const name = `${start}-${process.pid}-${String(this._sequence++).padStart(6, '0')}-${randomBytes(4).toString('hex')}${SUFFIX}`;
     const fd = openSync(join(this._dir, name), 'a', 0o600);
     if (this._fd >= 0) {
       closeSync(this._fd);
