@@ -47,8 +47,6 @@ function post(p: ServiceProcess) {
   return fetch(`${p.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST });
 }
 
-
-
 /** Send the request, let the impressions reach FlagSync while the events are held up, then SIGKILL. */
 async function killMidRequest(victim: ServiceProcess) {
   standIn.addFault({ route: 'events', delayMs: HOLD_UP });
