@@ -85,6 +85,11 @@ export class DeliveryEngine {
     return this._impressions.withdraw(tags) + this._events.withdraw(tags);
   }
 
+  /** Resolves when the sends in progress now have ended (delivered, failed or left for a retry). */
+  async sendsEnded(): Promise<void> {
+    await Promise.all([this._impressions.sending, this._events.sending]);
+  }
+
   /** Items waiting for delivery. */
   get queued(): number {
     return this._impressions.size + this._events.size;

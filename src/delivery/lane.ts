@@ -92,6 +92,11 @@ export class Lane {
     return this._queue.length - this._head;
   }
 
+  /** The send in progress, if any: settles when FlagSync has answered (or not) and the lane stops sending. */
+  get sending(): Promise<void> | undefined {
+    return this._sending;
+  }
+
   /** Set while FlagSync is failing: when the next attempt is due and what went wrong. */
   get backoff(): { retryAt: number; lastError: string } | undefined {
     return this._retryAt > Date.now() && this._lastError ? { retryAt: this._retryAt, lastError: this._lastError } : undefined;

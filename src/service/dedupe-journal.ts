@@ -2,9 +2,12 @@
  * Delivered identities on disk, so that duplicate removal survives a SIGKILL and is shared by
  * several instances. Each process appends to its own segment files in one directory and reads
  * everyone else's; nobody writes to a file it did not create, so no locking is needed. Ids are
- * written right after FlagSync accepts a batch and before the OTLP request is answered.
+ * written right after FlagSync accepts a batch and before the OTLP request is answered. Ids a
+ * process still has in an unanswered request to FlagSync when it answers 503 are written as held
+ * (until an expiry), then as delivered or released, so other instances wait rather than resend.
  *
- * Record: u32 length of the rest, f64 time (ms), u32 count, then count x (u16 length, UTF-8 id).
+ * Record: u32 length of the rest, f64 time (ms; for held ids, their expiry), u32 count, u8 kind,
+ * then count x (u16 length, UTF-8 id).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
@@ -12,7 +15,10 @@ import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
 
 const SUFFIX = '.ids';
-const HEADER = 16;
+const HEADER = 17;
+
+export const IdKind = { delivered: 0, held: 1, released: 2 } as const;
+export type IdKind = (typeof IdKind)[keyof typeof IdKind];
 /** Longest id written (bytes); longer ones, rare, are remembered in memory only. */
 const MAX_ID_BYTES = 0xffff;
 /** A record longer than this is corruption, not data: the file is not read further. */
@@ -29,12 +35,14 @@ interface PeerFile {
   broken: boolean;
 }
 
-export type Remember = (id: string, timeMillis: number) => void;
+/** Told of each id read from another process's files: delivered (time), held (until time), released. */
+export type Remember = (kind: IdKind, id: string, timeMillis: number) => void;
 
 export class DedupeJournal {
   private readonly _log = diag.createComponentLogger({ namespace: 'flagsync-otel/dedupe' });
   private readonly _peers = new Map<string, PeerFile>();
-  private readonly _pending: string[] = [];
+  private readonly _delivered: string[] = [];
+  private readonly _released: string[] = [];
   private _fd = -1;
   private _segment = '';
   private _segmentStart = 0;
@@ -68,26 +76,46 @@ export class DedupeJournal {
 
   /** Note an id FlagSync accepted; written on the next microtask, or by flush(). */
   append(id: string): void {
-    this._pending.push(id);
+    this._delivered.push(id);
+    this._queueFlush();
+  }
+
+  /** Note that a held id was not delivered after all: others may take it. */
+  release(id: string): void {
+    this._released.push(id);
+    this._queueFlush();
+  }
+
+  /** Write at once that these ids are in a request to FlagSync this process is still waiting on, until `expiry`. */
+  hold(ids: readonly string[], expiry: number): void {
+    this.flush();
+    this._write(IdKind.held, expiry, ids);
+  }
+
+  /** Write what append() and release() noted. Synchronous: once it returns, a SIGKILL cannot lose it. */
+  flush(): void {
+    this._flushQueued = false;
+    const now = Date.now();
+    if (this._delivered.length > 0) this._write(IdKind.delivered, now, this._delivered.splice(0));
+    if (this._released.length > 0) this._write(IdKind.released, now, this._released.splice(0));
+  }
+
+  private _queueFlush(): void {
     if (!this._flushQueued) {
       this._flushQueued = true;
       queueMicrotask(() => this.flush());
     }
   }
 
-  /** Write what append() noted. Synchronous: once it returns, a SIGKILL cannot lose it. */
-  flush(): void {
-    this._flushQueued = false;
-    if (this._pending.length === 0 || this._fd < 0) return;
-    const now = Date.now();
-    if (now - this._segmentStart > this._segmentMillis || this._segmentIds >= this._segmentMaxIds) {
+  private _write(kind: IdKind, time: number, ids: readonly string[]): void {
+    if (this._fd < 0 || ids.length === 0) return;
+    if (Date.now() - this._segmentStart > this._segmentMillis || this._segmentIds >= this._segmentMaxIds) {
       try {
         this._rotate();
       } catch (error) {
         this._reportWriteFailure(error); // keep appending to the current segment
       }
     }
-    const ids = this._pending.splice(0);
     let size = HEADER;
     const lengths = ids.map((id) => Buffer.byteLength(id));
     let count = 0;
@@ -99,8 +127,9 @@ export class DedupeJournal {
     }
     const record = Buffer.allocUnsafe(size);
     record.writeUInt32LE(size - 4, 0);
-    record.writeDoubleLE(now, 4);
+    record.writeDoubleLE(time, 4);
     record.writeUInt32LE(count, 12);
+    record.writeUInt8(kind, 16);
     let at = HEADER;
     for (let i = 0; i < ids.length; i++) {
       if (lengths[i]! > MAX_ID_BYTES) continue;
@@ -226,11 +255,12 @@ export class DedupeJournal {
   private _parse(name: string, file: PeerFile, fresh: Buffer): void {
     let data = fresh;
     if (file.partial) data = Buffer.concat([file.partial, data]);
-    const cutoff = Date.now() - this._windowMillis;
+    const now = Date.now();
+    const cutoff = now - this._windowMillis;
     let at = 0;
     while (data.length - at >= 4) {
       const length = data.readUInt32LE(at);
-      if (length < HEADER - 4 || length > MAX_RECORD) {
+      if (length < HEADER - 4 || length > MAX_RECORD || (data.length - at >= HEADER && data.readUInt8(at + 16) > IdKind.released)) {
         file.broken = true;
         this._log.warn(`dedupe file ${name} is corrupt at byte ${file.offset - data.length + at}; ignoring the rest of it`);
         break;
@@ -239,11 +269,14 @@ export class DedupeJournal {
       const end = at + 4 + length;
       const time = data.readDoubleLE(at + 4);
       const count = data.readUInt32LE(at + 12);
+      const kind = data.readUInt8(at + 16) as IdKind;
+      // Delivered and released ids matter within the window; held ones until their expiry.
+      const current = kind === IdKind.held ? time > now : time >= cutoff;
       let p = at + HEADER;
-      for (let i = 0; i < count && p + 2 <= end; i++) {
+      for (let i = 0; current && i < count && p + 2 <= end; i++) {
         const idLength = data.readUInt16LE(p);
         if (p + 2 + idLength > end) break;
-        if (time >= cutoff) this._remember(data.toString('utf8', p + 2, p + 2 + idLength), time);
+        this._remember(kind, data.toString('utf8', p + 2, p + 2 + idLength), time);
         p += 2 + idLength;
       }
       at = end;

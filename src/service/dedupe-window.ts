@@ -5,7 +5,7 @@
  * One map holds both states, so an event costs one lookup and two writes. With a directory, the
  * delivered ids also go to a DedupeJournal: they survive a restart and are shared by instances.
  */
-import { DedupeJournal } from './dedupe-journal.js';
+import { DedupeJournal, IdKind } from './dedupe-journal.js';
 
 const DELIVERED = true;
 type State = typeof DELIVERED | Promise<void>;
@@ -17,6 +17,11 @@ export class DedupeWindow {
   private _times: number[] = [];
   private _head = 0;
   private readonly _journal: DedupeJournal | undefined;
+  /** Ids another process holds in an unanswered request to FlagSync, with the expiry of that claim. */
+  private readonly _heldElsewhere = new Map<string, number>();
+  /** Ids this process announced as held: settling them tells the others. */
+  private readonly _announced = new Set<string>();
+  private _nextPrune = 0;
 
   constructor(
     private readonly _windowMillis: number,
@@ -24,12 +29,35 @@ export class DedupeWindow {
     dir?: string,
   ) {
     const enabled = _maxEntries > 0 && _windowMillis > 0;
-    this._journal = dir && enabled ? new DedupeJournal(dir, _windowMillis, _maxEntries, (id, time) => this._remember(id, time)) : undefined;
+    this._journal = dir && enabled ? new DedupeJournal(dir, _windowMillis, _maxEntries, (kind, id, time) => this._remember(kind, id, time)) : undefined;
   }
 
-  /** Take in what other instances (or this one before a restart) delivered. Call before lookups. */
+  /** Take in what other instances (or this one before a restart) delivered or hold. Call before lookups. */
   sync(): void {
-    this._journal?.catchUp();
+    if (!this._journal) return;
+    this._journal.catchUp();
+    const now = Date.now();
+    if (this._heldElsewhere.size > 0 && now >= this._nextPrune) {
+      // Claims of a process that died before settling them expire.
+      this._nextPrune = now + 10_000;
+      for (const [id, expiry] of this._heldElsewhere) if (expiry <= now) this._heldElsewhere.delete(id);
+    }
+  }
+
+  /** True while another process holds the id in a request FlagSync has not answered yet. */
+  heldElsewhere(id: string): boolean {
+    const expiry = this._heldElsewhere.get(id);
+    return expiry !== undefined && expiry > Date.now();
+  }
+
+  /**
+   * Tell other processes that these ids (being delivered here) are in a request FlagSync has not
+   * answered, until `expiry`: they wait instead of sending them again. No-op without a directory.
+   */
+  hold(ids: readonly string[], expiry: number): void {
+    if (!this._journal) return;
+    for (const id of ids) this._announced.add(id);
+    this._journal.hold(ids, expiry);
   }
 
   /** Make this process's delivered ids durable. Call before acknowledging a request. */
@@ -56,17 +84,24 @@ export class DedupeWindow {
   }
 
   settle(id: string, delivered: boolean): void {
+    const announced = this._announced.delete(id);
     if (!delivered || this._maxEntries === 0) {
       this._state.delete(id);
+      if (announced) this._journal?.release(id);
       return;
     }
     this._journal?.append(id);
     this._add(id, Date.now());
   }
 
-  private _remember(id: string, time: number): void {
+  private _remember(kind: IdKind, id: string, time: number): void {
     // Being delivered here as well: our own outcome decides.
-    if (!this._state.has(id)) this._add(id, time);
+    if (kind === IdKind.held) {
+      if (!this._state.has(id)) this._heldElsewhere.set(id, time);
+      return;
+    }
+    this._heldElsewhere.delete(id);
+    if (kind === IdKind.delivered && !this._state.has(id)) this._add(id, time);
   }
 
   private _add(id: string, now: number): void {

@@ -39,6 +39,8 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
     counters,
     maxBodyBytes: config.maxBodyBytes,
     ackTimeoutMillis: config.ackTimeoutMillis,
+    // A request to FlagSync lasts at most its timeout, which grows to 4x after timeouts.
+    holdMillis: config.delivery.timeoutMillis * 4 + 1000,
   };
   const tokenDigest = config.bearerToken ? digest(config.bearerToken) : undefined;
   let active = 0;

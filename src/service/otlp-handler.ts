@@ -22,6 +22,8 @@ export interface HandlerDeps {
   counters: ServiceCounters;
   maxBodyBytes: number;
   ackTimeoutMillis: number;
+  /** How long other instances wait for items held here in an unanswered request (the longest a FlagSync request can take). */
+  holdMillis: number;
 }
 
 const CONTENT_TYPES: Record<string, Encoding> = { 'application/x-protobuf': 'proto', 'application/json': 'json' };
@@ -67,6 +69,7 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   const rejectedRecords = new Set<number>();
   let firstReason = '';
   const joined: { id: string; settled: Promise<void> }[] = [];
+  let heldElsewhere = 0;
   const fresh: { event: OtlpEvent; outcome: Extract<ConversionOutcome, { kind: 'impression' | 'event' }> }[] = [];
   for (const event of decoded.events) {
     const outcome = deps.converter.convert(event);
@@ -76,8 +79,10 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
       firstReason ||= outcome.reason;
     } else if (outcome.kind !== 'ignored') {
       const state = dedupe.lookup(event.id);
-      if (state === undefined) fresh.push({ event, outcome });
-      else {
+      if (state === undefined) {
+        if (dedupe.heldElsewhere(event.id)) heldElsewhere++;
+        else fresh.push({ event, outcome });
+      } else {
         counters.duplicates++;
         // Sent again while the first copy is still on its way: wait for that one.
         if (state !== true) joined.push({ id: event.id, settled: state });
@@ -86,6 +91,7 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   }
 
   // Admission: refuse early, before queuing anything, so the collector keeps the data and retries.
+  if (heldElsewhere > 0) throw new HttpAnswer(503, `${heldElsewhere} items of this request are in another instance's request to FlagSync, not answered yet`, 1);
   const backoff = engine.backoff;
   if (fresh.length > 0 && backoff) {
     const seconds = Math.max(1, Math.ceil((backoff.retryAt - Date.now()) / 1000));
@@ -116,8 +122,15 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
     // Hand back what has not left yet: the collector keeps the request and sends it again, maybe
     // to another instance, which would otherwise deliver it a second time alongside this queue.
     engine.withdraw(new Set(fresh.map((f) => f.event.id)));
-    // What is left is in a request FlagSync has not answered: a retry elsewhere may duplicate it.
-    for (const { event } of fresh) if (dedupe.lookup(event.id) instanceof Promise) counters.inFlightAtAckTimeout++;
+    // What is left is in a request FlagSync has not answered. Other instances sharing the dedupe
+    // directory are told to wait for it (without one, a retry elsewhere may duplicate it)...
+    const inFlight = fresh.filter((f) => dedupe.lookup(f.event.id) instanceof Promise).map((f) => f.event.id);
+    if (inFlight.length > 0) {
+      counters.inFlightAtAckTimeout += inFlight.length;
+      dedupe.hold(inFlight, Date.now() + deps.holdMillis);
+      // ...and whatever of it FlagSync does not take in that request is handed back as well.
+      void engine.sendsEnded().then(() => engine.withdraw(new Set(inFlight)));
+    }
   }
   // Durable before the collector hears of it: a retry after a crash from here on finds them.
   dedupe.persist();

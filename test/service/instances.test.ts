@@ -3,6 +3,9 @@
  * its ack timeout is answered 503 and handed back, so the collector's retry, wherever it lands,
  * is the only copy that reaches FlagSync.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFlagSyncService, type FlagSyncService } from '../../src/service/flagsync-service.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
@@ -23,8 +26,8 @@ afterEach(async () => {
 });
 
 /** The first attempt fails at once; the next is 2 s away, so at the 500 ms ack timeout nothing is in flight. */
-async function instance(): Promise<FlagSyncService> {
-  const s = await startFlagSyncService({ port: 0, sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, initialBackoffMillis: 2000, maxBackoffMillis: 2000, ackTimeoutMillis: 500 });
+async function instance(dedupeDir?: string): Promise<FlagSyncService> {
+  const s = await startFlagSyncService({ port: 0, sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, initialBackoffMillis: 2000, maxBackoffMillis: 2000, ackTimeoutMillis: 500, ...(dedupeDir ? { dedupeDir } : {}) });
   services.push(s);
   return s;
 }
@@ -49,7 +52,7 @@ describe('a request answered 503 after the ack timeout', () => {
     expect(a.deliveryStats().impressions).toMatchObject({ accepted: USERS, delivered: 0, withdrawn: USERS, failed: 0 });
   });
 
-  it('FlagSync slower than the ack timeout, retried elsewhere at once: what arrives twice is what the first instance reported', async () => {
+  it('FlagSync slower than the ack timeout, memory only, retried elsewhere at once: what arrives twice is what the first instance reported', async () => {
     const [a, b] = [await instance(), await instance()];
     standIn.addFault({ delayMs: 1500, times: 2 }); // both of a's batches: stored after 1.5 s
     expect((await post(a)).status).toBe(503);
@@ -62,6 +65,40 @@ describe('a request answered 503 after the ack timeout', () => {
     expect(received.length - 2 * USERS).toBe(2 * USERS);
     expect(reported).toBe(2 * USERS);
     expect(withdrawn(a)).toBe(0);
+  });
+
+  it('FlagSync slower than the ack timeout, shared dedupe directory: the other instance waits for the first, then skips what it delivered', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flagsync-dedupe-'));
+    const [a, b] = [await instance(dir), await instance(dir)];
+    standIn.addFault({ delayMs: 1500, times: 2 }); // both of a's batches: stored after 1.5 s
+    expect((await post(a)).status).toBe(503);
+    // a still waits for FlagSync's answer: b refuses rather than send the same items.
+    const early = await post(b);
+    expect(early.status).toBe(503);
+    expect(await early.text()).toContain(`${2 * USERS} items of this request are in another instance's request to FlagSync`);
+    await standIn.waitFor(() => standIn.batches.length === 2, 5000);
+    await new Promise((r) => setTimeout(r, 100)); // a has FlagSync's answer and has written it down
+    expect((await post(b)).status).toBe(200);
+    expect(contextKeys(standIn.impressions())).toEqual(userKeys(USERS));
+    expect(contextKeys(standIn.events())).toEqual(userKeys(USERS));
+    expect(b.counters.duplicates).toBe(2 * USERS);
+  });
+
+  it('FlagSync fails the request the first instance was waiting on: it hands the items back and the other instance delivers them once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'flagsync-dedupe-'));
+    const [a, b] = [await instance(dir), await instance(dir)];
+    standIn.addFault({ delayMs: 1500, status: 503, times: 2 }); // a's batches: slow, then refused
+    expect((await post(a)).status).toBe(503);
+    expect((await post(b)).status).toBe(503);
+    await standIn.waitFor(() => standIn.rejections.length === 2, 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await post(b)).status).toBe(200);
+    // Past a's next attempt: it holds nothing, so nothing arrives twice.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(contextKeys(standIn.impressions())).toEqual(userKeys(USERS));
+    expect(contextKeys(standIn.events())).toEqual(userKeys(USERS));
+    expect(withdrawn(a)).toBe(2 * USERS);
+    expect(a.deliveryStats().impressions).toMatchObject({ delivered: 0, failed: 0 });
   });
 
   it('retried on the same instance, it is taken again and arrives once', async () => {

@@ -3,7 +3,7 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DedupeJournal } from '../../src/service/dedupe-journal.js';
+import { DedupeJournal, IdKind } from '../../src/service/dedupe-journal.js';
 import { DedupeWindow } from '../../src/service/dedupe-window.js';
 import { captureDiag, type CapturedDiag } from '../utils/diag-capture.js';
 
@@ -22,14 +22,14 @@ afterEach(() => {
 });
 
 function journal(windowMillis = 60_000, maxEntries = 100_000) {
-  const seen: [string, number][] = [];
-  const j = new DedupeJournal(dir, windowMillis, maxEntries, (id, time) => seen.push([id, time]));
+  const seen: [IdKind, string, number][] = [];
+  const j = new DedupeJournal(dir, windowMillis, maxEntries, (kind, id, time) => seen.push([kind, id, time]));
   open.push(j);
-  return { j, seen, ids: () => seen.map(([id]) => id) };
+  return { j, seen, ids: () => seen.filter(([kind]) => kind === IdKind.delivered).map(([, id]) => id) };
 }
 
 /** A record as the journal writes it. */
-function record(time: number, ids: string[]): Buffer {
+function record(time: number, ids: string[], kind: IdKind = IdKind.delivered): Buffer {
   const parts = ids.map((id) => {
     const bytes = Buffer.from(id, 'utf8');
     const length = Buffer.alloc(2);
@@ -37,10 +37,11 @@ function record(time: number, ids: string[]): Buffer {
     return Buffer.concat([length, bytes]);
   });
   const body = Buffer.concat(parts);
-  const header = Buffer.alloc(16);
-  header.writeUInt32LE(12 + body.length, 0);
+  const header = Buffer.alloc(17);
+  header.writeUInt32LE(13 + body.length, 0);
   header.writeDoubleLE(time, 4);
   header.writeUInt32LE(ids.length, 12);
+  header.writeUInt8(kind, 16);
   return Buffer.concat([header, body]);
 }
 
@@ -85,11 +86,11 @@ describe('DedupeJournal', () => {
 
   it('waits for the rest of a record being written, and ignores a corrupt file', () => {
     const full = record(Date.now(), ['torn-1', 'torn-2']);
-    writeFileSync(join(dir, '1-torn.ids'), full.subarray(0, 21));
+    writeFileSync(join(dir, '1-torn.ids'), full.subarray(0, 22));
     writeFileSync(join(dir, '2-garbage.ids'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]));
     const reader = journal();
     expect(reader.ids()).toEqual([]);
-    appendFileSync(join(dir, '1-torn.ids'), full.subarray(21));
+    appendFileSync(join(dir, '1-torn.ids'), full.subarray(22));
     reader.j.catchUp();
     expect(reader.ids()).toEqual(['torn-1', 'torn-2']);
     expect(logs.lines.filter((l) => l.level === 'warn').map((l) => l.text)).toEqual([expect.stringContaining('dedupe file 2-garbage.ids is corrupt at byte 0')]);
@@ -138,6 +139,26 @@ describe('DedupeJournal', () => {
     expect(journal().ids()).toHaveLength(40_000);
   });
 
+  it('passes on held ids until their expiry, then releases and deliveries', () => {
+    const a = journal();
+    const b = journal();
+    a.j.hold(['h1', 'h2'], Date.now() + 60_000);
+    a.j.hold(['expired'], Date.now() - 1);
+    b.j.catchUp();
+    expect(b.seen.map(([kind, id]) => [kind, id])).toEqual([
+      [IdKind.held, 'h1'],
+      [IdKind.held, 'h2'],
+    ]);
+    a.j.append('h1');
+    a.j.release('h2');
+    a.j.flush();
+    b.j.catchUp();
+    expect(b.seen.slice(2).map(([kind, id]) => [kind, id])).toEqual([
+      [IdKind.delivered, 'h1'],
+      [IdKind.released, 'h2'],
+    ]);
+  });
+
   it('keeps ids too long for the file in memory only', () => {
     const a = journal();
     a.j.append('x'.repeat(70_000));
@@ -166,6 +187,34 @@ describe('DedupeJournal', () => {
 });
 
 describe('DedupeWindow with a directory', () => {
+  it('ids one window holds are held elsewhere for a peer, until delivered, released, or expired', async () => {
+    const holder = new DedupeWindow(60_000, 1000, dir);
+    const peer = new DedupeWindow(60_000, 1000, dir);
+    open.push(holder, peer);
+    for (const id of ['d', 'r', 'x']) holder.begin(id, new Promise<void>(() => undefined));
+    holder.hold(['d', 'r'], Date.now() + 60_000);
+    holder.hold(['x'], Date.now() + 50);
+    peer.sync();
+    expect(['d', 'r', 'x'].map((id) => peer.heldElsewhere(id))).toEqual([true, true, true]);
+    holder.settle('d', true);
+    holder.settle('r', false);
+    holder.persist();
+    peer.sync();
+    expect(peer.heldElsewhere('d')).toBe(false);
+    expect(peer.lookup('d')).toBe(true);
+    expect(peer.heldElsewhere('r')).toBe(false);
+    expect(peer.lookup('r')).toBeUndefined();
+    // A holder that dies leaves a claim that expires.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(peer.heldElsewhere('x')).toBe(false);
+  });
+
+  it('without a directory, hold() does nothing', () => {
+    const w = new DedupeWindow(60_000, 1000);
+    w.hold(['a'], Date.now() + 1000);
+    expect(w.heldElsewhere('a')).toBe(false);
+  });
+
   it('a delivered id is known to a window opened later and to one that syncs', () => {
     const first = new DedupeWindow(60_000, 1000, dir);
     const peer = new DedupeWindow(60_000, 1000, dir);
