@@ -46,6 +46,7 @@ export class DedupeWindow {
 
   /** True while another process holds the id in a request FlagSync has not answered yet. */
   heldElsewhere(id: string): boolean {
+    if (this._heldElsewhere.size === 0) return false;
     const expiry = this._heldElsewhere.get(id);
     return expiry !== undefined && expiry > Date.now();
   }
