@@ -256,4 +256,34 @@ describe('several service instances behind one collector', () => {
       for (const i of instances) await i.stop();
     }
   }, 150_000);
+
+  it('FlagSync slower than the ack timeout, two instances: the retry waits for the instance FlagSync has not answered yet, nothing arrives twice', async () => {
+    standIn.reset();
+    const env = { ...serviceEnv(), FLAGSYNC_SERVICE_ACK_TIMEOUT: '1500' };
+    const instances = [await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) }), await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) })];
+    const proxy = await startRoundRobinProxy(instances.map((i) => i.url));
+    const ownCollector = await startCollector({ serviceEndpoint: proxy.url, backendEndpoint: backend.url, token: TOKEN });
+    const saved = collector;
+    collector = ownCollector;
+    try {
+      // The first request's two batches: FlagSync stores them only after 5 s, past the ack timeout.
+      standIn.addFault({ delayMs: 5000, times: 2 });
+      await runApp('proto', firstHalf);
+      const expected = { impressions: native.impressions.filter(ofFirstHalf), events: native.events.filter(ofFirstHalf) };
+      await arrived({ impressions: expected.impressions.length, events: expected.events.length }, 60_000);
+      await waitUntil(async () => (await serviceMetric('flagsync_otel_queued_items', instances[0])) + (await serviceMetric('flagsync_otel_queued_items', instances[1])) === 0, 60_000, 'both instances empty');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(canonical(standIn.impressions())).toEqual(expected.impressions);
+      expect(canonical(standIn.events())).toEqual(expected.events);
+      // The retries did go through the balancer to both instances while FlagSync was slow.
+      expect(proxy.hits.every((n) => n > 0)).toBe(true);
+      const held = async (i: ServiceProcess) => serviceMetric('flagsync_otel_in_flight_at_ack_timeout_total', i);
+      expect((await held(instances[0]!)) + (await held(instances[1]!))).toBeGreaterThan(0);
+    } finally {
+      collector = saved;
+      await ownCollector.stop();
+      await proxy.close();
+      for (const i of instances) await i.stop();
+    }
+  }, 150_000);
 });
