@@ -3,7 +3,8 @@
  * collector sends again (after a timeout, a 503, or a restart with its persistent queue) does not
  * count twice. Items still being delivered are shared: a second request waits for the first.
  * One map holds both states, so an event costs one lookup and two writes. With a directory, the
- * delivered ids also go to a DedupeJournal: they survive a restart and are shared by instances.
+ * delivered ids also go to a DedupeJournal: they survive a restart and are shared by instances,
+ * as are ids an instance still holds in an unanswered request to FlagSync after its ack timeout.
  */
 import { DedupeJournal, IdKind } from './dedupe-journal.js';
 
@@ -85,7 +86,7 @@ export class DedupeWindow {
   }
 
   settle(id: string, delivered: boolean): void {
-    const announced = this._announced.delete(id);
+    const announced = this._announced.size > 0 && this._announced.delete(id);
     if (!delivered || this._maxEntries === 0) {
       this._state.delete(id);
       if (announced) this._journal?.release(id);
