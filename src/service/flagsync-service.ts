@@ -18,6 +18,8 @@ import { handleExport, HttpAnswer, respondError, type HandlerDeps } from './otlp
 import { newCounters, renderPrometheus, type ServiceCounters } from './self-metrics.js';
 import { resolveServiceConfig, type FlagSyncServiceOptions } from './service-config.js';
 
+const OTLP_PATHS = new Set(['/v1/traces', '/v1/logs']);
+
 export interface FlagSyncService {
   readonly url: string;
   readonly port: number;
@@ -79,7 +81,8 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
         return answer.status;
       })
       .then((status) => {
-        counters.responses[status] = (counters.responses[status] ?? 0) + 1;
+        // OTLP answers only: health checks and metric scrapes would swamp them.
+        if (OTLP_PATHS.has((req.url ?? '/').split('?')[0]!)) counters.responses[status] = (counters.responses[status] ?? 0) + 1;
       });
   };
   // Node checks request timeouts only this often (30 s by default): check often enough to enforce them.

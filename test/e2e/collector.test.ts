@@ -266,19 +266,25 @@ describe('several service instances behind one collector', () => {
     const saved = collector;
     collector = ownCollector;
     try {
-      // The first request's two batches: FlagSync stores them only after 5 s, past the ack timeout.
-      standIn.addFault({ delayMs: 5000, times: 2 });
+      // FlagSync stores batches only after 8 s (longer than the collector waits to retry, and past
+      // the ack timeout), until one instance holds a request...
+      standIn.addFault({ delayMs: 8000, times: Infinity });
       await runApp('proto', firstHalf);
+      const held = async (i: ServiceProcess) => serviceMetric('flagsync_otel_in_flight_at_ack_timeout_total', i);
+      await waitUntil(async () => (await held(instances[0]!)) + (await held(instances[1]!)) > 0, 30_000, 'a request held past the ack timeout');
+      // ...then at normal speed for the retries that follow.
+      standIn.clearFaults();
       const expected = { impressions: native.impressions.filter(ofFirstHalf), events: native.events.filter(ofFirstHalf) };
       await arrived({ impressions: expected.impressions.length, events: expected.events.length }, 60_000);
+      // Until the collector's retries got the request acknowledged (the first retry after the 503 goes to the other instance).
+      const acknowledged = async (i: ServiceProcess) => (await serviceMetric('flagsync_otel_responses_total{code="200"}', i)) || 0;
+      await waitUntil(async () => (await acknowledged(instances[0]!)) + (await acknowledged(instances[1]!)) >= 1, 60_000, 'the request acknowledged');
       await waitUntil(async () => (await serviceMetric('flagsync_otel_queued_items', instances[0])) + (await serviceMetric('flagsync_otel_queued_items', instances[1])) === 0, 60_000, 'both instances empty');
       await new Promise((r) => setTimeout(r, 1500));
       expect(canonical(standIn.impressions())).toEqual(expected.impressions);
       expect(canonical(standIn.events())).toEqual(expected.events);
       // The retries did go through the balancer to both instances while FlagSync was slow.
       expect(proxy.hits.every((n) => n > 0)).toBe(true);
-      const held = async (i: ServiceProcess) => serviceMetric('flagsync_otel_in_flight_at_ack_timeout_total', i);
-      expect((await held(instances[0]!)) + (await held(instances[1]!))).toBeGreaterThan(0);
     } finally {
       collector = saved;
       await ownCollector.stop();
