@@ -9,6 +9,9 @@ export type EntryOutcome = { delivered: true } | { delivered: false; reason: str
 
 const DELIVERED: EntryOutcome = { delivered: true };
 
+/** After timeouts, a request's timeout grows to at most this multiple of the configured one. */
+export const MAX_TIMEOUT_FACTOR = 4;
+
 export interface LaneEntry {
   json: string;
   bytes: number;
@@ -27,7 +30,7 @@ export interface LaneOptions {
   maxQueueSize: number;
   maxQueueBytes: number;
   flushIntervalMillis: number;
-  /** Per-request timeout; doubled (up to 4x) after a request timed out, so a slow FlagSync gets answered instead of sent everything twice. */
+  /** Per-request timeout; doubled (up to MAX_TIMEOUT_FACTOR) after a request timed out, so a slow FlagSync gets answered instead of sent everything twice. */
   timeoutMillis: number;
   backoff: BackoffOptions;
 }
@@ -230,7 +233,7 @@ export class Lane {
         if (result.unconfirmed) {
           // The batch stays first in the queue, so the next attempt resends exactly these items.
           this.stats.unconfirmed += count;
-          this._timeoutFactor = Math.min(this._timeoutFactor * 2, 4);
+          this._timeoutFactor = Math.min(this._timeoutFactor * 2, MAX_TIMEOUT_FACTOR);
         }
         this._events.onRetry(this._options.kind, result.message, delay, result.unconfirmed === true);
         return;

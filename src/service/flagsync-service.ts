@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { createConverter } from '../convert/converter.js';
 import { DeliveryEngine, type DeliveryStats } from '../delivery/delivery-engine.js';
+import { MAX_TIMEOUT_FACTOR } from '../delivery/lane.js';
 import type { Transport } from '../delivery/transport.js';
 import { DedupeWindow } from './dedupe-window.js';
 import { handleExport, HttpAnswer, respondError, type HandlerDeps } from './otlp-handler.js';
@@ -41,8 +42,8 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
     counters,
     maxBodyBytes: config.maxBodyBytes,
     ackTimeoutMillis: config.ackTimeoutMillis,
-    // A request to FlagSync lasts at most its timeout, which grows to 4x after timeouts.
-    holdMillis: config.delivery.timeoutMillis * 4 + 1000,
+    // A request to FlagSync lasts at most its timeout, which grows after timeouts.
+    holdMillis: config.delivery.timeoutMillis * MAX_TIMEOUT_FACTOR + 1000,
   };
   const tokenDigest = config.bearerToken ? digest(config.bearerToken) : undefined;
   let active = 0;
