@@ -183,41 +183,64 @@ describe('failures through the real collector', () => {
 });
 
 describe('several service instances behind one collector', () => {
-  it('a round-robin load balancer over two instances sharing a dedupe directory, one killed mid-request: no loss, no double delivery', async () => {
-    standIn.reset();
-    const first = service;
-    const second = await startServiceProcess({ ...serviceEnv(), FLAGSYNC_SERVICE_PORT: String(await freePort()) });
-    const proxy = await startRoundRobinProxy([first.url, second.url]);
+  type Balancer = Awaited<ReturnType<typeof startRoundRobinProxy>>;
+
+  /** Runs `fn` while runApp's `collector` is one sending FlagSync data to a round-robin balancer over `instances`. */
+  async function behindBalancer(instances: ServiceProcess[], fn: (proxy: Balancer) => Promise<void>) {
+    const proxy = await startRoundRobinProxy(instances.map((i) => i.url));
     const ownCollector = await startCollector({ serviceEndpoint: proxy.url, backendEndpoint: backend.url, token: TOKEN });
     const saved = collector;
-    collector = ownCollector; // runApp sends to `collector`
+    collector = ownCollector;
     try {
-      const delivered = (p: ServiceProcess) => serviceMetric('flagsync_otel_delivered_total{kind="impression"}', p);
-      const before = [await delivered(first), await delivered(second)];
-      // Every events batch held up for now, whichever instance (or instances) the collector picks.
-      standIn.addFault({ route: 'events', delayMs: 5000, times: Infinity });
-      await runApp('proto', firstHalf);
-      // Kill whichever instance holds the request: its impressions delivered (and known to it), its events held up at FlagSync.
-      let holder: ServiceProcess | undefined;
-      await waitUntil(async () => {
-        const arrivedNow = standIn.impressions().length;
-        for (const [i, p] of [first, second].entries()) {
-          if (arrivedNow > 0 && (await serviceMetric('flagsync_otel_queued_items', p)) > 0 && (await delivered(p)) - before[i]! === arrivedNow) holder = p;
-        }
-        return holder !== undefined;
-      }, 30_000, 'an instance holding a half-delivered request');
-      expect(standIn.events()).toHaveLength(0);
-      await holder!.stop('SIGKILL');
-      standIn.clearFaults();
-      await runApp('proto', secondHalf);
-      await arrived({ impressions: native.impressions.length, events: native.events.length }, 90_000);
-      expect(canonical(standIn.impressions())).toEqual(native.impressions);
-      expect(canonical(standIn.events())).toEqual(native.events);
-      expect(proxy.hits.every((n) => n > 0)).toBe(true);
+      await fn(proxy);
     } finally {
       collector = saved;
       await ownCollector.stop();
       await proxy.close();
+    }
+  }
+
+  async function twoInstances(env: Record<string, string>): Promise<ServiceProcess[]> {
+    return [await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) }), await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) })];
+  }
+
+  /** A metric summed over instances. */
+  async function total(name: string, instances: ServiceProcess[]): Promise<number> {
+    let sum = 0;
+    for (const i of instances) sum += await serviceMetric(name, i);
+    return sum;
+  }
+
+  it('a round-robin load balancer over two instances sharing a dedupe directory, one killed mid-request: no loss, no double delivery', async () => {
+    standIn.reset();
+    const first = service;
+    const second = await startServiceProcess({ ...serviceEnv(), FLAGSYNC_SERVICE_PORT: String(await freePort()) });
+    try {
+      await behindBalancer([first, second], async (proxy) => {
+        const delivered = (p: ServiceProcess) => serviceMetric('flagsync_otel_delivered_total{kind="impression"}', p);
+        const before = [await delivered(first), await delivered(second)];
+        // Every events batch held up for now, whichever instance (or instances) the collector picks.
+        standIn.addFault({ route: 'events', delayMs: 5000, times: Infinity });
+        await runApp('proto', firstHalf);
+        // Kill whichever instance holds the request: its impressions delivered (and known to it), its events held up at FlagSync.
+        let holder: ServiceProcess | undefined;
+        await waitUntil(async () => {
+          const arrivedNow = standIn.impressions().length;
+          for (const [i, p] of [first, second].entries()) {
+            if (arrivedNow > 0 && (await serviceMetric('flagsync_otel_queued_items', p)) > 0 && (await delivered(p)) - before[i]! === arrivedNow) holder = p;
+          }
+          return holder !== undefined;
+        }, 30_000, 'an instance holding a half-delivered request');
+        expect(standIn.events()).toHaveLength(0);
+        await holder!.stop('SIGKILL');
+        standIn.clearFaults();
+        await runApp('proto', secondHalf);
+        await arrived({ impressions: native.impressions.length, events: native.events.length }, 90_000);
+        expect(canonical(standIn.impressions())).toEqual(native.impressions);
+        expect(canonical(standIn.events())).toEqual(native.events);
+        expect(proxy.hits.every((n) => n > 0)).toBe(true);
+      });
+    } finally {
       await second.stop();
       if (first.process.exitCode !== null || first.process.signalCode !== null) service = await startServiceProcess(serviceEnv());
     }
@@ -225,70 +248,57 @@ describe('several service instances behind one collector', () => {
 
   it('FlagSync down for longer than the ack timeout, two instances: requests handed back and retried elsewhere arrive once', async () => {
     standIn.reset();
-    const env = { ...serviceEnv(), FLAGSYNC_SERVICE_ACK_TIMEOUT: '2000' };
-    const instances = [await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) }), await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) })];
-    const proxy = await startRoundRobinProxy(instances.map((i) => i.url));
-    const ownCollector = await startCollector({ serviceEndpoint: proxy.url, backendEndpoint: backend.url, token: TOKEN });
-    const saved = collector;
-    collector = ownCollector;
+    const instances = await twoInstances({ ...serviceEnv(), FLAGSYNC_SERVICE_ACK_TIMEOUT: '2000' });
     try {
-      standIn.addFault({ status: 503, times: Infinity });
-      // Users 1 and 2 only: one request, so the collector's retries alternate between the instances.
-      await runApp('proto', firstHalf);
-      // Long enough for several ack timeouts, each followed by a retry through the load balancer.
-      await new Promise((r) => setTimeout(r, 7000));
-      standIn.clearFaults();
-      const expected = { impressions: native.impressions.filter(ofFirstHalf), events: native.events.filter(ofFirstHalf) };
-      expect(expected.impressions.length).toBeGreaterThan(0);
-      await arrived({ impressions: expected.impressions.length, events: expected.events.length }, 90_000);
-      // Until neither instance holds anything: a copy still queued somewhere would arrive as a duplicate.
-      await waitUntil(async () => (await serviceMetric('flagsync_otel_queued_items', instances[0])) + (await serviceMetric('flagsync_otel_queued_items', instances[1])) === 0, 60_000, 'both instances empty');
-      await new Promise((r) => setTimeout(r, 500));
-      expect(canonical(standIn.impressions())).toEqual(expected.impressions);
-      expect(canonical(standIn.events())).toEqual(expected.events);
-      expect(proxy.hits.every((n) => n > 0)).toBe(true);
-      const withdrawn = async (i: ServiceProcess) => (await serviceMetric('flagsync_otel_withdrawn_total{kind="impression"}', i)) + (await serviceMetric('flagsync_otel_withdrawn_total{kind="event"}', i));
-      expect((await withdrawn(instances[0]!)) + (await withdrawn(instances[1]!))).toBeGreaterThan(0);
+      await behindBalancer(instances, async (proxy) => {
+        standIn.addFault({ status: 503, times: Infinity });
+        // Users 1 and 2 only: one request, so the collector's retries alternate between the instances.
+        await runApp('proto', firstHalf);
+        // Long enough for several ack timeouts, each followed by a retry through the load balancer.
+        await new Promise((r) => setTimeout(r, 7000));
+        standIn.clearFaults();
+        const expected = { impressions: native.impressions.filter(ofFirstHalf), events: native.events.filter(ofFirstHalf) };
+        expect(expected.impressions.length).toBeGreaterThan(0);
+        await arrived({ impressions: expected.impressions.length, events: expected.events.length }, 90_000);
+        // Until neither instance holds anything: a copy still queued somewhere would arrive as a duplicate.
+        await waitUntil(async () => (await total('flagsync_otel_queued_items', instances)) === 0, 60_000, 'both instances empty');
+        await new Promise((r) => setTimeout(r, 500));
+        expect(canonical(standIn.impressions())).toEqual(expected.impressions);
+        expect(canonical(standIn.events())).toEqual(expected.events);
+        expect(proxy.hits.every((n) => n > 0)).toBe(true);
+        expect((await total('flagsync_otel_withdrawn_total{kind="impression"}', instances)) + (await total('flagsync_otel_withdrawn_total{kind="event"}', instances))).toBeGreaterThan(0);
+      });
     } finally {
-      collector = saved;
-      await ownCollector.stop();
-      await proxy.close();
       for (const i of instances) await i.stop();
     }
   }, 150_000);
 
   it('FlagSync slower than the ack timeout, two instances: the retry waits for the instance FlagSync has not answered yet, nothing arrives twice', async () => {
     standIn.reset();
-    const env = { ...serviceEnv(), FLAGSYNC_SERVICE_ACK_TIMEOUT: '1500' };
-    const instances = [await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) }), await startServiceProcess({ ...env, FLAGSYNC_SERVICE_PORT: String(await freePort()) })];
-    const proxy = await startRoundRobinProxy(instances.map((i) => i.url));
-    const ownCollector = await startCollector({ serviceEndpoint: proxy.url, backendEndpoint: backend.url, token: TOKEN });
-    const saved = collector;
-    collector = ownCollector;
+    const instances = await twoInstances({ ...serviceEnv(), FLAGSYNC_SERVICE_ACK_TIMEOUT: '1500' });
     try {
-      // FlagSync stores batches only after 8 s (longer than the collector waits to retry, and past
-      // the ack timeout), until one instance holds a request...
-      standIn.addFault({ delayMs: 8000, times: Infinity });
-      await runApp('proto', firstHalf);
-      const held = async (i: ServiceProcess) => serviceMetric('flagsync_otel_in_flight_at_ack_timeout_total', i);
-      await waitUntil(async () => (await held(instances[0]!)) + (await held(instances[1]!)) > 0, 30_000, 'a request held past the ack timeout');
-      // ...then at normal speed for the retries that follow.
-      standIn.clearFaults();
-      const expected = { impressions: native.impressions.filter(ofFirstHalf), events: native.events.filter(ofFirstHalf) };
-      await arrived({ impressions: expected.impressions.length, events: expected.events.length }, 60_000);
-      // Until the collector's retries got the request acknowledged (the first retry after the 503 goes to the other instance).
-      const acknowledged = async (i: ServiceProcess) => (await serviceMetric('flagsync_otel_responses_total{code="200"}', i)) || 0;
-      await waitUntil(async () => (await acknowledged(instances[0]!)) + (await acknowledged(instances[1]!)) >= 1, 60_000, 'the request acknowledged');
-      await waitUntil(async () => (await serviceMetric('flagsync_otel_queued_items', instances[0])) + (await serviceMetric('flagsync_otel_queued_items', instances[1])) === 0, 60_000, 'both instances empty');
-      await new Promise((r) => setTimeout(r, 1500));
-      expect(canonical(standIn.impressions())).toEqual(expected.impressions);
-      expect(canonical(standIn.events())).toEqual(expected.events);
-      // The retries did go through the balancer to both instances while FlagSync was slow.
-      expect(proxy.hits.every((n) => n > 0)).toBe(true);
+      await behindBalancer(instances, async (proxy) => {
+        // FlagSync stores batches only after 8 s (longer than the collector waits to retry, and past
+        // the ack timeout), until one instance holds a request...
+        standIn.addFault({ delayMs: 8000, times: Infinity });
+        await runApp('proto', firstHalf);
+        await waitUntil(async () => (await total('flagsync_otel_in_flight_at_ack_timeout_total', instances)) > 0, 30_000, 'a request held past the ack timeout');
+        // ...then at normal speed for the retries that follow.
+        standIn.clearFaults();
+        const expected = { impressions: native.impressions.filter(ofFirstHalf), events: native.events.filter(ofFirstHalf) };
+        await arrived({ impressions: expected.impressions.length, events: expected.events.length }, 60_000);
+        // Until the collector's retries got the request acknowledged (the first retry after the 503 goes to
+        // the other instance). The 200 line appears with the first 200 answer: absent counts as none.
+        const acknowledged = async (i: ServiceProcess) => (await serviceMetric('flagsync_otel_responses_total{code="200"}', i)) || 0;
+        await waitUntil(async () => (await acknowledged(instances[0]!)) + (await acknowledged(instances[1]!)) >= 1, 60_000, 'the request acknowledged');
+        await waitUntil(async () => (await total('flagsync_otel_queued_items', instances)) === 0, 60_000, 'both instances empty');
+        await new Promise((r) => setTimeout(r, 1500));
+        expect(canonical(standIn.impressions())).toEqual(expected.impressions);
+        expect(canonical(standIn.events())).toEqual(expected.events);
+        // The retries did go through the balancer to both instances while FlagSync was slow.
+        expect(proxy.hits.every((n) => n > 0)).toBe(true);
+      });
     } finally {
-      collector = saved;
-      await ownCollector.stop();
-      await proxy.close();
       for (const i of instances) await i.stop();
     }
   }, 150_000);

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type Fault, type StandIn } from '../../src/standin/server.js';
+import { contextKeys, userKeys } from '../utils/otlp-request.js';
 import { freePort } from '../utils/processes.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/app-shutdown.cjs', import.meta.url));
@@ -49,8 +50,7 @@ async function runApp(eventsUrl: string): Promise<Outcome> {
   return { code, stderr, result: JSON.parse(line) as Outcome['result'] };
 }
 
-const users = (items: Record<string, unknown>[]) => items.map((i) => (i.context as { key: string }).key).sort();
-const ALL = Array.from({ length: USERS }, (_, i) => `u${i}`).sort();
+const ALL = userKeys(USERS);
 
 describe('the app shuts down while FlagSync misbehaves', () => {
   it('FlagSync unreachable: nothing delivered, every item reported, exit 0, no unhandled rejection', async () => {
@@ -72,7 +72,7 @@ describe('the app shuts down while FlagSync misbehaves', () => {
     const { code, stderr, result } = await runApp(standIn.url);
     expect(code).toBe(0);
     expect(result.unhandled).toBe(0);
-    expect(users(standIn.impressions())).toEqual(ALL);
+    expect(contextKeys(standIn.impressions())).toEqual(ALL);
     expect(standIn.events()).toHaveLength(0);
     expect(result.stats.impressions).toMatchObject({ accepted: USERS, delivered: USERS, failed: 0 });
     expect(result.stats.events).toMatchObject({ accepted: USERS, delivered: 0, failed: USERS, unanswered: 0 });
@@ -90,7 +90,7 @@ describe('the app shuts down while FlagSync misbehaves', () => {
     const { code, stderr, result } = await runApp(standIn.url);
     expect(code).toBe(0);
     expect(result.unhandled).toBe(0);
-    expect(users(standIn.impressions())).toEqual(ALL);
+    expect(contextKeys(standIn.impressions())).toEqual(ALL);
     // Past FlagSync's delay: what it does with the abandoned request is settled.
     await new Promise((r) => setTimeout(r, 5300));
     expect(standIn.events()).toHaveLength(arriving);

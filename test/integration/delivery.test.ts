@@ -5,6 +5,7 @@ import { DeliveryEngine } from '../../src/delivery/delivery-engine.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import type { FlagSyncEvent, FlagSyncImpression } from '../../src/types.js';
 import { captureDiag, type CapturedDiag } from '../utils/diag-capture.js';
+import { contextKeys } from '../utils/otlp-request.js';
 
 let standIn: StandIn;
 let engine: DeliveryEngine | undefined;
@@ -33,10 +34,6 @@ function makeEngine(options: FlagSyncDeliveryOptions = {}) {
 
 const impression = (i: number): FlagSyncImpression => ({ flagKey: 'register-button-copy', flagValue: i % 2 ? 'Join Now' : 'Sign Up', context: { key: `u${i}` }, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString() });
 const event = (i: number): FlagSyncEvent => ({ context: { key: `u${i}` }, eventKey: 'page_load_time', value: i, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 1, i)).toISOString() });
-
-function keys(items: Record<string, unknown>[]) {
-  return items.map((i) => (i.context as { key: string }).key).sort();
-}
 
 describe('DeliveryEngine → stand-in', () => {
   it('delivers exact items in batches, with our sdkContext and the SDK key header', async () => {
@@ -70,7 +67,7 @@ describe('DeliveryEngine → stand-in', () => {
     const e = makeEngine();
     for (let i = 0; i < 5; i++) e.addImpression(impression(i));
     await e.forceFlush(5000);
-    expect(keys(standIn.impressions())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
+    expect(contextKeys(standIn.impressions())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
     expect(e.stats().impressions).toMatchObject({ delivered: 5, failed: 0, retries: 3, unconfirmed });
     expect(logs.lines.filter((l) => l.level === 'warn' && l.text.includes('kept queued'))).toHaveLength(1);
   });
@@ -96,7 +93,7 @@ describe('DeliveryEngine → stand-in', () => {
     for (let i = 0; i < 4; i++) e.addEvent(event(i));
     for (let i = 0; i < 3; i++) e.addImpression(impression(i));
     await e.forceFlush(5000);
-    const received = keys(standIn.events());
+    const received = contextKeys(standIn.events());
     const twice = received.length - new Set(received).size;
     expect(new Set(received)).toEqual(new Set(['u0', 'u1', 'u2', 'u3']));
     expect(twice).toBe(4);
@@ -138,7 +135,7 @@ describe('DeliveryEngine → stand-in', () => {
       engine = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: small.url, maxBatchSize: 8, flushIntervalMillis: 20 }, {}));
       for (let i = 0; i < 8; i++) engine.addImpression(impression(i));
       await engine.forceFlush(5000);
-      expect(keys(small.impressions())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7']);
+      expect(contextKeys(small.impressions())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7']);
       expect(small.rejections.length).toBeGreaterThan(0);
       expect(small.rejections.every((r) => r.status === 413)).toBe(true);
       expect(Math.max(...small.batches.map((b) => b.items.length))).toBeLessThan(8);
@@ -175,7 +172,7 @@ describe('DeliveryEngine → stand-in', () => {
     expect(accepted).toBe(25);
     expect(standIn.impressions()).toHaveLength(25);
     expect(stats.dropped).toBe(40 - standIn.impressions().length);
-    expect(new Set(keys(standIn.impressions())).size).toBe(25);
+    expect(new Set(contextKeys(standIn.impressions())).size).toBe(25);
   });
 
   it('bounds queue memory in bytes too, dropping and counting beyond it', async () => {

@@ -1,4 +1,7 @@
-/** A hand-built OTLP/JSON traces request: one span per user, each with a flag evaluation and a track call. */
+/**
+ * A hand-built OTLP/JSON traces request (one span per user, each with a flag evaluation and a
+ * track call), and how tests read the users of what reached the stand-in.
+ */
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
