@@ -25,6 +25,7 @@ export const FLAG_EVALUATION_EVENT_NAMES: readonly string[] = [EVENT_FEATURE_FLA
 
 /** Reason values from semconv `feature_flag.result.reason`. */
 export const REASON_UNKNOWN = 'unknown';
+export const REASON_DEFAULT = 'default';
 export const REASON_CACHED = 'cached';
 export const REASON_ERROR = 'error';
 export const ERROR_FLAG_NOT_FOUND = 'flag_not_found';
@@ -36,19 +37,22 @@ export const PROVIDER_NAME = 'FlagSync';
 // --- flagsync.* attributes: what is needed to rebuild FlagSync payloads exactly ---
 /** `track()` calls are recorded as events of this name. */
 export const EVENT_FLAGSYNC_TRACK = 'flagsync.track';
+/**
+ * Integrity marker, written first so attribute count limits keep it: every other attribute this
+ * package wrote on the event counts 1, plus its length in UTF-16 code units when it is a string
+ * (see `payloadSize`). Attribute limits only ever truncate or drop, so a smaller total on arrival
+ * means the event was damaged: converters ignore it rather than deliver a truncated key or value.
+ */
+export const ATTR_FLAGSYNC_SIZE = 'flagsync.size';
 /** JSON text of the served value, so its JSON type survives span attributes (`"true"` vs `true`). */
 export const ATTR_FLAGSYNC_VALUE = 'flagsync.value';
-/** JSON text of the context attributes (after privacy filtering); absent when the app passed none. */
-export const ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES = 'flagsync.context.attributes';
-/** Context key on track events (flag events use `feature_flag.context.id`). */
-export const ATTR_FLAGSYNC_CONTEXT_KEY = 'flagsync.context.key';
-/** `false` when the SDK itself would not have recorded an impression (node-sdk: missing flag). */
+/** JSON text of the user context as the SDK would send it (after privacy options): key, attributes, any other field. */
+export const ATTR_FLAGSYNC_CONTEXT = 'flagsync.context';
+/** `false` when FlagSync gets this call's impression from the SDK itself, not from this event. */
 export const ATTR_FLAGSYNC_IMPRESSION = 'flagsync.impression';
 export const ATTR_FLAGSYNC_EVENT_KEY = 'flagsync.event.key';
-/** The numeric value of a track call; absent when the app passed none. */
+/** JSON text of the track value (`"1234.5"`, `"null"`); absent when the app passed none. Text keeps every number exact in every OTLP encoding. */
 export const ATTR_FLAGSYNC_EVENT_VALUE = 'flagsync.event.value';
-/** `true` when the app passed `null` as the value (kept apart from "no value" for exact payloads). */
-export const ATTR_FLAGSYNC_EVENT_VALUE_NULL = 'flagsync.event.value_null';
 /** JSON text of the track properties; absent when the app passed none. */
 export const ATTR_FLAGSYNC_EVENT_PROPERTIES = 'flagsync.event.properties';
 
@@ -57,6 +61,26 @@ export const ATTR_FLAGSYNC_EVENT_PROPERTIES = 'flagsync.event.properties';
  * so two identical calls in one millisecond would otherwise look like one record sent twice.
  */
 export const ATTR_FLAGSYNC_CALL_ID = 'flagsync.call_id';
+
+/**
+ * Every attribute this package writes on its events, except the size marker itself: the names the
+ * size marker counts. The Go component holds the same list (collector/flagsyncexporter).
+ */
+export const SIZED_ATTRIBUTE_NAMES: readonly string[] = [
+  ATTR_FEATURE_FLAG_KEY,
+  ATTR_FEATURE_FLAG_PROVIDER_NAME,
+  ATTR_FEATURE_FLAG_CONTEXT_ID,
+  ATTR_FEATURE_FLAG_RESULT_VALUE,
+  ATTR_FEATURE_FLAG_RESULT_REASON,
+  ATTR_ERROR_TYPE,
+  ATTR_FLAGSYNC_VALUE,
+  ATTR_FLAGSYNC_CONTEXT,
+  ATTR_FLAGSYNC_IMPRESSION,
+  ATTR_FLAGSYNC_EVENT_KEY,
+  ATTR_FLAGSYNC_EVENT_VALUE,
+  ATTR_FLAGSYNC_EVENT_PROPERTIES,
+  ATTR_FLAGSYNC_CALL_ID,
+];
 
 /** Instrumentation scope name for our tracer and logger. */
 export const INSTRUMENTATION_SCOPE = 'flagsync-otel';

@@ -7,6 +7,8 @@ export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue
 export interface FlagSyncUserContext {
   key: string;
   attributes?: Record<string, unknown>;
+  /** Other fields apps put beside the key (`email`, `kind`): the SDK sends them, and so does this package. */
+  [field: string]: unknown;
 }
 
 /** One item of `POST /track/impressions/server`. */
@@ -34,8 +36,12 @@ export interface FlagSyncSdkContext {
 /** Where an evaluation or track call is written. */
 export type EventSignal = 'span' | 'log';
 
-/** What to do with a call made while no span is recording (no active span, or sampled out). */
-export type NoRecordingSpanBehavior = 'log' | 'drop';
+/**
+ * What to do with a call made while no span will export it (no active span, sampled out, or
+ * recording but not sampled): `'log'` writes the log-based event, `'sdk'` leaves the call to the
+ * FlagSync SDK's own delivery (nothing is written to OpenTelemetry, nothing is lost).
+ */
+export type NoRecordingSpanBehavior = 'log' | 'sdk';
 
 export interface ContextAttributeFilter {
   /** Only these attribute names leave the process. Default: all. */
@@ -50,9 +56,10 @@ export interface FlagSyncInstrumentationOptions {
   /** Signal for `track()` calls. Default `'span'`. */
   trackSignal?: EventSignal;
   /**
-   * When the signal is `'span'` but no span is recording (none active, sampled out, or its event
-   * limit is reached): `'log'` (default) writes the log-based event instead, keeping the trace
-   * context; `'drop'` records nothing (counted and reported once through `diag`).
+   * When the signal is `'span'` but no span will export the event (none active, sampled out,
+   * RECORD-only, or its event limit is reached): `'log'` (default) writes the log-based event
+   * instead, keeping the trace context; `'sdk'` leaves the call to the SDK's own delivery. Either
+   * way, a call with nowhere to be recorded goes through the SDK (counted in stats).
    */
   noRecordingSpan?: NoRecordingSpanBehavior;
   /** Filter for context attributes. Default: all attributes are recorded. */

@@ -1,6 +1,8 @@
 /**
  * The one converter: OpenTelemetry events (span events or log records, from the SDK exporters or
- * decoded OTLP) in, FlagSync server payload items out. Pure: no I/O, no clock, no globals.
+ * decoded OTLP) in, FlagSync server payload items out. No I/O, no clock; each converter keeps its
+ * own small caches. The Go component implements the same contract (collector/flagsyncexporter),
+ * and both are held to the golden vectors in testdata/golden/.
  */
 import {
   ATTR_FEATURE_FLAG_CONTEXT_ID,
@@ -8,22 +10,23 @@ import {
   ATTR_FEATURE_FLAG_PROVIDER_NAME,
   ATTR_FEATURE_FLAG_RESULT_VALUE,
   ATTR_FEATURE_FLAG_RESULT_VARIANT,
-  ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES,
-  ATTR_FLAGSYNC_CONTEXT_KEY,
+  ATTR_FLAGSYNC_CONTEXT,
   ATTR_FLAGSYNC_EVENT_KEY,
   ATTR_FLAGSYNC_EVENT_PROPERTIES,
   ATTR_FLAGSYNC_EVENT_VALUE,
-  ATTR_FLAGSYNC_EVENT_VALUE_NULL,
   ATTR_FLAGSYNC_IMPRESSION,
+  ATTR_FLAGSYNC_SIZE,
   ATTR_FLAGSYNC_VALUE,
   EVENT_FLAGSYNC_TRACK,
   FLAG_EVALUATION_EVENT_NAMES,
   LEGACY_ATTR_PROVIDER_NAME,
   LEGACY_ATTR_VARIANT,
   PROVIDER_NAME,
+  SIZED_ATTRIBUTE_NAMES,
 } from '../conventions.js';
 import type { FlagSyncEvent, FlagSyncImpression, FlagSyncUserContext, JsonValue } from '../types.js';
 import { isPlainObject, parseJsonText } from './json.js';
+import { isIntact } from './payload-size.js';
 
 /** An OpenTelemetry event in the one shape every source is brought to. */
 export interface SourceEvent {
@@ -31,6 +34,7 @@ export interface SourceEvent {
   name: string;
   /** Event time, milliseconds since the epoch (FlagSync timestamps have millisecond precision). */
   timeMs: number;
+  /** Its attributes; for a log record whose body is a map, with the body's FlagSync fields laid over them (`withBodyFields`). */
   attributes: Readonly<Record<string, unknown>>;
 }
 
@@ -46,8 +50,13 @@ export type ConversionOutcome =
   /** `json` is the item as FlagSync receives it, assembled from the already-validated JSON texts. */
   | { kind: 'impression'; item: FlagSyncImpression; json: string }
   | { kind: 'event'; item: FlagSyncEvent; json: string }
-  /** Not FlagSync data (other event names, other providers, or no impression wanted). */
+  /** Not FlagSync data (other event names, other providers, or an impression the SDK delivers itself). */
   | { kind: 'ignored' }
+  /**
+   * Written by this package but cut by attribute limits on the way (its size marker does not match):
+   * never delivered truncated. The instrumentation leaves such calls to the SDK where it can tell.
+   */
+  | { kind: 'damaged' }
   /** FlagSync data that cannot be converted; never forwarded. */
   | { kind: 'rejected'; reason: string };
 
@@ -60,41 +69,47 @@ export interface Converter {
 }
 
 const IGNORED: ConversionOutcome = { kind: 'ignored' };
+const DAMAGED: ConversionOutcome = { kind: 'damaged' };
 
-const ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
-  ATTR_FEATURE_FLAG_PROVIDER_NAME,
+export const CONVERTER_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
+  ATTR_FLAGSYNC_SIZE,
+  ...SIZED_ATTRIBUTE_NAMES,
   LEGACY_ATTR_PROVIDER_NAME,
-  ATTR_FLAGSYNC_IMPRESSION,
-  ATTR_FEATURE_FLAG_KEY,
-  ATTR_FEATURE_FLAG_CONTEXT_ID,
-  ATTR_FLAGSYNC_VALUE,
-  ATTR_FEATURE_FLAG_RESULT_VALUE,
   ATTR_FEATURE_FLAG_RESULT_VARIANT,
   LEGACY_ATTR_VARIANT,
-  ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES,
-  ATTR_FLAGSYNC_CONTEXT_KEY,
-  ATTR_FLAGSYNC_EVENT_KEY,
-  ATTR_FLAGSYNC_EVENT_VALUE,
-  ATTR_FLAGSYNC_EVENT_VALUE_NULL,
-  ATTR_FLAGSYNC_EVENT_PROPERTIES,
 ]);
+
+/**
+ * A log record's attributes with its body's fields laid over them, when the body is a map: this
+ * package writes a log-based event's FlagSync data in the body, where no attribute limit reaches.
+ */
+export function withBodyFields(attributes: Readonly<Record<string, unknown>>, body: unknown): Readonly<Record<string, unknown>> {
+  if (!isPlainObject(body) || !(ATTR_FLAGSYNC_SIZE in body)) return attributes;
+  const merged: Record<string, unknown> = { ...attributes };
+  for (const name of CONVERTER_ATTRIBUTE_NAMES) if (name in body) merged[name] = body[name];
+  // The marker counts what was written to the body; attributes outside it are not checked.
+  for (const name of SIZED_ATTRIBUTE_NAMES) if (!(name in body)) delete merged[name];
+  return merged;
+}
 
 export function createConverter(options: ConverterOptions = {}): Converter {
   const providers = new Set((options.providerNames ?? [PROVIDER_NAME]).map((name) => name.toLowerCase()));
   const candidateNames = new Set([...FLAG_EVALUATION_EVENT_NAMES, EVENT_FLAGSYNC_TRACK]);
   const parse = memoizedParse();
+  const timestamp = timestampFormatter();
   return {
-    attributeNames: ATTRIBUTE_NAMES,
+    attributeNames: CONVERTER_ATTRIBUTE_NAMES,
     isCandidateName: (name) => name !== undefined && candidateNames.has(name),
     convert(event) {
-      if (event.name === EVENT_FLAGSYNC_TRACK) return convertTrack(event, parse);
-      if (FLAG_EVALUATION_EVENT_NAMES.includes(event.name)) return convertEvaluation(event, providers, parse);
+      if (event.name === EVENT_FLAGSYNC_TRACK) return convertTrack(event, parse, timestamp);
+      if (FLAG_EVALUATION_EVENT_NAMES.includes(event.name)) return convertEvaluation(event, providers, parse, timestamp);
       return IGNORED;
     },
   };
 }
 
 type Parse = (text: string) => ReturnType<typeof parseJsonText>;
+type Timestamp = (timeMs: number) => string | undefined;
 
 /** Texts this long or shorter are remembered; served values and contexts repeat across events. */
 const MEMO_MAX_TEXT = 1024;
@@ -119,27 +134,41 @@ function memoizedParse(): Parse {
   };
 }
 
-function convertEvaluation(event: SourceEvent, providers: Set<string>, parse: Parse): ConversionOutcome {
+/** FlagSync's timestamp (ISO-8601 UTC, milliseconds); events of one batch mostly share their millisecond. */
+function timestampFormatter(): Timestamp {
+  let lastMs = Number.NaN;
+  let lastIso: string | undefined;
+  return (timeMs) => {
+    if (!Number.isFinite(timeMs)) return undefined;
+    const ms = Math.floor(timeMs);
+    if (ms !== lastMs) {
+      const date = new Date(ms);
+      lastMs = ms;
+      lastIso = Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+    }
+    return lastIso;
+  };
+}
+
+function convertEvaluation(event: SourceEvent, providers: Set<string>, parse: Parse, timestamp: Timestamp): ConversionOutcome {
   const a = event.attributes;
   const provider = a[ATTR_FEATURE_FLAG_PROVIDER_NAME] ?? a[LEGACY_ATTR_PROVIDER_NAME];
   if (typeof provider !== 'string' || !providers.has(provider.toLowerCase())) return IGNORED;
+  if (!isIntact(a)) return DAMAGED;
   if (a[ATTR_FLAGSYNC_IMPRESSION] === false) return IGNORED;
 
   const flagKey = a[ATTR_FEATURE_FLAG_KEY];
   if (typeof flagKey !== 'string' || flagKey === '') return reject(`${ATTR_FEATURE_FLAG_KEY} must be a non-empty string`);
-  const key = a[ATTR_FEATURE_FLAG_CONTEXT_ID];
-  if (typeof key !== 'string' || key === '') return reject(`${ATTR_FEATURE_FLAG_CONTEXT_ID} (the FlagSync context key) must be a non-empty string`);
-  const timestamp = toTimestamp(event.timeMs);
-  if (!timestamp) return reject('event time is not a valid time');
-
+  const time = timestamp(event.timeMs);
+  if (!time) return reject('event time is not a valid time');
+  const context = userContext(a, parse);
+  if ('error' in context) return reject(context.error);
   const flagValue = evaluationValue(a, parse);
   if ('error' in flagValue) return reject(flagValue.error);
-  const context = userContext(key, a, parse);
-  if ('error' in context) return reject(context.error);
   // JSON.parse has proven each text is one valid JSON value, so it can be reused as is instead of
   // serialising the parsed copy again (the parsed item is kept for callers that inspect it).
-  const json = `{"flagKey":${JSON.stringify(flagKey)},"flagValue":${flagValue.text},"context":${context.text},"timestamp":"${timestamp}"}`;
-  return { kind: 'impression', item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp }, json };
+  const json = `{"flagKey":${JSON.stringify(flagKey)},"flagValue":${flagValue.text},"context":${context.text},"timestamp":"${time}"}`;
+  return { kind: 'impression', item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp: time }, json };
 }
 
 function evaluationValue(a: Readonly<Record<string, unknown>>, parse: Parse): { value: JsonValue; text: string } | { error: string } {
@@ -158,67 +187,66 @@ function evaluationValue(a: Readonly<Record<string, unknown>>, parse: Parse): { 
   return { value: null, text: 'null' };
 }
 
-function convertTrack(event: SourceEvent, parse: Parse): ConversionOutcome {
+function convertTrack(event: SourceEvent, parse: Parse, timestamp: Timestamp): ConversionOutcome {
   const a = event.attributes;
+  if (!isIntact(a)) return DAMAGED;
   const eventKey = a[ATTR_FLAGSYNC_EVENT_KEY];
   if (typeof eventKey !== 'string' || eventKey === '') return reject(`${ATTR_FLAGSYNC_EVENT_KEY} must be a non-empty string`);
-  const key = a[ATTR_FLAGSYNC_CONTEXT_KEY];
-  if (typeof key !== 'string' || key === '') return reject(`${ATTR_FLAGSYNC_CONTEXT_KEY} (the FlagSync context key) must be a non-empty string`);
-  const timestamp = toTimestamp(event.timeMs);
-  if (!timestamp) return reject('event time is not a valid time');
-  const context = userContext(key, a, parse);
+  if (a[ATTR_FLAGSYNC_CONTEXT] === undefined) return reject(`${ATTR_FLAGSYNC_CONTEXT} is required`);
+  const time = timestamp(event.timeMs);
+  if (!time) return reject('event time is not a valid time');
+  const context = userContext(a, parse);
   if ('error' in context) return reject(context.error);
 
   // Absent stays absent: the SDKs send `value`/`properties` only when the app passed them.
-  let value: { value?: number | null } = {};
-  let valueJson = '';
-  const rawValue = a[ATTR_FLAGSYNC_EVENT_VALUE];
-  if (rawValue !== undefined) {
-    if (typeof rawValue !== 'number' || !Number.isFinite(rawValue)) return reject(`${ATTR_FLAGSYNC_EVENT_VALUE} must be a finite number or null`);
-    value = { value: rawValue };
-    valueJson = `,"value":${JSON.stringify(rawValue)}`;
-  } else if (a[ATTR_FLAGSYNC_EVENT_VALUE_NULL] === true) {
-    value = { value: null };
-    valueJson = ',"value":null';
-  }
-
-  let properties: { properties?: Record<string, JsonValue> | null } = {};
-  let propertiesJson = '';
-  const rawProperties = a[ATTR_FLAGSYNC_EVENT_PROPERTIES];
-  if (rawProperties !== undefined) {
-    const parsed = typeof rawProperties === 'string' ? parse(rawProperties) : { ok: false as const };
-    if (!parsed.ok || (parsed.value !== null && !isPlainObject(parsed.value))) {
-      return reject(`${ATTR_FLAGSYNC_EVENT_PROPERTIES} must be the JSON text of an object or null`);
-    }
-    properties = { properties: parsed.value as Record<string, JsonValue> | null };
-    propertiesJson = `,"properties":${rawProperties as string}`;
-  }
+  const value = jsonTextField(a, ATTR_FLAGSYNC_EVENT_VALUE, parse, (v) => v === null || (typeof v === 'number' && Number.isFinite(v)), 'a number or null');
+  if (value && 'error' in value) return reject(value.error);
+  const properties = jsonTextField(a, ATTR_FLAGSYNC_EVENT_PROPERTIES, parse, (v) => v === null || isPlainObject(v), 'an object or null');
+  if (properties && 'error' in properties) return reject(properties.error);
   // Field order as the SDKs send it, so payloads read the same.
-  const json = `{"context":${context.text},"eventKey":${JSON.stringify(eventKey)}${valueJson}${propertiesJson},"timestamp":"${timestamp}"}`;
-  return { kind: 'event', item: { context: context.value, eventKey, ...value, ...properties, timestamp }, json };
+  const json = `{"context":${context.text},"eventKey":${JSON.stringify(eventKey)}${value ? `,"value":${value.text}` : ''}${properties ? `,"properties":${properties.text}` : ''},"timestamp":"${time}"}`;
+  const item: FlagSyncEvent = {
+    context: context.value,
+    eventKey,
+    ...(value ? { value: value.value as number | null } : {}),
+    ...(properties ? { properties: properties.value as Record<string, JsonValue> | null } : {}),
+    timestamp: time,
+  };
+  return { kind: 'event', item, json };
 }
 
-function userContext(key: string, a: Readonly<Record<string, unknown>>, parse: Parse): { value: FlagSyncUserContext; text: string } | { error: string } {
-  const json = a[ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES];
-  const keyJson = JSON.stringify(key);
-  if (json === undefined) return { value: { key }, text: `{"key":${keyJson}}` };
+/** An optional attribute holding JSON text whose value must pass `check`. */
+function jsonTextField(
+  a: Readonly<Record<string, unknown>>,
+  name: string,
+  parse: Parse,
+  check: (value: JsonValue) => boolean,
+  what: string,
+): { value: JsonValue; text: string } | { error: string } | undefined {
+  const raw = a[name];
+  if (raw === undefined) return undefined;
+  const parsed = typeof raw === 'string' ? parse(raw) : { ok: false as const };
+  if (!parsed.ok || !check(parsed.value)) return { error: `${name} must be the JSON text of ${what}` };
+  return { value: parsed.value, text: raw as string };
+}
+
+/**
+ * The user context: this package's `flagsync.context` (the JSON text the SDK would send, used as
+ * is), or for other emitters just the key from `feature_flag.context.id`.
+ */
+function userContext(a: Readonly<Record<string, unknown>>, parse: Parse): { value: FlagSyncUserContext; text: string } | { error: string } {
+  const json = a[ATTR_FLAGSYNC_CONTEXT];
+  if (json === undefined) {
+    const key = a[ATTR_FEATURE_FLAG_CONTEXT_ID];
+    if (typeof key !== 'string' || key === '') return { error: `${ATTR_FEATURE_FLAG_CONTEXT_ID} (the FlagSync context key) must be a non-empty string` };
+    return { value: { key }, text: `{"key":${JSON.stringify(key)}}` };
+  }
   const parsed = typeof json === 'string' ? parse(json) : { ok: false as const };
-  if (!parsed.ok || !isPlainObject(parsed.value)) return { error: `${ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES} must be the JSON text of an object` };
-  return { value: { key, attributes: parsed.value }, text: `{"key":${keyJson},"attributes":${json as string}}` };
-}
-
-// Events of one batch mostly share their millisecond: remember the last conversion.
-let lastMs = Number.NaN;
-let lastIso: string | undefined;
-
-function toTimestamp(timeMs: number): string | undefined {
-  if (!Number.isFinite(timeMs)) return undefined;
-  const ms = Math.floor(timeMs);
-  if (ms === lastMs) return lastIso;
-  const date = new Date(ms);
-  lastMs = ms;
-  lastIso = Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-  return lastIso;
+  const value = parsed.ok ? parsed.value : undefined;
+  if (!isPlainObject(value) || typeof value.key !== 'string' || value.key === '' || (value.attributes !== undefined && !isPlainObject(value.attributes))) {
+    return { error: `${ATTR_FLAGSYNC_CONTEXT} must be the JSON text of an object with a non-empty string key and an object of attributes` };
+  }
+  return { value: value as FlagSyncUserContext, text: json as string };
 }
 
 function isJsonValue(value: unknown, depth = 0): value is JsonValue {

@@ -3,7 +3,7 @@
  * exporters work with OpenTelemetry JS SDK 2.x and 3.x alike.
  */
 import type { Attributes, HrTime } from '@opentelemetry/api';
-import type { Converter, ConversionOutcome, SourceEvent } from './converter.js';
+import { withBodyFields, type Converter, type ConversionOutcome, type SourceEvent } from './converter.js';
 
 export interface SpanLike {
   readonly events: readonly { name: string; time: HrTime; attributes?: Attributes }[];
@@ -14,6 +14,7 @@ export interface LogRecordLike {
   readonly eventName?: string;
   readonly hrTime: HrTime;
   readonly attributes: Attributes;
+  readonly body?: unknown;
 }
 
 export function hrTimeToMs(time: HrTime): number {
@@ -34,6 +35,6 @@ export function convertSpans(converter: Converter, spans: readonly SpanLike[], o
 export function convertLogRecords(converter: Converter, records: readonly LogRecordLike[], onOutcome: (outcome: ConversionOutcome) => void): void {
   for (const record of records) {
     if (!converter.isCandidateName(record.eventName)) continue;
-    onOutcome(converter.convert({ name: record.eventName!, timeMs: hrTimeToMs(record.hrTime), attributes: record.attributes }));
+    onOutcome(converter.convert({ name: record.eventName!, timeMs: hrTimeToMs(record.hrTime), attributes: withBodyFields(record.attributes, record.body) }));
   }
 }

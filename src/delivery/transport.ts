@@ -3,7 +3,7 @@
  * decides what a failure means.
  */
 import { context } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { suppressTracing } from '../otel/sdk-contract.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isRetryableStatus, parseRetryAfter } from './retry-policy.js';
 

@@ -1,46 +1,56 @@
-/** Converter + delivery engine + rejection accounting: what both in-process exporters share. */
+/** Converter + shared delivery engine + rejection accounting: what both in-process exporters share. */
 import { diag } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resolveDeliveryConfig, type FlagSyncDeliveryOptions } from '../config/delivery-config.js';
 import { createConverter, type ConversionOutcome, type Converter, type ConverterOptions } from '../convert/converter.js';
-import { DeliveryEngine, type DeliveryStats } from '../delivery/delivery-engine.js';
+import type { DeliveryStats } from '../delivery/delivery-engine.js';
+import { acquireEngine, type EngineLease } from '../delivery/shared-engine.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
 import type { Transport } from '../delivery/transport.js';
+import { EXPORT_FAILED, EXPORT_SUCCESS, type ExportResult } from '../otel/sdk-contract.js';
 
 export interface FlagSyncExporterOptions extends FlagSyncDeliveryOptions, ConverterOptions {
-  /** Replace the HTTP transport (tests). */
+  /** Replace the HTTP transport (tests); such an exporter gets an engine of its own. */
   transport?: Transport;
 }
 
 export interface ExporterStats extends DeliveryStats {
   /** FlagSync events that could not be converted, by reason. */
   rejected: Record<string, number>;
+  /** Our events cut by attribute limits on the way (not delivered; the instrumentation leaves such calls to the SDK). */
+  damaged: number;
 }
 
 export abstract class FlagSyncExporterBase<Item> {
   protected readonly _converter: Converter;
-  protected readonly _engine: DeliveryEngine;
   protected readonly _log: ThrottledLog;
-  protected readonly _handle: (outcome: ConversionOutcome) => void;
+  private readonly _lease: EngineLease;
   private readonly _rejected: Record<string, number> = {};
+  private _damaged = 0;
   private _isShutdown = false;
+  /** Items of the export() in progress that could not be queued or converted. */
+  private _lost = 0;
+  protected readonly _handle = (outcome: ConversionOutcome): void => {
+    switch (outcome.kind) {
+      case 'impression':
+      case 'event':
+        if (!this._lease.engine.add(outcome)) this._lost++;
+        break;
+      case 'rejected':
+        this._lost++;
+        this._rejected[outcome.reason] = (this._rejected[outcome.reason] ?? 0) + 1;
+        this._log.log('warn', outcome.reason, `FlagSync event not converted: ${outcome.reason}`);
+        break;
+      case 'damaged':
+        this._damaged++;
+        this._log.log('warn', 'damaged', 'a FlagSync event arrived cut by attribute limits and was ignored (the instrumentation leaves such calls to the FlagSync SDK where it can tell); raise the attribute value length limit or use the log signal');
+        break;
+    }
+  };
 
   constructor(options: FlagSyncExporterOptions, component: string) {
     this._converter = createConverter(options);
-    this._engine = new DeliveryEngine(resolveDeliveryConfig(options), options.transport);
+    this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport);
     this._log = new ThrottledLog(diag.createComponentLogger({ namespace: `flagsync-otel/${component}` }));
-    this._handle = (outcome) => {
-      switch (outcome.kind) {
-        case 'impression':
-        case 'event':
-          this._engine.add(outcome);
-          break;
-        case 'rejected':
-          this._rejected[outcome.reason] = (this._rejected[outcome.reason] ?? 0) + 1;
-          this._log.log('warn', outcome.reason, `FlagSync event not converted: ${outcome.reason}`);
-          break;
-      }
-    };
   }
 
   /** Pick FlagSync events out of the items and queue them (through `this._handle`). */
@@ -48,33 +58,41 @@ export abstract class FlagSyncExporterBase<Item> {
 
   /**
    * Converts and queues; the callback does not wait for FlagSync, so a slow FlagSync never holds
-   * up the app's processor. Delivery, retries and drops are the engine's (see stats()).
+   * up the app's processor. It reports failure when items had to be dropped (queue full, or not
+   * convertible), so the SDK's own processor metrics see them. Delivery and retries are the engine's.
    */
   export(items: Item[], resultCallback: (result: ExportResult) => void): void {
     if (this._isShutdown) {
-      resultCallback({ code: ExportResultCode.FAILED, error: new Error(`${this.constructor.name} is shut down`) });
+      resultCallback({ code: EXPORT_FAILED, error: new Error(`${this.constructor.name} is shut down`) });
       return;
     }
+    this._lost = 0;
     try {
       this._convert(items);
-      resultCallback({ code: ExportResultCode.SUCCESS });
     } catch (error) {
-      resultCallback({ code: ExportResultCode.FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      resultCallback({ code: EXPORT_FAILED, error: error instanceof Error ? error : new Error(String(error)) });
+      return;
+    }
+    if (this._lost > 0) {
+      resultCallback({ code: EXPORT_FAILED, error: new Error(`${this._lost} FlagSync items dropped (queue full or not convertible); see stats()`) });
+    } else {
+      resultCallback({ code: EXPORT_SUCCESS });
     }
   }
 
   /** Deliver what is queued, within the shutdown timeout. */
   async forceFlush(): Promise<void> {
-    await this._engine.forceFlush();
+    await this._lease.engine.forceFlush();
   }
 
   /** Deliver what is queued within the shutdown timeout, then stop; the rest is reported. */
   shutdown(): Promise<void> {
     this._isShutdown = true;
-    return this._engine.shutdown();
+    return this._lease.release();
   }
 
+  /** Delivery counts are those of the engine this exporter shares with others of the same settings. */
   stats(): ExporterStats {
-    return { ...this._engine.stats(), rejected: { ...this._rejected } };
+    return { ...this._lease.engine.stats(), rejected: { ...this._rejected }, damaged: this._damaged };
   }
 }

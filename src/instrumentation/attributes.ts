@@ -1,5 +1,9 @@
-/** Builds the attributes of `feature_flag.evaluation` and `flagsync.track` events. */
-import type { Attributes } from '@opentelemetry/api';
+/**
+ * Builds the attributes of `feature_flag.evaluation` and `flagsync.track` events, and decides
+ * whether a call can be recorded faithfully at all. A call that cannot (a value FlagSync's API
+ * would refuse, a context the SDK would send differently) is left to the SDK's own delivery.
+ * Every value written is a string, a boolean or a number every OTLP encoding carries exactly.
+ */
 import {
   ATTR_ERROR_TYPE,
   ATTR_FEATURE_FLAG_CONTEXT_ID,
@@ -7,79 +11,108 @@ import {
   ATTR_FEATURE_FLAG_PROVIDER_NAME,
   ATTR_FEATURE_FLAG_RESULT_REASON,
   ATTR_FEATURE_FLAG_RESULT_VALUE,
-  ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES,
-  ATTR_FLAGSYNC_CONTEXT_KEY,
+  ATTR_FLAGSYNC_CONTEXT,
   ATTR_FLAGSYNC_EVENT_KEY,
   ATTR_FLAGSYNC_EVENT_PROPERTIES,
   ATTR_FLAGSYNC_EVENT_VALUE,
-  ATTR_FLAGSYNC_EVENT_VALUE_NULL,
   ATTR_FLAGSYNC_IMPRESSION,
   ATTR_FLAGSYNC_VALUE,
   PROVIDER_NAME,
 } from '../conventions.js';
 import { toJsonText } from '../convert/json.js';
-import type { FlagSyncUserContext } from '../types.js';
 import type { ContextPrivacy } from './privacy.js';
+
+/** Attribute values this package writes. */
+export type EventAttributes = Record<string, string | number | boolean>;
+
+/** A user context as it will be recorded: its (possibly hashed) key and the JSON text FlagSync gets. */
+export interface PreparedContext {
+  key: string;
+  json: string;
+}
 
 export interface FlagEvaluation {
   flagKey: string;
   value: unknown;
-  context: FlagSyncUserContext;
-  /** False when the SDK itself would not record an impression for this call. */
+  context: PreparedContext;
+  /** False when FlagSync gets this call's impression from the SDK, not from this event. */
   impression: boolean;
   reason: string;
   errorType?: string;
 }
 
-export interface TrackCall {
-  context: FlagSyncUserContext;
-  eventKey: string;
-  value: unknown;
-  properties: unknown;
+/**
+ * The context as the server SDK would serialise it, after the privacy options; undefined when the
+ * SDK would send something FlagSync's API refuses (no string key, attributes not an object), so
+ * the call is better left to the SDK.
+ */
+export function prepareServerContext(context: unknown, privacy: ContextPrivacy): PreparedContext | undefined {
+  if (typeof context !== 'object' || context === null || Array.isArray(context)) return undefined;
+  const { key, attributes } = context as { key?: unknown; attributes?: unknown };
+  if (typeof key !== 'string' || key === '') return undefined;
+  if (attributes !== undefined && !isJsonObject(attributes)) return undefined;
+  const json = toJsonText(privacy.identity ? context : privacy.applyToContext(context as Record<string, unknown>));
+  if (json === undefined || json[0] !== '{') return undefined;
+  return { key: privacy.mapKey(key), json };
 }
 
-export function flagEvaluationAttributes(call: FlagEvaluation, privacy: ContextPrivacy, omitValues: boolean): Attributes {
-  const attributes: Attributes = {
+/** js-sdk sends `{ key, attributes: core.attributes ?? {} }` once per batch. */
+export function prepareBrowserContext(core: { key?: unknown; attributes?: unknown }, privacy: ContextPrivacy): PreparedContext | undefined {
+  return prepareServerContext({ key: core.key, attributes: core.attributes ?? {} }, privacy);
+}
+
+export function flagEvaluationAttributes(call: FlagEvaluation, omitValues: boolean): EventAttributes | undefined {
+  const attributes: EventAttributes = {
     [ATTR_FEATURE_FLAG_KEY]: call.flagKey,
     [ATTR_FEATURE_FLAG_PROVIDER_NAME]: PROVIDER_NAME,
-    [ATTR_FEATURE_FLAG_CONTEXT_ID]: privacy.mapKey(String(call.context.key)),
+    [ATTR_FEATURE_FLAG_CONTEXT_ID]: call.context.key,
     [ATTR_FEATURE_FLAG_RESULT_REASON]: call.reason,
   };
   if (call.errorType) attributes[ATTR_ERROR_TYPE] = call.errorType;
   if (!omitValues) {
     const json = toJsonText(call.value);
-    if (json !== undefined) attributes[ATTR_FLAGSYNC_VALUE] = json;
-    const value = call.value;
-    // Span attributes hold primitives only; other JSON values go as their JSON text.
-    attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] =
-      typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : json;
+    // The SDK would send no flagValue at all (a function, a symbol): FlagSync refuses that.
+    if (json === undefined) return undefined;
+    attributes[ATTR_FLAGSYNC_VALUE] = json;
+    attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = semconvValue(call.value, json);
   }
-  addContextAttributes(attributes, call.context, privacy);
+  attributes[ATTR_FLAGSYNC_CONTEXT] = call.context.json;
   if (!call.impression) attributes[ATTR_FLAGSYNC_IMPRESSION] = false;
   return attributes;
 }
 
-export function trackAttributes(call: TrackCall, privacy: ContextPrivacy): Attributes {
-  const attributes: Attributes = {
-    [ATTR_FLAGSYNC_EVENT_KEY]: call.eventKey,
-    [ATTR_FLAGSYNC_CONTEXT_KEY]: privacy.mapKey(String(call.context.key)),
-  };
-  const value = call.value;
-  if (value === null) attributes[ATTR_FLAGSYNC_EVENT_VALUE_NULL] = true;
-  else if (typeof value === 'number') attributes[ATTR_FLAGSYNC_EVENT_VALUE] = value;
-  // Wrong types are kept as text so the exporter can reject them with a reason instead of guessing.
-  else if (value !== undefined) attributes[ATTR_FLAGSYNC_EVENT_VALUE] = String(value);
-  if (call.properties !== undefined) {
-    const json = toJsonText(call.properties);
-    if (json !== undefined) attributes[ATTR_FLAGSYNC_EVENT_PROPERTIES] = json;
+/**
+ * A track() call FlagSync's API takes as the SDK would send it, or undefined (left to the SDK):
+ * a non-empty string event key, a number or null value (NaN and infinities go as null, as in the
+ * SDK's JSON), properties that serialise to a JSON object or null.
+ */
+export function trackAttributes(context: PreparedContext, eventKey: unknown, value: unknown, properties: unknown): EventAttributes | undefined {
+  if (typeof eventKey !== 'string' || eventKey === '') return undefined;
+  const attributes: EventAttributes = { [ATTR_FLAGSYNC_EVENT_KEY]: eventKey, [ATTR_FLAGSYNC_CONTEXT]: context.json };
+  if (value !== undefined) {
+    if (value !== null && typeof value !== 'number') return undefined;
+    attributes[ATTR_FLAGSYNC_EVENT_VALUE] = JSON.stringify(value);
   }
-  addContextAttributes(attributes, call.context, privacy);
+  if (properties !== undefined) {
+    if (properties !== null && (typeof properties !== 'object' || Array.isArray(properties))) return undefined;
+    const json = toJsonText(properties);
+    if (json === undefined || (json !== 'null' && json[0] !== '{')) return undefined;
+    attributes[ATTR_FLAGSYNC_EVENT_PROPERTIES] = json;
+  }
   return attributes;
 }
 
-function addContextAttributes(attributes: Attributes, context: FlagSyncUserContext, privacy: ContextPrivacy): void {
-  const kept = privacy.filterAttributes(context.attributes);
-  if (kept === undefined) return;
-  const json = toJsonText(kept);
-  if (json !== undefined) attributes[ATTR_FLAGSYNC_CONTEXT_ATTRIBUTES] = json;
+/**
+ * `feature_flag.result.value` for dashboards: the primitive itself when every OTLP encoding
+ * carries it exactly, else its JSON text. OTLP/JSON exporters write integral numbers as int64,
+ * which a receiver refuses (for the whole request) from 2^63 up.
+ */
+function semconvValue(value: unknown, json: string): string | number | boolean {
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number' && (Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value)))) return value;
+  return json;
+}
+
+function isJsonObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

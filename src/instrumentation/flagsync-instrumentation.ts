@@ -12,13 +12,13 @@ import {
 import type { FlagSyncInstrumentationOptions } from '../types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { installSdkDeliveryGuard } from './node-sdk-delivery-guard.js';
-import { claimSdkDelivery, releaseSdkDelivery } from './sdk-delivery-guard.js';
 import { createClientInstrumenter, type ClientInstrumenter } from './wrap-client.js';
 
 export interface FlagSyncInstrumentationConfig extends InstrumentationConfig, FlagSyncInstrumentationOptions {
   /**
-   * Stop the SDKs from POSTing impressions themselves, so FlagSync gets each one once, through
-   * OpenTelemetry. Default `true`. Set `false` only if nothing in your pipeline delivers to FlagSync.
+   * Install the SDK delivery guard, so impressions this package records reach FlagSync through
+   * OpenTelemetry instead of the SDK's own requests. Default `true`. With `false`, the SDK delivers
+   * every impression itself and the evaluation events are telemetry only (`flagsync.impression=false`).
    */
   guardSdkDelivery?: boolean;
 }
@@ -41,17 +41,14 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
 
   override enable(): void {
     super.enable();
+    // Until the guard is in place, calls are left to the SDK (claims need a covered SDK).
     if (this.getConfig().guardSdkDelivery !== false) {
-      claimSdkDelivery();
       installSdkDeliveryGuard().catch((error) => this._diag.warn('could not install the SDK delivery guard', error));
     }
   }
 
-  override disable(): void {
-    super.disable();
-    // The guard stays: it keeps out what the SDK queued while we delivered, and lets the rest through.
-    releaseSdkDelivery();
-  }
+  // disable(): the wrapper stops recording at once. The guard stays: it still holds back the SDK's
+  // copies of calls recorded before, and lets every other impression through.
 
   protected init() {
     return ['@flagsync/node-sdk', '@flagsync/js-sdk'].map(

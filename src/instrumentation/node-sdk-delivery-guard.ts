@@ -1,19 +1,26 @@
 /**
  * Node side of the SDK delivery guard: finds the axios copies the FlagSync SDKs actually load
- * (CommonJS and ESM builds are separate module instances) and guards each of them.
+ * (CommonJS and ESM builds are separate module instances) and guards each of them. An SDK counts
+ * as covered (so its calls may be claimed) only once every axios copy it can load is guarded.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { diag } from '@opentelemetry/api';
+import { state } from './claims.js';
 import { guardAxios, guardFetch } from './sdk-delivery-guard.js';
 
-const SDK_PACKAGES = ['@flagsync/node-sdk', '@flagsync/js-sdk'];
+const SDKS = [
+  { name: '@flagsync/node-sdk', kind: 'server' },
+  { name: '@flagsync/js-sdk', kind: 'client' },
+] as const;
 
 export interface InstallGuardResult {
   /** What is now guarded: `globalThis.fetch` and axios module files. */
   guarded: string[];
+  /** SDKs whose impressions this package may now deliver in their place. */
+  covered: ('@flagsync/node-sdk' | '@flagsync/js-sdk')[];
 }
 
 /**
@@ -22,40 +29,52 @@ export interface InstallGuardResult {
  */
 export async function installSdkDeliveryGuard(options: { from?: string[] } = {}): Promise<InstallGuardResult> {
   const guarded: string[] = [];
-  if (guardFetch()) guarded.push('globalThis.fetch');
-  for (const axiosDir of findSdkAxiosDirs(options.from)) {
-    for (const entry of axiosEntries(axiosDir)) {
-      try {
-        const mod = entry.format === 'cjs' ? createRequire(entry.file)(entry.file) : await import(pathToFileURL(entry.file).href);
-        if (guardAxios(mod.default ?? mod)) guarded.push(entry.file);
-      } catch (error) {
-        diag.debug(`flagsync-otel: could not load ${entry.file} to guard SDK delivery: ${String(error)}`);
+  const covered: InstallGuardResult['covered'] = [];
+  const fetchGuarded = guardFetch();
+  if (fetchGuarded) guarded.push('globalThis.fetch');
+  for (const sdk of SDKS) {
+    const dirs = findSdkAxiosDirs(sdk.name, options.from);
+    if (dirs.size === 0) continue;
+    let all = true;
+    for (const axiosDir of dirs) {
+      for (const entry of axiosEntries(axiosDir)) {
+        if (guarded.includes(entry.file)) continue;
+        try {
+          const mod = entry.format === 'cjs' ? createRequire(entry.file)(entry.file) : await import(pathToFileURL(entry.file).href);
+          if (guardAxios(mod.default ?? mod)) guarded.push(entry.file);
+          else all = false;
+        } catch (error) {
+          all = false;
+          diag.debug(`flagsync-otel: could not load ${entry.file} to guard SDK delivery: ${String(error)}`);
+        }
       }
     }
+    // js-sdk also flushes with fetch (kill(), page hide).
+    if (all && (sdk.kind === 'server' || fetchGuarded)) {
+      state.guarded[sdk.kind] = true;
+      covered.push(sdk.name);
+    }
   }
-  if (guarded.length === 1) {
-    diag.warn('flagsync-otel: no FlagSync SDK axios found to guard; the SDK may deliver impressions itself as well');
+  if (covered.length === 0) {
+    diag.warn('flagsync-otel: no FlagSync SDK found to guard; the SDK delivers its own impressions and this package records them as telemetry only');
   }
-  return { guarded };
+  return { guarded, covered };
 }
 
-function findSdkAxiosDirs(from: string[] | undefined): Set<string> {
+function findSdkAxiosDirs(sdk: string, from: string[] | undefined): Set<string> {
   const bases = from ?? [join(process.cwd(), 'index.js'), moduleFile()];
   const dirs = new Set<string>();
   for (const base of bases) {
-    const requireFromBase = createRequire(base);
-    for (const sdk of SDK_PACKAGES) {
-      let sdkEntry: string;
-      try {
-        sdkEntry = requireFromBase.resolve(sdk);
-      } catch {
-        continue;
-      }
-      try {
-        dirs.add(packageDir(createRequire(sdkEntry).resolve('axios')));
-      } catch {
-        // SDK without axios: nothing to guard
-      }
+    let sdkEntry: string;
+    try {
+      sdkEntry = createRequire(base).resolve(sdk);
+    } catch {
+      continue;
+    }
+    try {
+      dirs.add(packageDir(createRequire(sdkEntry).resolve('axios')));
+    } catch {
+      // SDK without axios: nothing to guard
     }
   }
   return dirs;
@@ -92,5 +111,5 @@ function isAxiosPackage(file: string): boolean {
 
 function moduleFile(): string {
   // tsup's shims make import.meta.url available in the CommonJS build too.
-  return new URL(import.meta.url).pathname;
+  return fileURLToPath(import.meta.url);
 }

@@ -3,13 +3,33 @@ import type { ContextAttributeFilter, FlagSyncInstrumentationOptions } from '../
 import { sha256Hex } from './sha256.js';
 
 export interface ContextPrivacy {
+  /** True when no option is set: contexts are recorded exactly as the SDK would send them. */
+  readonly identity: boolean;
   mapKey(key: string): string;
-  /** The attributes to record, or undefined when none were given. */
-  filterAttributes(attributes: Record<string, unknown> | undefined): Record<string, unknown> | undefined;
+  /**
+   * The context with its key mapped and its attribute names (in `attributes` and beside it, where
+   * apps sometimes put `email` or `kind`) filtered. Field order is kept.
+   */
+  applyToContext(context: Record<string, unknown>): Record<string, unknown>;
 }
 
 export function resolveContextPrivacy(options: FlagSyncInstrumentationOptions): ContextPrivacy {
-  return { mapKey: resolveKeyMapper(options.hashContextKey), filterAttributes: resolveAttributeFilter(options.contextAttributes) };
+  const mapKey = resolveKeyMapper(options.hashContextKey);
+  const keep = resolveNameFilter(options.contextAttributes);
+  return {
+    identity: options.hashContextKey === undefined || options.hashContextKey === false ? keep === undefined : false,
+    mapKey,
+    applyToContext(context) {
+      const out: Record<string, unknown> = {};
+      for (const name of Object.keys(context)) {
+        const value = context[name];
+        if (name === 'key') out.key = typeof value === 'string' ? mapKey(value) : value;
+        else if (name === 'attributes') out.attributes = keep && isRecord(value) ? filterNames(value, keep) : value;
+        else if (!keep || keep(name)) out[name] = value;
+      }
+      return out;
+    },
+  };
 }
 
 function resolveKeyMapper(option: FlagSyncInstrumentationOptions['hashContextKey']): (key: string) => string {
@@ -22,18 +42,19 @@ function resolveKeyMapper(option: FlagSyncInstrumentationOptions['hashContextKey
   return (key) => key;
 }
 
-function resolveAttributeFilter(filter: ContextAttributeFilter | undefined): ContextPrivacy['filterAttributes'] {
+function resolveNameFilter(filter: ContextAttributeFilter | undefined): ((name: string) => boolean) | undefined {
   const allow = filter?.allow ? new Set(filter.allow) : undefined;
   const deny = filter?.deny && filter.deny.length > 0 ? new Set(filter.deny) : undefined;
-  if (!allow && !deny) return (attributes) => attributes;
-  return (attributes) => {
-    if (!attributes) return attributes;
-    const kept: Record<string, unknown> = {};
-    for (const name of Object.keys(attributes)) {
-      if (allow && !allow.has(name)) continue;
-      if (deny && deny.has(name)) continue;
-      kept[name] = attributes[name];
-    }
-    return kept;
-  };
+  if (!allow && !deny) return undefined;
+  return (name) => (!allow || allow.has(name)) && (!deny || !deny.has(name));
+}
+
+function filterNames(attributes: Record<string, unknown>, keep: (name: string) => boolean): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const name of Object.keys(attributes)) if (keep(name)) kept[name] = attributes[name];
+  return kept;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,30 +1,104 @@
 /**
- * Writes one evaluation or track call as exactly one OpenTelemetry event: a span event on the
- * active recording span, or a log-based event (Logs API `eventName`) that keeps trace correlation.
+ * Writes one evaluation or track call as exactly one OpenTelemetry event that will be exported,
+ * or reports that it cannot: then the caller leaves the call to the SDK's own delivery.
+ *
+ * - Span form: only on a span that is recording and sampled (a RECORD-only span is never
+ *   exported). Where the span exposes the SDK's ReadableSpan fields (`events`,
+ *   `droppedEventsCount`), the write is checked: an event cut by attribute limits or refused by the
+ *   event limit does not count as recorded, and a recorded event of ours that the span evicts
+ *   later releases its claim.
+ * - Log form: a log-based event (`eventName`) on the app's LoggerProvider, if one is registered and
+ *   enabled for it. The FlagSync data goes in the record's body, which no attribute limit touches;
+ *   the semantic-convention attributes go in its attributes as well.
  */
-import { context, diag, logs, trace, type Attributes, type Logger, type Span } from '@opentelemetry/api';
-import { ATTR_FLAGSYNC_CALL_ID, INSTRUMENTATION_SCOPE } from '../conventions.js';
+import { context, diag, trace, TraceFlags, type Span } from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_FEATURE_FLAG_CONTEXT_ID,
+  ATTR_FEATURE_FLAG_KEY,
+  ATTR_FEATURE_FLAG_PROVIDER_NAME,
+  ATTR_FEATURE_FLAG_RESULT_REASON,
+  ATTR_FEATURE_FLAG_RESULT_VALUE,
+  ATTR_FLAGSYNC_CALL_ID,
+  ATTR_FLAGSYNC_EVENT_KEY,
+  ATTR_FLAGSYNC_SIZE,
+} from '../conventions.js';
+import { payloadSize } from '../convert/payload-size.js';
 import type { EventSignal, FlagSyncInstrumentationOptions, NoRecordingSpanBehavior } from '../types.js';
-import { PACKAGE_VERSION } from '../version.js';
+import type { EventAttributes } from './attributes.js';
+import type { Claim } from './claims.js';
+import { currentLogger, type LoggerLike } from './logs-api.js';
 
 const DEFAULT_SPAN_EVENT_COUNT_LIMIT = 128;
 
-export type RecordTarget = Span | Logger;
+/** Semantic-convention attributes a log-based event carries as attributes (all of it is in the body). */
+const LOG_ATTRIBUTE_NAMES = [
+  ATTR_FEATURE_FLAG_KEY,
+  ATTR_FEATURE_FLAG_PROVIDER_NAME,
+  ATTR_FEATURE_FLAG_CONTEXT_ID,
+  ATTR_FEATURE_FLAG_RESULT_VALUE,
+  ATTR_FEATURE_FLAG_RESULT_REASON,
+  ATTR_ERROR_TYPE,
+  ATTR_FLAGSYNC_EVENT_KEY,
+];
+
+export type RecordTarget = { kind: 'span'; span: Span } | { kind: 'log'; logger: LoggerLike };
+
+/** Why a call's FlagSync item is left to the SDK's own delivery. Nothing is lost in any of these. */
+export type SdkDeliveryReason =
+  /** No sampled recording span (or `noRecordingSpan: 'sdk'`) and no enabled LoggerProvider. */
+  | 'no-exported-signal'
+  /** The SDK delivery guard does not cover this SDK: an event is written, FlagSync gets the SDK's impression. */
+  | 'not-guarded'
+  /** The SDK fell back to the default (missing flag, or a flag serving null): the SDK decides whether there is an impression. */
+  | 'sdk-fallback'
+  /** A value or context FlagSync's API would refuse, or one the SDK would send differently from its JSON text. */
+  | 'not-recordable'
+  /** The span's attribute limits cut or dropped our attributes. */
+  | 'attribute-limits'
+  /** The span's event limit refused or later evicted our event. */
+  | 'span-event-limit'
+  /** Anything unexpected while recording. */
+  | 'internal-error';
 
 export interface RecorderStats {
   spanEvents: number;
   logEvents: number;
-  /** Calls recorded nowhere: no recording span with `noRecordingSpan: 'drop'`, or no LoggerProvider. */
-  dropped: number;
+  /** Calls whose FlagSync item the SDK delivers itself, by reason. */
+  sdkDelivered: Record<SdkDeliveryReason, number>;
 }
 
+export function newRecorderStats(): RecorderStats {
+  return {
+    spanEvents: 0,
+    logEvents: 0,
+    sdkDelivered: {
+      'no-exported-signal': 0,
+      'not-guarded': 0,
+      'sdk-fallback': 0,
+      'not-recordable': 0,
+      'attribute-limits': 0,
+      'span-event-limit': 0,
+      'internal-error': 0,
+    },
+  };
+}
+
+/** The SDK's ReadableSpan fields, where the span is the SDK's. */
+interface ReadableSpanFields {
+  events?: { name: string; attributes?: Record<string, unknown> }[];
+  droppedEventsCount?: number;
+}
+
+/** Our events still on live spans, and the claims to release if a span evicts them. */
+const claimsOfEvents = new WeakMap<object, Claim>();
+
 export class EventRecorder {
-  readonly stats: RecorderStats = { spanEvents: 0, logEvents: 0, dropped: 0 };
+  readonly stats: RecorderStats = newRecorderStats();
   private readonly _diag = diag.createComponentLogger({ namespace: 'flagsync-otel/instrumentation' });
   private readonly _noRecordingSpan: NoRecordingSpanBehavior;
   private readonly _eventLimit: number;
-  private _logger: Logger | undefined;
-  private _warnedDrop = false;
+  private readonly _reported = new Set<SdkDeliveryReason>();
   private readonly _nonce = Math.floor(Math.random() * 0x100000000).toString(36);
   private _sequence = 0;
 
@@ -33,49 +107,83 @@ export class EventRecorder {
     this._eventLimit = options.spanEventCountLimit ?? envSpanEventCountLimit() ?? DEFAULT_SPAN_EVENT_COUNT_LIMIT;
   }
 
-  /**
-   * Where a call goes: the active recording span, the Logs API, or nowhere (counted as dropped).
-   * Decided before anything is built, so a dropped call costs next to nothing.
-   */
-  target(name: string, signal: EventSignal): RecordTarget | undefined {
+  /** Where a call would be recorded: a sampled recording span, the Logs API, or nowhere (undefined). */
+  target(signal: EventSignal, eventName: string): RecordTarget | undefined {
     if (signal === 'span') {
       const span = trace.getActiveSpan();
-      if (span && span.isRecording() && hasEventRoom(span, this._eventLimit)) return span;
-      if (this._noRecordingSpan === 'drop') return this._drop(name, 'no recording span and noRecordingSpan is "drop"');
+      if (span && isExported(span) && hasEventRoom(span, this._eventLimit)) return { kind: 'span', span };
+      if (this._noRecordingSpan === 'sdk') return undefined;
     }
-    const logger = (this._logger ??= logs.getLogger(INSTRUMENTATION_SCOPE, PACKAGE_VERSION));
-    // A Logs API without a registered LoggerProvider is a silent no-op: count that as a drop.
-    if (!logger.enabled({ eventName: name })) {
-      return this._drop(name, 'no LoggerProvider is registered (logs.setGlobalLoggerProvider) or it does not accept these events');
-    }
-    return logger;
+    const logger = currentLogger();
+    if (!logger) return undefined;
+    // A provider without processors, or one configured to skip this scope, exports nothing.
+    if (typeof logger.enabled === 'function' && !logger.enabled({ context: context.active(), eventName })) return undefined;
+    return { kind: 'log', logger };
   }
 
-  emit(target: RecordTarget, name: string, attributes: Attributes, timeMs: number): void {
-    if (target === this._logger) {
-      attributes[ATTR_FLAGSYNC_CALL_ID] = `${this._nonce}.${++this._sequence}`;
-      (target as Logger).emit({ eventName: name, timestamp: timeMs, attributes, context: context.active() });
+  /**
+   * Write the event. Returns undefined when it is recorded and will be exported as written, else
+   * why not. `claim` is released if a span later evicts the event.
+   */
+  record(target: RecordTarget, name: string, attributes: EventAttributes, timeMs: number, claim?: Claim): SdkDeliveryReason | undefined {
+    if (target.kind === 'log') {
+      const body: Record<string, unknown> = { [ATTR_FLAGSYNC_SIZE]: 0, ...attributes, [ATTR_FLAGSYNC_CALL_ID]: `${this._nonce}.${++this._sequence}` };
+      body[ATTR_FLAGSYNC_SIZE] = payloadSize(body);
+      const logAttributes: Record<string, unknown> = {};
+      for (const key of LOG_ATTRIBUTE_NAMES) if (attributes[key] !== undefined) logAttributes[key] = attributes[key];
+      target.logger.emit({ eventName: name, timestamp: timeMs, context: context.active(), attributes: logAttributes, body });
       this.stats.logEvents++;
-    } else {
-      (target as Span).addEvent(name, attributes, timeMs);
-      this.stats.spanEvents++;
+      return undefined;
     }
+    // The marker goes first: count limits keep the first attributes.
+    const written: EventAttributes = { [ATTR_FLAGSYNC_SIZE]: 0, ...attributes };
+    const size = payloadSize(written);
+    written[ATTR_FLAGSYNC_SIZE] = size;
+    const span = target.span as Span & ReadableSpanFields;
+    const events = Array.isArray(span.events) ? span.events : undefined;
+    const length = events?.length ?? 0;
+    const first = events?.[0];
+    const dropped = span.droppedEventsCount ?? 0;
+    span.addEvent(name, written, timeMs);
+    this.stats.spanEvents++;
+    if (!events) return undefined; // not the SDK's span: nothing to check against
+    const added = events.length === length + 1 || (events.length === length && length > 0 && events[0] !== first);
+    if (!added) return 'span-event-limit';
+    // The span evicted its oldest event to make room: if that was one of ours, its call goes back to the SDK.
+    if ((span.droppedEventsCount ?? 0) > dropped && first) releaseEvicted(first);
+    const stored = events[events.length - 1]!;
+    const storedAttributes = stored.attributes ?? {};
+    if (storedAttributes[ATTR_FLAGSYNC_SIZE] !== size || payloadSize(storedAttributes) !== size) return 'attribute-limits';
+    if (claim) claimsOfEvents.set(stored, claim);
+    return undefined;
   }
 
-  private _drop(name: string, why: string): undefined {
-    this.stats.dropped++;
-    if (!this._warnedDrop) {
-      this._warnedDrop = true;
-      this._diag.warn(`${name} not recorded: ${why}. Further drops are counted in stats.dropped without logging.`);
-    }
-    return undefined;
+  /** Count a call left to the SDK; each reason is reported once through diag. */
+  leftToSdk(reason: SdkDeliveryReason): void {
+    this.stats.sdkDelivered[reason]++;
+    if (this._reported.has(reason) || reason === 'sdk-fallback') return;
+    this._reported.add(reason);
+    this._diag.info(`a call is left to the FlagSync SDK's own delivery (${reason}); further ones are counted in stats().sdkDelivered without logging`);
   }
 }
 
-/** Span events past the provider's limit evict the oldest; keep ours out of a full span. */
+function releaseEvicted(event: object): void {
+  const claim = claimsOfEvents.get(event);
+  if (!claim) return;
+  claimsOfEvents.delete(event);
+  claim.release();
+}
+
+/** Recording and sampled: span processors export only sampled spans. */
+function isExported(span: Span): boolean {
+  return span.isRecording() && (span.spanContext().traceFlags & TraceFlags.SAMPLED) === TraceFlags.SAMPLED;
+}
+
+/** A span that already dropped events is at its limit; so is one holding as many as the configured limit. */
 function hasEventRoom(span: Span, limit: number): boolean {
-  const events = (span as { events?: unknown }).events;
-  return !Array.isArray(events) || events.length < limit;
+  const fields = span as Span & ReadableSpanFields;
+  if ((fields.droppedEventsCount ?? 0) > 0) return false;
+  return !Array.isArray(fields.events) || fields.events.length < limit;
 }
 
 function envSpanEventCountLimit(): number | undefined {

@@ -1,7 +1,11 @@
 /**
  * Wraps a FlagSync client (either SDK's shape) so each `flag()` records a `feature_flag.evaluation`
- * event and each `track()` a `flagsync.track` event. Return values and exceptions of the SDK are
- * passed through untouched; our own failures never reach the app.
+ * event and each `track()` a `flagsync.track` event.
+ *
+ * Exactly once: a call is taken away from the SDK's own delivery only when it was recorded on a
+ * signal that will be exported. Anything else (no such signal, a value FlagSync would refuse,
+ * attribute limits, an uncovered SDK, any internal error) goes through the SDK unchanged. Return
+ * values and exceptions of the SDK pass through untouched; our own failures never reach the app.
  */
 import { diag } from '@opentelemetry/api';
 import {
@@ -10,23 +14,29 @@ import {
   EVENT_FEATURE_FLAG_EVALUATION,
   EVENT_FLAGSYNC_TRACK,
   REASON_CACHED,
+  REASON_DEFAULT,
   REASON_ERROR,
   REASON_UNKNOWN,
 } from '../conventions.js';
-import type { EventSignal, FlagSyncInstrumentationOptions, FlagSyncUserContext } from '../types.js';
-import { flagEvaluationAttributes, trackAttributes, type FlagEvaluation } from './attributes.js';
+import type { EventSignal, FlagSyncInstrumentationOptions } from '../types.js';
+import {
+  flagEvaluationAttributes,
+  prepareBrowserContext,
+  prepareServerContext,
+  trackAttributes,
+  type PreparedContext,
+} from './attributes.js';
+import { claimClientImpression, isGuarded, ownContext, type Claim } from './claims.js';
+import { Fallback, resolveFallback } from './fallback.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
-import { EventRecorder, type RecordTarget, type RecorderStats } from './recorder.js';
-import { isSdkDeliveryGuardInstalled, ownContext } from './sdk-delivery-guard.js';
+import { EventRecorder, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
 
-/** Returned by the SDK as the default when a flag is missing; only used while the guard is on. */
-const MISSING = Object.freeze({ 'flagsync-otel': 'missing-flag' });
 const CONTROL = 'control';
 const WRAPPED = Symbol.for('flagsync-otel.wrapped-client');
 
 type AnyFn = (...args: unknown[]) => unknown;
 type ServerClient = { flag: AnyFn; track: AnyFn; waitForReadyCanThrow?: () => Promise<void> };
-type BrowserClient = ServerClient & { core: FlagSyncUserContext; flags?: AnyFn };
+type BrowserClient = ServerClient & { core: { key?: unknown; attributes?: unknown }; flags?: AnyFn };
 
 export interface ClientInstrumenter {
   /** Counts of the current options' recorder (reset when the options object changes). */
@@ -36,8 +46,9 @@ export interface ClientInstrumenter {
 
 /**
  * Wrap one client. For Node apps prefer `FlagSyncInstrumentation` (registerInstrumentations), which
- * also installs the SDK delivery guard; with this manual wrapper call `installSdkDeliveryGuard()`
- * (Node) or `guardAxios(axios)` (browser) once, or FlagSync receives SDK impressions twice.
+ * also installs the SDK delivery guard. With this manual wrapper, impressions go through
+ * OpenTelemetry only once the guard covers the SDK (`installSdkDeliveryGuard()` in Node,
+ * `installBrowserSdkDeliveryGuard({ axios })` in browsers); until then the SDK delivers them.
  */
 export function instrumentFlagSyncClient<C extends object>(client: C, options: FlagSyncInstrumentationOptions = {}): C {
   return createClientInstrumenter(options, () => true).wrap(client);
@@ -70,6 +81,15 @@ export function createClientInstrumenter(
   };
 }
 
+interface WrapSettings {
+  recorder: EventRecorder;
+  privacy: ContextPrivacy;
+  isEnabled: () => boolean;
+  omitValues: boolean;
+  flagSignal: EventSignal;
+  trackSignal: EventSignal;
+}
+
 function resolveSettings(options: FlagSyncInstrumentationOptions, isEnabled: () => boolean): WrapSettings {
   return {
     recorder: new EventRecorder(options),
@@ -78,23 +98,10 @@ function resolveSettings(options: FlagSyncInstrumentationOptions, isEnabled: () 
     omitValues: options.omitFlagValues ?? false,
     flagSignal: options.flagSignal ?? 'span',
     trackSignal: options.trackSignal ?? 'span',
-    warnedBadTrack: false,
   };
 }
 
-interface WrapSettings {
-  recorder: EventRecorder;
-  privacy: ContextPrivacy;
-  isEnabled: () => boolean;
-  omitValues: boolean;
-  flagSignal: EventSignal;
-  trackSignal: EventSignal;
-  /** Invalid track() calls are reported once per instrumenter, then only counted. */
-  warnedBadTrack: boolean;
-}
-
 const logger = diag.createComponentLogger({ namespace: 'flagsync-otel/instrumentation' });
-let warnedNoGuard = false;
 
 function wrapClient<C extends object>(client: C, settings: () => WrapSettings): C {
   const candidate = client as unknown as Partial<BrowserClient> & { [WRAPPED]?: boolean };
@@ -115,29 +122,27 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
     ...client,
     flag(context: unknown, flagKey: unknown, defaultValue?: unknown) {
       const s = settings();
-      if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey || !isContext(context)) {
-        return flag(context, flagKey, defaultValue);
+      if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return flag(context, flagKey, defaultValue);
+      const call = beginServerFlag(s, context);
+      const fallback = new Fallback(defaultValue ?? CONTROL);
+      const result = flag(call?.owned ?? context, flagKey, fallback);
+      const value = resolveFallback(result, fallback);
+      if (call) {
+        // node-sdk queues no impression for a missing flag, and one with the default for a flag
+        // that served null; it stringifies a queued value at once. Either way its copy is right.
+        const fellBack = result === fallback;
+        const reason = fellBack ? (fallback.serialised > 0 ? REASON_DEFAULT : REASON_ERROR) : REASON_UNKNOWN;
+        const errorType = fellBack && fallback.serialised === 0 ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+        finishFlag(s, call, { flagKey, value, reason, errorType, deliverable: !fellBack, fellBack });
       }
-      const target = safeTarget(s, EVENT_FEATURE_FLAG_EVALUATION, s.flagSignal);
-      const guarded = guardActive();
-      // With the guard on, the SDK gets a registered copy of the context, so the guard holds back
-      // exactly this call's SDK impression; and a private default tells "missing" from "default".
-      const probe = guarded && target !== undefined;
-      const raw = flag(guarded ? ownContext(context) : context, flagKey, probe ? MISSING : defaultValue);
-      if (target === undefined) return raw; // dropped by choice, counted in stats
-      const missing = probe && raw === MISSING;
-      const value = missing ? (defaultValue ?? CONTROL) : raw;
-      // node-sdk records no impression for a missing flag; the event is still written for tracing.
-      const errorType = missing ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
-      emitFlag(s, target, { flagKey, value, context, impression: !missing, reason: missing ? REASON_ERROR : REASON_UNKNOWN, errorType });
       return value;
     },
     track(context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
       if (!s.isEnabled()) return track(context, eventKey, value, properties);
-      // This package delivers the event; calling the SDK's track() would deliver it twice.
-      recordTrack(s, context, eventKey, value, properties);
-      return undefined;
+      const native = () => track(context, eventKey, value, properties);
+      if (recordTrack(s, () => prepareServerContext(context, s.privacy), eventKey, value, properties, native)) return undefined;
+      return native();
     },
   };
 }
@@ -151,32 +156,36 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
     flag(flagKey: unknown, defaultValue?: unknown) {
       const s = settings();
       if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return flag(flagKey, defaultValue);
-      const target = safeTarget(s, EVENT_FEATURE_FLAG_EVALUATION, s.flagSignal);
-      const probe = guardActive() && target !== undefined;
-      const raw = flag(flagKey, probe ? MISSING : defaultValue);
-      if (target === undefined) return raw;
-      const missing = probe && raw === MISSING;
-      const value = missing ? (defaultValue ?? CONTROL) : raw;
-      // js-sdk records an impression for every call, missing flags included.
-      const errorType = missing ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
-      emitFlag(s, target, { flagKey, value, context: browserContext(client), impression: true, reason: missing ? REASON_ERROR : probe ? REASON_CACHED : REASON_UNKNOWN, errorType });
+      const call = beginBrowserFlag(s, client, flagKey, Date.now());
+      const fallback = new Fallback(defaultValue ?? CONTROL);
+      const result = flag(flagKey, fallback);
+      const value = resolveFallback(result, fallback);
+      if (call) {
+        // js-sdk queues an impression for every call, missing flags included, with the value it served.
+        const fellBack = result === fallback;
+        const errorType = fellBack ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+        finishFlag(s, call, { flagKey, value, reason: fellBack ? REASON_ERROR : REASON_CACHED, errorType, deliverable: true, fellBack: false });
+      }
       return value;
     },
     track(eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
       if (!s.isEnabled()) return track(eventKey, value, properties);
-      recordTrack(s, browserContext(client), eventKey, value, properties);
-      return undefined;
+      const native = () => track(eventKey, value, properties);
+      if (recordTrack(s, () => prepareBrowserContext(client.core, s.privacy), eventKey, value, properties, native)) return undefined;
+      return native();
     },
   };
   if (typeof flags === 'function') {
     wrapped.flags = (defaultValues?: unknown) => {
-      const result = flags(defaultValues);
       const s = settings();
-      if (s.isEnabled() && result && typeof result === 'object') {
+      if (!s.isEnabled()) return flags(defaultValues);
+      const startedAt = Date.now();
+      const result = flags(defaultValues);
+      if (result && typeof result === 'object') {
         for (const flagKey of Object.keys(result)) {
-          const target = safeTarget(s, EVENT_FEATURE_FLAG_EVALUATION, s.flagSignal);
-          if (target) emitFlag(s, target, { flagKey, value: (result as Record<string, unknown>)[flagKey], context: browserContext(client), impression: true, reason: REASON_CACHED });
+          const call = beginBrowserFlag(s, client, flagKey, startedAt);
+          if (call) finishFlag(s, call, { flagKey, value: (result as Record<string, unknown>)[flagKey], reason: REASON_CACHED, deliverable: true, fellBack: false });
         }
       }
       return result;
@@ -185,53 +194,114 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
   return wrapped;
 }
 
-/** Our failures never reach the app: a failed lookup means "record nowhere". */
-function safeTarget(s: WrapSettings, name: string, signal: EventSignal): RecordTarget | undefined {
+/** A flag() call being recorded: where, for whom, and how its SDK impression is claimed. */
+interface FlagCall {
+  target: RecordTarget | undefined;
+  context: PreparedContext;
+  /** node-sdk: the context copy the SDK gets, so its impression can be claimed. */
+  owned?: object;
+  /** Creates the claim on the SDK's impression (once the SDK call is done), or undefined if uncovered. */
+  claim: () => (Claim & { ours: boolean }) | undefined;
+  startedAt: number;
+}
+
+interface FlagOutcome {
+  flagKey: string;
+  value: unknown;
+  reason: string;
+  errorType?: string | undefined;
+  /** The SDK queued an impression this package may deliver in its place. */
+  deliverable: boolean;
+  fellBack: boolean;
+}
+
+/** Decide, before the SDK call, whether and where a server flag() call can be recorded. */
+function beginServerFlag(s: WrapSettings, context: unknown): FlagCall | undefined {
+  return safely(s, () => {
+    const prepared = prepareServerContext(context, s.privacy);
+    if (!prepared) return void s.recorder.leftToSdk('not-recordable');
+    const target = s.recorder.target(s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION);
+    if (!target) return void s.recorder.leftToSdk('no-exported-signal');
+    if (!isGuarded('server')) return { target, context: prepared, claim: () => undefined, startedAt: Date.now() };
+    const { owned, claim } = ownContext(context as object);
+    return { target, context: prepared, owned, claim: () => claim, startedAt: Date.now() };
+  });
+}
+
+/** `startedAt` is taken before the SDK call: the claim covers the SDK's timestamp for it. */
+function beginBrowserFlag(s: WrapSettings, client: BrowserClient, flagKey: string, startedAt: number): FlagCall | undefined {
+  return safely(s, () => {
+    const prepared = prepareBrowserContext(client.core, s.privacy);
+    if (!prepared) return void s.recorder.leftToSdk('not-recordable');
+    const target = s.recorder.target(s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION);
+    if (!target) return void s.recorder.leftToSdk('no-exported-signal');
+    const coreKey = String(client.core.key);
+    const claim = isGuarded('client') ? () => claimClientImpression(coreKey, flagKey, startedAt, Date.now()) : () => undefined;
+    return { target, context: prepared, claim, startedAt };
+  });
+}
+
+/**
+ * Record the evaluation and, if it was recorded and the SDK's copy can be held back, claim it.
+ * Otherwise the SDK delivers its own impression (the event, if written, says so).
+ */
+function finishFlag(s: WrapSettings, call: FlagCall, outcome: FlagOutcome): void {
+  safely(s, () => {
+    const claim = outcome.deliverable ? call.claim() : undefined;
+    const attributes = flagEvaluationAttributes(
+      { flagKey: outcome.flagKey, value: outcome.value, context: call.context, impression: claim !== undefined, reason: outcome.reason, errorType: outcome.errorType },
+      s.omitValues,
+    );
+    if (!attributes) return void s.recorder.leftToSdk('not-recordable');
+    const problem = s.recorder.record(call.target!, EVENT_FEATURE_FLAG_EVALUATION, attributes, call.startedAt, claim);
+    if (problem) return void s.recorder.leftToSdk(problem);
+    if (claim) claim.ours = true;
+    else s.recorder.leftToSdk(outcome.fellBack ? 'sdk-fallback' : 'not-guarded');
+  });
+}
+
+/** True when the call was recorded (the SDK's track() must not run); false leaves it to the SDK. */
+function recordTrack(
+  s: WrapSettings,
+  prepare: () => PreparedContext | undefined,
+  eventKey: unknown,
+  value: unknown,
+  properties: unknown,
+  native: () => unknown,
+): boolean {
+  return (
+    safely(s, () => {
+      const context = prepare();
+      const attributes = context && trackAttributes(context, eventKey, value, properties);
+      if (!attributes) return void s.recorder.leftToSdk('not-recordable');
+      const target = s.recorder.target(s.trackSignal, EVENT_FLAGSYNC_TRACK);
+      if (!target) return void s.recorder.leftToSdk('no-exported-signal');
+      // If a span later evicts this event, the SDK sends the event after all (its timestamp is then the later time).
+      const claim: Claim = { ours: true, release: () => void safelyCall(native) };
+      const problem = s.recorder.record(target, EVENT_FLAGSYNC_TRACK, attributes, Date.now(), claim);
+      if (problem) return void s.recorder.leftToSdk(problem);
+      return true;
+    }) === true
+  );
+}
+
+/** Our failures never reach the app: they count as internal errors and leave the call to the SDK. */
+function safely<T>(s: WrapSettings, fn: () => T): T | undefined {
   try {
-    return s.recorder.target(name, signal);
+    return fn();
   } catch (error) {
     logger.debug('recording failed', error);
+    s.recorder.leftToSdk('internal-error' satisfies SdkDeliveryReason);
     return undefined;
   }
 }
 
-function emitFlag(s: WrapSettings, target: RecordTarget, call: FlagEvaluation): void {
+function safelyCall(fn: () => unknown): void {
   try {
-    s.recorder.emit(target, EVENT_FEATURE_FLAG_EVALUATION, flagEvaluationAttributes(call, s.privacy, s.omitValues), Date.now());
+    fn();
   } catch (error) {
-    logger.debug('recording failed', error);
+    logger.debug('handing a call back to the SDK failed', error);
   }
-}
-
-function recordTrack(s: WrapSettings, context: unknown, eventKey: unknown, value: unknown, properties: unknown): void {
-  if (!isContext(context) || typeof eventKey !== 'string' || !eventKey) {
-    s.recorder.stats.dropped++;
-    if (!s.warnedBadTrack) {
-      s.warnedBadTrack = true;
-      logger.warn('track() not recorded: it needs a context with a string key and a non-empty eventKey. Further ones are counted in stats.dropped without logging.');
-    }
-    return;
-  }
-  const target = safeTarget(s, EVENT_FLAGSYNC_TRACK, s.trackSignal);
-  if (!target) return;
-  try {
-    s.recorder.emit(target, EVENT_FLAGSYNC_TRACK, trackAttributes({ context, eventKey, value, properties }, s.privacy), Date.now());
-  } catch (error) {
-    logger.debug('recording failed', error);
-  }
-}
-
-/**
- * The guard holds back the SDK's copy of what we record. Without it the SDK delivers impressions
- * too, and the private default would reach FlagSync in them, so neither trick is used then.
- */
-function guardActive(): boolean {
-  if (isSdkDeliveryGuardInstalled()) return true;
-  if (!warnedNoGuard) {
-    warnedNoGuard = true;
-    logger.warn('the FlagSync SDK delivery guard is not installed: FlagSync will also receive the SDK\'s own impressions. Call installSdkDeliveryGuard() or use FlagSyncInstrumentation.');
-  }
-  return false;
 }
 
 function watchReadiness(client: ServerClient): () => boolean {
@@ -243,13 +313,4 @@ function watchReadiness(client: ServerClient): () => boolean {
     // not an SDK with readiness: treat as ready-unknown
   }
   return () => ready;
-}
-
-function browserContext(client: BrowserClient): FlagSyncUserContext {
-  // js-sdk sends { key, attributes: core.attributes ?? {} } with every batch.
-  return { key: client.core.key, attributes: client.core.attributes ?? {} };
-}
-
-function isContext(value: unknown): value is FlagSyncUserContext {
-  return typeof value === 'object' && value !== null && typeof (value as FlagSyncUserContext).key === 'string';
 }

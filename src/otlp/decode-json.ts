@@ -3,6 +3,7 @@
  * integers as decimal strings (numbers accepted, kept exact), unknown fields ignored.
  */
 import { Buffer } from 'node:buffer';
+import { withBodyFields } from '../convert/converter.js';
 import { logRecordId, MAX_ANY_VALUE_DEPTH, nanosId, nanosToMs, OtlpDecodeError, type DecodedRequest } from './otlp-event.js';
 
 import type { DecodeFilter } from './decode-proto.js';
@@ -55,13 +56,25 @@ export function decodeLogsJson(text: string, filter: DecodeFilter): DecodedReque
         if (!filter.isCandidateName(name)) continue;
         const time = nanos(l.timeUnixNano, 'timeUnixNano');
         const observed = nanos(l.observedTimeUnixNano, 'observedTimeUnixNano');
-        const decoded = attributes(l.attributes);
+        const decoded = withBodyFields(attributes(l.attributes), bodyFields(l.body, filter.attributeNames));
         const id = logRecordId(hexId(l.traceId, 'traceId'), hexId(l.spanId, 'spanId'), nanosId(time), nanosId(observed), name, decoded);
         out.events.push({ name, timeMs: nanosToMs(time === 0n ? observed : time), attributes: decoded, id, record });
       }
     }
   }
   return out;
+}
+
+/** A log body that is a kvlist, as a map; undefined for any other body. */
+function bodyFields(value: unknown, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
+  if (typeof value !== 'object' || value === null || !('kvlistValue' in value)) return undefined;
+  const map: Record<string, unknown> = {};
+  for (const kv of list(object((value as Json).kvlistValue, 'kvlistValue').values, 'kvlistValue.values')) {
+    const entry = object(kv, 'kvlist entry');
+    const key = str(entry.key, 'kvlist key');
+    if (wanted.has(key)) map[key] = anyValue(entry.value, 1);
+  }
+  return map;
 }
 
 function attributes(value: unknown): Record<string, unknown> {

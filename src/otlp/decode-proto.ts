@@ -4,6 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { ATTR_FLAGSYNC_CALL_ID } from '../conventions.js';
+import { withBodyFields } from '../convert/converter.js';
 import { logRecordId, MAX_ANY_VALUE_DEPTH, type DecodedRequest } from './otlp-event.js';
 import { nanosHalvesToMs, ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
 
@@ -99,10 +100,15 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter): vo
   let name = '';
   let traceId: Range | undefined;
   let spanId: Range | undefined;
+  let body: Range | undefined;
   const attributes: Range[] = [];
   while (!r.done) {
     const { field, wire } = r.tag();
     switch (field) {
+      case 5:
+        r.expect(wire, WIRE_LEN, 'log body');
+        body = r.bytes();
+        break;
       case 1:
         r.expect(wire, WIRE_FIXED64, 'log time');
         time = r.fixed64();
@@ -134,7 +140,8 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter): vo
   if (!filter.isCandidateName(name)) return;
   // OTLP: a record without a time takes its observed time.
   const when = time.hi === 0 && time.lo === 0 ? observed : time;
-  const decoded = readAttributes(r, attributes, logAttributeNames(filter));
+  const names = logAttributeNames(filter);
+  const decoded = withBodyFields(readAttributes(r, attributes, names), body ? readBodyFields(r, body, names) : undefined);
   out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id: logRecordId(idText(r.buf, traceId, 'hex'), idText(r.buf, spanId, 'hex'), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded), record });
 }
 
@@ -146,6 +153,32 @@ function logAttributeNames(filter: DecodeFilter): ReadonlySet<string> {
   let names = logAttributeSets.get(filter.attributeNames);
   if (!names) logAttributeSets.set(filter.attributeNames, (names = new Set([...filter.attributeNames, ATTR_FLAGSYNC_CALL_ID])));
   return names;
+}
+
+/** A log body that is a kvlist, as a map of its wanted top-level entries; undefined for any other body. */
+function readBodyFields(r: Reader, body: Range, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
+  const value = r.at(body.start, body.end);
+  let fields: Record<string, unknown> | undefined;
+  while (!value.done) {
+    const tag = value.rawTag();
+    if (tag >>> 3 === 6 && (tag & 7) === WIRE_LEN) {
+      value.skipLen();
+      const list = value.at(value.lenStart, value.lenEnd);
+      fields = {};
+      while (!list.done) {
+        const entry = list.rawTag();
+        if (entry >>> 3 === 1 && (entry & 7) === WIRE_LEN) {
+          list.skipLen();
+          readTopKeyValue(list, list.lenStart, list.lenEnd, fields, wanted);
+        } else {
+          list.skip(entry & 7);
+        }
+      }
+    } else {
+      value.skip(tag & 7);
+    }
+  }
+  return fields;
 }
 
 /** Top-level attributes whose key is wanted; the values of the others are skipped, not decoded. */

@@ -77,6 +77,8 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
       counters.rejected++;
       rejectedRecords.add(event.record);
       firstReason ||= outcome.reason;
+    } else if (outcome.kind === 'damaged') {
+      counters.damaged++;
     } else if (outcome.kind !== 'ignored') {
       const state = dedupe.lookup(event.id);
       if (state === undefined) {

@@ -9,6 +9,8 @@ export interface ServiceCounters {
   converted: { impressions: number; events: number };
   /** Events that could not be converted (reported in partialSuccess). */
   rejected: number;
+  /** Our events cut by attribute limits on the way (ignored: never delivered truncated). */
+  damaged: number;
   /** Items dropped as already delivered (collector retries). */
   duplicates: number;
   /** Items still in an unanswered request to FlagSync when their OTLP request was answered 503. */
@@ -18,7 +20,7 @@ export interface ServiceCounters {
 }
 
 export function newCounters(): ServiceCounters {
-  return { receivedRecords: { traces: 0, logs: 0 }, receivedEvents: 0, converted: { impressions: 0, events: 0 }, rejected: 0, duplicates: 0, inFlightAtAckTimeout: 0, responses: {} };
+  return { receivedRecords: { traces: 0, logs: 0 }, receivedEvents: 0, converted: { impressions: 0, events: 0 }, rejected: 0, damaged: 0, duplicates: 0, inFlightAtAckTimeout: 0, responses: {} };
 }
 
 export function renderPrometheus(c: ServiceCounters, delivery: DeliveryStats, queued: number): string {
@@ -31,6 +33,7 @@ export function renderPrometheus(c: ServiceCounters, delivery: DeliveryStats, qu
   counter('flagsync_otel_received_events_total', 'FlagSync evaluation and track events found in them.', [['', c.receivedEvents]]);
   counter('flagsync_otel_converted_total', 'Events converted to FlagSync items.', [['{kind="impression"}', c.converted.impressions], ['{kind="event"}', c.converted.events]]);
   counter('flagsync_otel_rejected_total', 'Events that could not be converted.', [['', c.rejected]]);
+  counter('flagsync_otel_damaged_total', 'FlagSync events cut by attribute limits on the way, ignored rather than delivered truncated.', [['', c.damaged]]);
   counter('flagsync_otel_duplicates_total', 'Items dropped because they were already delivered.', [['', c.duplicates]]);
   counter('flagsync_otel_in_flight_at_ack_timeout_total', 'Items FlagSync had not answered for when their request was answered 503; a retry on another instance may deliver them twice.', [['', c.inFlightAtAckTimeout]]);
   for (const [field, help] of [['delivered', 'Items FlagSync accepted.'], ['retries', 'Requests to FlagSync that were retries.'], ['dropped', 'Items dropped because the queue was full.'], ['failed', 'Items FlagSync refused or that were undeliverable at shutdown.'], ['unconfirmed', 'Items sent again after an attempt FlagSync may have stored (timeout, connection lost): possible duplicates.'], ['unanswered', 'Items given up at shutdown while their request was unanswered: FlagSync may have stored them.'], ['withdrawn', 'Items handed back to the collector (answered 503 after the ack timeout) before they were sent.']] as const) {

@@ -97,7 +97,7 @@ function malformed(rand: () => number, i: number): Case {
       return { kind: 'deep nesting', path: '/v1/logs', headers: json, body: `{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"eventName": "flagsync.track", "attributes": [{"key": "flagsync.event.properties", "value": ${value}}]}]}]}]}` };
     }
     case 7: // huge attribute values, not convertible: rejected in partialSuccess, never forwarded
-      return { kind: 'huge wrong value', path: '/v1/logs', headers: json, body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ eventName: 'flagsync.track', observedTimeUnixNano: String(i), attributes: [{ key: 'flagsync.event.key', value: { stringValue: 'e' } }, { key: 'flagsync.context.key', value: { stringValue: 'u' } }, { key: 'flagsync.event.value', value: { stringValue: 'x'.repeat(100_000) } }] }] }] }] }) };
+      return { kind: 'huge wrong value', path: '/v1/logs', headers: json, body: JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ eventName: 'flagsync.track', observedTimeUnixNano: String(i), attributes: [{ key: 'flagsync.event.key', value: { stringValue: 'e' } }, { key: 'flagsync.context', value: { stringValue: '{"key":"u"}' } }, { key: 'flagsync.event.value', value: { stringValue: 'x'.repeat(100_000) } }] }] }] }] }) };
     case 8: // over the limit, plain or as a gzip bomb
       return rand() < 0.5
         ? { kind: 'over the limit', path, headers: proto, body: new Uint8Array(MAX_BODY + 1 + Math.floor(rand() * 1000)) }
@@ -112,7 +112,7 @@ function malformed(rand: () => number, i: number): Case {
 const BOMB = new Uint8Array(gzipSync(Buffer.alloc(32 * 1024 * 1024)));
 
 function validRequest(n: number): Case {
-  const body = JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1795000000000000000', observedTimeUnixNano: String(1_000_000 + n), eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: `valid-${n}` } }, { key: 'flagsync.context.key', value: { stringValue: 'u' } }] }] }] }] });
+  const body = JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1795000000000000000', observedTimeUnixNano: String(1_000_000 + n), eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: `valid-${n}` } }, { key: 'flagsync.context', value: { stringValue: '{"key":"u"}' } }] }] }] }] });
   return { kind: 'valid', path: '/v1/logs', headers: { 'content-type': 'application/json' }, body };
 }
 

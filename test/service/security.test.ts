@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => standIn.close());
 
 const logsBody = JSON.stringify({
-  resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1795000000000000000', observedTimeUnixNano: '1', eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: 'e' } }, { key: 'flagsync.context.key', value: { stringValue: 'u' } }] }] }] }],
+  resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1795000000000000000', observedTimeUnixNano: '1', eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: 'e' } }, { key: 'flagsync.context', value: { stringValue: '{"key":"u"}' } }] }] }] }],
 });
 
 describe('TLS', () => {

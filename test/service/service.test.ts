@@ -90,10 +90,10 @@ describe('flagsync-otel service (in-process)', () => {
     expect((await post('/v1/logs', bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(413);
 
     // A track event whose value is not a number: rejected with its reason, the rest delivered.
-    const record = (value: object) => ({ timeUnixNano: '1795000000000000000', observedTimeUnixNano: '1795000000000000001', eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: 'e' } }, { key: 'flagsync.context.key', value: { stringValue: 'u' } }, { key: 'flagsync.event.value', value }] });
-    const body = JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [record({ stringValue: 'NaN-ish' }), { ...record({ doubleValue: 2.5 }), observedTimeUnixNano: '1795000000000000002' }] }] }] });
+    const record = (value: object) => ({ timeUnixNano: '1795000000000000000', observedTimeUnixNano: '1795000000000000001', eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: 'e' } }, { key: 'flagsync.context', value: { stringValue: '{"key":"u"}' } }, { key: 'flagsync.event.value', value }] });
+    const body = JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [record({ stringValue: 'NaN-ish' }), { ...record({ stringValue: '2.5' }), observedTimeUnixNano: '1795000000000000002' }] }] }] });
     const partial = await post('/v1/logs', body, { 'content-type': 'application/json' });
-    expect([partial.status, await partial.json()]).toEqual([200, { partialSuccess: { rejectedLogRecords: '1', errorMessage: 'flagsync.event.value must be a finite number or null' } }]);
+    expect([partial.status, await partial.json()]).toEqual([200, { partialSuccess: { rejectedLogRecords: '1', errorMessage: 'flagsync.event.value must be the JSON text of a number or null' } }]);
     expect(standIn.events()).toEqual([{ context: { key: 'u' }, eventKey: 'e', value: 2.5, timestamp: new Date(1795000000000).toISOString() }]);
 
     // The same request again (a collector retry): acknowledged, nothing delivered twice.
@@ -104,7 +104,7 @@ describe('flagsync-otel service (in-process)', () => {
 
   it('answers 503 with Retry-After while FlagSync fails, then delivers', async () => {
     standIn.addFault({ status: 503, times: Infinity });
-    const body = (n: number) => JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1795000000000000000', observedTimeUnixNano: String(1795000000000000100n + BigInt(n)), eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: `e${n}` } }, { key: 'flagsync.context.key', value: { stringValue: 'u' } }] }] }] }] });
+    const body = (n: number) => JSON.stringify({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1795000000000000000', observedTimeUnixNano: String(1795000000000000100n + BigInt(n)), eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: `e${n}` } }, { key: 'flagsync.context', value: { stringValue: '{"key":"u"}' } }] }] }] }] });
     const post = (n: number) => fetch(`${service.url}/v1/logs`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: body(n) });
     const first = post(1); // waits for delivery, which is failing
     await new Promise((r) => setTimeout(r, 300));

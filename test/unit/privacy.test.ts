@@ -14,15 +14,25 @@ describe('context privacy', () => {
 
   it('passes everything through by default', () => {
     const privacy = resolveContextPrivacy({});
+    expect(privacy.identity).toBe(true);
     expect(privacy.mapKey('u1')).toBe('u1');
-    expect(privacy.filterAttributes(attributes)).toBe(attributes);
-    expect(privacy.filterAttributes(undefined)).toBeUndefined();
+    expect(privacy.applyToContext({ key: 'u1', attributes })).toEqual({ key: 'u1', attributes });
   });
 
-  it('applies allow then deny lists', () => {
-    expect(resolveContextPrivacy({ contextAttributes: { allow: ['plan', 'email'] } }).filterAttributes(attributes)).toEqual({ email: 'a@b.c', plan: 'pro' });
-    expect(resolveContextPrivacy({ contextAttributes: { deny: ['email'] } }).filterAttributes(attributes)).toEqual({ plan: 'pro', country: 'NO' });
-    expect(resolveContextPrivacy({ contextAttributes: { allow: ['plan', 'email'], deny: ['email'] } }).filterAttributes(attributes)).toEqual({ plan: 'pro' });
+  it('applies allow then deny lists, to attributes and to fields beside the key, keeping field order', () => {
+    const filter = (contextAttributes: { allow?: string[]; deny?: string[] }, context: Record<string, unknown>) =>
+      JSON.stringify(resolveContextPrivacy({ contextAttributes }).applyToContext(context));
+    expect(filter({ allow: ['plan', 'email'] }, { key: 'u', attributes })).toBe('{"key":"u","attributes":{"email":"a@b.c","plan":"pro"}}');
+    expect(filter({ deny: ['email'] }, { key: 'u', attributes })).toBe('{"key":"u","attributes":{"plan":"pro","country":"NO"}}');
+    expect(filter({ allow: ['plan', 'email'], deny: ['email'] }, { key: 'u', attributes })).toBe('{"key":"u","attributes":{"plan":"pro"}}');
+    expect(filter({ deny: ['email'] }, { email: 'x@y.z', kind: 'user', key: 'u' })).toBe('{"kind":"user","key":"u"}');
+    expect(resolveContextPrivacy({ contextAttributes: { deny: ['email'] } }).identity).toBe(false);
+  });
+
+  it('maps the key inside the context too', () => {
+    const privacy = resolveContextPrivacy({ hashContextKey: (k) => `h(${k})` });
+    expect(privacy.identity).toBe(false);
+    expect(privacy.applyToContext({ key: 'u1', attributes: { plan: 'pro' } })).toEqual({ key: 'h(u1)', attributes: { plan: 'pro' } });
   });
 
   it('hashes keys: plain, salted or custom', () => {

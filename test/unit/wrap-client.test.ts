@@ -1,27 +1,45 @@
-/** The wrapper's contract, on fake SDK clients and the real OTel SDK: records exactly once, never interferes. */
+/**
+ * The wrapper's contract, on fake SDK clients and the real OTel SDK: a call is taken from the SDK's
+ * own delivery only when it was recorded where it will be exported; everything else goes to the SDK
+ * unchanged. Never interferes with what the app sees.
+ */
 import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
-import { AlwaysOffSampler } from '@opentelemetry/sdk-trace';
+import { AlwaysOffSampler, SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
+import { payloadSize } from '../../src/convert/payload-size.js';
+import { resetClaims, serverItemContext, state } from '../../src/instrumentation/claims.js';
+import { Fallback } from '../../src/instrumentation/fallback.js';
 import { createClientInstrumenter, instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.js';
-import { guardAxios, removeSdkDeliveryGuards } from '../../src/instrumentation/sdk-delivery-guard.js';
 import { setupOtel, type TestOtel } from '../utils/otel.js';
 
 let otel: TestOtel | undefined;
 afterEach(async () => {
   await otel?.shutdown();
   otel = undefined;
-  removeSdkDeliveryGuards();
+  resetClaims();
   diag.disable();
 });
 
-/** Like node-sdk 0.1.x: missing flags return the default and record nothing. */
+/** A RECORD-only sampler: spans record but are not sampled, so no processor exports them. */
+const recordOnly: Sampler = { shouldSample: () => ({ decision: SamplingDecision.RECORD }), toString: () => 'RecordOnly' };
+
+/**
+ * Like node-sdk 0.1.x: a missing flag returns the default and queues nothing; a present flag
+ * queues an impression holding the context object it was given, stringifying the value as it does.
+ */
 function serverClient(flags: Record<string, unknown>) {
   const calls: unknown[][] = [];
+  const queued: { flagKey: string; flagValue: unknown; context: unknown }[] = [];
   return {
     calls,
+    queued,
     flag: (context: unknown, key: string, defaultValue?: unknown) => {
       calls.push(['flag', context, key, defaultValue]);
-      return key in flags ? flags[key] : (defaultValue ?? 'control');
+      if (!(key in flags)) return defaultValue ?? 'control';
+      const flagValue = flags[key] ?? defaultValue ?? 'control';
+      JSON.stringify(flagValue);
+      queued.push({ flagKey: key, flagValue, context });
+      return flagValue;
     },
     track: (...args: unknown[]) => {
       calls.push(['track', ...args]);
@@ -31,26 +49,41 @@ function serverClient(flags: Record<string, unknown>) {
   };
 }
 
+/** What FlagSync would get from the SDK for its queued impressions, through the guard. */
+function sdkSends(raw: ReturnType<typeof serverClient>): string[] {
+  return raw.queued.flatMap((item) => {
+    const decision = serverItemContext(item.context);
+    return decision.drop ? [] : [JSON.stringify({ ...item, context: decision.context })];
+  });
+}
+
 async function flushed(o: TestOtel) {
   await o.tracerProvider.forceFlush();
   await o.loggerProvider.forceFlush();
   return { spans: o.spans.getFinishedSpans(), logs: o.logs.getFinishedLogRecords() };
 }
 
+function inSpan<T>(o: TestOtel, fn: () => T): T {
+  return o.tracer.startActiveSpan('r', (span) => {
+    const result = fn();
+    span.end();
+    return result;
+  });
+}
+
 describe('instrumentFlagSyncClient', () => {
   it('returns what the SDK returns and keeps the rest of the client', () => {
     otel = setupOtel();
-    const raw = serverClient({ a: { deep: [1] } });
+    const raw = serverClient({ a: { deep: [1] }, empty: null });
     const client = instrumentFlagSyncClient(raw);
-    const value = otel.tracer.startActiveSpan('r', (span) => {
-      const v = client.flag({ key: 'u' }, 'a');
-      span.end();
-      return v;
-    });
+    const value = inSpan(otel, () => client.flag({ key: 'u' }, 'a'));
     expect(value).toBe(raw.flag({ key: 'u' }, 'a'));
     expect(client.destroy).toBe(raw.destroy);
     expect(client.flag({ key: 'u' }, 'missing', 7)).toBe(7);
     expect(client.flag({ key: 'u' }, 'missing')).toBe('control');
+    const fallback = { an: 'object' };
+    expect(client.flag({ key: 'u' }, 'missing', fallback)).toBe(fallback);
+    expect(client.flag({ key: 'u' }, 'empty', 'dflt')).toBe('dflt');
   });
 
   it('passes SDK exceptions through unchanged and never throws its own', () => {
@@ -62,103 +95,155 @@ describe('instrumentFlagSyncClient', () => {
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     const hostile = { key: 'u', get attributes(): Record<string, unknown> { throw new Error('getter'); } };
-    const ok = instrumentFlagSyncClient(serverClient({ f: 1 }));
+    const raw = serverClient({ f: 1 });
+    const ok = instrumentFlagSyncClient(raw);
     expect(() => ok.track({ key: 'u' }, 'e', 1, circular)).not.toThrow();
     expect(ok.flag(hostile, 'f')).toBe(1);
     expect(() => ok.track(null as never, 'e')).not.toThrow();
     expect(() => ok.track({ key: 'u' }, '')).not.toThrow();
-  });
-
-  it('records flag() as a span event with semconv and FlagSync attributes', async () => {
-    otel = setupOtel();
-    const client = instrumentFlagSyncClient(serverClient({ 'register-button-copy': 'Join Now' }));
-    otel.tracer.startActiveSpan('r', (span) => {
-      client.flag({ key: 'user-1', attributes: { plan: 'pro' } }, 'register-button-copy', 'Register');
-      span.end();
-    });
-    const { spans, logs } = await flushed(otel);
-    expect(logs).toHaveLength(0);
-    expect(spans[0]!.events.map((e) => [e.name, e.attributes])).toEqual([
-      [
-        'feature_flag.evaluation',
-        {
-          'feature_flag.key': 'register-button-copy',
-          'feature_flag.provider.name': 'FlagSync',
-          'feature_flag.context.id': 'user-1',
-          'feature_flag.result.reason': 'unknown',
-          'flagsync.value': '"Join Now"',
-          'feature_flag.result.value': 'Join Now',
-          'flagsync.context.attributes': '{"plan":"pro"}',
-        },
-      ],
+    // Each of those went to the SDK as the app made it.
+    expect(raw.calls.filter((c) => c[0] === 'track')).toEqual([
+      ['track', { key: 'u' }, 'e', 1, circular],
+      ['track', null, 'e', undefined, undefined],
+      ['track', { key: 'u' }, '', undefined, undefined],
     ]);
   });
 
-  it('does not call the SDK track(): this package delivers the event', async () => {
+  it('records flag() as a span event: the size marker first, semconv and FlagSync attributes, the context as the SDK sends it', async () => {
+    otel = setupOtel();
+    state.guarded.server = true;
+    const raw = serverClient({ 'register-button-copy': 'Join Now' });
+    const client = instrumentFlagSyncClient(raw);
+    inSpan(otel, () => client.flag({ key: 'user-1', attributes: { plan: 'pro' }, email: 'a@b.c' }, 'register-button-copy', 'Register'));
+    const { spans, logs } = await flushed(otel);
+    expect(logs).toHaveLength(0);
+    const attributes = {
+      'feature_flag.key': 'register-button-copy',
+      'feature_flag.provider.name': 'FlagSync',
+      'feature_flag.context.id': 'user-1',
+      'feature_flag.result.reason': 'unknown',
+      'flagsync.value': '"Join Now"',
+      'feature_flag.result.value': 'Join Now',
+      'flagsync.context': '{"key":"user-1","attributes":{"plan":"pro"},"email":"a@b.c"}',
+    };
+    expect(spans[0]!.events.map((e) => [e.name, e.attributes])).toEqual([['feature_flag.evaluation', { 'flagsync.size': payloadSize(attributes), ...attributes }]]);
+    expect(Object.keys(spans[0]!.events[0]!.attributes!)[0]).toBe('flagsync.size');
+    // Recorded, and the guard covers node-sdk: the SDK's copy is held back.
+    expect(sdkSends(raw)).toEqual([]);
+  });
+
+  it('without the guard, writes the event as telemetry only and leaves the impression to the SDK', async () => {
+    otel = setupOtel();
+    const raw = serverClient({ f: 'v' });
+    const instrumenter = createClientInstrumenter({}, () => true);
+    const client = instrumenter.wrap(raw);
+    inSpan(otel, () => client.flag({ key: 'u' }, 'f'));
+    const { spans } = await flushed(otel);
+    expect(spans[0]!.events[0]!.attributes?.['flagsync.impression']).toBe(false);
+    expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":"v","context":{"key":"u"}}']);
+    expect(instrumenter.stats.sdkDelivered['not-guarded']).toBe(1);
+  });
+
+  it('does not call the SDK track() for a recorded call; does for every call it cannot record', async () => {
     otel = setupOtel();
     const raw = serverClient({});
     const client = instrumentFlagSyncClient(raw);
     expect(client.track({ key: 'u' }, 'purchase_event', 3, { a: 1 })).toBeUndefined();
-    expect(raw.calls.filter((c) => c[0] === 'track')).toHaveLength(0);
+    client.track({ key: 'u' }, 'nan', Number.NaN);
+    client.track({ key: 'u', extra: true }, 'huge', 1e21, null);
+    const notRecordable: unknown[][] = [
+      [{ key: '' }, 'e'],
+      [{ key: 'u' }, ''],
+      [{ key: 'u' }, 42],
+      [{ key: 'u' }, 'e', '12'],
+      [{ key: 'u' }, 'e', 1, [1, 2]],
+      [{ key: 'u' }, 'e', 1, 'text'],
+      [{ key: 'u' }, 'e', 1, new Date(0)],
+      [{ key: 'u', attributes: null }, 'e'],
+      [{ key: 7 }, 'e'],
+    ];
+    for (const args of notRecordable) (client.track as (...a: unknown[]) => void)(...args);
+    expect(raw.calls.filter((c) => c[0] === 'track').map((c) => c.slice(1))).toEqual(notRecordable.map((args) => [...args, ...Array(4 - args.length).fill(undefined)]));
     const { logs } = await flushed(otel);
-    expect(logs.map((l) => l.eventName)).toEqual(['flagsync.track']);
-  });
-
-  it('with the delivery guard on, tells a missing flag apart and marks it as no impression', async () => {
-    otel = setupOtel();
-    guardAxios({ Axios: class { _request() { return Promise.resolve(); } } });
-    const raw = serverClient({ present: 'x' });
-    const client = instrumentFlagSyncClient(raw);
-    await Promise.resolve();
-    otel.tracer.startActiveSpan('r', (span) => {
-      expect(client.flag({ key: 'u' }, 'missing', 'dflt')).toBe('dflt');
-      expect(client.flag({ key: 'u' }, 'missing')).toBe('control');
-      expect(client.flag({ key: 'u' }, 'present', 'dflt')).toBe('x');
-      span.end();
-    });
-    const { spans } = await flushed(otel);
-    expect(spans[0]!.events.map((e) => [e.attributes?.['feature_flag.result.reason'], e.attributes?.['error.type'], e.attributes?.['flagsync.impression']])).toEqual([
-      ['error', 'flag_not_found', false],
-      ['error', 'flag_not_found', false],
-      ['unknown', undefined, undefined],
+    expect(logs.map((l) => [l.eventName, l.body])).toEqual([
+      ['flagsync.track', expect.objectContaining({ 'flagsync.event.key': 'purchase_event', 'flagsync.event.value': '3', 'flagsync.event.properties': '{"a":1}' })],
+      // The SDK's JSON has null for NaN, and 1e+21 for 1e21: kept as that text.
+      ['flagsync.track', expect.objectContaining({ 'flagsync.event.key': 'nan', 'flagsync.event.value': 'null' })],
+      ['flagsync.track', expect.objectContaining({ 'flagsync.event.value': '1e+21', 'flagsync.event.properties': 'null', 'flagsync.context': '{"key":"u","extra":true}' })],
     ]);
   });
 
-  it('falls back to a log-based event when no span is active or the span is sampled out', async () => {
-    otel = setupOtel({ sampler: new AlwaysOffSampler() });
-    const instrumenter = createClientInstrumenter({}, () => true);
-    const client = instrumenter.wrap(serverClient({ f: true }));
-    client.flag({ key: 'u' }, 'f');
-    otel.tracer.startActiveSpan('sampled-out', (span) => {
-      expect(span.isRecording()).toBe(false);
-      client.flag({ key: 'u' }, 'f');
-      client.track({ key: 'u' }, 'e');
-      span.end();
+  it('a missing flag or a flag serving null: the event is telemetry only, and the SDK copy (if any) goes out as the SDK made it', async () => {
+    otel = setupOtel();
+    state.guarded.server = true;
+    const raw = serverClient({ present: 'x', servesNull: null });
+    const client = instrumentFlagSyncClient(raw);
+    await Promise.resolve();
+    inSpan(otel, () => {
+      expect(client.flag({ key: 'u' }, 'missing', 'dflt')).toBe('dflt');
+      expect(client.flag({ key: 'u' }, 'servesNull')).toBe('control');
+      expect(client.flag({ key: 'u' }, 'present', 'dflt')).toBe('x');
     });
-    const { spans, logs } = await flushed(otel);
-    expect(spans).toHaveLength(0);
-    expect(logs.map((l) => l.eventName)).toEqual(['feature_flag.evaluation', 'feature_flag.evaluation', 'flagsync.track']);
-    expect(instrumenter.stats).toEqual({ spanEvents: 0, logEvents: 3, dropped: 0 });
+    const { spans } = await flushed(otel);
+    expect(spans[0]!.events.map((e) => [e.attributes?.['feature_flag.result.reason'], e.attributes?.['error.type'], e.attributes?.['flagsync.impression'], e.attributes?.['flagsync.value']])).toEqual([
+      ['error', 'flag_not_found', false, '"dflt"'],
+      ['default', undefined, false, '"control"'],
+      ['unknown', undefined, undefined, '"x"'],
+    ]);
+    // Only the null-serving flag's SDK impression is sent by the SDK, with the default it fell back to.
+    expect(sdkSends(raw)).toEqual(['{"flagKey":"servesNull","flagValue":"control","context":{"key":"u"}}']);
+    // The reason is the same without the guard.
+    state.guarded.server = false;
+    const unguarded = instrumentFlagSyncClient(serverClient({}));
+    await Promise.resolve();
+    otel.tracer.startActiveSpan('r2', (span) => (unguarded.flag({ key: 'u' }, 'missing'), span.end()));
+    const after = await flushed(otel);
+    expect(after.spans[1]!.events[0]!.attributes?.['error.type']).toBe('flag_not_found');
   });
 
-  it('drops (counted, reported once) when asked to, or when no LoggerProvider exists', async () => {
-    const warnings: string[] = [];
-    diag.setLogger({ warn: (...args: unknown[]) => warnings.push(args.join(' ')), error: () => {}, info: () => {}, debug: () => {}, verbose: () => {} }, DiagLogLevel.WARN);
+  it('falls back to a log-based event when no span is active, the span is sampled out, or records without being sampled', async () => {
+    for (const sampler of [new AlwaysOffSampler(), recordOnly]) {
+      otel = setupOtel({ sampler });
+      const instrumenter = createClientInstrumenter({}, () => true);
+      const client = instrumenter.wrap(serverClient({ f: true }));
+      client.flag({ key: 'u' }, 'f');
+      inSpan(otel, () => {
+        client.flag({ key: 'u' }, 'f');
+        client.track({ key: 'u' }, 'e');
+      });
+      const { spans, logs } = await flushed(otel);
+      expect(spans).toHaveLength(0);
+      expect(logs.map((l) => l.eventName)).toEqual(['feature_flag.evaluation', 'feature_flag.evaluation', 'flagsync.track']);
+      // The FlagSync data is in the body, size marker and call id included; semconv attributes stay attributes.
+      expect(logs[0]!.body).toEqual(expect.objectContaining({ 'flagsync.size': expect.any(Number), 'flagsync.value': 'true', 'flagsync.call_id': expect.any(String) }));
+      expect(logs[0]!.attributes).toEqual({ 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': true, 'feature_flag.result.reason': 'unknown' });
+      expect(instrumenter.stats.logEvents).toBe(3);
+      await otel.shutdown();
+      otel = undefined;
+    }
+  });
+
+  it('leaves calls to the SDK (counted, reported once) when asked to, or when there is no LoggerProvider', async () => {
+    const infos: string[] = [];
+    diag.setLogger({ warn: () => {}, error: () => {}, info: (...args: unknown[]) => infos.push(args.join(' ')), debug: () => {}, verbose: () => {} }, DiagLogLevel.INFO);
     otel = setupOtel({ withLogs: false });
-    const dropping = createClientInstrumenter({ noRecordingSpan: 'drop' }, () => true);
-    dropping.wrap(serverClient({ f: 1 })).flag({ key: 'u' }, 'f');
+    state.guarded.server = true;
+    const sdkChoice = createClientInstrumenter({ noRecordingSpan: 'sdk' }, () => true);
+    const raw1 = serverClient({ f: 1 });
+    sdkChoice.wrap(raw1).flag({ key: 'u' }, 'f');
     const noLogs = createClientInstrumenter({}, () => true);
-    const client = noLogs.wrap(serverClient({ f: 1 }));
+    const raw2 = serverClient({ f: 1 });
+    const client = noLogs.wrap(raw2);
     client.flag({ key: 'u' }, 'f');
     client.flag({ key: 'u' }, 'f');
-    expect(dropping.stats.dropped).toBe(1);
-    expect(noLogs.stats.dropped).toBe(2);
-    // Invalid track() calls: counted, reported once, no log flood.
-    const bad = createClientInstrumenter({}, () => true);
-    for (let i = 0; i < 3; i++) bad.wrap(serverClient({})).track({ nokey: true } as never, 'e');
-    expect(bad.stats.dropped).toBe(3);
-    expect(warnings.filter((w) => w.includes('track() not recorded'))).toHaveLength(1);
-    expect(warnings.filter((w) => w.includes('no LoggerProvider'))).toHaveLength(1);
+    client.track({ key: 'u' }, 'e', 2);
+    expect(sdkChoice.stats.sdkDelivered['no-exported-signal']).toBe(1);
+    expect(noLogs.stats.sdkDelivered['no-exported-signal']).toBe(3);
+    // The SDK got the app's own context (nothing to hold back) and the track() call.
+    expect(sdkSends(raw1)).toEqual(['{"flagKey":"f","flagValue":1,"context":{"key":"u"}}']);
+    expect(sdkSends(raw2)).toHaveLength(2);
+    expect(raw2.calls.filter((c) => c[0] === 'track')).toEqual([['track', { key: 'u' }, 'e', 2, undefined]]);
+    expect(infos.filter((w) => w.includes('no-exported-signal'))).toHaveLength(2);
   });
 
   it('moves to the log form once a span holds as many events as its limit', async () => {
@@ -176,13 +261,57 @@ describe('instrumentFlagSyncClient', () => {
     expect(logs.map((l) => l.attributes['feature_flag.context.id'])).toEqual(['u3', 'u4']);
   });
 
+  it('a span event limit set in code: the evicted call goes back to the SDK, and a full span is left alone', async () => {
+    otel = setupOtel({ spanLimits: { eventCountLimit: 2 }, withLogs: false });
+    state.guarded.server = true;
+    const instrumenter = createClientInstrumenter({}, () => true);
+    const raw = serverClient({ f: 1 });
+    const client = instrumenter.wrap(raw);
+    otel.tracer.startActiveSpan('busy', (span) => {
+      client.flag({ key: 'u0' }, 'f'); // recorded, claimed
+      client.flag({ key: 'u1' }, 'f'); // recorded, claimed
+      client.flag({ key: 'u2' }, 'f'); // evicts u0's event: u0 is handed back to the SDK
+      client.track({ key: 'u3' }, 'e'); // the span is full now: left to the SDK
+      span.end();
+    });
+    const { spans } = await flushed(otel);
+    expect(spans[0]!.events.map((e) => e.attributes?.['feature_flag.context.id'])).toEqual(['u1', 'u2']);
+    expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":1,"context":{"key":"u0"}}']);
+    expect(raw.calls.filter((c) => c[0] === 'track')).toEqual([['track', { key: 'u3' }, 'e', undefined, undefined]]);
+  });
+
+  it('an attribute length limit that cuts our attributes: the call goes to the SDK, the cut event is ignored downstream', async () => {
+    otel = setupOtel({ spanLimits: { attributeValueLengthLimit: 12 }, withLogs: false });
+    state.guarded.server = true;
+    const instrumenter = createClientInstrumenter({}, () => true);
+    const raw = serverClient({ f: 'a long served value' });
+    const client = instrumenter.wrap(raw);
+    inSpan(otel, () => {
+      client.flag({ key: 'u' }, 'f');
+      client.track({ key: 'a-longer-user-key' }, 'e', 1.25);
+    });
+    const { spans } = await flushed(otel);
+    expect(spans[0]!.events).toHaveLength(2);
+    for (const event of spans[0]!.events) expect(payloadSize(event.attributes!)).not.toBe(event.attributes!['flagsync.size']);
+    expect(instrumenter.stats.sdkDelivered['attribute-limits']).toBe(2);
+    expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":"a long served value","context":{"key":"u"}}']);
+    expect(raw.calls.filter((c) => c[0] === 'track')).toEqual([['track', { key: 'a-longer-user-key' }, 'e', 1.25, undefined]]);
+  });
+
+  it('never writes a number an OTLP encoding cannot carry exactly', async () => {
+    otel = setupOtel();
+    const client = instrumentFlagSyncClient(serverClient({ big: 1e19, huge: 1e21, fine: 2 ** 53 - 1, half: 0.5 }));
+    inSpan(otel, () => ['big', 'huge', 'fine', 'half'].forEach((f) => client.flag({ key: 'u' }, f)));
+    const { spans } = await flushed(otel);
+    expect(spans[0]!.events.map((e) => e.attributes?.['feature_flag.result.value'])).toEqual(['10000000000000000000', '1e+21', 2 ** 53 - 1, 0.5]);
+  });
+
   it('records in the log form by choice, per signal', async () => {
     otel = setupOtel();
     const client = instrumentFlagSyncClient(serverClient({ f: 1 }), { flagSignal: 'log' });
-    otel.tracer.startActiveSpan('r', (span) => {
+    inSpan(otel, () => {
       client.flag({ key: 'u' }, 'f');
       client.track({ key: 'u' }, 'e', 1);
-      span.end();
     });
     const { spans, logs } = await flushed(otel);
     expect(spans[0]!.events.map((e) => e.name)).toEqual(['flagsync.track']);
@@ -196,35 +325,44 @@ describe('instrumentFlagSyncClient', () => {
       contextAttributes: { deny: ['email'] },
       omitFlagValues: true,
     });
-    otel.tracer.startActiveSpan('r', (span) => {
+    inSpan(otel, () => {
       client.flag({ key: 'u', attributes: { email: 'a@b.c', plan: 'pro' } }, 'f');
-      client.track({ key: 'u', attributes: { email: 'a@b.c' } }, 'e');
-      span.end();
+      client.track({ key: 'u', attributes: { email: 'a@b.c' }, email: 'a@b.c' }, 'e');
     });
     const { spans } = await flushed(otel);
     const [flag, track] = spans[0]!.events.map((e) => e.attributes!);
     expect(flag!['feature_flag.context.id']).toBe('h(u)');
-    expect(track!['flagsync.context.key']).toBe('h(u)');
+    expect(flag!['flagsync.context']).toBe('{"key":"h(u)","attributes":{"plan":"pro"}}');
+    expect(track!['flagsync.context']).toBe('{"key":"h(u)","attributes":{}}');
     expect(JSON.stringify(spans[0]!.events)).not.toContain('a@b.c');
     expect(JSON.stringify(spans[0]!.events)).not.toContain('secret-config');
   });
 
-  it('records js-sdk shaped clients with the core context, flags() included', async () => {
+  it('records js-sdk shaped clients with the core context, flags() included, and claims each impression', async () => {
     otel = setupOtel();
+    state.guarded.client = true;
     const raw = { core: { key: 'browser-user', attributes: { plan: 'free' } }, flag: (k: string, d?: unknown) => (k === 'a' ? 1 : (d ?? 'control')), flags: () => ({ a: 1, b: 'x' }), track: (..._args: unknown[]) => undefined };
     const client = instrumentFlagSyncClient(raw);
-    otel.tracer.startActiveSpan('r', (span) => {
-      client.flag('a');
+    inSpan(otel, () => {
+      expect(client.flag('a')).toBe(1);
+      expect(client.flag('missing', 'd')).toBe('d');
       client.flags();
       client.track('clicked', null);
-      span.end();
     });
     const { spans } = await flushed(otel);
-    expect(spans[0]!.events.map((e) => [e.name, e.attributes?.['feature_flag.key'] ?? e.attributes?.['flagsync.event.key'], e.attributes?.['flagsync.context.attributes']])).toEqual([
-      ['feature_flag.evaluation', 'a', '{"plan":"free"}'],
-      ['feature_flag.evaluation', 'a', '{"plan":"free"}'],
-      ['feature_flag.evaluation', 'b', '{"plan":"free"}'],
-      ['flagsync.track', 'clicked', '{"plan":"free"}'],
+    expect(spans[0]!.events.map((e) => [e.name, e.attributes?.['feature_flag.key'] ?? e.attributes?.['flagsync.event.key'], e.attributes?.['flagsync.value'], e.attributes?.['flagsync.impression']])).toEqual([
+      ['feature_flag.evaluation', 'a', '1', undefined],
+      ['feature_flag.evaluation', 'missing', '"d"', undefined],
+      ['feature_flag.evaluation', 'a', '1', undefined],
+      ['feature_flag.evaluation', 'b', '"x"', undefined],
+      ['flagsync.track', 'clicked', undefined, undefined],
+    ]);
+    expect(new Set(spans[0]!.events.map((e) => e.attributes?.['flagsync.context']))).toEqual(new Set(['{"key":"browser-user","attributes":{"plan":"free"}}']));
+    expect(state.clientClaims.map((c) => [c.contextKey, c.flagKey, c.ours])).toEqual([
+      ['browser-user', 'a', true],
+      ['browser-user', 'missing', true],
+      ['browser-user', 'a', true],
+      ['browser-user', 'b', true],
     ]);
   });
 
@@ -236,11 +374,17 @@ describe('instrumentFlagSyncClient', () => {
     client.flag({ key: 'u' }, 'f');
     client.track({ key: 'u' }, 'e', 1);
     expect(raw.calls.map((c) => c[0])).toEqual(['flag', 'track']);
+    expect(raw.calls[0]).toEqual(['flag', { key: 'u' }, 'f', undefined]);
     enabled = true;
     client.track({ key: 'u' }, 'e', 1);
     expect(raw.calls.map((c) => c[0])).toEqual(['flag', 'track']);
     const { logs } = await flushed(otel);
     expect(logs).toHaveLength(1);
     expect(trace.getActiveSpan()).toBeUndefined();
+  });
+
+  it('the fallback sentinel serialises as the default the SDK would have used', () => {
+    expect(JSON.stringify({ flagValue: new Fallback({ a: [1] }) })).toBe('{"flagValue":{"a":[1]}}');
+    expect(JSON.stringify(new Fallback('control'))).toBe('"control"');
   });
 });

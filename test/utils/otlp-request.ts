@@ -21,7 +21,7 @@ export function flagSpansRequest(users: number): string {
               endTimeUnixNano: '1795000001000000000',
               events: [
                 { name: 'feature_flag.evaluation', timeUnixNano: String(1795000000000000000n + BigInt(i) * 1_000_000n), attributes: [str('feature_flag.key', 'register-button-copy'), str('feature_flag.provider.name', 'FlagSync'), str('feature_flag.context.id', `u${i}`), str('feature_flag.result.value', 'Join Now')] },
-                { name: 'flagsync.track', timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n), attributes: [str('flagsync.event.key', 'purchase'), str('flagsync.context.key', `u${i}`)] },
+                { name: 'flagsync.track', timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n), attributes: [str('flagsync.event.key', 'purchase'), str('flagsync.context', `{"key":"u${i}"}`)] },
               ],
             })),
           },

@@ -112,7 +112,8 @@ export const demoCommand: Command = {
     const stats = instrumenter.stats;
     say(`flag() calls: ${flagCalls} -> impressions received: ${impressions.length}`);
     say(`track() calls: ${trackCalls} -> events received: ${events.length}`);
-    say(`recorded as span events: ${stats.spanEvents}, as log events (no recording span): ${stats.logEvents}, dropped: ${stats.dropped}`);
+    const leftToSdk = Object.entries(stats.sdkDelivered).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`);
+    say(`recorded as span events: ${stats.spanEvents}, as log events (no recording span): ${stats.logEvents}; left to the SDK's own delivery: ${leftToSdk.join(', ') || 'none'}`);
     say(`senders seen by FlagSync: ${[...new Set(standIn.batches.map((b) => `${b.sdkContext.sdkName}@${b.sdkContext.sdkVersion}`))].join(', ')}; SDK impressions held back: ${sdkDeliveryGuardStats().filteredImpressions}; rejected requests: ${standIn.rejections.length}`);
     await standIn.close();
     const ok = impressions.length === flagCalls && events.length === trackCalls;

@@ -1,0 +1,23 @@
+/**
+ * The integrity marker `flagsync.size`, computed the same way where events are written and where
+ * they are converted (and in the Go component). Attribute limits truncate strings and drop
+ * attributes, both of which only lower the total, so a mismatch means the event was damaged.
+ */
+import { ATTR_FLAGSYNC_SIZE, SIZED_ATTRIBUTE_NAMES } from '../conventions.js';
+
+/** 1 per attribute present, plus the UTF-16 length of string values (what JS limits truncate by). */
+export function payloadSize(attributes: Readonly<Record<string, unknown>>): number {
+  let size = 0;
+  for (const name of SIZED_ATTRIBUTE_NAMES) {
+    const value = attributes[name];
+    if (value === undefined || value === null) continue;
+    size += typeof value === 'string' ? value.length + 1 : 1;
+  }
+  return size;
+}
+
+/** True when the attributes carry no size marker (other emitters) or one that matches. */
+export function isIntact(attributes: Readonly<Record<string, unknown>>): boolean {
+  const declared = attributes[ATTR_FLAGSYNC_SIZE];
+  return declared === undefined || declared === payloadSize(attributes);
+}

@@ -1,0 +1,43 @@
+/**
+ * One delivery engine per process and configuration: a span exporter and a log record exporter
+ * set up with the same FlagSync settings share one connection pool, one backoff state and one
+ * memory bound, as if they were one exporter. The engine shuts down with its last user.
+ */
+import type { ResolvedDeliveryConfig } from '../config/delivery-config.js';
+import { DeliveryEngine } from './delivery-engine.js';
+import type { Transport } from './transport.js';
+
+export interface EngineLease {
+  readonly engine: DeliveryEngine;
+  /** Stop using the engine; the last user's release shuts it down (within the shutdown deadline). */
+  release(): Promise<void>;
+}
+
+const engines = new Map<string, { engine: DeliveryEngine; users: number }>();
+
+export function acquireEngine(config: ResolvedDeliveryConfig, transport?: Transport): EngineLease {
+  // A transport given by the caller (tests) is that caller's own: no sharing.
+  if (transport) {
+    const engine = new DeliveryEngine(config, transport);
+    return { engine, release: () => engine.shutdown() };
+  }
+  const key = JSON.stringify(config);
+  let shared = engines.get(key);
+  if (!shared) engines.set(key, (shared = { engine: new DeliveryEngine(config), users: 0 }));
+  shared.users++;
+  const entry = shared;
+  let released = false;
+  return {
+    engine: entry.engine,
+    async release() {
+      if (released) return;
+      released = true;
+      if (--entry.users > 0) {
+        await entry.engine.forceFlush();
+        return;
+      }
+      engines.delete(key);
+      await entry.engine.shutdown();
+    },
+  };
+}
