@@ -25,7 +25,6 @@ export default defineConfig([
     sourcemap: true,
     target: 'node22',
     platform: 'node',
-    banner: { js: '#!/usr/bin/env node' },
     external: [/^@opentelemetry\//, 'undici', /^@flagsync\//],
   },
 ]);

@@ -2,6 +2,7 @@
 import { demoCommand } from './commands/demo.js';
 import { serveCommand } from './commands/serve.js';
 import { standInCommand } from './commands/standin.js';
+import { FlagSyncConfigError } from '../config/delivery-config.js';
 import type { Command } from './command.js';
 
 const COMMANDS: Command[] = [demoCommand, serveCommand, standInCommand];
@@ -29,7 +30,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`flagsync-otel: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof FlagSyncConfigError ? error.cliMessage : error instanceof Error ? error.message : String(error);
+    process.stderr.write(`flagsync-otel: ${message}\n`);
     process.exitCode = 1;
   },
 );

@@ -47,26 +47,35 @@ const NUMERIC: { option: keyof FlagSyncDeliveryOptions; env: string | undefined;
   { option: 'shutdownTimeoutMillis', env: 'FLAGSYNC_EXPORT_SHUTDOWN_TIMEOUT', fallback: 10_000, min: 0 },
 ];
 
+/**
+ * A setting that cannot work. `message` is worded for code that passes options; `cliMessage` for
+ * someone running the CLI, who sets environment variables and flags.
+ */
 export class FlagSyncConfigError extends Error {
   override name = 'FlagSyncConfigError';
+  readonly cliMessage: string;
+  constructor(message: string, cliMessage?: string) {
+    super(message);
+    this.cliMessage = cliMessage ?? message;
+  }
 }
 
 export function resolveDeliveryConfig(options: FlagSyncDeliveryOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedDeliveryConfig {
   const sdkKey = options.sdkKey ?? env.FLAGSYNC_SDK_KEY;
   if (typeof sdkKey !== 'string' || sdkKey.trim() === '') {
-    throw new FlagSyncConfigError('flagsync-otel: an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY');
+    throw new FlagSyncConfigError('an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY', 'set FLAGSYNC_SDK_KEY to your FlagSync server SDK key');
   }
-  if (/\s/.test(sdkKey)) throw new FlagSyncConfigError('flagsync-otel: the SDK key must not contain white space (check FLAGSYNC_SDK_KEY)');
+  if (/\s/.test(sdkKey)) throw new FlagSyncConfigError('the SDK key must not contain white space (check FLAGSYNC_SDK_KEY)', 'FLAGSYNC_SDK_KEY must not contain white space');
 
   const eventsUrl = options.eventsUrl ?? env.FLAGSYNC_EVENTS_URL ?? DEFAULT_EVENTS_URL;
   let url: URL;
   try {
     url = new URL(eventsUrl);
   } catch {
-    throw new FlagSyncConfigError(`flagsync-otel: eventsUrl (FLAGSYNC_EVENTS_URL) must be an http(s) URL, got "${eventsUrl}"`);
+    throw new FlagSyncConfigError(`eventsUrl (FLAGSYNC_EVENTS_URL) must be an http(s) URL, got "${eventsUrl}"`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new FlagSyncConfigError(`flagsync-otel: eventsUrl (FLAGSYNC_EVENTS_URL) must use http or https, got "${url.protocol}"`);
+    throw new FlagSyncConfigError(`eventsUrl (FLAGSYNC_EVENTS_URL) must use http or https, got "${url.protocol}"`);
   }
 
   const numbers = {} as Record<string, number>;
@@ -80,12 +89,12 @@ export function resolveDeliveryConfig(options: FlagSyncDeliveryOptions = {}, env
       continue;
     }
     if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min) {
-      throw new FlagSyncConfigError(`flagsync-otel: ${source} must be an integer >= ${min}, got ${JSON.stringify(fromOption ?? fromEnv)}`);
+      throw new FlagSyncConfigError(`${source} must be an integer >= ${min}, got ${JSON.stringify(fromOption ?? fromEnv)}`);
     }
     numbers[option] = raw;
   }
   if (numbers.maxBackoffMillis! < numbers.initialBackoffMillis!) {
-    diag.warn(`flagsync-otel: maxBackoffMillis (${numbers.maxBackoffMillis}) < initialBackoffMillis; using ${numbers.initialBackoffMillis}`);
+    diag.warn(`maxBackoffMillis (${numbers.maxBackoffMillis}) < initialBackoffMillis; using ${numbers.initialBackoffMillis}`);
     numbers.maxBackoffMillis = numbers.initialBackoffMillis!;
   }
   return { sdkKey, eventsUrl: url.href.replace(/\/+$/, ''), ...(numbers as Required<Omit<FlagSyncDeliveryOptions, 'sdkKey' | 'eventsUrl'>>) };

@@ -2,18 +2,22 @@
  * Bring SDK spans and log records to the converter's SourceEvent shape. Structural types, so the
  * exporters work with OpenTelemetry JS SDK 2.x and 3.x alike.
  */
-import type { Attributes, HrTime } from '@opentelemetry/api';
 import { withBodyFields, type Converter, type ConversionOutcome, type SourceEvent } from './converter.js';
 
+/** `[seconds, nanoseconds]`, as the SDKs of both lines keep times. */
+type HrTime = readonly [number, number];
+
+/** What the span exporter reads of a ReadableSpan (OTel JS 2.x and 3.x). */
 export interface SpanLike {
-  readonly events: readonly { name: string; time: HrTime; attributes?: Attributes }[];
+  readonly events: readonly { name: string; time: HrTime; attributes?: Readonly<Record<string, unknown>> }[];
   readonly droppedEventsCount?: number;
 }
 
+/** What the log record exporter reads of a ReadableLogRecord (OTel JS 2.x and 3.x). */
 export interface LogRecordLike {
   readonly eventName?: string;
   readonly hrTime: HrTime;
-  readonly attributes: Attributes;
+  readonly attributes: Readonly<Record<string, unknown>>;
   readonly body?: unknown;
 }
 

@@ -45,7 +45,7 @@ export async function installSdkDeliveryGuard(options: { from?: string[] } = {})
           else all = false;
         } catch (error) {
           all = false;
-          diag.debug(`flagsync-otel: could not load ${entry.file} to guard SDK delivery: ${String(error)}`);
+          diag.debug(`could not load ${entry.file} to guard SDK delivery: ${String(error)}`);
         }
       }
     }
@@ -56,7 +56,7 @@ export async function installSdkDeliveryGuard(options: { from?: string[] } = {})
     }
   }
   if (covered.length === 0) {
-    diag.warn('flagsync-otel: no FlagSync SDK found to guard; the SDK delivers its own impressions and this package records them as telemetry only');
+    diag.warn('no FlagSync SDK found to guard; the SDK delivers its own impressions and this package records them as telemetry only');
   }
   return { guarded, covered };
 }

@@ -64,13 +64,13 @@ export class DedupeJournal {
     try {
       mkdirSync(_dir, { recursive: true, mode: 0o700 });
     } catch (error) {
-      throw new Error(`flagsync-otel: cannot create the dedupe directory ${_dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new Error(`cannot create the dedupe directory ${_dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
     this.catchUp();
     try {
       this._rotate();
     } catch (error) {
-      throw new Error(`flagsync-otel: cannot write to the dedupe directory ${_dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      throw new Error(`cannot write to the dedupe directory ${_dir} (FLAGSYNC_SERVICE_DEDUPE_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
     }
   }
 

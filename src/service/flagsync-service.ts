@@ -96,7 +96,7 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   server.headersTimeout = Math.min(30_000, config.requestTimeoutMillis);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`flagsync-otel: ${config.host}:${config.port} is already in use (FLAGSYNC_SERVICE_PORT)`) : error),
+      reject(error.code === 'EADDRINUSE' ? new Error(`${config.host}:${config.port} is already in use (FLAGSYNC_SERVICE_PORT)`) : error),
     );
     server.listen(config.port, config.host, () => resolve());
   });
@@ -104,6 +104,9 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const scheme = config.tls ? 'https' : 'http';
   log.info(`listening on ${scheme}://${host}:${port} (OTLP/HTTP /v1/traces, /v1/logs)`);
+  if (!tokenDigest && !isLoopback(config.host)) {
+    log.warn(`listening on ${config.host} beyond loopback without a bearer token: anyone who can reach this port can send data to FlagSync under your SDK key. Set FLAGSYNC_SERVICE_BEARER_TOKEN (and the same token in the collector's headers).`);
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -131,11 +134,15 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   };
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
 function readTlsFile(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new Error(`flagsync-otel: cannot read the TLS ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new Error(`cannot read the TLS ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
   }
 }
 

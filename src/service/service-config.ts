@@ -72,18 +72,18 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
     }
     if (!Number.isInteger(raw) || raw < min || raw > max) {
       const source = fromOption !== undefined ? `option ${option}` : `env ${envName}`;
-      throw new FlagSyncConfigError(`flagsync-otel: ${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(fromOption ?? env[envName])}`);
+      throw new FlagSyncConfigError(`${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(fromOption ?? env[envName])}`);
     }
     numbers[option] = raw;
   }
   const bearerToken = options.bearerToken ?? (env.FLAGSYNC_SERVICE_BEARER_TOKEN || undefined);
   if (bearerToken !== undefined && (bearerToken.length < 16 || /\s/.test(bearerToken))) {
-    throw new FlagSyncConfigError('flagsync-otel: the bearer token (FLAGSYNC_SERVICE_BEARER_TOKEN) must be at least 16 characters without white space');
+    throw new FlagSyncConfigError('the bearer token (FLAGSYNC_SERVICE_BEARER_TOKEN) must be at least 16 characters without white space');
   }
   const certFile = options.tlsCertFile ?? (env.FLAGSYNC_SERVICE_TLS_CERT_FILE || undefined);
   const keyFile = options.tlsKeyFile ?? (env.FLAGSYNC_SERVICE_TLS_KEY_FILE || undefined);
   if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new FlagSyncConfigError('flagsync-otel: TLS needs both a certificate and a key (FLAGSYNC_SERVICE_TLS_CERT_FILE and FLAGSYNC_SERVICE_TLS_KEY_FILE)');
+    throw new FlagSyncConfigError('TLS needs both a certificate and a key (FLAGSYNC_SERVICE_TLS_CERT_FILE and FLAGSYNC_SERVICE_TLS_KEY_FILE)');
   }
   return {
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,

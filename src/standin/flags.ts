@@ -92,6 +92,43 @@ export const STANDIN_FLAGS: FlagDef[] = [
     enabledVariantId: 60,
     disabledVariantId: 61,
   },
+  // Unusual but legal: what the SDKs serve as null/undefined, and numbers past 2^53 and 2^63.
+  {
+    key: 'null-config',
+    enabled: true,
+    variants: [{ id: 70, type: 'JSON', name: 'nothing', value: null }],
+    enabledVariantId: 70,
+    disabledVariantId: 70,
+  },
+  {
+    key: 'stale-variant',
+    enabled: true,
+    variants: [{ id: 80, type: 'STR', name: 'kept', value: 'kept' }],
+    // Points at a variant that no longer exists: node-sdk serves undefined (then the default).
+    enabledVariantId: 81,
+    disabledVariantId: 80,
+  },
+  {
+    key: 'huge-limit',
+    enabled: true,
+    variants: [{ id: 90, type: 'NUM', name: 'huge', value: 1e21 }],
+    enabledVariantId: 90,
+    disabledVariantId: 90,
+  },
+  {
+    key: 'big-quota',
+    enabled: true,
+    variants: [{ id: 100, type: 'NUM', name: 'big', value: 1e19 }],
+    enabledVariantId: 100,
+    disabledVariantId: 100,
+  },
+  {
+    key: 'long-copy',
+    enabled: true,
+    variants: [{ id: 110, type: 'STR', name: 'long', value: 'Join thousands of teams who ship features safely with progressive delivery — start your free trial today' }],
+    enabledVariantId: 110,
+    disabledVariantId: 110,
+  },
 ];
 
 const STAMP = '2026-01-01T00:00:00.000Z';

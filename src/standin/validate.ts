@@ -1,6 +1,8 @@
 /**
  * Request-body checks for the track routes, exactly as the wire reference describes them. Strict on
- * purpose: an unknown field or a wrong type is a bug in the sender, and tests should see it.
+ * purpose: an unknown field or a wrong type is a bug in the sender, and tests should see it. The
+ * user context is the app's own object, which the SDKs send whole: it needs a string key and, if
+ * present, an object of attributes; other fields in it are the app's.
  */
 
 export type Route = 'impressions' | 'events';
@@ -41,7 +43,7 @@ function validateImpression(item: unknown, audience: Audience): string | undefin
 function validateEvent(item: unknown, audience: Audience): string | undefined {
   if (!isObject(item)) return 'must be an object';
   for (const key of Object.keys(item)) if (!EVENT_FIELDS.has(key) || (key === 'context' && audience === 'client')) return `unexpected field "${key}"`;
-  if (!nonEmpty(item.eventKey)) return 'eventKey must be a non-empty string';
+  if (typeof item.eventKey !== 'string') return 'eventKey must be a string';
   if ('value' in item && item.value !== null && !(typeof item.value === 'number' && Number.isFinite(item.value))) return 'value must be a number or null';
   if ('properties' in item && item.properties !== null && !isObject(item.properties)) return 'properties must be an object or null';
   return validateCommon(item, audience);
@@ -60,8 +62,7 @@ function validateCommon(item: Record<string, unknown>, audience: Audience): stri
 
 export function validateContext(context: unknown, name: string): string | undefined {
   if (!isObject(context)) return `${name} must be an object`;
-  for (const key of Object.keys(context)) if (key !== 'key' && key !== 'attributes') return `${name} has unexpected field "${key}"`;
-  if (!nonEmpty(context.key)) return `${name}.key must be a non-empty string`;
+  if (typeof context.key !== 'string') return `${name}.key must be a string`;
   if ('attributes' in context && !isObject(context.attributes)) return `${name}.attributes must be an object`;
   return undefined;
 }

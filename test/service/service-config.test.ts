@@ -18,8 +18,8 @@ describe('resolveServiceConfig', () => {
   });
 
   it('names the setting in every error and never echoes a secret', () => {
-    expect(() => resolveServiceConfig({}, { ...key, FLAGSYNC_SERVICE_PORT: 'http' })).toThrow('flagsync-otel: env FLAGSYNC_SERVICE_PORT must be an integer from 0 to 65535, got "http"');
-    expect(() => resolveServiceConfig({ ackTimeoutMillis: 0 }, key)).toThrow('flagsync-otel: option ackTimeoutMillis must be an integer from 1 to 3600000, got 0');
+    expect(() => resolveServiceConfig({}, { ...key, FLAGSYNC_SERVICE_PORT: 'http' })).toThrow('env FLAGSYNC_SERVICE_PORT must be an integer from 0 to 65535, got "http"');
+    expect(() => resolveServiceConfig({ ackTimeoutMillis: 0 }, key)).toThrow('option ackTimeoutMillis must be an integer from 1 to 3600000, got 0');
     expect(() => resolveServiceConfig({ bearerToken: 'short' }, key)).toThrow(/bearer token \(FLAGSYNC_SERVICE_BEARER_TOKEN\) must be at least 16 characters/);
     expect(() => resolveServiceConfig({ bearerToken: 'short' }, key)).not.toThrow(/short/);
     expect(() => resolveServiceConfig({}, {})).toThrow('an SDK key is required');

@@ -9,14 +9,14 @@ describe('resolveDeliveryConfig', () => {
   });
 
   it('requires an SDK key, naming both ways to give it', () => {
-    expect(() => resolveDeliveryConfig({}, {})).toThrow(new FlagSyncConfigError('flagsync-otel: an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY'));
+    expect(() => resolveDeliveryConfig({}, {})).toThrow(new FlagSyncConfigError('an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY'));
   });
 
   it('rejects bad URLs and numbers with the option name, never echoing the key', () => {
     expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', eventsUrl: 'ftp://x' }, {})).toThrow(/eventsUrl \(FLAGSYNC_EVENTS_URL\) must use http or https/);
     expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', eventsUrl: 'not a url' }, {})).toThrow(/must be an http\(s\) URL/);
-    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1' }, { FLAGSYNC_EXPORT_TIMEOUT: 'soon' })).toThrow('flagsync-otel: env FLAGSYNC_EXPORT_TIMEOUT must be an integer >= 1, got "soon"');
-    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', maxBatchSize: 0 }, {})).toThrow('flagsync-otel: option maxBatchSize must be an integer >= 1, got 0');
+    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1' }, { FLAGSYNC_EXPORT_TIMEOUT: 'soon' })).toThrow('env FLAGSYNC_EXPORT_TIMEOUT must be an integer >= 1, got "soon"');
+    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', maxBatchSize: 0 }, {})).toThrow('option maxBatchSize must be an integer >= 1, got 0');
     try {
       resolveDeliveryConfig({ sdkKey: 'secret-key-1', maxQueueSize: -1 }, {});
     } catch (error) {

@@ -36,7 +36,9 @@ describe('stand-in track routes', () => {
     ['empty sdkContext field', '/track/impressions/server', { impressions: [impression], sdkContext: { sdkName: '', sdkVersion: '1' } }, 'sdkContext needs non-empty sdkName and sdkVersion'],
     ['missing flagValue', '/track/impressions/server', { impressions: [{ ...impression, flagValue: undefined }], sdkContext }, 'impressions[0]: flagValue is required'],
     ['timestamp without ms', '/track/impressions/server', { impressions: [{ ...impression, timestamp: '2026-11-25T10:00:00Z' }], sdkContext }, 'impressions[0]: timestamp must be ISO-8601 UTC with milliseconds'],
-    ['context without key', '/track/impressions/server', { impressions: [{ ...impression, context: { attributes: {} } }], sdkContext }, 'impressions[0]: context.key must be a non-empty string'],
+    ['context without key', '/track/impressions/server', { impressions: [{ ...impression, context: { attributes: {} } }], sdkContext }, 'impressions[0]: context.key must be a string'],
+    ['attributes not an object', '/track/impressions/server', { impressions: [{ ...impression, context: { key: 'u', attributes: null } }], sdkContext }, 'impressions[0]: context.attributes must be an object'],
+    ['event key not a string', '/track/events/server', { events: [{ ...event, eventKey: 42 }], sdkContext }, 'events[0]: eventKey must be a string'],
     ['string value', '/track/events/server', { events: [{ ...event, value: '12' }], sdkContext }, 'events[0]: value must be a number or null'],
     ['array properties', '/track/events/server', { events: [{ ...event, properties: [1] }], sdkContext }, 'events[0]: properties must be an object or null'],
     ['context on client item', '/track/events/client', { context: { key: 'u' }, events: [event], sdkContext }, 'events[0]: unexpected field "context"'],
@@ -45,6 +47,12 @@ describe('stand-in track routes', () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ errorCode: 'INVALID_REQUEST', message, statusCode: 400, path });
     expect(standIn.batches).toHaveLength(0);
+  });
+
+  it('accepts what the SDKs send for an app: fields beside the key, empty strings', async () => {
+    const context = { key: '', kind: 'user', email: 'a@b.c', attributes: { plan: 'pro' } };
+    expect((await post('/track/events/server', { events: [{ ...event, context, eventKey: '' }], sdkContext })).status).toBe(201);
+    expect(standIn.events()).toEqual([{ ...event, context, eventKey: '' }]);
   });
 
   it('checks key, media type, encoding, JSON and size', async () => {
