@@ -40,8 +40,11 @@ export interface SourceEvent {
 
 export interface ConverterOptions {
   /**
-   * `feature_flag.provider.name` values (case-insensitive) whose evaluations become impressions.
-   * Default `['FlagSync']`. Lets OpenFeature's OTel hooks feed FlagSync when the provider is FlagSync.
+   * Evaluations written by other emitters (OpenFeature's OTel hooks, legacy names) become
+   * impressions when their `feature_flag.provider.name` is one of these (case-insensitive).
+   * Default: none; this package's own events are always taken. Name a provider only if nothing
+   * else delivers its impressions: a FlagSync SDK under an OpenFeature provider sends its own
+   * (instrument that SDK instead), and an evaluation recorded by both would count twice.
    */
   providerNames?: readonly string[];
 }
@@ -93,7 +96,7 @@ export function withBodyFields(attributes: Readonly<Record<string, unknown>>, bo
 }
 
 export function createConverter(options: ConverterOptions = {}): Converter {
-  const providers = new Set((options.providerNames ?? [PROVIDER_NAME]).map((name) => name.toLowerCase()));
+  const providers = new Set((options.providerNames ?? []).map((name) => name.toLowerCase()));
   const candidateNames = new Set([...FLAG_EVALUATION_EVENT_NAMES, EVENT_FLAGSYNC_TRACK]);
   const parse = memoizedParse();
   const timestamp = timestampFormatter();
@@ -153,7 +156,10 @@ function timestampFormatter(): Timestamp {
 function convertEvaluation(event: SourceEvent, providers: Set<string>, parse: Parse, timestamp: Timestamp): ConversionOutcome {
   const a = event.attributes;
   const provider = a[ATTR_FEATURE_FLAG_PROVIDER_NAME] ?? a[LEGACY_ATTR_PROVIDER_NAME];
-  if (typeof provider !== 'string' || !providers.has(provider.toLowerCase())) return IGNORED;
+  if (typeof provider !== 'string') return IGNORED;
+  // This package's own events carry the size marker; other emitters' only count for named providers.
+  const ours = provider === PROVIDER_NAME && a[ATTR_FLAGSYNC_SIZE] !== undefined;
+  if (!ours && !providers.has(provider.toLowerCase())) return IGNORED;
   if (!isIntact(a)) return DAMAGED;
   if (a[ATTR_FLAGSYNC_IMPRESSION] === false) return IGNORED;
 

@@ -1,5 +1,6 @@
 /** The built CLI, end to end as a user runs it. */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,22 @@ describe('flagsync-otel CLI', () => {
     const code = await new Promise((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
     expect(stderr).toContain('received 0 impressions and 1 events; 1 requests rejected');
+  });
+
+  it('serve without an SDK key says what to set, with one prefix', async () => {
+    const env = { PATH: process.env.PATH ?? '' };
+    const failure = await run(process.execPath, [cli, 'serve', '--port', '0'], { env }).catch((error: { code: number; stderr: string }) => error);
+    expect(failure).toMatchObject({ code: 1, stderr: 'flagsync-otel: set FLAGSYNC_SDK_KEY to your FlagSync server SDK key\n' });
+  });
+
+  it('an older Node gets one line saying which Node is needed', async () => {
+    // The machine's own Node, where it is older than the one this package needs (else: a Node we pretend is older).
+    const older = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => existsSync(path) && Number(execFileSync(path, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 22);
+    const bin = fileURLToPath(new URL('../../bin/flagsync-otel.cjs', import.meta.url));
+    const args = older ? [bin, '--help'] : ['--require', fileURLToPath(new URL('../fixtures/pretend-node-20.cjs', import.meta.url)), bin, '--help'];
+    const failure = await run(older ?? process.execPath, args).catch((error: { code: number; stderr: string; stdout: string }) => error);
+    expect(failure).toMatchObject({ code: 1, stdout: '' });
+    expect((failure as { stderr: string }).stderr).toMatch(/^flagsync-otel: needs Node\.js >= 22\.19\.0 \(this is v\d+\.\d+\.\d+\)\n$/);
   });
 
   it('unknown commands fail with usage', async () => {

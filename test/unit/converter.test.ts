@@ -3,7 +3,8 @@ import { createConverter, withBodyFields, type SourceEvent } from '../../src/con
 import { payloadSize } from '../../src/convert/payload-size.js';
 
 const T = Date.UTC(2026, 10, 25, 10, 0, 0, 123);
-const converter = createConverter();
+// Most cases here are written as another emitter would write them (no size marker): name the provider.
+const converter = createConverter({ providerNames: ['FlagSync'] });
 const CONTEXT_REASON = 'flagsync.context must be the JSON text of an object with a non-empty string key and an object of attributes';
 
 function flagEvent(attributes: Record<string, unknown>, name = 'feature_flag.evaluation'): SourceEvent {
@@ -61,6 +62,13 @@ describe('converter: flag evaluations', () => {
       item: { flagKey: 'f', flagValue: 'Sign Up', context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' },
       json: '{"flagKey":"f","flagValue":"Sign Up","context":{"key":"u1"},"timestamp":"2026-11-25T10:00:00.123Z"}',
     });
+  });
+
+  it('takes this package\'s own events (size marker) by default, other emitters\' only for named providers', () => {
+    const byDefault = createConverter();
+    expect(byDefault.convert(sized(flagEvent({ 'flagsync.value': '1', 'flagsync.context': '{"key":"u1"}' }))).kind).toBe('impression');
+    expect(byDefault.convert(flagEvent({ 'feature_flag.result.value': 1 })).kind).toBe('ignored');
+    expect(byDefault.convert(sized(flagEvent({ 'feature_flag.provider.name': 'flagsync', 'flagsync.value': '1' }))).kind).toBe('ignored');
   });
 
   it('uses configured provider names', () => {
@@ -121,7 +129,7 @@ describe('converter: flag evaluations', () => {
 
 describe('converter: parsed-text memo', () => {
   it('gives the same outcome for a text seen before, and still rejects an invalid one every time', () => {
-    const c = createConverter();
+    const c = createConverter({ providerNames: ['FlagSync'] });
     const event = flagEvent({ 'flagsync.value': '{"layout":"grid"}', 'flagsync.context': '{"key":"u1","attributes":{"plan":"pro"}}' });
     const first = c.convert(event);
     // A different string object with the same text, as a decoder produces for each event.
@@ -132,7 +140,7 @@ describe('converter: parsed-text memo', () => {
   });
 
   it('stays correct past its size bounds (long texts, more distinct texts than it keeps)', () => {
-    const c = createConverter();
+    const c = createConverter({ providerNames: ['FlagSync'] });
     const long = JSON.stringify({ key: 'u1', attributes: { bio: 'x'.repeat(5000) } });
     const outcome = c.convert(flagEvent({ 'flagsync.context': long }));
     expect(outcome.kind === 'impression' && outcome.json.includes(long)).toBe(true);

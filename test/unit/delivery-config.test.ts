@@ -9,7 +9,7 @@ describe('resolveDeliveryConfig', () => {
   });
 
   it('requires an SDK key, naming both ways to give it', () => {
-    expect(() => resolveDeliveryConfig({}, {})).toThrow(new FlagSyncConfigError('an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY'));
+    expect(() => resolveDeliveryConfig({}, {})).toThrow(new FlagSyncConfigError('an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY', 'set FLAGSYNC_SDK_KEY to your FlagSync server SDK key'));
   });
 
   it('rejects bad URLs and numbers with the option name, never echoing the key', () => {

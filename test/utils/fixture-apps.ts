@@ -54,7 +54,7 @@ async function pack(): Promise<string> {
 export async function installFixture(name: string, options: { sharedFiles?: string } = { sharedFiles: 'app' }): Promise<string> {
   const source = join(FIXTURES, name);
   const dir = join(CACHE, name);
-  const lockStamp = hashFiles(join(source, 'package.json'), join(source, 'package-lock.json'));
+  const lockStamp = hashFiles(join(source, 'package.json'), join(source, 'package-lock.json'), join(source, '.npmrc'));
   const stampFile = join(dir, '.installed');
   const installed = existsSync(stampFile) ? (JSON.parse(readFileSync(stampFile, 'utf8')) as { lock?: string; tarball?: string }) : {};
   if (installed.lock !== lockStamp) {
@@ -62,6 +62,7 @@ export async function installFixture(name: string, options: { sharedFiles?: stri
     mkdirSync(dir, { recursive: true });
     cpSync(join(source, 'package.json'), join(dir, 'package.json'));
     cpSync(join(source, 'package-lock.json'), join(dir, 'package-lock.json'));
+    if (existsSync(join(source, '.npmrc'))) cpSync(join(source, '.npmrc'), join(dir, '.npmrc'));
     await npm(dir, ['ci']);
     installed.lock = lockStamp;
     installed.tarball = undefined;
@@ -70,7 +71,7 @@ export async function installFixture(name: string, options: { sharedFiles?: stri
   // App files: the fixture's own, and the shared ones (refreshed every run; they are not installed).
   for (const from of [options.sharedFiles ? join(FIXTURES, options.sharedFiles) : undefined, source]) {
     if (!from) continue;
-    for (const file of readdirSync(from)) if (!file.startsWith('package')) cpSync(join(from, file), join(dir, file), { recursive: true });
+    for (const file of readdirSync(from)) if (!file.startsWith('package') && file !== '.npmrc') cpSync(join(from, file), join(dir, file), { recursive: true });
   }
   const tarball = await packedTarball();
   if (installed.tarball !== tarball) {

@@ -5,7 +5,7 @@ const otel = require('./setup.cjs');
 
 async function main() {
   const { FlagSyncFactory } = require('@flagsync/node-sdk');
-  const runScenario = require('./scenario.cjs');
+  const { runScenario } = require('./scenario.cjs');
   if (otel.reference || otel.auto) return runScenario({ FlagSyncFactory, wrap: (c) => c, otel });
   // Plain providers: the manual wrapper and the delivery guard, as the README shows.
   const { instrumentFlagSyncClient } = require('flagsync-otel');

@@ -7,7 +7,7 @@ import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 
 const require = createRequire(import.meta.url);
 const otel = require('./setup.cjs');
-const runScenario = require('./scenario.cjs');
+const { runScenario } = require('./scenario.cjs');
 if (otel.reference || otel.auto) {
   await runScenario({ FlagSyncFactory, wrap: (c) => c, otel });
 } else {

@@ -1,6 +1,7 @@
 // The calls every compatibility cell makes, the same for both OTel lines and module systems.
 // Unusual but legal values included: fields beside the key, long values (for attribute limits),
-// NaN/Infinity/1e21 track values, flags serving null, a stale variant, numbers past 2^53 and 2^63.
+// NaN/Infinity/1e21 track values, flags serving null, a stale variant, numbers past 2^53 and 2^63,
+// empty keys.
 'use strict';
 
 const USERS = [
@@ -8,6 +9,8 @@ const USERS = [
   { key: 'user-2', kind: 'user', email: 'two@example.com' },
   { key: 'ユーザー-3', attributes: { bio: 'x'.repeat(80), tags: ['a', 'b'], nested: { x: null } } },
   { key: 'user-4' },
+  // Sent by the SDK (FlagSync's API takes an empty key); this package leaves it to the SDK.
+  { key: '' },
 ];
 
 const FLAGS = [
@@ -35,6 +38,7 @@ function calls(client, user) {
   client.track(user, 'infinite', Infinity);
   client.track(user, 'huge', 1e21);
   client.track(user, 'big', 1e19);
+  client.track(user, '');
 }
 
 /**
@@ -42,7 +46,7 @@ function calls(client, user) {
  * any span. `otel.inRequest(name, fn)` starts the span the cell's way. User 4's short key leaves
  * some of its span events within a small attribute length limit.
  */
-module.exports = async function runScenario({ FlagSyncFactory, wrap, otel }) {
+async function runScenario({ FlagSyncFactory, wrap, otel }) {
   const client = wrap(FlagSyncFactory({ sdkKey: process.env.FLAGSYNC_SDK_KEY, urls: { sdk: process.env.FLAGSYNC_EVENTS_URL }, sync: { type: 'off' } }).client());
   await client.waitForReady();
   USERS.forEach((user, i) => (i === 0 || i === 3 ? otel.inRequest(`GET /page/${i}`, () => calls(client, user)) : calls(client, user)));
@@ -51,4 +55,18 @@ module.exports = async function runScenario({ FlagSyncFactory, wrap, otel }) {
   process.stdout.write(JSON.stringify({ stats: otel.stats() }) + '\n');
   // node-sdk 0.1.1 leaves a 60 s timer behind after destroy() (and traps SIGTERM): exit explicitly.
   process.exit(0);
-};
+}
+
+/**
+ * Calls the SDK accepts and sends but FlagSync's API refuses (a batch holding one is refused
+ * whole): kept apart, in a session of their own, so they cannot take valid items with them.
+ */
+function refusedCalls(client) {
+  client.track({ key: 'user-5' }, 'cart', 1, [1, 2]);
+  client.track({ key: 'user-5' }, 42);
+  client.track({ key: 'user-5' }, 'cart', '12');
+  client.track({ key: 'user-5', attributes: null }, 'cart');
+  client.flag({ key: 'user-5', attributes: null }, 'new-checkout', false);
+}
+
+module.exports = { USERS, FLAGS, calls, refusedCalls, runScenario };
