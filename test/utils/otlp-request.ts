@@ -3,8 +3,17 @@
  * track call), and how tests read the users of what reached the stand-in.
  */
 
+import { payloadSize } from '../../src/convert/payload-size.js';
+
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
-const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+
+/** OTLP/JSON attributes for string values, led by the size marker, as the instrumentation writes them. */
+function attributes(values: Record<string, string>) {
+  return [
+    { key: 'flagsync.size', value: { intValue: String(payloadSize(values)) } },
+    ...Object.entries(values).map(([key, value]) => ({ key, value: { stringValue: value } })),
+  ];
+}
 
 /** `users` spans; span i carries an impression and an event for user `u<i>`. */
 export function flagSpansRequest(users: number): string {
@@ -20,8 +29,12 @@ export function flagSpansRequest(users: number): string {
               startTimeUnixNano: '1795000000000000000',
               endTimeUnixNano: '1795000001000000000',
               events: [
-                { name: 'feature_flag.evaluation', timeUnixNano: String(1795000000000000000n + BigInt(i) * 1_000_000n), attributes: [str('feature_flag.key', 'register-button-copy'), str('feature_flag.provider.name', 'FlagSync'), str('feature_flag.context.id', `u${i}`), str('feature_flag.result.value', 'Join Now')] },
-                { name: 'flagsync.track', timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n), attributes: [str('flagsync.event.key', 'purchase'), str('flagsync.context', `{"key":"u${i}"}`)] },
+                {
+                  name: 'feature_flag.evaluation',
+                  timeUnixNano: String(1795000000000000000n + BigInt(i) * 1_000_000n),
+                  attributes: attributes({ 'feature_flag.key': 'register-button-copy', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': `u${i}`, 'flagsync.value': '"Join Now"', 'flagsync.context': `{"key":"u${i}"}` }),
+                },
+                { name: 'flagsync.track', timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n), attributes: attributes({ 'flagsync.event.key': 'purchase', 'flagsync.context': `{"key":"u${i}"}` }) },
               ],
             })),
           },
