@@ -9,6 +9,8 @@ export default defineConfig([
       exporters: 'src/exporters.ts',
       standin: 'src/standin.ts',
       service: 'src/service.ts',
+      // For the benchmarks only; not in package.json exports.
+      internal: 'src/internal.ts',
     },
     format: ['esm', 'cjs'],
     dts: true,

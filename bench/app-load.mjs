@@ -9,7 +9,7 @@ import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { FlagSyncFactory } from '@flagsync/node-sdk';
-import { createClientInstrumenter } from 'flagsync-otel';
+import { getInstrumentationStats, instrumentFlagSyncClient } from 'flagsync-otel';
 import { FlagSyncLogRecordExporter, FlagSyncSpanExporter } from 'flagsync-otel/exporters';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 
@@ -27,8 +27,7 @@ trace.setGlobalTracerProvider(tracerProvider);
 logs.setGlobalLoggerProvider(loggerProvider);
 
 await installSdkDeliveryGuard();
-const instrumenter = createClientInstrumenter({}, () => true);
-const client = instrumenter.wrap(FlagSyncFactory({ sdkKey: 'standin-sdk-key', urls: { sdk: process.env.STANDIN_URL }, sync: { type: 'off' } }).client());
+const client = instrumentFlagSyncClient(FlagSyncFactory({ sdkKey: 'standin-sdk-key', urls: { sdk: process.env.STANDIN_URL }, sync: { type: 'off' } }).client());
 await client.waitForReady();
 process.stdout.write('ready\n');
 
@@ -68,7 +67,7 @@ while (Date.now() < idleEnd) {
 }
 await tracerProvider.shutdown();
 await loggerProvider.shutdown();
-const result = { calls, rssBaselineMiB: Math.round(baseline), rssPeakMiB: Math.round(peak), recorder: instrumenter.stats };
+const result = { calls, rssBaselineMiB: Math.round(baseline), rssPeakMiB: Math.round(peak), recorder: getInstrumentationStats(client) };
 if (mode === 'inprocess') Object.assign(result, { spanExporter: spanExporter.stats(), logExporter: logExporter.stats() });
 process.stdout.write(JSON.stringify(result) + '\n');
 process.exit(0);

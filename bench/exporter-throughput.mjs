@@ -4,16 +4,19 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { createClientInstrumenter } from 'flagsync-otel';
-import { createConverter } from 'flagsync-otel/exporters';
+import { instrumentFlagSyncClient } from 'flagsync-otel';
+import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
+import { createConverter, payloadSize } from '../dist/internal.js';
 import { measure, writeResult } from './lib.mjs';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const memory = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
 trace.setGlobalTracerProvider(provider);
+// As in an app with the guard in place: the impressions are this package's to deliver.
+await installSdkDeliveryGuard();
 const values = { 'register-button-copy': 'Join Now', 'new-checkout': true, 'checkout-config': { layout: 'grid', columns: [1, 2, 3] } };
-const client = createClientInstrumenter({}, () => true).wrap({ flag: (_c, key) => values[key], track: () => undefined });
+const client = instrumentFlagSyncClient({ flag: (_c, key) => values[key], track: () => undefined });
 trace.getTracer('bench').startActiveSpan('request', (span) => {
   for (let i = 0; i < 100; i++) {
     const user = { key: `user-${i}`, attributes: { plan: i % 2 ? 'pro' : 'free', country: 'NO' } };
@@ -30,7 +33,9 @@ const items = events.map((e) => converter.convert(e).item);
 const UNIQUE = 20_000;
 const uniqueEvents = Array.from({ length: UNIQUE }, (_, n) => {
   const e = events[n % events.length];
-  const attributes = { ...e.attributes, 'flagsync.context.attributes': `{"plan":"pro","country":"NO","id":"u-${n}"}` };
+  const attributes = { ...e.attributes, 'flagsync.context': `{"key":"u-${n}","attributes":{"plan":"pro","country":"NO"}}` };
+  // Keep the size marker true to the changed context (the converter ignores a mismatched event).
+  attributes['flagsync.size'] = payloadSize(attributes);
   return { ...e, attributes };
 });
 const uniqueItems = uniqueEvents.map((e) => createConverter().convert(e).item);

@@ -7,7 +7,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { FlagSyncFactory } from '@flagsync/node-sdk';
-import { createClientInstrumenter } from 'flagsync-otel';
+import { instrumentFlagSyncClient } from 'flagsync-otel';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { startStandIn } from 'flagsync-otel/standin';
 import { logs as logsApi } from '@opentelemetry/api-logs';
@@ -36,9 +36,9 @@ await installSdkDeliveryGuard();
 const noFlush = { maxQueueSize: 1e9, pushRate: 2_000_000 };
 const raw = FlagSyncFactory({ sdkKey: 'standin-sdk-key', urls: { sdk: standIn.url }, sync: { type: 'off' }, tracking: { impressions: noFlush, events: noFlush } }).client();
 await raw.waitForReady();
-const spanClient = createClientInstrumenter({}, () => true).wrap(raw);
-const logClient = createClientInstrumenter({ flagSignal: 'log', trackSignal: 'log' }, () => true).wrap(raw);
-const dropClient = createClientInstrumenter({ noRecordingSpan: 'drop' }, () => true).wrap(raw);
+const spanClient = instrumentFlagSyncClient(raw);
+const logClient = instrumentFlagSyncClient(raw, { flagSignal: 'log', trackSignal: 'log' });
+const sdkClient = instrumentFlagSyncClient(raw, { noRecordingSpan: 'sdk' });
 
 const user = { key: 'user-123', attributes: { plan: 'pro', country: 'NO' } };
 const inSpan = (fn) => () => {
@@ -46,20 +46,22 @@ const inSpan = (fn) => () => {
   context.with(trace.setSpan(context.active(), span), fn);
   span.end();
 };
+// The same attributes the instrumentation writes, size marker included, built per call as it is.
 const floorAttributes = () => ({
+  'flagsync.size': 0,
   'feature_flag.key': 'register-button-copy',
   'feature_flag.provider.name': 'FlagSync',
   'feature_flag.context.id': user.key,
   'feature_flag.result.reason': 'unknown',
   'flagsync.value': JSON.stringify('Join Now'),
   'feature_flag.result.value': 'Join Now',
-  'flagsync.context.attributes': JSON.stringify(user.attributes),
+  'flagsync.context': JSON.stringify(user),
 });
 
 // The wrapper alone, on a stub client that does no SDK work and retains nothing (guard still on).
 const stub = { flag: (_c, _k, d) => (d === undefined ? 'Join Now' : d === 'Register' ? 'Join Now' : d), track: () => undefined };
-const stubDrop = createClientInstrumenter({ noRecordingSpan: 'drop' }, () => true).wrap(stub);
-const stubSpan = createClientInstrumenter({}, () => true).wrap(stub);
+const stubSdk = instrumentFlagSyncClient(stub, { noRecordingSpan: 'sdk' });
+const stubSpan = instrumentFlagSyncClient(stub);
 
 const flag = (c) => c.flag(user, 'register-button-copy', 'Register');
 
@@ -96,7 +98,7 @@ const cases = [
   { name: 'flag: instrumented, log event', fn: inSpan(() => flag(logClient)) },
   { name: 'flag: floor (bare logger.emit), in span', fn: inSpan(() => { flag(raw); logger.emit({ eventName: 'feature_flag.evaluation', timestamp: Date.now(), attributes: floorAttributes(), context: context.active() }); }) },
   { name: 'flag: uninstrumented, no span', fn: () => flag(raw) },
-  { name: 'flag: instrumented, no span, drop', fn: () => flag(dropClient) },
+  { name: 'flag: instrumented, no span, left to the SDK', fn: () => flag(sdkClient) },
   { name: 'flag: instrumented, no span, log fallback', fn: () => flag(spanClient) },
   { name: 'openfeature: no hook, in span', fn: inSpan(() => ofFlag(ofBare)), async: true },
   { name: 'openfeature: SpanEventHook, in span', fn: inSpan(() => ofFlag(ofSpanHook)), async: true },
@@ -104,7 +106,7 @@ const cases = [
   { name: 'launchdarkly: no hook, in span', fn: inSpanAsync(() => ldFlag(ldBare)), async: true },
   { name: 'launchdarkly: TracingHook, in span', fn: inSpanAsync(() => ldFlag(ldTracing)), async: true },
   { name: 'wrapper only: stub flag, no span', fn: () => flag(stub) },
-  { name: 'wrapper only: instrumented stub, no span, drop', fn: () => flag(stubDrop) },
+  { name: 'wrapper only: instrumented stub, no span, left to the SDK', fn: () => flag(stubSdk) },
   { name: 'wrapper only: stub flag, in span', fn: inSpan(() => flag(stub)) },
   { name: 'wrapper only: instrumented stub, span event', fn: inSpan(() => flag(stubSpan)) },
   { name: 'track: uninstrumented, in span', fn: inSpan(() => track(raw)) },
@@ -118,13 +120,13 @@ const summary = {
   'flag() floor: bare addEvent with the same attributes': added('flag: floor (bare addEvent), in span', 'flag: uninstrumented, in span'),
   'flag() added, log event': added('flag: instrumented, log event', 'flag: uninstrumented, in span'),
   'flag() floor, log form: bare logger.emit with the same attributes': added('flag: floor (bare logger.emit), in span', 'flag: uninstrumented, in span'),
-  'flag() added, no span, drop (nothing recorded)': added('flag: instrumented, no span, drop', 'flag: uninstrumented, no span'),
+  'flag() added, no span, left to the SDK (nothing recorded)': added('flag: instrumented, no span, left to the SDK', 'flag: uninstrumented, no span'),
   'flag() added, no span, log fallback': added('flag: instrumented, no span, log fallback', 'flag: uninstrumented, no span'),
   'track() added, span event (the SDK track() is no longer called)': added('track: instrumented, span event', 'track: uninstrumented, in span'),
   'OpenFeature SpanEventHook added': added('openfeature: SpanEventHook, in span', 'openfeature: no hook, in span'),
   'OpenFeature EventHook (log event) added': added('openfeature: EventHook (log event), in span', 'openfeature: no hook, in span'),
   'LaunchDarkly TracingHook added': added('launchdarkly: TracingHook, in span', 'launchdarkly: no hook, in span'),
-  'wrapper only (stub SDK): no span, drop (nothing recorded)': added('wrapper only: instrumented stub, no span, drop', 'wrapper only: stub flag, no span'),
+  'wrapper only (stub SDK): no span, left to the SDK (nothing recorded)': added('wrapper only: instrumented stub, no span, left to the SDK', 'wrapper only: stub flag, no span'),
   'wrapper only (stub SDK): span event': added('wrapper only: instrumented stub, span event', 'wrapper only: stub flag, in span'),
 };
 summary['ratio to floor'] = { median: +(summary['flag() added, span event'].median / summary['flag() floor: bare addEvent with the same attributes'].median).toFixed(2) };

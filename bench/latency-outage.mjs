@@ -4,8 +4,9 @@
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { createClientInstrumenter } from 'flagsync-otel';
+import { instrumentFlagSyncClient } from 'flagsync-otel';
 import { FlagSyncSpanExporter } from 'flagsync-otel/exporters';
+import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { CLI, freePort, startNode } from './spawn.mjs';
 import { measure, writeResult } from './lib.mjs';
 
@@ -18,8 +19,9 @@ const exporter = new FlagSyncSpanExporter({ sdkKey: 'standin-sdk-key', eventsUrl
 const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 200 })] });
 trace.setGlobalTracerProvider(provider);
 const tracer = trace.getTracer('bench');
+await installSdkDeliveryGuard();
 // A stub SDK client: the SDK's own cost is the same in every phase and not what is measured here.
-const client = createClientInstrumenter({}, () => true).wrap({ flag: () => 'Join Now', track: () => undefined });
+const client = instrumentFlagSyncClient({ flag: () => 'Join Now', track: () => undefined });
 const user = { key: 'user-1', attributes: { plan: 'pro' } };
 const call = () => {
   const span = tracer.startSpan('GET /register');

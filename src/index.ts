@@ -1,5 +1,5 @@
 // Browser-safe entry point: the manual wrapper, the browser guard, the conventions and the types. No Node imports.
-export { instrumentFlagSyncClient } from './instrumentation/wrap-client.js';
+export { getInstrumentationStats, instrumentFlagSyncClient } from './instrumentation/wrap-client.js';
 export { installBrowserSdkDeliveryGuard, sdkDeliveryGuardStats } from './instrumentation/sdk-delivery-guard.js';
 export type { GuardStats } from './instrumentation/claims.js';
 export type { RecorderStats, SdkDeliveryReason } from './instrumentation/recorder.js';

@@ -16,6 +16,7 @@ import {
   ATTR_FLAGSYNC_EVENT_PROPERTIES,
   ATTR_FLAGSYNC_EVENT_VALUE,
   ATTR_FLAGSYNC_IMPRESSION,
+  ATTR_FLAGSYNC_SIZE,
   ATTR_FLAGSYNC_VALUE,
   PROVIDER_NAME,
 } from '../conventions.js';
@@ -29,16 +30,6 @@ export type EventAttributes = Record<string, string | number | boolean>;
 export interface PreparedContext {
   key: string;
   json: string;
-}
-
-export interface FlagEvaluation {
-  flagKey: string;
-  value: unknown;
-  context: PreparedContext;
-  /** False when FlagSync gets this call's impression from the SDK, not from this event. */
-  impression: boolean;
-  reason: string;
-  errorType?: string;
 }
 
 /**
@@ -61,23 +52,37 @@ export function prepareBrowserContext(core: { key?: unknown; attributes?: unknow
   return prepareServerContext({ key: core.key, attributes: core.attributes ?? {} }, privacy);
 }
 
-export function flagEvaluationAttributes(call: FlagEvaluation, omitValues: boolean): EventAttributes | undefined {
+/**
+ * A `feature_flag.evaluation` event's attributes. `impression` false: FlagSync gets this call's
+ * impression from the SDK, not from this event.
+ */
+export function flagEvaluationAttributes(
+  flagKey: string,
+  value: unknown,
+  context: PreparedContext,
+  impression: boolean,
+  reason: string,
+  errorType: string | undefined,
+  omitValues: boolean,
+): EventAttributes | undefined {
   const attributes: EventAttributes = {
-    [ATTR_FEATURE_FLAG_KEY]: call.flagKey,
+    // Set by the recorder; first, so attribute count limits keep it.
+    [ATTR_FLAGSYNC_SIZE]: 0,
+    [ATTR_FEATURE_FLAG_KEY]: flagKey,
     [ATTR_FEATURE_FLAG_PROVIDER_NAME]: PROVIDER_NAME,
-    [ATTR_FEATURE_FLAG_CONTEXT_ID]: call.context.key,
-    [ATTR_FEATURE_FLAG_RESULT_REASON]: call.reason,
+    [ATTR_FEATURE_FLAG_CONTEXT_ID]: context.key,
+    [ATTR_FEATURE_FLAG_RESULT_REASON]: reason,
   };
-  if (call.errorType) attributes[ATTR_ERROR_TYPE] = call.errorType;
+  if (errorType) attributes[ATTR_ERROR_TYPE] = errorType;
   if (!omitValues) {
-    const json = toJsonText(call.value);
+    const json = toJsonText(value);
     // The SDK would send no flagValue at all (a function, a symbol): FlagSync refuses that.
     if (json === undefined) return undefined;
     attributes[ATTR_FLAGSYNC_VALUE] = json;
-    attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = semconvValue(call.value, json);
+    attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = semconvValue(value, json);
   }
-  attributes[ATTR_FLAGSYNC_CONTEXT] = call.context.json;
-  if (!call.impression) attributes[ATTR_FLAGSYNC_IMPRESSION] = false;
+  attributes[ATTR_FLAGSYNC_CONTEXT] = context.json;
+  if (!impression) attributes[ATTR_FLAGSYNC_IMPRESSION] = false;
   return attributes;
 }
 
@@ -88,7 +93,7 @@ export function flagEvaluationAttributes(call: FlagEvaluation, omitValues: boole
  */
 export function trackAttributes(context: PreparedContext, eventKey: unknown, value: unknown, properties: unknown): EventAttributes | undefined {
   if (typeof eventKey !== 'string' || eventKey === '') return undefined;
-  const attributes: EventAttributes = { [ATTR_FLAGSYNC_EVENT_KEY]: eventKey, [ATTR_FLAGSYNC_CONTEXT]: context.json };
+  const attributes: EventAttributes = { [ATTR_FLAGSYNC_SIZE]: 0, [ATTR_FLAGSYNC_EVENT_KEY]: eventKey, [ATTR_FLAGSYNC_CONTEXT]: context.json };
   if (value !== undefined) {
     if (value !== null && typeof value !== 'number') return undefined;
     attributes[ATTR_FLAGSYNC_EVENT_VALUE] = JSON.stringify(value);

@@ -13,42 +13,48 @@
  * share it. Browser-safe.
  */
 
+/**
+ * A recorded call this package delivers instead of the SDK, while `[CLAIMED]` is true. The keys are
+ * symbols: a node-sdk claim is the context copy the SDK serialises, where string keys would show.
+ */
+export const CLAIMED = Symbol.for('flagsync-otel.claimed');
+export const RELEASE = Symbol.for('flagsync-otel.release');
+const ORIGINAL = Symbol.for('flagsync-otel.original');
+
 export interface Claim {
-  /** True while this package delivers the call (the SDK's copy is held back). */
-  readonly ours: boolean;
+  [CLAIMED]: boolean;
   /** Hand the call back to the SDK's own delivery. */
-  release(): void;
+  [RELEASE](): void;
 }
 
-class ServerClaim implements Claim {
-  ours = false;
-  constructor(readonly original: object) {}
-  release(): void {
-    this.ours = false;
+/**
+ * The copy of a context the SDK gets when a call may be claimed, and that call's claim. A class:
+ * `instanceof` is the cheapest check on the guard's path, and one object per call (not a WeakMap
+ * entry, which costs the garbage collector more than the rest of the call). It has the original's
+ * own fields, so it serialises as the original would, even on a path the guard does not see.
+ */
+class OwnedContext implements Claim {
+  [CLAIMED] = false;
+  [ORIGINAL]: object;
+  constructor(original: object) {
+    Object.assign(this, original);
+    this[ORIGINAL] = original;
+  }
+  [RELEASE](): void {
+    this[CLAIMED] = false;
   }
 }
 
 class ClientClaim implements Claim {
-  ours = false;
+  [CLAIMED] = false;
   constructor(
     readonly contextKey: string,
     readonly flagKey: string,
     readonly from: number,
     readonly to: number,
   ) {}
-  release(): void {
-    this.ours = false;
-  }
-}
-
-/**
- * The copy of a context the SDK gets when a call may be claimed. A class, not a WeakSet entry:
- * `instanceof` is the cheapest check on the guard's path. It has the original's own fields, so it
- * serialises as the original would, even on a path the guard does not see.
- */
-class OwnedContext {
-  constructor(original: object) {
-    Object.assign(this, original);
+  [RELEASE](): void {
+    this[CLAIMED] = false;
   }
 }
 
@@ -63,7 +69,6 @@ export interface GuardStats {
 
 interface ClaimState {
   OwnedContext: typeof OwnedContext;
-  serverClaims: WeakMap<object, ServerClaim>;
   clientClaims: ClientClaim[];
   /** Which SDKs' delivery paths the guard covers; a call is claimed only for a covered SDK. */
   guarded: { server: boolean; client: boolean };
@@ -76,7 +81,6 @@ const CLIENT_CLAIM_TTL_MS = 3_600_000;
 
 export const state: ClaimState = ((globalThis as Record<PropertyKey, unknown>)[STATE] ??= {
   OwnedContext,
-  serverClaims: new WeakMap(),
   clientClaims: [],
   guarded: { server: false, client: false },
   stats: { suppressedRequests: 0, filteredImpressions: 0, expiredClaims: 0 },
@@ -87,16 +91,13 @@ export function isGuarded(sdk: 'server' | 'client'): boolean {
   return state.guarded[sdk];
 }
 
-/** A context copy for node-sdk, and its claim (not ours until `claim.ours` is set). */
-export function ownContext(context: object): { owned: object; claim: Claim & { ours: boolean } } {
-  const owned = new state.OwnedContext(context);
-  const claim = new ServerClaim(context);
-  state.serverClaims.set(owned, claim);
-  return { owned, claim };
+/** A context copy for node-sdk that is also the call's claim (not claimed until `[CLAIMED]` is set). */
+export function ownContext(context: object): object & Claim {
+  return new state.OwnedContext(context);
 }
 
 /** A claim on the js-sdk impression queued between `from` and `to` for this flag and context key. */
-export function claimClientImpression(contextKey: string, flagKey: string, from: number, to: number): Claim & { ours: boolean } {
+export function claimClientImpression(contextKey: string, flagKey: string, from: number, to: number): Claim {
   const claims = state.clientClaims;
   while (claims.length > 0 && (claims.length >= MAX_CLIENT_CLAIMS || claims[0]!.to < to - CLIENT_CLAIM_TTL_MS)) {
     claims.shift();
@@ -113,9 +114,8 @@ export function claimClientImpression(contextKey: string, flagKey: string, from:
  */
 export function serverItemContext(context: unknown): { drop: true } | { drop: false; context: unknown } {
   if (!(context instanceof state.OwnedContext)) return { drop: false, context };
-  const claim = state.serverClaims.get(context);
-  if (claim?.ours) return { drop: true };
-  return { drop: false, context: claim?.original ?? context };
+  if (context[CLAIMED]) return { drop: true };
+  return { drop: false, context: context[ORIGINAL] };
 }
 
 /** For the guard: true when a js-sdk impression of this client was delivered by this package (the claim is used up). */
@@ -125,7 +125,7 @@ export function takeClientClaim(contextKey: unknown, flagKey: unknown, time: num
     const c = claims[i]!;
     if (c.flagKey === flagKey && c.contextKey === contextKey && c.from <= time && time <= c.to) {
       claims.splice(i, 1);
-      return c.ours;
+      return c[CLAIMED];
     }
   }
   return false;

@@ -26,7 +26,7 @@ import {
 import { payloadSize } from '../convert/payload-size.js';
 import type { EventSignal, FlagSyncInstrumentationOptions, NoRecordingSpanBehavior } from '../types.js';
 import type { EventAttributes } from './attributes.js';
-import type { Claim } from './claims.js';
+import { RELEASE, type Claim } from './claims.js';
 import { currentLogger, type LoggerLike } from './logs-api.js';
 
 const DEFAULT_SPAN_EVENT_COUNT_LIMIT = 128;
@@ -86,12 +86,16 @@ export function newRecorderStats(): RecorderStats {
 
 /** The SDK's ReadableSpan fields, where the span is the SDK's. */
 interface ReadableSpanFields {
-  events?: { name: string; attributes?: Record<string, unknown> }[];
+  events?: StoredEvent[];
   droppedEventsCount?: number;
 }
 
-/** Our events still on live spans, and the claims to release if a span evicts them. */
-const claimsOfEvents = new WeakMap<object, Claim>();
+/**
+ * The claim of one of our events on a span, kept on the SDK's event object under a symbol key
+ * (invisible to exporters, which read name, time and attributes): released if the span evicts it.
+ */
+const CLAIM = Symbol('flagsync-otel.event-claim');
+type StoredEvent = { name: string; attributes?: Record<string, unknown>; [CLAIM]?: Claim };
 
 export class EventRecorder {
   readonly stats: RecorderStats = newRecorderStats();
@@ -127,24 +131,24 @@ export class EventRecorder {
    */
   record(target: RecordTarget, name: string, attributes: EventAttributes, timeMs: number, claim?: Claim): SdkDeliveryReason | undefined {
     if (target.kind === 'log') {
-      const body: Record<string, unknown> = { [ATTR_FLAGSYNC_SIZE]: 0, ...attributes, [ATTR_FLAGSYNC_CALL_ID]: `${this._nonce}.${++this._sequence}` };
-      body[ATTR_FLAGSYNC_SIZE] = payloadSize(body);
+      // The body holds it all (no limit reaches it); the attributes the semantic-convention part.
+      attributes[ATTR_FLAGSYNC_CALL_ID] = `${this._nonce}.${++this._sequence}`;
+      attributes[ATTR_FLAGSYNC_SIZE] = payloadSize(attributes);
       const logAttributes: Record<string, unknown> = {};
       for (const key of LOG_ATTRIBUTE_NAMES) if (attributes[key] !== undefined) logAttributes[key] = attributes[key];
-      target.logger.emit({ eventName: name, timestamp: timeMs, context: context.active(), attributes: logAttributes, body });
+      target.logger.emit({ eventName: name, timestamp: timeMs, context: context.active(), attributes: logAttributes, body: attributes });
       this.stats.logEvents++;
       return undefined;
     }
-    // The marker goes first: count limits keep the first attributes.
-    const written: EventAttributes = { [ATTR_FLAGSYNC_SIZE]: 0, ...attributes };
-    const size = payloadSize(written);
-    written[ATTR_FLAGSYNC_SIZE] = size;
+    // The attribute builders put the marker first: count limits keep the first attributes.
+    const size = payloadSize(attributes);
+    attributes[ATTR_FLAGSYNC_SIZE] = size;
     const span = target.span as Span & ReadableSpanFields;
     const events = Array.isArray(span.events) ? span.events : undefined;
     const length = events?.length ?? 0;
     const first = events?.[0];
     const dropped = span.droppedEventsCount ?? 0;
-    span.addEvent(name, written, timeMs);
+    span.addEvent(name, attributes, timeMs);
     this.stats.spanEvents++;
     if (!events) return undefined; // not the SDK's span: nothing to check against
     const added = events.length === length + 1 || (events.length === length && length > 0 && events[0] !== first);
@@ -154,7 +158,7 @@ export class EventRecorder {
     const stored = events[events.length - 1]!;
     const storedAttributes = stored.attributes ?? {};
     if (storedAttributes[ATTR_FLAGSYNC_SIZE] !== size || payloadSize(storedAttributes) !== size) return 'attribute-limits';
-    if (claim) claimsOfEvents.set(stored, claim);
+    if (claim) stored[CLAIM] = claim;
     return undefined;
   }
 
@@ -167,11 +171,11 @@ export class EventRecorder {
   }
 }
 
-function releaseEvicted(event: object): void {
-  const claim = claimsOfEvents.get(event);
+function releaseEvicted(event: StoredEvent): void {
+  const claim = event[CLAIM];
   if (!claim) return;
-  claimsOfEvents.delete(event);
-  claim.release();
+  event[CLAIM] = undefined;
+  claim[RELEASE]();
 }
 
 /** Recording and sampled: span processors export only sampled spans. */

@@ -26,7 +26,7 @@ import {
   trackAttributes,
   type PreparedContext,
 } from './attributes.js';
-import { claimClientImpression, isGuarded, ownContext, type Claim } from './claims.js';
+import { CLAIMED, claimClientImpression, isGuarded, ownContext, RELEASE, type Claim } from './claims.js';
 import { Fallback, resolveFallback } from './fallback.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
 import { EventRecorder, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
@@ -52,6 +52,12 @@ export interface ClientInstrumenter {
  */
 export function instrumentFlagSyncClient<C extends object>(client: C, options: FlagSyncInstrumentationOptions = {}): C {
   return createClientInstrumenter(options, () => true).wrap(client);
+}
+
+/** What the wrapper recorded for a client it wrapped, and which calls it left to the SDK (undefined if not wrapped). */
+export function getInstrumentationStats(client: object): RecorderStats | undefined {
+  const stats = (client as { [WRAPPED]?: () => RecorderStats })[WRAPPED];
+  return typeof stats === 'function' ? stats() : undefined;
 }
 
 /**
@@ -104,14 +110,15 @@ function resolveSettings(options: FlagSyncInstrumentationOptions, isEnabled: () 
 const logger = diag.createComponentLogger({ namespace: 'flagsync-otel/instrumentation' });
 
 function wrapClient<C extends object>(client: C, settings: () => WrapSettings): C {
-  const candidate = client as unknown as Partial<BrowserClient> & { [WRAPPED]?: boolean };
+  const candidate = client as unknown as Partial<BrowserClient> & { [WRAPPED]?: unknown };
   if (candidate[WRAPPED] || typeof candidate.flag !== 'function' || typeof candidate.track !== 'function') return client;
   const browser = typeof candidate.core === 'object' && candidate.core !== null;
   const readiness = watchReadiness(candidate as ServerClient);
   const wrapped = browser
     ? wrapBrowserClient(candidate as BrowserClient, settings, readiness)
     : wrapServerClient(candidate as ServerClient, settings, readiness);
-  Object.defineProperty(wrapped, WRAPPED, { value: true });
+  // Marks the client as wrapped, and reads its recorder's counts (getInstrumentationStats).
+  Object.defineProperty(wrapped, WRAPPED, { value: () => settings().recorder.stats });
   return wrapped as C;
 }
 
@@ -124,24 +131,23 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
       const s = settings();
       if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return flag(context, flagKey, defaultValue);
       const call = beginServerFlag(s, context);
+      if (!call) return flag(context, flagKey, defaultValue);
       const fallback = new Fallback(defaultValue ?? CONTROL);
-      const result = flag(call?.owned ?? context, flagKey, fallback);
+      const result = flag(call.claim ?? context, flagKey, fallback);
       const value = resolveFallback(result, fallback);
-      if (call) {
-        // node-sdk queues no impression for a missing flag, and one with the default for a flag
-        // that served null; it stringifies a queued value at once. Either way its copy is right.
-        const fellBack = result === fallback;
-        const reason = fellBack ? (fallback.serialised > 0 ? REASON_DEFAULT : REASON_ERROR) : REASON_UNKNOWN;
-        const errorType = fellBack && fallback.serialised === 0 ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
-        finishFlag(s, call, { flagKey, value, reason, errorType, deliverable: !fellBack, fellBack });
-      }
+      // node-sdk queues no impression for a missing flag, and one with the default for a flag
+      // that served null; it stringifies a queued value at once. Either way its copy is right.
+      const fellBack = result === fallback;
+      const reason = fellBack ? (fallback.serialised > 0 ? REASON_DEFAULT : REASON_ERROR) : REASON_UNKNOWN;
+      const errorType = fellBack && fallback.serialised === 0 ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+      finishFlag(s, call, flagKey, value, reason, errorType, !fellBack, fellBack);
       return value;
     },
     track(context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
       if (!s.isEnabled()) return track(context, eventKey, value, properties);
       const native = () => track(context, eventKey, value, properties);
-      if (recordTrack(s, () => prepareServerContext(context, s.privacy), eventKey, value, properties, native)) return undefined;
+      if (recordTrack(s, safePrepare(s, () => prepareServerContext(context, s.privacy)), eventKey, value, properties, native)) return undefined;
       return native();
     },
   };
@@ -156,23 +162,22 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
     flag(flagKey: unknown, defaultValue?: unknown) {
       const s = settings();
       if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return flag(flagKey, defaultValue);
-      const call = beginBrowserFlag(s, client, flagKey, Date.now());
+      const call = beginBrowserFlag(s, client, Date.now());
+      if (!call) return flag(flagKey, defaultValue);
       const fallback = new Fallback(defaultValue ?? CONTROL);
       const result = flag(flagKey, fallback);
       const value = resolveFallback(result, fallback);
-      if (call) {
-        // js-sdk queues an impression for every call, missing flags included, with the value it served.
-        const fellBack = result === fallback;
-        const errorType = fellBack ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
-        finishFlag(s, call, { flagKey, value, reason: fellBack ? REASON_ERROR : REASON_CACHED, errorType, deliverable: true, fellBack: false });
-      }
+      // js-sdk queues an impression for every call, missing flags included, with the value it served.
+      const fellBack = result === fallback;
+      const errorType = fellBack ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+      finishFlag(s, call, flagKey, value, fellBack ? REASON_ERROR : REASON_CACHED, errorType, true, false);
       return value;
     },
     track(eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
       if (!s.isEnabled()) return track(eventKey, value, properties);
       const native = () => track(eventKey, value, properties);
-      if (recordTrack(s, () => prepareBrowserContext(client.core, s.privacy), eventKey, value, properties, native)) return undefined;
+      if (recordTrack(s, safePrepare(s, () => prepareBrowserContext(client.core, s.privacy)), eventKey, value, properties, native)) return undefined;
       return native();
     },
   };
@@ -184,8 +189,8 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
       const result = flags(defaultValues);
       if (result && typeof result === 'object') {
         for (const flagKey of Object.keys(result)) {
-          const call = beginBrowserFlag(s, client, flagKey, startedAt);
-          if (call) finishFlag(s, call, { flagKey, value: (result as Record<string, unknown>)[flagKey], reason: REASON_CACHED, deliverable: true, fellBack: false });
+          const call = beginBrowserFlag(s, client, startedAt);
+          if (call) finishFlag(s, call, flagKey, (result as Record<string, unknown>)[flagKey], REASON_CACHED, undefined, true, false);
         }
       }
       return result;
@@ -195,113 +200,119 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
 }
 
 /** A flag() call being recorded: where, for whom, and how its SDK impression is claimed. */
-interface FlagCall {
-  target: RecordTarget | undefined;
-  context: PreparedContext;
-  /** node-sdk: the context copy the SDK gets, so its impression can be claimed. */
-  owned?: object;
-  /** Creates the claim on the SDK's impression (once the SDK call is done), or undefined if uncovered. */
-  claim: () => (Claim & { ours: boolean }) | undefined;
-  startedAt: number;
-}
-
-interface FlagOutcome {
-  flagKey: string;
-  value: unknown;
-  reason: string;
-  errorType?: string | undefined;
-  /** The SDK queued an impression this package may deliver in its place. */
-  deliverable: boolean;
-  fellBack: boolean;
+class FlagCall {
+  constructor(
+    readonly target: RecordTarget,
+    readonly context: PreparedContext,
+    /** Taken before the SDK call, so a js-sdk claim's window covers the SDK's timestamp. */
+    readonly startedAt: number,
+    /** node-sdk: the context copy the SDK gets, which is also the claim on its impression. */
+    readonly claim: (object & Claim) | undefined,
+    /** js-sdk, guard in place: the client's own context key, for a claim made after the call. */
+    readonly clientKey: string | undefined,
+  ) {}
 }
 
 /** Decide, before the SDK call, whether and where a server flag() call can be recorded. */
 function beginServerFlag(s: WrapSettings, context: unknown): FlagCall | undefined {
-  return safely(s, () => {
+  try {
+    // The cheaper check first: a call with nowhere to go costs no serialisation.
+    const target = s.recorder.target(s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION);
+    if (!target) return void s.recorder.leftToSdk('no-exported-signal');
     const prepared = prepareServerContext(context, s.privacy);
     if (!prepared) return void s.recorder.leftToSdk('not-recordable');
-    const target = s.recorder.target(s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION);
-    if (!target) return void s.recorder.leftToSdk('no-exported-signal');
-    if (!isGuarded('server')) return { target, context: prepared, claim: () => undefined, startedAt: Date.now() };
-    const { owned, claim } = ownContext(context as object);
-    return { target, context: prepared, owned, claim: () => claim, startedAt: Date.now() };
-  });
+    return new FlagCall(target, prepared, Date.now(), isGuarded('server') ? ownContext(context as object) : undefined, undefined);
+  } catch (error) {
+    return void internalError(s, error);
+  }
 }
 
-/** `startedAt` is taken before the SDK call: the claim covers the SDK's timestamp for it. */
-function beginBrowserFlag(s: WrapSettings, client: BrowserClient, flagKey: string, startedAt: number): FlagCall | undefined {
-  return safely(s, () => {
-    const prepared = prepareBrowserContext(client.core, s.privacy);
-    if (!prepared) return void s.recorder.leftToSdk('not-recordable');
+function beginBrowserFlag(s: WrapSettings, client: BrowserClient, startedAt: number): FlagCall | undefined {
+  try {
     const target = s.recorder.target(s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION);
     if (!target) return void s.recorder.leftToSdk('no-exported-signal');
-    const coreKey = String(client.core.key);
-    const claim = isGuarded('client') ? () => claimClientImpression(coreKey, flagKey, startedAt, Date.now()) : () => undefined;
-    return { target, context: prepared, claim, startedAt };
-  });
+    const prepared = prepareBrowserContext(client.core, s.privacy);
+    if (!prepared) return void s.recorder.leftToSdk('not-recordable');
+    return new FlagCall(target, prepared, startedAt, undefined, isGuarded('client') ? String(client.core.key) : undefined);
+  } catch (error) {
+    return void internalError(s, error);
+  }
 }
 
 /**
  * Record the evaluation and, if it was recorded and the SDK's copy can be held back, claim it.
- * Otherwise the SDK delivers its own impression (the event, if written, says so).
+ * Otherwise the SDK delivers its own impression (the event, if written, says so). `deliverable`:
+ * the SDK queued an impression this package may deliver in its place.
  */
-function finishFlag(s: WrapSettings, call: FlagCall, outcome: FlagOutcome): void {
-  safely(s, () => {
-    const claim = outcome.deliverable ? call.claim() : undefined;
-    const attributes = flagEvaluationAttributes(
-      { flagKey: outcome.flagKey, value: outcome.value, context: call.context, impression: claim !== undefined, reason: outcome.reason, errorType: outcome.errorType },
-      s.omitValues,
-    );
-    if (!attributes) return void s.recorder.leftToSdk('not-recordable');
-    const problem = s.recorder.record(call.target!, EVENT_FEATURE_FLAG_EVALUATION, attributes, call.startedAt, claim);
-    if (problem) return void s.recorder.leftToSdk(problem);
-    if (claim) claim.ours = true;
-    else s.recorder.leftToSdk(outcome.fellBack ? 'sdk-fallback' : 'not-guarded');
-  });
+function finishFlag(
+  s: WrapSettings,
+  call: FlagCall,
+  flagKey: string,
+  value: unknown,
+  reason: string,
+  errorType: string | undefined,
+  deliverable: boolean,
+  fellBack: boolean,
+): void {
+  try {
+    let claim: Claim | undefined;
+    if (deliverable) claim = call.claim ?? (call.clientKey !== undefined ? claimClientImpression(call.clientKey, flagKey, call.startedAt, Date.now()) : undefined);
+    const attributes = flagEvaluationAttributes(flagKey, value, call.context, claim !== undefined, reason, errorType, s.omitValues);
+    if (!attributes) return s.recorder.leftToSdk('not-recordable');
+    const problem = s.recorder.record(call.target, EVENT_FEATURE_FLAG_EVALUATION, attributes, call.startedAt, claim);
+    if (problem) return s.recorder.leftToSdk(problem);
+    if (claim) claim[CLAIMED] = true;
+    else s.recorder.leftToSdk(fellBack ? 'sdk-fallback' : 'not-guarded');
+  } catch (error) {
+    internalError(s, error);
+  }
 }
 
 /** True when the call was recorded (the SDK's track() must not run); false leaves it to the SDK. */
-function recordTrack(
-  s: WrapSettings,
-  prepare: () => PreparedContext | undefined,
-  eventKey: unknown,
-  value: unknown,
-  properties: unknown,
-  native: () => unknown,
-): boolean {
-  return (
-    safely(s, () => {
-      const context = prepare();
-      const attributes = context && trackAttributes(context, eventKey, value, properties);
-      if (!attributes) return void s.recorder.leftToSdk('not-recordable');
-      const target = s.recorder.target(s.trackSignal, EVENT_FLAGSYNC_TRACK);
-      if (!target) return void s.recorder.leftToSdk('no-exported-signal');
-      // If a span later evicts this event, the SDK sends the event after all (its timestamp is then the later time).
-      const claim: Claim = { ours: true, release: () => void safelyCall(native) };
-      const problem = s.recorder.record(target, EVENT_FLAGSYNC_TRACK, attributes, Date.now(), claim);
-      if (problem) return void s.recorder.leftToSdk(problem);
-      return true;
-    }) === true
-  );
+function recordTrack(s: WrapSettings, context: PreparedContext | undefined, eventKey: unknown, value: unknown, properties: unknown, native: () => unknown): boolean {
+  try {
+    const attributes = context && trackAttributes(context, eventKey, value, properties);
+    if (!attributes) return void s.recorder.leftToSdk('not-recordable'), false;
+    const target = s.recorder.target(s.trackSignal, EVENT_FLAGSYNC_TRACK);
+    if (!target) return void s.recorder.leftToSdk('no-exported-signal'), false;
+    const problem = s.recorder.record(target, EVENT_FLAGSYNC_TRACK, attributes, Date.now(), new TrackClaim(native));
+    if (problem) return void s.recorder.leftToSdk(problem), false;
+    return true;
+  } catch (error) {
+    internalError(s, error);
+    return false;
+  }
 }
 
-/** Our failures never reach the app: they count as internal errors and leave the call to the SDK. */
-function safely<T>(s: WrapSettings, fn: () => T): T | undefined {
+/** A recorded track(): if a span later evicts its event, the SDK sends the event after all (with the later time). */
+class TrackClaim implements Claim {
+  [CLAIMED] = true;
+  constructor(private readonly _native: () => unknown) {}
+  [RELEASE](): void {
+    if (!this[CLAIMED]) return;
+    this[CLAIMED] = false;
+    try {
+      this._native();
+    } catch (error) {
+      logger.debug('handing a call back to the SDK failed', error);
+    }
+  }
+}
+
+/** A context that cannot even be read (a throwing getter) is left to the SDK. */
+function safePrepare(s: WrapSettings, prepare: () => PreparedContext | undefined): PreparedContext | undefined {
   try {
-    return fn();
+    return prepare();
   } catch (error) {
-    logger.debug('recording failed', error);
-    s.recorder.leftToSdk('internal-error' satisfies SdkDeliveryReason);
+    internalError(s, error);
     return undefined;
   }
 }
 
-function safelyCall(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (error) {
-    logger.debug('handing a call back to the SDK failed', error);
-  }
+/** Our failures never reach the app: they count as internal errors and leave the call to the SDK. */
+function internalError(s: WrapSettings, error: unknown): void {
+  logger.debug('recording failed', error);
+  s.recorder.leftToSdk('internal-error' satisfies SdkDeliveryReason);
 }
 
 function watchReadiness(client: ServerClient): () => boolean {

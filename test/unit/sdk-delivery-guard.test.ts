@@ -1,6 +1,6 @@
 /** The SDK delivery guard: holds back exactly the SDK copies of claimed calls, and nothing else. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { claimClientImpression, ownContext, resetClaims } from '../../src/instrumentation/claims.js';
+import { CLAIMED, claimClientImpression, ownContext, RELEASE, resetClaims } from '../../src/instrumentation/claims.js';
 import { Fallback } from '../../src/instrumentation/fallback.js';
 import { guardAxios, guardFetch, installBrowserSdkDeliveryGuard, removeSdkDeliveryGuards, sdkDeliveryGuardStats } from '../../src/instrumentation/sdk-delivery-guard.js';
 
@@ -25,15 +25,15 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
   it('holds back exactly the impressions this package claimed, and sends the rest as the SDK would', async () => {
     guardAxios({ Axios: FakeAxios });
     const mine = ownContext({ key: 'u1', email: 'a@b.c' });
-    mine.claim.ours = true;
+    mine[CLAIMED] = true;
     const released = ownContext({ key: 'u3', attributes: { plan: 'pro' } });
-    released.claim.ours = true;
-    released.claim.release();
+    released[CLAIMED] = true;
+    released[RELEASE]();
     const unclaimed = ownContext({ key: 'u4' });
     const theirs = { key: 'u2' };
     const axios = new FakeAxios();
     const before = { ...sdkDeliveryGuardStats() };
-    const onlyOurs = await axios._request({ url: '/track/impressions/server', method: 'POST', data: { impressions: [{ flagKey: 'f', context: mine.owned }], sdkContext: {} } } as never);
+    const onlyOurs = await axios._request({ url: '/track/impressions/server', method: 'POST', data: { impressions: [{ flagKey: 'f', context: mine }], sdkContext: {} } } as never);
     expect(onlyOurs).toMatchObject({ status: 202 });
     const fallback = new Fallback('dflt');
     await axios._request({
@@ -41,10 +41,10 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
       method: 'POST',
       data: {
         impressions: [
-          { flagKey: 'f', flagValue: 1, context: mine.owned },
+          { flagKey: 'f', flagValue: 1, context: mine },
           { flagKey: 'g', flagValue: 2, context: theirs },
-          { flagKey: 'h', flagValue: fallback, context: released.owned },
-          { flagKey: 'i', flagValue: 3, context: unclaimed.owned },
+          { flagKey: 'h', flagValue: fallback, context: released },
+          { flagKey: 'i', flagValue: 3, context: unclaimed },
         ],
         sdkContext: {},
       },
@@ -69,8 +69,8 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
 
   it('never touches events, other routes, or requests without the FlagSync key', async () => {
     guardAxios({ Axios: FakeAxios });
-    const { owned, claim } = ownContext({ key: 'u1' });
-    claim.ours = true;
+    const owned = ownContext({ key: 'u1' });
+    owned[CLAIMED] = true;
     const axios = new FakeAxios();
     const events = { url: '/track/events/server', method: 'POST', data: { events: [{ context: owned }] } };
     const rules = { url: '/sdk/rules', method: 'POST' };
@@ -87,8 +87,8 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
   it('is undone by removeSdkDeliveryGuards and ignores what is not axios', async () => {
     guardAxios({ Axios: FakeAxios });
     removeSdkDeliveryGuards();
-    const { owned, claim } = ownContext({ key: 'u' });
-    claim.ours = true;
+    const owned = ownContext({ key: 'u' });
+    owned[CLAIMED] = true;
     const axios = new FakeAxios();
     await axios._request({ url: '/track/impressions/server', method: 'POST', data: { impressions: [{ context: owned }] } } as never);
     expect(axios.sent).toHaveLength(1);
@@ -107,9 +107,9 @@ describe('SDK delivery guard: js-sdk (items without context, fetch keepalive on 
     }) as typeof fetch;
     try {
       expect(installBrowserSdkDeliveryGuard({ axios: { Axios: FakeAxios } })).toBe(true);
-      claimClientImpression('b', 'f', 1000, 1001).ours = true;
-      claimClientImpression('b', 'g', 1000, 1001).ours = false; // recorded nowhere: the SDK's copy goes out
-      claimClientImpression('other', 'f', 2000, 2000).ours = true;
+      claimClientImpression('b', 'f', 1000, 1001)[CLAIMED] = true;
+      claimClientImpression('b', 'g', 1000, 1001)[CLAIMED] = false; // recorded nowhere: the SDK's copy goes out
+      claimClientImpression('other', 'f', 2000, 2000)[CLAIMED] = true;
       const impressions = [
         { flagKey: 'f', flagValue: 1, timestamp: at(1001) },
         { flagKey: 'f', flagValue: 1, timestamp: at(1001) }, // a second copy: the claim is used up
@@ -121,7 +121,7 @@ describe('SDK delivery guard: js-sdk (items without context, fetch keepalive on 
       await fetch('https://sdk.flagsync.com/track/impressions/client', { method: 'POST', keepalive: true, headers, body });
       expect(JSON.parse(sent[0]!.body).impressions).toEqual(impressions.slice(1));
 
-      claimClientImpression('b', 'f', 4000, 4002).ours = true;
+      claimClientImpression('b', 'f', 4000, 4002)[CLAIMED] = true;
       const onlyOurs = await fetch('https://sdk.flagsync.com/track/impressions/client', {
         method: 'POST',
         headers,

@@ -7,7 +7,7 @@ import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
 import { AlwaysOffSampler, SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { payloadSize } from '../../src/convert/payload-size.js';
-import { resetClaims, serverItemContext, state } from '../../src/instrumentation/claims.js';
+import { CLAIMED, resetClaims, serverItemContext, state } from '../../src/instrumentation/claims.js';
 import { Fallback } from '../../src/instrumentation/fallback.js';
 import { createClientInstrumenter, instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.js';
 import { setupOtel, type TestOtel } from '../utils/otel.js';
@@ -358,7 +358,7 @@ describe('instrumentFlagSyncClient', () => {
       ['flagsync.track', 'clicked', undefined, undefined],
     ]);
     expect(new Set(spans[0]!.events.map((e) => e.attributes?.['flagsync.context']))).toEqual(new Set(['{"key":"browser-user","attributes":{"plan":"free"}}']));
-    expect(state.clientClaims.map((c) => [c.contextKey, c.flagKey, c.ours])).toEqual([
+    expect(state.clientClaims.map((c) => [c.contextKey, c.flagKey, c[CLAIMED]])).toEqual([
       ['browser-user', 'a', true],
       ['browser-user', 'missing', true],
       ['browser-user', 'a', true],

@@ -1,0 +1,4 @@
+// Internals the benchmarks measure directly (bench/*.mjs import dist/internal.js by path). Not a
+// package entry point: nothing here is exported under the package name.
+export { createConverter } from './convert/converter.js';
+export { payloadSize } from './convert/payload-size.js';
