@@ -121,6 +121,23 @@ describe('limits', () => {
   });
 });
 
+describe('exposure', () => {
+  it('warns when listening beyond loopback without a bearer token, and not with one', async () => {
+    const diagLines = captureDiag();
+    try {
+      for (const bearerToken of [undefined, TOKEN]) {
+        const service = await startFlagSyncService({ host: '0.0.0.0', port: 0, sdkKey: SDK_KEY, eventsUrl: standIn.url, ...(bearerToken ? { bearerToken } : {}) });
+        await service.close(500);
+      }
+      const warnings = diagLines.lines.filter((l) => l.level === 'warn' && l.text.includes('beyond loopback without a bearer token'));
+      expect(warnings).toHaveLength(1);
+      expect(diagLines.text()).not.toContain(SDK_KEY);
+    } finally {
+      diagLines.restore();
+    }
+  });
+});
+
 describe('slow clients', () => {
   it('a slow-loris upload is cut off at the request timeout while other requests are served', async () => {
     const good = await startStandIn({ sdkKeys: [SDK_KEY] });
