@@ -2,3 +2,4 @@
 // package entry point: nothing here is exported under the package name.
 export { createConverter } from './convert/converter.js';
 export { payloadSize } from './convert/payload-size.js';
+export { decodeLogsJson, decodeTracesJson } from './otlp/decode-json.js';

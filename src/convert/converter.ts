@@ -186,7 +186,7 @@ function evaluationValue(a: Readonly<Record<string, unknown>>, parse: Parse): { 
   }
   // Other emitters: the semconv value (any JSON-compatible type in the log form), else the variant.
   const value = a[ATTR_FEATURE_FLAG_RESULT_VALUE];
-  if (value !== undefined) return isJsonValue(value) ? { value, text: JSON.stringify(value) } : { error: `${ATTR_FEATURE_FLAG_RESULT_VALUE} is not a JSON value` };
+  if (value !== undefined) return isJsonValue(value) ? { value: value as JsonValue, text: JSON.stringify(value, exactIntegers) } : { error: `${ATTR_FEATURE_FLAG_RESULT_VALUE} is not a JSON value` };
   const variant = a[ATTR_FEATURE_FLAG_RESULT_VARIANT] ?? a[LEGACY_ATTR_VARIANT];
   if (typeof variant === 'string') return { value: variant, text: JSON.stringify(variant) };
   // Values left out on purpose (omitFlagValues): exposure is still counted.
@@ -255,9 +255,17 @@ function userContext(a: Readonly<Record<string, unknown>>, parse: Parse): { valu
   return { value: value as FlagSyncUserContext, text: json as string };
 }
 
-function isJsonValue(value: unknown, depth = 0): value is JsonValue {
+/** `JSON.rawJSON` (Node >= 21; not yet in TypeScript's lib). */
+const rawJSON = (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON;
+
+/** Integers past 2^53 (decoded as BigInt from OTLP int64) are written with their exact digits. */
+function exactIntegers(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? rawJSON(value.toString()) : value;
+}
+
+function isJsonValue(value: unknown, depth = 0): boolean {
   if (depth > 64) return false;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
   if (isPlainObject(value)) return Object.values(value).every((v) => isJsonValue(v, depth + 1));

@@ -97,7 +97,7 @@ function anyValue(value: unknown, depth: number): unknown {
   }
   if ('intValue' in v) {
     const big = integer(v.intValue, 'intValue');
-    return Number.isSafeInteger(Number(big)) ? Number(big) : big.toString();
+    return Number.isSafeInteger(Number(big)) ? Number(big) : big;
   }
   if ('doubleValue' in v) {
     // proto3 JSON writes NaN and infinities as strings.

@@ -282,7 +282,8 @@ function readAnyValue(r: Reader, depth: number): unknown {
       case 3: {
         r.expect(wire, WIRE_VARINT, 'int value');
         const big = r.varintBigInt();
-        value = Number.isSafeInteger(Number(big)) ? Number(big) : big.toString();
+        // Past 2^53 a number would round: kept exact, written as the same digits.
+        value = Number.isSafeInteger(Number(big)) ? Number(big) : big;
         break;
       }
       case 4:

@@ -1,0 +1,155 @@
+// Writes testdata/golden/*.json: the conversion contract shared by the TypeScript converter and the
+// Go component (collector/flagsyncexporter). Each case is an OTLP/JSON request and the exact FlagSync
+// items (JSON text), rejections (reasons) and damaged count it must give. The inputs are declared
+// here; the expectations come from the TypeScript converter and are reviewed before committing. Run
+// after `npm run build`: node scripts/golden-vectors.mjs. Tests only read the committed files.
+import { writeFileSync } from 'node:fs';
+import { createConverter, decodeLogsJson, decodeTracesJson, payloadSize } from '../dist/internal.js';
+
+const T = 1795000000123456789n; // 2026-11-18T... ms .123
+const int = (n) => ({ int: String(n) });
+const dbl = (n) => ({ dbl: n });
+const kv = (o) => ({ kv: o });
+const arr = (a) => ({ arr: a });
+const bytes = (b64) => ({ bytes: b64 });
+
+function anyValue(v) {
+  if (v === null) return {};
+  if (typeof v === 'string') return { stringValue: v };
+  if (typeof v === 'boolean') return { boolValue: v };
+  if (typeof v === 'number') return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
+  if ('int' in v) return { intValue: v.int };
+  if ('dbl' in v) return { doubleValue: Number.isFinite(v.dbl) ? v.dbl : String(v.dbl) };
+  if ('kv' in v) return { kvlistValue: { values: attributes(v.kv) } };
+  if ('arr' in v) return { arrayValue: { values: v.arr.map(anyValue) } };
+  if ('bytes' in v) return { bytesValue: v.bytes };
+  throw new Error(`no AnyValue for ${JSON.stringify(v)}`);
+}
+function attributes(o) {
+  return Object.entries(o).map(([key, value]) => ({ key, value: anyValue(value) }));
+}
+/** This package's own attributes: the size marker first, as the instrumentation writes it. */
+function ours(o) {
+  const plain = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v && typeof v === 'object' ? 0 : v]));
+  return { 'flagsync.size': int(payloadSize(plain)), ...o };
+}
+const evaluation = (o) => ({ 'feature_flag.key': 'register-button-copy', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'user-1', 'feature_flag.result.reason': 'unknown', 'flagsync.context': '{"key":"user-1","attributes":{"plan":"pro"}}', ...o });
+const track = (o) => ({ 'flagsync.event.key': 'purchase_event', 'flagsync.context': '{"key":"user-1"}', ...o });
+
+let n = 0;
+function traces(events, span = {}) {
+  return {
+    resourceSpans: [{ resource: { attributes: attributes({ 'service.name': 'shop' }) }, scopeSpans: [{ scope: { name: 'app' }, spans: [{
+      traceId: span.traceId ?? '0af7651916cd43dd8448eb211c80319c', spanId: span.spanId ?? 'b7ad6b7169203331', name: 'GET /register', kind: 2,
+      startTimeUnixNano: String(T - 5_000_000n), endTimeUnixNano: String(T + 5_000_000n),
+      events: events.map(([name, attrs, time]) => ({ name, timeUnixNano: String(time ?? T + BigInt(n++) * 1_000_000n), attributes: attributes(attrs) })),
+    }] }] }],
+  };
+}
+function logs(records) {
+  return {
+    resourceLogs: [{ scopeLogs: [{ scope: { name: 'flagsync-otel' }, logRecords: records.map(([eventName, attrs, body, time]) => ({
+      timeUnixNano: String(time ?? T), observedTimeUnixNano: String(T + 1000n), eventName, traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331',
+      attributes: attributes(attrs), ...(body ? { body: anyValue(body) } : {}),
+    })) }] }],
+  };
+}
+
+const FILES = {
+  evaluations: [
+    ['a string served value: impression with the context as recorded', 'traces', traces([['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '"Join Now"', 'feature_flag.result.value': 'Join Now' }))]])],
+    ['every JSON type of served value keeps its type', 'traces', traces([
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'bool', 'flagsync.value': 'true', 'feature_flag.result.value': true }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'string-true', 'flagsync.value': '"true"', 'feature_flag.result.value': 'true' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'int', 'flagsync.value': '1', 'feature_flag.result.value': 1 }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'float', 'flagsync.value': '1.5', 'feature_flag.result.value': dbl(1.5) }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'huge', 'flagsync.value': '1e+21', 'feature_flag.result.value': '1e+21' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'object', 'flagsync.value': '{"layout":"grid","columns":[1,2,3],"extras":{"badge":null,"ключ":"значение"}}', 'feature_flag.result.value': '{"layout":"grid","columns":[1,2,3],"extras":{"badge":null,"ключ":"значение"}}' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'array', 'flagsync.value': '[{"a":1},null]', 'feature_flag.result.value': '[{"a":1},null]' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'null', 'flagsync.value': 'null', 'feature_flag.result.value': 'null' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'spaced', 'flagsync.value': ' { "a" : [1, 2] } ', 'feature_flag.result.value': '{"a":[1,2]}' }))],
+    ])],
+    ['values left out on purpose (omitFlagValues): flagValue null', 'traces', traces([['feature_flag.evaluation', ours(evaluation({}))]])],
+    ['the SDK delivers its own impression (missing flag, uncovered SDK): ignored', 'traces', traces([['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '"fallback"', 'error.type': 'flag_not_found', 'feature_flag.result.reason': 'error', 'flagsync.impression': false }))]])],
+    ['the whole context, fields beside the key and unicode included', 'traces', traces([['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '"x"', 'feature_flag.context.id': 'ユーザー-3', 'flagsync.context': '{"email":"a@b.c","key":"ユーザー-3","kind":"user","attributes":{"tags":["a","b"],"nested":{"x":null}}}' }))]])],
+    ['a privacy-hashed key, the same on impressions and events', 'traces', traces([
+      ['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': 'false', 'feature_flag.context.id': '8b1a9953c4611296a827abf8c47804d7e6c49c6b0bcb9b68e3afec6c6d3b4c6d', 'flagsync.context': '{"key":"8b1a9953c4611296a827abf8c47804d7e6c49c6b0bcb9b68e3afec6c6d3b4c6d","attributes":{}}' }))],
+      ['flagsync.track', ours(track({ 'flagsync.context': '{"key":"8b1a9953c4611296a827abf8c47804d7e6c49c6b0bcb9b68e3afec6c6d3b4c6d","attributes":{}}' }))],
+    ])],
+    ['flag keys and values needing JSON escapes (quotes, control characters, U+2028, emoji)', 'traces', traces([['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': 'say "hi"\\\t\u0001\u2028😀', 'flagsync.value': '"line\\nbreak \\u2028"' }))]])],
+    ['sub-millisecond time is truncated, as a millisecond clock would read', 'traces', traces([['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '1' })), 1795000000999999999n]])],
+    ['log form: the FlagSync data in the body, semconv attributes cut by a limit', 'logs', logs([['feature_flag.evaluation',
+      { 'feature_flag.key': 'register-butt', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'user-1', 'feature_flag.result.value': 'a long serv' },
+      kv(ours(evaluation({ 'flagsync.value': '"a long served value"', 'feature_flag.result.value': 'a long served value', 'flagsync.call_id': 'k3j2.17' })))]])],
+    ['log form: a record without a time takes its observed time', 'logs', logs([['flagsync.track', {}, kv(ours(track({ 'flagsync.call_id': 'k3j2.18' }))), 0n]])],
+    ['cut by attribute limits (size marker does not match): damaged, never delivered', 'traces', traces([
+      ['feature_flag.evaluation', { ...ours(evaluation({ 'flagsync.value': '"Join Now"' })), 'flagsync.context': '{"key":"user-1","attr' }],
+      ['flagsync.track', (() => { const a = ours(track({ 'flagsync.event.value': '12345' })); delete a['flagsync.event.value']; return a; })()],
+    ])],
+  ],
+  tracks: [
+    ['value, properties, field order as the SDKs send them', 'traces', traces([['flagsync.track', ours(track({ 'flagsync.event.value': '42.5', 'flagsync.event.properties': '{"price":42.5,"items":[{"sku":"A-1","qty":2}],"gift":false,"note":null}' }))]])],
+    ['no value and no properties: both absent', 'traces', traces([['flagsync.track', ours(track({ 'flagsync.event.key': 'signup' }))]])],
+    ['value null (NaN and infinities are recorded so, as the SDK\'s JSON has them), properties null', 'traces', traces([['flagsync.track', ours(track({ 'flagsync.event.value': 'null', 'flagsync.event.properties': 'null' }))]])],
+    ['numbers kept exactly as written: 1e+21, 10000000000000000000, 0, -0.25, 1e-7', 'traces', traces(['1e+21', '10000000000000000000', '0', '-0.25', '1e-7'].map((v) => ['flagsync.track', ours(track({ 'flagsync.event.value': v }))]))],
+    ['empty properties object', 'traces', traces([['flagsync.track', ours(track({ 'flagsync.event.value': '0', 'flagsync.event.properties': '{}' }))]])],
+  ],
+  'other-emitters': [
+    ['OpenFeature SpanEventHook style, provider named: the semconv value of each type', 'traces', traces([
+      ['feature_flag.evaluation', { 'feature_flag.key': 'string', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': 'Join Now', 'feature_flag.result.variant': 'join', 'feature_flag.result.reason': 'static' }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'bool', 'feature_flag.provider.name': 'flagsync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': false }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'int', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': 3 }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'big-int', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': int('9007199254740993') }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'max-int64', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': int('-9223372036854775808') }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'doubles', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': arr([dbl(0.1), dbl(1e21), dbl(1e-7), dbl(123456789.125), dbl(-0), dbl(5e-324), dbl(1.7976931348623157e308), dbl(100), dbl(2 ** 53 + 2)]) }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'variant-only', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.variant': 'Sign Up' }],
+    ]), { providerNames: ['FlagSync'] }],
+    ['OpenFeature EventHook style (log record attributes), a map value', 'logs', logs([['feature_flag.evaluation', { 'feature_flag.key': 'checkout-config', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': kv({ layout: 'grid', columns: arr([1, 2, 3]), nested: kv({ on: true, none: null }) }) }]]), { providerNames: ['FlagSync'] }],
+    ['legacy names: event feature_flag, feature_flag.provider_name, feature_flag.variant', 'traces', traces([['feature_flag', { 'feature_flag.key': 'legacy', 'feature_flag.provider_name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.variant': 'on' }]]), { providerNames: ['flagsync'] }],
+    ['other emitters are not taken unless their provider is named', 'traces', traces([['feature_flag.evaluation', { 'feature_flag.key': 'string', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': 'Join Now' }]])],
+    ['another vendor\'s evaluations and unrelated events: ignored', 'traces', traces([
+      ['feature_flag.evaluation', { 'feature_flag.key': 'x', 'feature_flag.provider.name': 'LaunchDarkly', 'feature_flag.context.id': 'u' }],
+      ['exception', { 'exception.message': 'boom' }],
+    ]), { providerNames: ['FlagSync'] }],
+  ],
+  invalid: [
+    ['FlagSync data that cannot be converted: rejected with its reason', 'traces', traces([
+      ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': '', 'flagsync.value': '1' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '{bad' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': 5 }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '1', 'flagsync.context': '[1]' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '1', 'flagsync.context': '{"key":""}' }))],
+      ['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '1', 'flagsync.context': '{"key":"u","attributes":[]}' }))],
+      ['flagsync.track', ours(track({ 'flagsync.event.key': '' }))],
+      ['flagsync.track', ours(track({ 'flagsync.event.value': '"12"' }))],
+      ['flagsync.track', ours(track({ 'flagsync.event.value': 'abc' }))],
+      ['flagsync.track', ours(track({ 'flagsync.event.properties': '[1,2]' }))],
+      ['flagsync.track', ours(track({ 'flagsync.event.properties': '"text"' }))],
+      ['flagsync.track', (() => { const a = ours(track({})); delete a['flagsync.context']; a['flagsync.size'] = int(payloadSize({ 'flagsync.event.key': 'purchase_event' })); return a; })()],
+    ])],
+    ['other emitters: no context key, a value that is not JSON', 'traces', traces([
+      ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.result.value': 1 }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': bytes('AQID') }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': dbl(Infinity) }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': dbl(NaN) }],
+    ]), { providerNames: ['FlagSync'] }],
+  ],
+};
+
+for (const [file, cases] of Object.entries(FILES)) {
+  const out = cases.map(([name, signal, request, converterOptions]) => {
+    const converter = createConverter(converterOptions ?? {});
+    const decoded = (signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(request), converter);
+    const expect = { impressions: [], events: [], rejected: [], damaged: 0 };
+    for (const event of decoded.events) {
+      const outcome = converter.convert(event);
+      if (outcome.kind === 'impression') expect.impressions.push(outcome.json);
+      else if (outcome.kind === 'event') expect.events.push(outcome.json);
+      else if (outcome.kind === 'rejected') expect.rejected.push(outcome.reason);
+      else if (outcome.kind === 'damaged') expect.damaged++;
+    }
+    return { name, ...(converterOptions ? { converter: converterOptions } : {}), signal, request, expect };
+  });
+  writeFileSync(new URL(`../testdata/golden/${file}.json`, import.meta.url), JSON.stringify(out, null, 1) + '\n');
+  console.log(`testdata/golden/${file}.json: ${out.length} cases`);
+}
