@@ -1,0 +1,87 @@
+// Copyright The flagsync-otel Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package flagsyncexporter
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/confmap"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	storageID := component.MustNewIDWithName("file_storage", "flagsync")
+
+	tests := []struct {
+		id       component.ID
+		check    func(t *testing.T, cfg *Config)
+		errorMsg string
+	}{
+		{
+			id: component.NewID(componentType),
+			check: func(t *testing.T, cfg *Config) {
+				assert.Equal(t, "server-sdk-key", string(cfg.SDKKey))
+				assert.Equal(t, defaultEndpoint, cfg.ClientConfig.Endpoint)
+				assert.Equal(t, 10*time.Second, cfg.ClientConfig.Timeout)
+				assert.Equal(t, 500, cfg.MaxBatchSize)
+				assert.Equal(t, 1<<20, cfg.MaxBatchBytes)
+				assert.Empty(t, cfg.ProviderNames)
+				assert.Equal(t, 5*time.Minute, cfg.MaxRetryAfter)
+				assert.True(t, cfg.QueueConfig.HasValue())
+				assert.False(t, cfg.QueueConfig.Get().Batch.HasValue(), "no batching in the queue by default: requests replayed after a restart are the ones sent")
+			},
+		},
+		{
+			id: component.NewIDWithName(componentType, "custom"),
+			check: func(t *testing.T, cfg *Config) {
+				assert.Equal(t, "https://flagsync.example.com/", cfg.ClientConfig.Endpoint)
+				assert.Equal(t, 5*time.Second, cfg.ClientConfig.Timeout)
+				assert.Equal(t, 200, cfg.MaxBatchSize)
+				assert.Equal(t, 262144, cfg.MaxBatchBytes)
+				assert.Equal(t, []string{"FlagSync"}, cfg.ProviderNames)
+				assert.Equal(t, time.Minute, cfg.MaxRetryAfter)
+				assert.Equal(t, 10*time.Second, cfg.ConfigErrorRetryDelay)
+				assert.Equal(t, 2*time.Hour, cfg.DeliveryMemory)
+				assert.Equal(t, time.Duration(0), cfg.RetryConfig.MaxElapsedTime)
+				assert.Equal(t, &storageID, cfg.QueueConfig.Get().StorageID)
+				assert.Equal(t, 4, cfg.QueueConfig.Get().NumConsumers)
+			},
+		},
+		{id: component.NewIDWithName(componentType, "no_key"), errorMsg: "sdk_key is required (the FlagSync server SDK key)"},
+		{id: component.NewIDWithName(componentType, "bad_endpoint"), errorMsg: `endpoint must be an http(s) URL, got "ftp://flagsync.example.com"`},
+		{
+			id:       component.NewIDWithName(componentType, "bad_limits"),
+			errorMsg: "max_batch_size must be from 1 to 10000, got 0\nmax_batch_bytes must be from 1024 to 67108864, got 10\nmax_retry_after must be from 1s to 1h, got 0s",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := NewFactory().CreateDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			require.NoError(t, sub.Unmarshal(cfg))
+			err = confmap.Validate(cfg)
+			if tt.errorMsg != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.errorMsg)
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, cfg.(*Config))
+		})
+	}
+}
+
+func TestSDKKeyIsNeverPrinted(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.SDKKey = "server-sdk-key-SECRET"
+	assert.NotContains(t, cfg.SDKKey.String(), "SECRET")
+}

@@ -1,0 +1,145 @@
+// Copyright The flagsync-otel Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package flagsyncexporter
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// goldenCase is one case of testdata/golden, the conversion contract this converter shares with
+// the TypeScript one (test/unit/golden.test.ts reads the same files).
+type goldenCase struct {
+	Name      string `json:"name"`
+	Converter struct {
+		ProviderNames []string `json:"providerNames"`
+	} `json:"converter"`
+	Signal  string          `json:"signal"`
+	Request json.RawMessage `json:"request"`
+	Expect  goldenOutcomes  `json:"expect"`
+}
+
+type goldenOutcomes struct {
+	Impressions []string `json:"impressions"`
+	Events      []string `json:"events"`
+	Rejected    []string `json:"rejected"`
+	Damaged     int      `json:"damaged"`
+}
+
+func loadGolden(t testing.TB) map[string][]goldenCase {
+	files, err := filepath.Glob("../../testdata/golden/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "the golden vectors live in testdata/golden at the repository root")
+	out := map[string][]goldenCase{}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		require.NoError(t, err)
+		var cases []goldenCase
+		require.NoError(t, json.Unmarshal(data, &cases), file)
+		out[filepath.Base(file)] = cases
+	}
+	return out
+}
+
+// convertRequest runs every event of an OTLP/JSON request through the converter.
+func convertRequest(t testing.TB, c *converter, signal string, request []byte) goldenOutcomes {
+	got := goldenOutcomes{Impressions: []string{}, Events: []string{}, Rejected: []string{}}
+	record := func(o outcome) {
+		switch o.kind {
+		case outcomeImpression:
+			got.Impressions = append(got.Impressions, string(o.json))
+		case outcomeEvent:
+			got.Events = append(got.Events, string(o.json))
+		case outcomeRejected:
+			got.Rejected = append(got.Rejected, o.reason)
+		case outcomeDamaged:
+			got.Damaged++
+		}
+	}
+	if signal == "traces" {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(request)
+		require.NoError(t, err)
+		forEachSpan(td, func(_ spanRef, span ptrace.Span) {
+			for i := 0; i < span.Events().Len(); i++ {
+				event := span.Events().At(i)
+				if isCandidate(event.Name()) {
+					record(c.convert(event.Name(), uint64(event.Timestamp()), spanEventAttributes(event.Attributes())))
+				}
+			}
+		})
+		return got
+	}
+	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(request)
+	require.NoError(t, err)
+	forEachLogRecord(ld, func(_ recordRef, lr plog.LogRecord) {
+		if isCandidate(lr.EventName()) {
+			record(c.convert(lr.EventName(), logRecordTime(lr), logRecordAttributes(lr.Attributes(), lr.Body())))
+		}
+	})
+	return got
+}
+
+func TestGoldenVectors(t *testing.T) {
+	for file, cases := range loadGolden(t) {
+		for _, tc := range cases {
+			t.Run(file+"/"+tc.Name, func(t *testing.T) {
+				got := convertRequest(t, newConverter(tc.Converter.ProviderNames), tc.Signal, tc.Request)
+				assert.Equal(t, tc.Expect, got)
+			})
+		}
+	}
+}
+
+func TestJSNumberFormatting(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "0"},
+		{math.Copysign(0, -1), "0"},
+		{1, "1"},
+		{-1.5, "-1.5"},
+		{0.1, "0.1"},
+		{100, "100"},
+		{123456789.125, "123456789.125"},
+		{1e21, "1e+21"},
+		{1e20, "100000000000000000000"},
+		{1e-7, "1e-7"},
+		{1e-6, "0.000001"},
+		{1.5e-7, "1.5e-7"},
+		{5e-324, "5e-324"},
+		{1.7976931348623157e308, "1.7976931348623157e+308"},
+		{9007199254740994, "9007199254740994"},
+		{123e-20, "1.23e-18"},
+		{-2.5e25, "-2.5e+25"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, string(appendJSNumber(nil, tt.in)), "%v", tt.in)
+	}
+}
+
+func TestJSStringEscapes(t *testing.T) {
+	assert.Equal(t, `"say \"hi\"\\\t\u0001`+"\u2028"+`😀"`, string(appendJSString(nil, "say \"hi\"\\\t\x01\u2028😀")))
+	assert.Equal(t, `"`+"\uFFFD"+`x"`, string(appendJSString(nil, "\xffx")))
+	assert.Equal(t, 3, utf16Len("a😀"))
+}
+
+func TestJSObjectKeyOrder(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutStr("b", "1")
+	m.PutStr("10", "ten")
+	m.PutStr("2", "two")
+	m.PutStr("01", "not an index")
+	m.PutStr("b", "again")
+	assert.Equal(t, `{"2":"two","10":"ten","b":"again","01":"not an index"}`, string(appendJSObject(nil, m)))
+}

@@ -1,0 +1,437 @@
+// Copyright The flagsync-otel Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package flagsyncexporter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+const testKey = "server-sdk-key-SECRET-1234"
+
+// fakeFlagSync records what arrives and answers from a script (then 201).
+type fakeFlagSync struct {
+	*httptest.Server
+	mu       sync.Mutex
+	received map[string][]json.RawMessage
+	bodies   []string
+	answers  []func(w http.ResponseWriter)
+}
+
+func newFakeFlagSync(t *testing.T) *fakeFlagSync {
+	f := &fakeFlagSync{received: map[string][]json.RawMessage{}}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get("x-ridgeline-key") != testKey {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"errorCode":"INVALID_SDK_KEY","message":"Invalid SDK key ` + r.Header.Get("x-ridgeline-key") + `","statusCode":401}`))
+			return
+		}
+		f.mu.Lock()
+		var answer func(w http.ResponseWriter)
+		if len(f.answers) > 0 {
+			answer = f.answers[0]
+			f.answers = f.answers[1:]
+		}
+		f.mu.Unlock()
+		if answer != nil {
+			answer(w) // outside the lock: an answer may take its time
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		var parsed map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(body, &parsed))
+		routeName := strings.Split(strings.TrimPrefix(r.URL.Path, "/track/"), "/")[0]
+		var items []json.RawMessage
+		require.NoError(t, json.Unmarshal(parsed[routeName], &items))
+		f.received[routeName] = append(f.received[routeName], items...)
+		f.bodies = append(f.bodies, string(body))
+		w.WriteHeader(http.StatusCreated)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeFlagSync) then(answers ...func(w http.ResponseWriter)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers = append(f.answers, answers...)
+}
+
+func (f *fakeFlagSync) keys(routeName string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, raw := range f.received[routeName] {
+		var it struct {
+			Context struct{ Key string } `json:"context"`
+		}
+		_ = json.Unmarshal(raw, &it)
+		out = append(out, it.Context.Key)
+	}
+	return out
+}
+
+func status(code int, header ...string) func(w http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		for i := 0; i+1 < len(header); i += 2 {
+			w.Header().Set(header[i], header[i+1])
+		}
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte(`{"errorCode":"X","message":"answer ` + testKey + `"}`))
+	}
+}
+
+// setEvent writes attributes as the instrumentation does, size marker first.
+func setEvent(attrs pcommon.Map, values map[string]string) {
+	size := 0
+	for _, name := range sizedAttributeNames {
+		if v, ok := values[name]; ok {
+			size += utf16Len(v) + 1
+		}
+	}
+	attrs.PutInt(attrFlagSyncSize, int64(size))
+	for k, v := range values {
+		attrs.PutStr(k, v)
+	}
+}
+
+// request makes one span per user with an evaluation and a track event each.
+func request(users ...string) ptrace.Traces {
+	td := ptrace.NewTraces()
+	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
+	for i, user := range users {
+		span := spans.AppendEmpty()
+		span.SetName("GET /register")
+		at := pcommon.Timestamp(1_795_000_000_000_000_000 + uint64(i)*1_000_000)
+		evaluation := span.Events().AppendEmpty()
+		evaluation.SetName(eventFeatureFlagEvaluation)
+		evaluation.SetTimestamp(at)
+		setEvent(evaluation.Attributes(), map[string]string{
+			attrFeatureFlagKey: "register-button-copy", attrFeatureFlagProviderName: providerName, attrFeatureFlagContextID: user,
+			attrFlagSyncValue: `"Join Now"`, attrFlagSyncContext: `{"key":"` + user + `"}`,
+		})
+		other := span.Events().AppendEmpty()
+		other.SetName("exception")
+		track := span.Events().AppendEmpty()
+		track.SetName(eventFlagSyncTrack)
+		track.SetTimestamp(at)
+		setEvent(track.Attributes(), map[string]string{attrFlagSyncEventKey: "purchase", attrFlagSyncContext: `{"key":"` + user + `"}`, attrFlagSyncEventValue: "42.5"})
+	}
+	return td
+}
+
+type harness struct {
+	exp     *flagsyncExporter
+	reader  *sdkmetric.ManualReader
+	logs    *observer.ObservedLogs
+	storage *memoryStorage
+}
+
+func newHarness(t *testing.T, endpoint string, configure func(*Config)) *harness {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.ClientConfig.Endpoint = endpoint
+	cfg.SDKKey = testKey
+	if configure != nil {
+		configure(cfg)
+	}
+	require.NoError(t, cfg.Validate())
+	set := exportertest.NewNopSettings(componentType)
+	reader := sdkmetric.NewManualReader()
+	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	core, logs := observer.New(zap.InfoLevel)
+	set.Logger = zap.New(core)
+	h := &harness{exp: newExporter(cfg, set), reader: reader, logs: logs}
+	host := componenttest.NewNopHost()
+	if cfg.QueueConfig.HasValue() && cfg.QueueConfig.Get().StorageID != nil {
+		h.storage = newMemoryStorage()
+		host = hostWith{extensions: map[component.ID]component.Component{*cfg.QueueConfig.Get().StorageID: h.storage}}
+	}
+	require.NoError(t, h.exp.start(context.Background(), host))
+	t.Cleanup(func() { _ = h.exp.shutdown(context.Background()) })
+	return h
+}
+
+// counter sums a counter across its attribute sets.
+func (h *harness) counter(t *testing.T, name string) int64 {
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, h.reader.Collect(context.Background(), &rm))
+	var total int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name == name {
+				for _, p := range m.Data.(metricdata.Sum[int64]).DataPoints {
+					total += p.Value
+				}
+			}
+		}
+	}
+	return total
+}
+
+func TestDeliversInBatchesWithTheKeyAndOurSDKContext(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, func(c *Config) { c.MaxBatchSize = 2 })
+	require.NoError(t, h.exp.pushTraces(context.Background(), request("u1", "u2", "u3")))
+	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
+	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
+	require.Len(t, fs.bodies, 4)
+	assert.Equal(t, `{"impressions":[{"flagKey":"register-button-copy","flagValue":"Join Now","context":{"key":"u1"},"timestamp":"2026-11-18T11:06:40.000Z"},{"flagKey":"register-button-copy","flagValue":"Join Now","context":{"key":"u2"},"timestamp":"2026-11-18T11:06:40.001Z"}],"sdkContext":{"sdkName":"flagsync-otel","sdkVersion":"`+version+`"}}`, fs.bodies[0])
+	assert.Equal(t, int64(6), h.counter(t, "flagsync_exporter_delivered"))
+}
+
+func TestPartialFailureRetriesOnlyWhatWasNotDelivered(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, func(c *Config) { c.MaxBatchSize = 2 })
+	// Impressions u1,u2 delivered; then FlagSync fails.
+	fs.then(nil, status(http.StatusServiceUnavailable))
+	td := request("u1", "u2", "u3")
+	err := h.exp.pushTraces(context.Background(), td)
+	require.Error(t, err)
+	var partial consumererror.Traces
+	require.ErrorAs(t, err, &partial)
+	retry := partial.Data()
+	// The retry holds the three spans with only their undelivered events: u3's impression and every event.
+	assert.Equal(t, 3, retry.SpanCount())
+	var names []string
+	forEachSpan(retry, func(_ spanRef, span ptrace.Span) {
+		for i := 0; i < span.Events().Len(); i++ {
+			names = append(names, span.Events().At(i).Name())
+		}
+	})
+	assert.Equal(t, []string{eventFlagSyncTrack, eventFlagSyncTrack, eventFeatureFlagEvaluation, eventFlagSyncTrack}, names)
+	require.NoError(t, h.exp.pushTraces(context.Background(), retry))
+	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
+	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
+}
+
+func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
+	for _, tt := range []struct {
+		retryAfter string
+		want       time.Duration
+	}{{"2", 2 * time.Second}, {"999999999", time.Minute}, {"Wed, 21 Oct 2099 07:28:00 GMT", time.Minute}} {
+		fs := newFakeFlagSync(t)
+		h := newHarness(t, fs.URL, func(c *Config) { c.MaxRetryAfter = time.Minute })
+		fs.then(status(http.StatusTooManyRequests, "Retry-After", tt.retryAfter))
+		err := h.exp.pushTraces(context.Background(), request("u1"))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "Throttle ("+tt.want.String()+")", tt.retryAfter)
+		assert.False(t, consumererror.IsPermanent(err))
+		assert.Empty(t, fs.keys("impressions"))
+	}
+}
+
+func TestConfigurationProblemsKeepTheDataAndSayOnce(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		answer func(w http.ResponseWriter)
+		key    string
+		hint   string
+	}{
+		{"wrong key", nil, "wrong-key-0000", "check sdk_key"},
+		{"not found", status(http.StatusNotFound), testKey, "check endpoint"},
+		{"redirect", status(http.StatusFound, "Location", "https://elsewhere.example.com/"), testKey, "check endpoint"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFakeFlagSync(t)
+			h := newHarness(t, fs.URL, func(c *Config) { c.SDKKey = "wrong-key-0000"; c.ConfigErrorRetryDelay = 7 * time.Second })
+			h.exp.client.sdkKey = tt.key
+			for i := 0; i < 3; i++ {
+				if tt.answer != nil {
+					fs.then(tt.answer)
+				}
+				err := h.exp.pushTraces(context.Background(), request("u1"))
+				require.Error(t, err)
+				assert.False(t, consumererror.IsPermanent(err), "kept for retry")
+				assert.Contains(t, err.Error(), "Throttle (7s)")
+				assert.NotContains(t, err.Error(), tt.key)
+			}
+			errors := h.logs.FilterMessageSnippet("configuration problem").All()
+			require.Len(t, errors, 1, "one clear error, not one per retry")
+			assert.Contains(t, errors[0].ContextMap()["answer"], tt.hint)
+		})
+	}
+}
+
+func TestInvalidItemsAreDroppedCountedAndReportedOnce(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, nil)
+	fs.then(status(http.StatusBadRequest), status(http.StatusBadRequest))
+	require.NoError(t, h.exp.pushTraces(context.Background(), request("u1", "u2")))
+	assert.Equal(t, int64(4), h.counter(t, "flagsync_exporter_refused"))
+	assert.Len(t, h.logs.FilterMessageSnippet("refused items as invalid").All(), 1)
+	assert.NotContains(t, h.logs.All()[0].ContextMap()["answer"], testKey, "FlagSync echoed the key: redacted")
+}
+
+func TestTooLargeSplitsTheBatch(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, nil)
+	fs.then(status(http.StatusRequestEntityTooLarge))
+	require.NoError(t, h.exp.pushTraces(context.Background(), request("u1", "u2", "u3", "u4")))
+	assert.Equal(t, []string{"u1", "u2", "u3", "u4"}, fs.keys("impressions"))
+	assert.Len(t, fs.bodies, 3) // two halves of the impressions, one events batch
+}
+
+func TestTimeoutThenResendIsCountedAsUnconfirmed(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, func(c *Config) { c.ClientConfig.Timeout = 200 * time.Millisecond })
+	fs.then(func(w http.ResponseWriter) { time.Sleep(400 * time.Millisecond); w.WriteHeader(http.StatusCreated) })
+	err := h.exp.pushTraces(context.Background(), request("u1"))
+	require.Error(t, err)
+	var partial consumererror.Traces
+	require.ErrorAs(t, err, &partial)
+	require.NoError(t, h.exp.pushTraces(context.Background(), partial.Data()))
+	assert.Equal(t, int64(1), h.counter(t, "flagsync_exporter_unconfirmed"))
+}
+
+// A restart with a persistent queue sends the whole request again, including what arrived.
+func TestReplayAfterRestartSkipsWhatArrived(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	storageID := component.MustNewIDWithName("file_storage", "flagsync")
+	configure := func(c *Config) { c.MaxBatchSize = 1; c.QueueConfig.Get().StorageID = &storageID }
+	first := newHarness(t, fs.URL, configure)
+	fs.then(nil, nil, status(http.StatusServiceUnavailable))
+	require.Error(t, first.exp.pushTraces(context.Background(), request("u1", "u2", "u3")))
+	// The process dies during the backoff; a new one gets the same storage and the original request.
+	second := newHarness(t, fs.URL, configure)
+	second.exp.progress = &storageProgress{client: first.storage, ttl: time.Hour, logger: zap.NewNop()}
+	require.NoError(t, second.exp.pushTraces(context.Background(), request("u1", "u2", "u3")))
+	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
+	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
+	assert.Equal(t, int64(2), second.counter(t, "flagsync_exporter_duplicates_skipped"))
+	// Once the request arrived whole, its markers are gone.
+	assert.Empty(t, first.storage.data)
+}
+
+func TestStorageSweepForgetsOldMarkers(t *testing.T) {
+	s := newMemoryStorage()
+	p := &storageProgress{client: s, ttl: time.Hour, logger: zap.NewNop()}
+	p.set(context.Background(), "b/new", stateDelivered)
+	old := make([]byte, 9)
+	old[0] = byte(stateDelivered)
+	s.data["b/old"] = old // unix millis 0
+	s.data["other"] = []byte("kept")
+	p.sweep(context.Background())
+	assert.Contains(t, s.data, "b/new")
+	assert.NotContains(t, s.data, "b/old")
+	assert.Contains(t, s.data, "other")
+}
+
+func TestLogsAreConvertedFromTheirBody(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, nil)
+	ld := plog.NewLogs()
+	lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetEventName(eventFlagSyncTrack)
+	lr.SetTimestamp(1_795_000_000_000_000_000)
+	setEvent(lr.Body().SetEmptyMap(), map[string]string{attrFlagSyncEventKey: "signup", attrFlagSyncContext: `{"key":"log-user"}`, attrFlagSyncCallID: "n.1"})
+	require.NoError(t, h.exp.pushLogs(context.Background(), ld))
+	assert.Equal(t, []string{"log-user"}, fs.keys("events"))
+}
+
+func TestUnreachableFlagSyncIsRetryableAndNotUnconfirmed(t *testing.T) {
+	h := newHarness(t, "http://127.0.0.1:1", nil)
+	err := h.exp.pushTraces(context.Background(), request("u1"))
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err))
+	assert.NotContains(t, err.Error(), testKey)
+	var partial consumererror.Traces
+	require.True(t, errors.As(err, &partial))
+	assert.Equal(t, int64(0), h.counter(t, "flagsync_exporter_unconfirmed"))
+}
+
+// memoryStorage is a storage extension and its client, for tests.
+type memoryStorage struct {
+	component.StartFunc
+	component.ShutdownFunc
+	mu   sync.Mutex
+	data map[string][]byte
+}
+
+func newMemoryStorage() *memoryStorage { return &memoryStorage{data: map[string][]byte{}} }
+
+func (m *memoryStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
+	return m, nil
+}
+
+func (m *memoryStorage) Get(_ context.Context, key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.data[key], nil
+}
+
+func (m *memoryStorage) Set(_ context.Context, key string, value []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.data[key] = value
+	return nil
+}
+
+func (m *memoryStorage) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.data, key)
+	return nil
+}
+
+func (m *memoryStorage) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		switch op.Type {
+		case storage.Get:
+			op.Value, _ = m.Get(ctx, op.Key)
+		case storage.Set:
+			_ = m.Set(ctx, op.Key, op.Value)
+		case storage.Delete:
+			_ = m.Delete(ctx, op.Key)
+		}
+	}
+	return nil
+}
+
+func (m *memoryStorage) Close(context.Context) error { return nil }
+
+func (m *memoryStorage) Walk(ctx context.Context, fn storage.WalkFunc) error {
+	m.mu.Lock()
+	var ops []*storage.Operation
+	for k, v := range m.data {
+		more, err := fn(k, v)
+		if err != nil {
+			m.mu.Unlock()
+			return err
+		}
+		ops = append(ops, more...)
+	}
+	m.mu.Unlock()
+	return m.Batch(ctx, ops...)
+}
+
+type hostWith struct {
+	extensions map[component.ID]component.Component
+}
+
+func (h hostWith) GetExtensions() map[component.ID]component.Component { return h.extensions }

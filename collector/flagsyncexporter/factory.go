@@ -1,0 +1,72 @@
+// Copyright The flagsync-otel Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package flagsyncexporter
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+const typeStr = "flagsync"
+
+var componentType = component.MustNewType(typeStr)
+
+// NewFactory creates the flagsync exporter's factory: traces (span events) and logs (log-based events).
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		componentType,
+		createDefaultConfig,
+		exporter.WithTraces(createTraces, component.StabilityLevelBeta),
+		exporter.WithLogs(createLogs, component.StabilityLevelBeta),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	clientConfig := confighttp.NewDefaultClientConfig()
+	clientConfig.Endpoint = defaultEndpoint
+	clientConfig.Timeout = 10 * time.Second
+	queue := exporterhelper.NewDefaultQueueConfig()
+	return &Config{
+		ClientConfig:          clientConfig,
+		QueueConfig:           configoptional.Some(queue),
+		RetryConfig:           configretry.NewDefaultBackOffConfig(),
+		MaxBatchSize:          500,
+		MaxBatchBytes:         1 << 20,
+		MaxRetryAfter:         5 * time.Minute,
+		ConfigErrorRetryDelay: 30 * time.Second,
+		DeliveryMemory:        24 * time.Hour,
+	}
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	exp := newExporter(c, set)
+	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces, helperOptions(c, exp)...)
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	exp := newExporter(c, set)
+	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs, helperOptions(c, exp)...)
+}
+
+func helperOptions(c *Config, exp *flagsyncExporter) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithStart(exp.start),
+		exporterhelper.WithShutdown(exp.shutdown),
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// Each request to FlagSync has the HTTP client's timeout; a push may make several.
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+		exporterhelper.WithRetry(c.RetryConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+	}
+}
