@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds the stock OpenTelemetry Collector used by the end-to-end tests, with the OpenTelemetry
-# Collector Builder and collector/manifest.yaml, from the Go module proxy. Cached by manifest
-# hash under .cache/collector/; prints the binary's path. Needs Go (1.26 here).
+# Builds the collector distribution the end-to-end tests run (collector/manifest.yaml: the flagsync
+# exporter from this repository plus stock components), with the OpenTelemetry Collector Builder,
+# from the Go module proxy. Cached by the hash of the manifest and the component's sources under
+# .cache/collector/; prints the binary's path. Needs Go (1.26 here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-manifest="$root/collector/manifest.yaml"
+collector="$root/collector"
 cache="$root/.cache/collector"
-hash=$(sha256sum "$manifest" | cut -c1-16)
+hash=$( (cat "$collector/manifest.yaml"; find "$collector/flagsyncexporter" -type f \( -name '*.go' -o -name 'go.mod' -o -name 'go.sum' \) ! -name '*_test.go' | sort | xargs cat) | sha256sum | cut -c1-16)
 bin="$cache/otelcol-flagsync-$hash"
 if [ -x "$bin" ]; then
   echo "$bin"
@@ -14,14 +15,17 @@ if [ -x "$bin" ]; then
 fi
 command -v go >/dev/null || { echo "build-collector: Go is needed to build the test collector" >&2; exit 1; }
 mkdir -p "$cache/bin"
-builder_version=$(sed -n 's#.*go.opentelemetry.io/collector/receiver/otlpreceiver \(v[0-9.]*\).*#\1#p' "$manifest")
-echo "build-collector: building the OpenTelemetry Collector Builder $builder_version (once)" >&2
-GOBIN="$cache/bin" go install "go.opentelemetry.io/collector/cmd/builder@$builder_version" >&2
+builder_version=$(sed -n 's#.*go.opentelemetry.io/collector/receiver/otlpreceiver \(v[0-9.]*\).*#\1#p' "$collector/manifest.yaml")
+if [ ! -x "$cache/bin/builder" ]; then
+  echo "build-collector: building the OpenTelemetry Collector Builder $builder_version (once)" >&2
+  GOBIN="$cache/bin" go install "go.opentelemetry.io/collector/cmd/builder@$builder_version" >&2
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$manifest" "$work/manifest.yaml"
 echo "build-collector: building otelcol-flagsync (a few minutes the first time)" >&2
-(cd "$work" && "$cache/bin/builder" --config manifest.yaml >&2)
+(cd "$collector" && "$cache/bin/builder" --config manifest.yaml --output-path "$work/build" >&2)
+# Earlier builds are of no further use.
+find "$cache" -maxdepth 1 -name 'otelcol-flagsync-*' ! -name "otelcol-flagsync-$hash" -delete
 cp "$work/build/otelcol-flagsync" "$bin.tmp"
 mv "$bin.tmp" "$bin"
 echo "$bin"

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
@@ -37,14 +38,17 @@ type flagsyncExporter struct {
 	telemetry  telemetry
 	logOnce    sync.Map
 	stopSweep  chan struct{}
+	// signal names this exporter's delivery record: the traces and logs exporters of one
+	// component each have their own, as they have their own queue.
+	signal pipeline.Signal
 }
 
 type telemetry struct {
 	delivered, refused, unconfirmed, duplicates, rejected, damaged metric.Int64Counter
 }
 
-func newExporter(cfg *Config, set exporter.Settings) *flagsyncExporter {
-	e := &flagsyncExporter{cfg: cfg, set: set, logger: set.Logger, stopSweep: make(chan struct{})}
+func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) *flagsyncExporter {
+	e := &flagsyncExporter{cfg: cfg, set: set, logger: set.Logger, stopSweep: make(chan struct{}), signal: signal}
 	e.converters.New = func() any { return newConverter(cfg.ProviderNames) }
 	meter := set.MeterProvider.Meter("github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter")
 	counter := func(name, description string) metric.Int64Counter {
@@ -52,12 +56,12 @@ func newExporter(cfg *Config, set exporter.Settings) *flagsyncExporter {
 		return c
 	}
 	e.telemetry = telemetry{
-		delivered:   counter("flagsync_exporter_delivered", "Impressions and events FlagSync accepted."),
-		refused:     counter("flagsync_exporter_refused", "Items FlagSync refused as invalid (a 4xx other than a configuration problem): dropped."),
-		unconfirmed: counter("flagsync_exporter_unconfirmed", "Items sent again after an attempt that got no answer once it may have reached FlagSync (timeout, connection lost, 504, a restart mid-request): at most this many may count twice."),
-		duplicates:  counter("flagsync_exporter_duplicates_skipped", "Items not sent again because FlagSync had accepted them (a request retried or replayed after a restart)."),
-		rejected:    counter("flagsync_exporter_rejected", "FlagSync events that could not be converted: dropped."),
-		damaged:     counter("flagsync_exporter_damaged", "FlagSync events cut by attribute limits on the way: ignored, never delivered truncated."),
+		delivered:   counter("otelcol_exporter_flagsync_delivered", "Impressions and events FlagSync accepted."),
+		refused:     counter("otelcol_exporter_flagsync_refused", "Items FlagSync refused as invalid (a 4xx other than a configuration problem): dropped."),
+		unconfirmed: counter("otelcol_exporter_flagsync_unconfirmed", "Items sent again after an attempt that got no answer once it may have reached FlagSync (timeout, connection lost, 504, a restart mid-request): at most this many may count twice."),
+		duplicates:  counter("otelcol_exporter_flagsync_duplicates_skipped", "Items not sent again because FlagSync had accepted them (a request retried or replayed after a restart)."),
+		rejected:    counter("otelcol_exporter_flagsync_rejected", "FlagSync events that could not be converted: dropped."),
+		damaged:     counter("otelcol_exporter_flagsync_damaged", "FlagSync events cut by attribute limits on the way: ignored, never delivered truncated."),
 	}
 	return e
 }
@@ -77,7 +81,7 @@ func (e *flagsyncExporter) start(ctx context.Context, host component.Host) error
 	}
 	e.progress = newMemoryProgress(e.cfg.DeliveryMemory)
 	if queue := e.cfg.QueueConfig.Get(); e.cfg.QueueConfig.HasValue() && queue.StorageID != nil {
-		client, err := storageClient(ctx, host, *queue.StorageID, e.set.ID)
+		client, err := storageClient(ctx, host, *queue.StorageID, e.set.ID, "delivery_"+e.signal.String())
 		if err != nil {
 			return err
 		}
@@ -88,7 +92,7 @@ func (e *flagsyncExporter) start(ctx context.Context, host component.Host) error
 	return nil
 }
 
-func storageClient(ctx context.Context, host component.Host, id, owner component.ID) (storage.Client, error) {
+func storageClient(ctx context.Context, host component.Host, id, owner component.ID, name string) (storage.Client, error) {
 	ext, ok := host.GetExtensions()[id]
 	if !ok {
 		return nil, fmt.Errorf("storage extension %q not found", id)
@@ -97,7 +101,7 @@ func storageClient(ctx context.Context, host component.Host, id, owner component
 	if !ok {
 		return nil, fmt.Errorf("extension %q is not a storage extension", id)
 	}
-	return storageExt.GetClient(ctx, component.KindExporter, owner, "flagsync-delivery")
+	return storageExt.GetClient(ctx, component.KindExporter, owner, name)
 }
 
 func (e *flagsyncExporter) sweepPeriodically() {
@@ -193,7 +197,7 @@ func (e *flagsyncExporter) sorted(ctx context.Context, o outcome, it item, impre
 	case outcomeRejected:
 		e.telemetry.rejected.Add(ctx, 1)
 		e.once("rejected:"+o.reason, func() {
-			e.logger.Warn("flagsync exporter: a FlagSync event could not be converted and is dropped; further ones are counted in flagsync_exporter_rejected", zap.String("reason", o.reason))
+			e.logger.Warn("flagsync exporter: a FlagSync event could not be converted and is dropped; further ones are counted in otelcol_exporter_flagsync_rejected", zap.String("reason", o.reason))
 		})
 	case outcomeDamaged:
 		e.telemetry.damaged.Add(ctx, 1)
@@ -275,7 +279,7 @@ func (e *flagsyncExporter) send(ctx context.Context, r route, batch []item) (pos
 func (e *flagsyncExporter) refused(ctx context.Context, r route, n int, result postResult) {
 	e.telemetry.refused.Add(ctx, int64(n), metric.WithAttributeSet(attribute.NewSet(attribute.String("route", string(r)))))
 	e.once(fmt.Sprintf("refused:%d", result.status), func() {
-		e.logger.Error("flagsync exporter: FlagSync refused items as invalid; they are dropped (further ones are counted in flagsync_exporter_refused)", zap.String("route", string(r)), zap.String("answer", result.message))
+		e.logger.Error("flagsync exporter: FlagSync refused items as invalid; they are dropped (further ones are counted in otelcol_exporter_flagsync_refused)", zap.String("route", string(r)), zap.String("answer", result.message))
 	})
 }
 

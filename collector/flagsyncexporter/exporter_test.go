@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pipeline"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
@@ -166,7 +167,7 @@ func newHarness(t *testing.T, endpoint string, configure func(*Config)) *harness
 	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	core, logs := observer.New(zap.InfoLevel)
 	set.Logger = zap.New(core)
-	h := &harness{exp: newExporter(cfg, set), reader: reader, logs: logs}
+	h := &harness{exp: newExporter(cfg, set, pipeline.SignalTraces), reader: reader, logs: logs}
 	host := componenttest.NewNopHost()
 	if cfg.QueueConfig.HasValue() && cfg.QueueConfig.Get().StorageID != nil {
 		h.storage = newMemoryStorage()
@@ -202,7 +203,7 @@ func TestDeliversInBatchesWithTheKeyAndOurSDKContext(t *testing.T) {
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
 	require.Len(t, fs.bodies, 4)
 	assert.Equal(t, `{"impressions":[{"flagKey":"register-button-copy","flagValue":"Join Now","context":{"key":"u1"},"timestamp":"2026-11-18T11:06:40.000Z"},{"flagKey":"register-button-copy","flagValue":"Join Now","context":{"key":"u2"},"timestamp":"2026-11-18T11:06:40.001Z"}],"sdkContext":{"sdkName":"flagsync-otel","sdkVersion":"`+version+`"}}`, fs.bodies[0])
-	assert.Equal(t, int64(6), h.counter(t, "flagsync_exporter_delivered"))
+	assert.Equal(t, int64(6), h.counter(t, "otelcol_exporter_flagsync_delivered"))
 }
 
 func TestPartialFailureRetriesOnlyWhatWasNotDelivered(t *testing.T) {
@@ -283,7 +284,7 @@ func TestInvalidItemsAreDroppedCountedAndReportedOnce(t *testing.T) {
 	h := newHarness(t, fs.URL, nil)
 	fs.then(status(http.StatusBadRequest), status(http.StatusBadRequest))
 	require.NoError(t, h.exp.pushTraces(context.Background(), request("u1", "u2")))
-	assert.Equal(t, int64(4), h.counter(t, "flagsync_exporter_refused"))
+	assert.Equal(t, int64(4), h.counter(t, "otelcol_exporter_flagsync_refused"))
 	assert.Len(t, h.logs.FilterMessageSnippet("refused items as invalid").All(), 1)
 	assert.NotContains(t, h.logs.All()[0].ContextMap()["answer"], testKey, "FlagSync echoed the key: redacted")
 }
@@ -306,7 +307,7 @@ func TestTimeoutThenResendIsCountedAsUnconfirmed(t *testing.T) {
 	var partial consumererror.Traces
 	require.ErrorAs(t, err, &partial)
 	require.NoError(t, h.exp.pushTraces(context.Background(), partial.Data()))
-	assert.Equal(t, int64(1), h.counter(t, "flagsync_exporter_unconfirmed"))
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_flagsync_unconfirmed"))
 }
 
 // A restart with a persistent queue sends the whole request again, including what arrived.
@@ -323,7 +324,7 @@ func TestReplayAfterRestartSkipsWhatArrived(t *testing.T) {
 	require.NoError(t, second.exp.pushTraces(context.Background(), request("u1", "u2", "u3")))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
-	assert.Equal(t, int64(2), second.counter(t, "flagsync_exporter_duplicates_skipped"))
+	assert.Equal(t, int64(2), second.counter(t, "otelcol_exporter_flagsync_duplicates_skipped"))
 	// Once the request arrived whole, its markers are gone.
 	assert.Empty(t, first.storage.data)
 }
@@ -362,7 +363,7 @@ func TestUnreachableFlagSyncIsRetryableAndNotUnconfirmed(t *testing.T) {
 	assert.NotContains(t, err.Error(), testKey)
 	var partial consumererror.Traces
 	require.True(t, errors.As(err, &partial))
-	assert.Equal(t, int64(0), h.counter(t, "flagsync_exporter_unconfirmed"))
+	assert.Equal(t, int64(0), h.counter(t, "otelcol_exporter_flagsync_unconfirmed"))
 }
 
 // memoryStorage is a storage extension and its client, for tests.

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pipeline"
 )
 
 const typeStr = "flagsync"
@@ -49,13 +50,13 @@ func createDefaultConfig() component.Config {
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	exp := newExporter(c, set)
+	exp := newExporter(c, set, pipeline.SignalTraces)
 	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces, helperOptions(c, exp)...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	exp := newExporter(c, set)
+	exp := newExporter(c, set, pipeline.SignalLogs)
 	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs, helperOptions(c, exp)...)
 }
 

@@ -71,6 +71,8 @@ export interface StandIn {
   impressions(): Record<string, unknown>[];
   events(): Record<string, unknown>[];
   addFault(fault: Fault): void;
+  /** Replace the SDK keys accepted from now on (a key rotated, or a wrong one fixed). */
+  setSdkKeys(keys: readonly string[]): void;
   clearFaults(): void;
   reset(): void;
   /** Resolves once the predicate holds (checked after every request), or rejects after timeoutMs. */
@@ -89,7 +91,7 @@ class HttpError extends Error {
 }
 
 export async function startStandIn(options: StandInOptions = {}): Promise<StandIn> {
-  const sdkKeys = new Set(options.sdkKeys ?? [STANDIN_DEFAULT_SDK_KEY]);
+  let sdkKeys = new Set(options.sdkKeys ?? [STANDIN_DEFAULT_SDK_KEY]);
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const flags = options.flags ?? STANDIN_FLAGS;
   const batches: ReceivedBatch[] = [];
@@ -259,6 +261,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     impressions: () => batches.filter((b) => b.route === 'impressions').flatMap((b) => b.items),
     events: () => batches.filter((b) => b.route === 'events').flatMap((b) => b.items),
     addFault: (fault) => faults.push({ ...fault, left: fault.times ?? 1 }),
+    setSdkKeys: (keys) => {
+      sdkKeys = new Set(keys);
+    },
     clearFaults: () => {
       faults = [];
     },

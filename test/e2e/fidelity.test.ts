@@ -1,6 +1,6 @@
 /**
- * Unusual but legal values, through the real collector with the standard OTLP/JSON and
- * OTLP/protobuf exporters: FlagSync receives exactly what @flagsync/node-sdk sends for the same
+ * Unusual but legal values, through the real collector (with the flagsync exporter, and with the
+ * flagsync-otel service behind otlp_http) from the standard OTLP/JSON and OTLP/protobuf exporters: FlagSync receives exactly what @flagsync/node-sdk sends for the same
  * calls (field by field, the SDK's refusals included), and the app's other spans and logs in the
  * same OTLP requests still reach its backend: nothing this package writes makes a receiver refuse
  * a request (OTLP/JSON writes integral numbers as int64, and NaN as null, which a receiver refuses).
@@ -34,7 +34,7 @@ const { USERS, calls, refusedCalls } = createRequire(import.meta.url)('../compat
 const TOKEN = 'fidelity-token-0123456789';
 let standIn: StandIn;
 let service: ServiceProcess;
-let collector: Collector;
+let collectors: Record<'component' | 'sidecar', Collector>;
 let backend: OtlpSink;
 let native: { impressions: string[]; events: string[]; rejections: string[] };
 
@@ -64,7 +64,10 @@ beforeAll(async () => {
     FLAGSYNC_EXPORT_SCHEDULE_DELAY: '50',
     OTEL_LOG_LEVEL: 'warn',
   });
-  collector = await startCollector({ serviceEndpoint: service.url, backendEndpoint: backend.url, token: TOKEN });
+  collectors = {
+    component: await startCollector({ flagsyncEndpoint: standIn.url, sdkKey: STANDIN_DEFAULT_SDK_KEY, backendEndpoint: backend.url }),
+    sidecar: await startCollector({ serviceEndpoint: service.url, backendEndpoint: backend.url, token: TOKEN }),
+  };
 
   removeSdkDeliveryGuards();
   await sessions((c) => c, (_name, fn) => fn());
@@ -75,14 +78,18 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await collector?.stop();
+  await collectors?.component.stop();
+  await collectors?.sidecar.stop();
   await service?.stop();
   await standIn?.close();
   await backend?.close();
 });
 
-describe.each(['json', 'proto'] as const)('unusual values through the real collector, app exporters OTLP/%s', (encoding) => {
+const cases = (['component', 'sidecar'] as const).flatMap((via) => (['json', 'proto'] as const).map((encoding) => ({ via, encoding })));
+
+describe.each(cases)('unusual values through the real collector ($via), app exporters OTLP/$encoding', ({ via, encoding }) => {
   it('FlagSync gets exactly what the SDK sends, and the app\'s other telemetry in the same requests still arrives', async () => {
+    const collector = collectors[via];
     standIn.reset();
     backend.traceBodies.length = 0;
     backend.logBodies.length = 0;

@@ -48,3 +48,44 @@ export const userKeys = (users: number) => Array.from({ length: users }, (_, i) 
 
 /** The context keys of items received by the stand-in, sorted (duplicates kept). */
 export const contextKeys = (items: Record<string, unknown>[]) => items.map((i) => (i.context as { key: string }).key).sort();
+
+/**
+ * A large OTLP/JSON traces request: `spans` spans of `perSpan` evaluations each, one user per
+ * evaluation (`u<offset + n>`), so every impression is distinct. With `deepOther`, each span also
+ * carries another provider's evaluation whose attribute is nested that many levels (legal OTLP).
+ */
+export function manyEvaluationsRequest(options: { spans: number; perSpan: number; offset?: number; deepOther?: number }): string {
+  const offset = options.offset ?? 0;
+  let deep: object = { stringValue: 'x' };
+  for (let d = 0; d < (options.deepOther ?? 0); d++) deep = { kvlistValue: { values: [{ key: 'k', value: deep }] } };
+  return JSON.stringify({
+    resourceSpans: [
+      {
+        scopeSpans: [
+          {
+            spans: Array.from({ length: options.spans }, (_, s) => ({
+              traceId: hex(offset + s + 1, 32),
+              spanId: hex(offset + s + 1, 16),
+              name: 'GET /register',
+              startTimeUnixNano: '1795000000000000000',
+              endTimeUnixNano: '1795000001000000000',
+              events: [
+                ...Array.from({ length: options.perSpan }, (_, e) => {
+                  const user = `u${offset + s * options.perSpan + e}`;
+                  return {
+                    name: 'feature_flag.evaluation',
+                    timeUnixNano: String(1795000000000000000n + BigInt(e) * 1_000_000n),
+                    attributes: attributes({ 'feature_flag.key': 'register-button-copy', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': user, 'flagsync.value': '"Join Now"', 'flagsync.context': `{"key":"${user}"}` }),
+                  };
+                }),
+                ...(options.deepOther
+                  ? [{ name: 'feature_flag.evaluation', timeUnixNano: '1795000000000000000', attributes: [{ key: 'feature_flag.provider.name', value: { stringValue: 'AnotherVendor' } }, { key: 'feature_flag.key', value: { stringValue: 'f' } }, { key: 'vendor.detail', value: deep }] }]
+                  : []),
+              ],
+            })),
+          },
+        ],
+      },
+    ],
+  });
+}

@@ -39,17 +39,25 @@ export function collectorBinary(): string {
 
 export interface Collector {
   otlpHttp: string;
+  /** The collector's own metrics (Prometheus text). */
+  metricsUrl: string;
   queueDir: string;
   process: ChildProcess;
   output(): string;
-  stop(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** The repo's collector-config.yaml, unchanged; endpoints and the queue path come from env. */
-export async function startCollector(env: { serviceEndpoint: string; backendEndpoint: string; queueDir?: string; token?: string }): Promise<Collector> {
+export type CollectorOptions = { backendEndpoint: string; queueDir?: string } & (
+  | { /** collector-config.yaml: the flagsync exporter delivers to FlagSync. */ flagsyncEndpoint: string; sdkKey: string; configErrorRetryDelay?: string }
+  | { /** collector-config.sidecar.yaml: otlp_http to the flagsync-otel service. */ serviceEndpoint: string; token?: string }
+);
+
+/** The repo's collector-config.yaml or collector-config.sidecar.yaml, unchanged; endpoints and the queue path come from env. */
+export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const [http, grpc, health, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const queueDir = env.queueDir ?? mkdtempSync(join(tmpdir(), 'flagsync-queue-'));
-  const child = spawn(collectorBinary(), ['--config', join(ROOT, 'collector-config.yaml')], {
+  const queueDir = options.queueDir ?? mkdtempSync(join(tmpdir(), 'flagsync-queue-'));
+  const sidecar = 'serviceEndpoint' in options;
+  const child = spawn(collectorBinary(), ['--config', join(ROOT, sidecar ? 'collector-config.sidecar.yaml' : 'collector-config.yaml')], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -57,10 +65,11 @@ export async function startCollector(env: { serviceEndpoint: string; backendEndp
       OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
       OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
       OTELCOL_METRICS_PORT: String(metrics),
-      OTEL_BACKEND_ENDPOINT: env.backendEndpoint,
-      FLAGSYNC_SERVICE_ENDPOINT: env.serviceEndpoint,
-      FLAGSYNC_SERVICE_BEARER_TOKEN: env.token ?? '',
+      OTEL_BACKEND_ENDPOINT: options.backendEndpoint,
       FLAGSYNC_QUEUE_DIR: queueDir,
+      ...(sidecar
+        ? { FLAGSYNC_SERVICE_ENDPOINT: options.serviceEndpoint, FLAGSYNC_SERVICE_BEARER_TOKEN: options.token ?? '' }
+        : { FLAGSYNC_ENDPOINT: options.flagsyncEndpoint, FLAGSYNC_SDK_KEY: options.sdkKey, FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s' }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,14 +80,27 @@ export async function startCollector(env: { serviceEndpoint: string; backendEndp
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${health}/`)).ok, 30_000, `collector health (output: ${output.slice(-2000)})`);
   return {
     otlpHttp: `http://127.0.0.1:${http}`,
+    metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
     queueDir,
     process: child,
     output: () => output,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null) child.kill(signal);
       await exited;
     },
   };
+}
+
+/** A counter or gauge from Prometheus text: the sum of its samples whose labels contain `labels`. */
+export async function metricValue(url: string, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(url)).text();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.startsWith(name)) continue;
+    const [series, value] = line.split(/\s+/);
+    if ((series === name || series!.startsWith(`${name}{`)) && series!.includes(labels)) total += Number(value);
+  }
+  return total;
 }
 
 export interface ServiceProcess {
