@@ -12,6 +12,8 @@ const dbl = (n) => ({ dbl: n });
 const kv = (o) => ({ kv: o });
 const arr = (a) => ({ arr: a });
 const bytes = (b64) => ({ bytes: b64 });
+/** A map value nested `depth` levels, a string at the bottom. */
+const nested = (depth) => (depth === 0 ? 'bottom' : kv({ k: nested(depth - 1) }));
 
 function anyValue(v) {
   if (v === null) return {};
@@ -105,6 +107,10 @@ const FILES = {
       ['feature_flag.evaluation', { 'feature_flag.key': 'variant-only', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.variant': 'Sign Up' }],
     ]), { providerNames: ['FlagSync'] }],
     ['OpenFeature EventHook style (log record attributes), a map value', 'logs', logs([['feature_flag.evaluation', { 'feature_flag.key': 'checkout-config', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': kv({ layout: 'grid', columns: arr([1, 2, 3]), nested: kv({ on: true, none: null }) }) }]]), { providerNames: ['FlagSync'] }],
+    ['map keys that are names of object internals, and a value nested 64 levels (the deepest taken)', 'logs', logs([
+      ['feature_flag.evaluation', { 'feature_flag.key': 'keys', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': kv({ ['__proto__']: kv({ polluted: true }), constructor: 'c', toString: 1 }) }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'deep', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': nested(64) }],
+    ]), { providerNames: ['FlagSync'] }],
     ['legacy names: event feature_flag, feature_flag.provider_name, feature_flag.variant', 'traces', traces([['feature_flag', { 'feature_flag.key': 'legacy', 'feature_flag.provider_name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.variant': 'on' }]]), { providerNames: ['flagsync'] }],
     ['other emitters are not taken unless their provider is named', 'traces', traces([['feature_flag.evaluation', { 'feature_flag.key': 'string', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'of-user', 'feature_flag.result.value': 'Join Now' }]])],
     ['another vendor\'s evaluations and unrelated events: ignored', 'traces', traces([
@@ -132,6 +138,8 @@ const FILES = {
       ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': bytes('AQID') }],
       ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': dbl(Infinity) }],
       ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': dbl(NaN) }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': nested(65) }],
+      ['feature_flag.evaluation', { 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': nested(100) }],
     ]), { providerNames: ['FlagSync'] }],
   ],
 };

@@ -25,6 +25,14 @@ export interface FlagSyncDeliveryOptions {
   initialBackoffMillis?: number;
   /** Longest retry delay (ms), unless FlagSync's Retry-After asks for more. Default 30000. */
   maxBackoffMillis?: number;
+  /** Longest `Retry-After` honoured (ms); longer ones are cut to this. Env `FLAGSYNC_EXPORT_MAX_RETRY_AFTER`. Default 300000. */
+  maxRetryAfterMillis?: number;
+  /**
+   * Pause before retrying after an answer that means a setting is wrong: 401/403 (the SDK key),
+   * 404/405 or a redirect (the events URL). The data is kept meanwhile. Env
+   * `FLAGSYNC_EXPORT_CONFIG_ERROR_RETRY_DELAY`. Default 30000.
+   */
+  configErrorRetryDelayMillis?: number;
   /** Deadline for shutdown() and forceFlush() (ms). Env `FLAGSYNC_EXPORT_SHUTDOWN_TIMEOUT`. Default 10000. */
   shutdownTimeoutMillis?: number;
 }
@@ -44,6 +52,8 @@ const NUMERIC: { option: keyof FlagSyncDeliveryOptions; env: string | undefined;
   { option: 'timeoutMillis', env: 'FLAGSYNC_EXPORT_TIMEOUT', fallback: 10_000, min: 1 },
   { option: 'initialBackoffMillis', env: undefined, fallback: 1000, min: 1 },
   { option: 'maxBackoffMillis', env: undefined, fallback: 30_000, min: 1 },
+  { option: 'maxRetryAfterMillis', env: 'FLAGSYNC_EXPORT_MAX_RETRY_AFTER', fallback: 300_000, min: 0 },
+  { option: 'configErrorRetryDelayMillis', env: 'FLAGSYNC_EXPORT_CONFIG_ERROR_RETRY_DELAY', fallback: 30_000, min: 1 },
   { option: 'shutdownTimeoutMillis', env: 'FLAGSYNC_EXPORT_SHUTDOWN_TIMEOUT', fallback: 10_000, min: 0 },
 ];
 

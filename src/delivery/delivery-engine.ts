@@ -8,7 +8,7 @@ import { createRedactor, type ResolvedDeliveryConfig } from '../config/delivery-
 import type { ConversionOutcome } from '../convert/converter.js';
 import type { FlagSyncEvent, FlagSyncImpression } from '../types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
-import { Lane, type EntryOutcome, type LaneEvents, type LaneStats } from './lane.js';
+import { Lane, type EntryOutcome, type LaneBackoff, type LaneEvents, type LaneStats } from './lane.js';
 import { ThrottledLog } from './throttled-log.js';
 import { createHttpTransport, type Transport } from './transport.js';
 
@@ -27,13 +27,20 @@ export class DeliveryEngine {
   private readonly _diag = diag.createComponentLogger({ namespace: 'flagsync-otel/delivery' });
   private readonly _log = new ThrottledLog(this._diag);
   private _shutdown: Promise<void> | undefined;
+  private readonly _roomWaiters: ((freed: boolean) => void)[] = [];
 
   constructor(
     private readonly _config: ResolvedDeliveryConfig,
     transport?: Transport,
   ) {
     const redact = createRedactor([_config.sdkKey]);
-    this._transport = transport ?? createHttpTransport({ baseUrl: _config.eventsUrl, sdkKey: _config.sdkKey, timeoutMillis: _config.timeoutMillis, redact });
+    this._transport = transport ?? createHttpTransport({
+        baseUrl: _config.eventsUrl,
+        sdkKey: _config.sdkKey,
+        timeoutMillis: _config.timeoutMillis,
+        maxRetryAfterMillis: _config.maxRetryAfterMillis,
+        redact,
+      });
     const sdkContextJson = JSON.stringify({ sdkName: PACKAGE_NAME, sdkVersion: PACKAGE_VERSION });
     const laneOptions = {
       sdkContextJson,
@@ -44,17 +51,25 @@ export class DeliveryEngine {
       flushIntervalMillis: _config.flushIntervalMillis,
       timeoutMillis: _config.timeoutMillis,
       backoff: { initialBackoffMillis: _config.initialBackoffMillis, maxBackoffMillis: _config.maxBackoffMillis },
+      configErrorRetryDelayMillis: _config.configErrorRetryDelayMillis,
     };
     const events: LaneEvents = {
-      onRetry: (kind, message, delay, unconfirmed) => {
+      onRetry: (kind, message, delay, unconfirmed, configProblem) => {
+        if (configProblem) {
+          this._log.log('error', 'config', `${message}: a setting is wrong; ${kind} are kept queued and retried every ${delay} ms until it is fixed`);
+          return;
+        }
         const doubt = unconfirmed ? ' (FlagSync may have stored them already; stats().unconfirmed counts what may arrive twice)' : '';
         this._log.log('warn', `retry:${kind}`, `${message}; ${kind} kept queued${doubt}, next attempt in ${delay} ms`);
       },
       onFailure: (kind, count, status, message) => {
-        const hint = status === 401 || status === 403 ? ' Check the FlagSync SDK key (FLAGSYNC_SDK_KEY).' : '';
-        this._log.log('error', `failure:${status}`, `${message}: ${count} ${kind} dropped, FlagSync will not accept them.${hint}`);
+        this._log.log('error', `failure:${status}`, `${message}: ${count} ${kind} dropped, FlagSync will not accept them`);
       },
       onDelivered: () => undefined,
+      onSpace: () => {
+        if (this._roomWaiters.length === 0) return;
+        for (const resolve of this._roomWaiters.splice(0)) resolve(true);
+      },
     };
     this._impressions = new Lane({ kind: 'impressions', ...laneOptions }, this._transport, events);
     this._events = new Lane({ kind: 'events', ...laneOptions }, this._transport, events);
@@ -66,6 +81,32 @@ export class DeliveryEngine {
    */
   add(outcome: DeliverableOutcome, settle?: Settle, tag?: string): boolean {
     return this._offer(outcome.kind === 'impression' ? this._impressions : this._events, outcome.json, settle, tag);
+  }
+
+  /**
+   * Queue a converter outcome if there is room now; false, with nothing counted, when there is
+   * not: the caller waits for roomFreed() and offers it again (the service feeds a request larger
+   * than the queue in parts this way).
+   */
+  tryAdd(outcome: DeliverableOutcome, settle?: Settle, tag?: string): boolean {
+    const lane = outcome.kind === 'impression' ? this._impressions : this._events;
+    return lane.offer({ json: outcome.json, bytes: Buffer.byteLength(outcome.json), settle, tag }, true);
+  }
+
+  /** Resolves true when items next leave a queue, or false after `timeoutMillis`. */
+  roomFreed(timeoutMillis: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const at = this._roomWaiters.indexOf(done);
+        if (at >= 0) this._roomWaiters.splice(at, 1);
+        resolve(false);
+      }, Math.max(0, timeoutMillis));
+      const done = (freed: boolean) => {
+        clearTimeout(timer);
+        resolve(freed);
+      };
+      this._roomWaiters.push(done);
+    });
   }
 
   /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
@@ -85,23 +126,13 @@ export class DeliveryEngine {
     return this._impressions.withdraw(tags) + this._events.withdraw(tags);
   }
 
-  /** Resolves when the sends in progress now have ended (delivered, failed or left for a retry). */
-  async sendsEnded(): Promise<void> {
-    await Promise.all([this._impressions.sending, this._events.sending]);
-  }
-
   /** Items waiting for delivery. */
   get queued(): number {
     return this._impressions.size + this._events.size;
   }
 
-  /** Free room in the fuller queue, for admission control. */
-  get freeCapacity(): number {
-    return this._config.maxQueueSize - Math.max(this._impressions.size, this._events.size);
-  }
-
-  /** While FlagSync is failing: the soonest time a retry is due and the last error. */
-  get backoff(): { retryAt: number; lastError: string } | undefined {
+  /** While FlagSync is failing: the soonest time a retry is due, the last error and its status. */
+  get backoff(): LaneBackoff | undefined {
     return this._impressions.backoff ?? this._events.backoff;
   }
 

@@ -33,6 +33,15 @@ export interface LaneOptions {
   /** Per-request timeout; doubled (up to MAX_TIMEOUT_FACTOR) after a request timed out, so a slow FlagSync gets answered instead of sent everything twice. */
   timeoutMillis: number;
   backoff: BackoffOptions;
+  /** Pause after an answer that means a setting is wrong (the batch stays queued). */
+  configErrorRetryDelayMillis: number;
+}
+
+export interface LaneBackoff {
+  retryAt: number;
+  lastError: string;
+  /** FlagSync's answer, when there was one (429 is passed on as 429). */
+  status: number | undefined;
 }
 
 export interface LaneStats {
@@ -58,9 +67,11 @@ export interface LaneStats {
 }
 
 export interface LaneEvents {
-  onRetry(lane: LaneOptions['kind'], message: string, delayMillis: number, unconfirmed: boolean): void;
+  onRetry(lane: LaneOptions['kind'], message: string, delayMillis: number, unconfirmed: boolean, configProblem: boolean): void;
   onFailure(lane: LaneOptions['kind'], count: number, status: number, message: string): void;
   onDelivered(lane: LaneOptions['kind'], count: number): void;
+  /** Entries left the queue (delivered, given up, handed back): there may be room for more. */
+  onSpace(): void;
 }
 
 export class Lane {
@@ -79,6 +90,7 @@ export class Lane {
   private _inFlight = 0;
   private _batchLimit: number;
   private _lastError: string | undefined;
+  private _lastStatus: number | undefined;
   private _closed = false;
 
   constructor(
@@ -95,20 +107,20 @@ export class Lane {
     return this._queue.length - this._head;
   }
 
-  /** The send in progress, if any: settles when FlagSync has answered (or not) and the lane stops sending. */
-  get sending(): Promise<void> | undefined {
-    return this._sending;
-  }
-
   /** Set while FlagSync is failing: when the next attempt is due and what went wrong. */
-  get backoff(): { retryAt: number; lastError: string } | undefined {
-    return this._retryAt > Date.now() && this._lastError ? { retryAt: this._retryAt, lastError: this._lastError } : undefined;
+  get backoff(): LaneBackoff | undefined {
+    return this._retryAt > Date.now() && this._lastError ? { retryAt: this._retryAt, lastError: this._lastError, status: this._lastStatus } : undefined;
   }
 
-  /** Queue an entry; false (and counted as dropped) when the queue is full or closed. */
-  offer(entry: LaneEntry): boolean {
-    if (this._closed || this.size >= this._options.maxQueueSize || this._queuedBytes + entry.bytes > this._options.maxQueueBytes) {
-      this.stats.dropped++;
+  /** Whether an entry of this size fits now. An empty queue takes any entry, however large. */
+  hasRoom(bytes: number): boolean {
+    return !this._closed && this.size < this._options.maxQueueSize && (this.size === 0 || this._queuedBytes + bytes <= this._options.maxQueueBytes);
+  }
+
+  /** Queue an entry; false when the queue is full or closed (counted as dropped unless `wait`: the caller will offer it again). */
+  offer(entry: LaneEntry, wait = false): boolean {
+    if (!this.hasRoom(entry.bytes)) {
+      if (!wait) this.stats.dropped++;
       return false;
     }
     this._queue.push(entry);
@@ -158,6 +170,7 @@ export class Lane {
     for (const entry of withdrawn) this._queuedBytes -= entry.bytes;
     this.stats.withdrawn += withdrawn.length;
     for (const entry of withdrawn) entry.settle?.({ delivered: false, reason: 'handed back to the sender' }, entry.tag);
+    this._events.onSpace();
     return withdrawn.length;
   }
 
@@ -173,6 +186,7 @@ export class Lane {
     this.stats.failed += remaining.length;
     this.stats.unanswered += unanswered;
     for (const entry of remaining) entry.settle?.({ delivered: false, reason }, entry.tag);
+    this._events.onSpace();
     return { lost: remaining.length, unanswered };
   }
 
@@ -220,22 +234,26 @@ export class Lane {
         this._attempt = 0;
         this._timeoutFactor = 1;
         this._lastError = undefined;
+        this._lastStatus = undefined;
         this._batchLimit = this._options.maxBatchSize;
         this._remove(count);
         this.stats.delivered += count;
         for (const entry of entries) entry.settle?.(DELIVERED, entry.tag);
         this._events.onDelivered(this._options.kind, count);
       } else if (result.kind === 'retryable') {
-        const delay = Math.max(backoffMillis(this._attempt, this._options.backoff), result.retryAfterMillis ?? 0);
+        const delay = result.configProblem
+          ? this._options.configErrorRetryDelayMillis
+          : Math.max(backoffMillis(this._attempt, this._options.backoff), result.retryAfterMillis ?? 0);
         this._attempt++;
         this._lastError = result.message;
+        this._lastStatus = result.status;
         this._retryAt = Date.now() + delay;
         if (result.unconfirmed) {
           // The batch stays first in the queue, so the next attempt resends exactly these items.
           this.stats.unconfirmed += count;
           this._timeoutFactor = Math.min(this._timeoutFactor * 2, MAX_TIMEOUT_FACTOR);
         }
-        this._events.onRetry(this._options.kind, result.message, delay, result.unconfirmed === true);
+        this._events.onRetry(this._options.kind, result.message, delay, result.unconfirmed === true, result.configProblem === true);
         return;
       } else if (result.status === 413 && count > 1) {
         // Too large for FlagSync: halve the batch and try again at once.
@@ -268,5 +286,6 @@ export class Lane {
       this._queue = this._queue.slice(this._head);
       this._head = 0;
     }
+    this._events.onSpace();
   }
 }

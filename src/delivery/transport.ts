@@ -5,7 +5,7 @@
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '../otel/sdk-contract.js';
 import { Agent, request, type Dispatcher } from 'undici';
-import { isRetryableStatus, parseRetryAfter } from './retry-policy.js';
+import { isConfigProblemStatus, isRetryableStatus, parseRetryAfter } from './retry-policy.js';
 
 export type TransportResult =
   | { kind: 'success'; status: number }
@@ -16,6 +16,8 @@ export type TransportResult =
       message: string;
       /** No answer after the request may have reached FlagSync (timeout, connection lost): it may have stored the batch. */
       unconfirmed?: boolean;
+      /** The answer means a setting is wrong (key, URL): retried after the configuration-problem pause. */
+      configProblem?: boolean;
     }
   | { kind: 'failure'; status: number; errorCode?: string; message: string };
 
@@ -29,6 +31,8 @@ export interface HttpTransportOptions {
   baseUrl: string;
   sdkKey: string;
   timeoutMillis: number;
+  /** Longest Retry-After honoured (ms). */
+  maxRetryAfterMillis: number;
   /** Secrets to scrub from any message that might echo them. */
   redact?: (text: string) => string;
 }
@@ -66,8 +70,13 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       const message = redact(`FlagSync answered ${status}${parsed.errorCode ? ` ${parsed.errorCode}` : ''}${parsed.message ? `: ${parsed.message}` : ''}`);
       if (isRetryableStatus(status)) {
         const retryAfter = response.headers['retry-after'];
+        const retryAfterMillis = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, options.maxRetryAfterMillis);
         // 504: a gateway gave up waiting for FlagSync, which may still have stored the batch.
-        return { kind: 'retryable', status, retryAfterMillis: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter), message, unconfirmed: status === 504 };
+        return { kind: 'retryable', status, ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}), message, unconfirmed: status === 504 };
+      }
+      if (isConfigProblemStatus(status)) {
+        const where = status >= 300 && status <= 399 ? ` (a redirect to ${String(response.headers.location ?? 'nowhere')}: check FLAGSYNC_EVENTS_URL)` : status === 404 || status === 405 ? ' (check FLAGSYNC_EVENTS_URL)' : ' (check the SDK key, FLAGSYNC_SDK_KEY)';
+        return { kind: 'retryable', status, message: redact(message + where), configProblem: true };
       }
       return { kind: 'failure', status, ...(parsed.errorCode ? { errorCode: parsed.errorCode } : {}), message };
     } catch (error) {

@@ -4,19 +4,33 @@
  */
 import { Buffer } from 'node:buffer';
 import { withBodyFields } from '../convert/converter.js';
-import { logRecordId, MAX_ANY_VALUE_DEPTH, nanosId, nanosToMs, OtlpDecodeError, type DecodedRequest } from './otlp-event.js';
+import { logAttributeNames, type DecodeFilter } from './decode-proto.js';
+import { RequestIdentities } from './event-identity.js';
+import { MAX_ANY_VALUE_DEPTH, nanosId, nanosToMs, OtlpDecodeError, TOO_DEEP, type DecodedRequest } from './otlp-event.js';
 
-import type { DecodeFilter } from './decode-proto.js';
 type Json = Record<string, unknown>;
 
 const BIG_FIELDS = new Set(['timeUnixNano', 'observedTimeUnixNano', 'intValue']);
 
-/** JSON.parse keeping 64-bit fields exact: numbers past 2^53 are read from their source text. */
+/**
+ * JSON.parse keeping 64-bit fields exact: numbers past 2^53 are read from their source text. The
+ * reviver recurses, so a body nested deeper than the stack allows (legal, if odd) is parsed
+ * without it: only 64-bit fields sent as JSON numbers, rather than strings, may then round.
+ */
 function parse(text: string): unknown {
   try {
     return JSON.parse(text, function (key, value, context?: { source?: string }) {
       return BIG_FIELDS.has(key) && typeof value === 'number' && context?.source ? context.source : value;
     });
+  } catch (error) {
+    if (error instanceof RangeError) return parsePlain(text);
+    throw new OtlpDecodeError(`body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parsePlain(text: string): unknown {
+  try {
+    return JSON.parse(text);
   } catch (error) {
     throw new OtlpDecodeError(`body is not valid JSON: ${(error as Error).message}`);
   }
@@ -24,20 +38,20 @@ function parse(text: string): unknown {
 
 export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
+  const identities = new RequestIdentities();
   for (const resource of list(object(parse(text), 'request').resourceSpans, 'resourceSpans')) {
     for (const scope of list(object(resource, 'resourceSpans[]').scopeSpans, 'scopeSpans')) {
       for (const span of list(object(scope, 'scopeSpans[]').spans, 'spans')) {
         const s = object(span, 'span');
         const record = out.records++;
         const events = list(s.events, 'events');
-        let ids: string | undefined;
         events.forEach((event, index) => {
           const e = object(event, 'event');
           const name = str(e.name, 'event name');
           if (!filter.isCandidateName(name)) return;
           const time = nanos(e.timeUnixNano, 'event timeUnixNano');
-          ids ??= rawFromHex(hexId(s.traceId, 'traceId')) + rawFromHex(hexId(s.spanId, 'spanId'));
-          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes), id: `${ids}${index}`, record });
+          const id = identities.spanEvent(rawFromHex(hexId(s.traceId, 'traceId')), rawFromHex(hexId(s.spanId, 'spanId')), index);
+          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes, filter.attributeNames), id, record });
         });
       }
     }
@@ -47,6 +61,8 @@ export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedReq
 
 export function decodeLogsJson(text: string, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
+  const identities = new RequestIdentities();
+  const names = logAttributeNames(filter);
   for (const resource of list(object(parse(text), 'request').resourceLogs, 'resourceLogs')) {
     for (const scope of list(object(resource, 'resourceLogs[]').scopeLogs, 'scopeLogs')) {
       for (const logRecord of list(object(scope, 'scopeLogs[]').logRecords, 'logRecords')) {
@@ -56,8 +72,8 @@ export function decodeLogsJson(text: string, filter: DecodeFilter): DecodedReque
         if (!filter.isCandidateName(name)) continue;
         const time = nanos(l.timeUnixNano, 'timeUnixNano');
         const observed = nanos(l.observedTimeUnixNano, 'observedTimeUnixNano');
-        const decoded = withBodyFields(attributes(l.attributes), bodyFields(l.body, filter.attributeNames));
-        const id = logRecordId(hexId(l.traceId, 'traceId'), hexId(l.spanId, 'spanId'), nanosId(time), nanosId(observed), name, decoded);
+        const decoded = withBodyFields(attributes(l.attributes, names), bodyFields(l.body, names));
+        const id = identities.logRecord(rawFromHex(hexId(l.traceId, 'traceId')), rawFromHex(hexId(l.spanId, 'spanId')), nanosId(time), nanosId(observed), name, decoded);
         out.events.push({ name, timeMs: nanosToMs(time === 0n ? observed : time), attributes: decoded, id, record });
       }
     }
@@ -77,17 +93,19 @@ function bodyFields(value: unknown, wanted: ReadonlySet<string>): Record<string,
   return map;
 }
 
-function attributes(value: unknown): Record<string, unknown> {
+/** The wanted attributes; the values of the others are not looked at. */
+function attributes(value: unknown, wanted: ReadonlySet<string>): Record<string, unknown> {
   const result: Record<string, unknown> = {};
   for (const kv of list(value, 'attributes')) {
     const entry = object(kv, 'attribute');
-    result[str(entry.key, 'attribute key')] = anyValue(entry.value, 0);
+    const key = str(entry.key, 'attribute key');
+    if (wanted.has(key)) result[key] = anyValue(entry.value, 0);
   }
   return result;
 }
 
 function anyValue(value: unknown, depth: number): unknown {
-  if (depth > MAX_ANY_VALUE_DEPTH) throw new OtlpDecodeError('attribute value nested too deeply');
+  if (depth > MAX_ANY_VALUE_DEPTH) return TOO_DEEP;
   if (value === undefined || value === null) return null;
   const v = object(value, 'AnyValue');
   if ('stringValue' in v) return str(v.stringValue, 'stringValue');
@@ -108,7 +126,8 @@ function anyValue(value: unknown, depth: number): unknown {
   }
   if ('arrayValue' in v) return list(object(v.arrayValue, 'arrayValue').values, 'arrayValue.values').map((item) => anyValue(item, depth + 1));
   if ('kvlistValue' in v) {
-    const map: Record<string, unknown> = {};
+    // No prototype: a key such as "__proto__" is data like any other.
+    const map: Record<string, unknown> = Object.create(null);
     for (const kv of list(object(v.kvlistValue, 'kvlistValue').values, 'kvlistValue.values')) {
       const entry = object(kv, 'kvlist entry');
       map[str(entry.key, 'kvlist key')] = anyValue(entry.value, depth + 1);

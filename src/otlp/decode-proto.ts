@@ -5,8 +5,9 @@
 import { Buffer } from 'node:buffer';
 import { ATTR_FLAGSYNC_CALL_ID } from '../conventions.js';
 import { withBodyFields } from '../convert/converter.js';
-import { logRecordId, MAX_ANY_VALUE_DEPTH, type DecodedRequest } from './otlp-event.js';
-import { nanosHalvesToMs, ProtoError, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
+import { RequestIdentities } from './event-identity.js';
+import { MAX_ANY_VALUE_DEPTH, TOO_DEEP, type DecodedRequest } from './otlp-event.js';
+import { nanosHalvesToMs, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
 
 type Range = { start: number; end: number };
 /** What the decoders need from the converter: which events and which attribute values matter. */
@@ -17,16 +18,18 @@ export interface DecodeFilter {
 
 export function decodeTracesProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
+  const identities = new RequestIdentities();
   forEachLen(new ProtoReader(buf), 1, (resourceSpans) =>
-    forEachLen(resourceSpans, 2, (scopeSpans) => forEachLen(scopeSpans, 2, (span) => readSpan(span, out, filter))),
+    forEachLen(resourceSpans, 2, (scopeSpans) => forEachLen(scopeSpans, 2, (span) => readSpan(span, out, filter, identities))),
   );
   return out;
 }
 
 export function decodeLogsProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
+  const identities = new RequestIdentities();
   forEachLen(new ProtoReader(buf), 1, (resourceLogs) =>
-    forEachLen(resourceLogs, 2, (scopeLogs) => forEachLen(scopeLogs, 2, (record) => readLogRecord(record, out, filter))),
+    forEachLen(resourceLogs, 2, (scopeLogs) => forEachLen(scopeLogs, 2, (record) => readLogRecord(record, out, filter, identities))),
   );
   return out;
 }
@@ -44,7 +47,7 @@ function forEachLen(r: Reader, field: number, fn: (sub: Reader) => void): void {
   }
 }
 
-function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
+function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identities: RequestIdentities): void {
   const record = out.records++;
   let traceId: Range | undefined;
   let spanId: Range | undefined;
@@ -64,7 +67,6 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
     }
   }
   if (events.length === 0) return;
-  let ids: string | undefined;
   for (let index = 0; index < events.length; index++) {
     const er = r.at(events[index]!.start, events[index]!.end);
     let time = ZERO;
@@ -88,12 +90,12 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
       }
     }
     if (!filter.isCandidateName(name)) continue;
-    ids ??= idText(r.buf, traceId, 'latin1') + idText(r.buf, spanId, 'latin1');
-    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id: `${ids}${index}`, record });
+    const id = identities.spanEvent(idText(r.buf, traceId), idText(r.buf, spanId), index);
+    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id, record });
   }
 }
 
-function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter): void {
+function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, identities: RequestIdentities): void {
   const record = out.records++;
   let time = ZERO;
   let observed = ZERO;
@@ -142,14 +144,15 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter): vo
   const when = time.hi === 0 && time.lo === 0 ? observed : time;
   const names = logAttributeNames(filter);
   const decoded = withBodyFields(readAttributes(r, attributes, names), body ? readBodyFields(r, body, names) : undefined);
-  out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id: logRecordId(idText(r.buf, traceId, 'hex'), idText(r.buf, spanId, 'hex'), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded), record });
+  const id = identities.logRecord(idText(r.buf, traceId), idText(r.buf, spanId), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded);
+  out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id, record });
 }
 
 const ZERO = { hi: 0, lo: 0 };
 
 /** Log records also need flagsync.call_id, for their identity. */
 const logAttributeSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
-function logAttributeNames(filter: DecodeFilter): ReadonlySet<string> {
+export function logAttributeNames(filter: DecodeFilter): ReadonlySet<string> {
   let names = logAttributeSets.get(filter.attributeNames);
   if (!names) logAttributeSets.set(filter.attributeNames, (names = new Set([...filter.attributeNames, ATTR_FLAGSYNC_CALL_ID])));
   return names;
@@ -266,7 +269,7 @@ function matchKey(wanted: ReadonlySet<string>, buf: Uint8Array, start: number, e
 }
 
 function readAnyValue(r: Reader, depth: number): unknown {
-  if (depth > MAX_ANY_VALUE_DEPTH) throw new ProtoError('attribute value nested too deeply');
+  if (depth > MAX_ANY_VALUE_DEPTH) return TOO_DEEP;
   let value: unknown = null;
   while (!r.done) {
     const { field, wire } = r.tag();
@@ -299,7 +302,8 @@ function readAnyValue(r: Reader, depth: number): unknown {
       }
       case 6: {
         r.expect(wire, WIRE_LEN, 'kvlist value');
-        const map: Record<string, unknown> = {};
+        // No prototype: a key such as "__proto__" is data like any other.
+        const map: Record<string, unknown> = Object.create(null);
         forEachLen(r.sub(), 1, (kv) => readKeyValue(kv, map, depth + 1));
         value = map;
         break;
@@ -317,10 +321,7 @@ function readAnyValue(r: Reader, depth: number): unknown {
   return value;
 }
 
-/**
- * A trace or span id as text. Span-event identities use the raw bytes as latin1 (half the length
- * of hex: every event's identity is hashed); decode-json.ts turns hex ids into the same form.
- */
-function idText(buf: Uint8Array, range: Range | undefined, encoding: 'hex' | 'latin1'): string {
-  return range ? Buffer.from(buf.buffer, buf.byteOffset + range.start, range.end - range.start).toString(encoding) : '';
+/** A trace or span id, its raw bytes as latin1 (decode-json.ts turns hex ids into the same form). */
+function idText(buf: Uint8Array, range: Range | undefined): string {
+  return range ? Buffer.from(buf.buffer, buf.byteOffset + range.start, range.end - range.start).toString('latin1') : '';
 }

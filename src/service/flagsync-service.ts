@@ -1,8 +1,8 @@
 /**
  * The collector-side service: an OTLP/HTTP receiver that sits behind an OpenTelemetry Collector's
  * otlp_http exporter and forwards FlagSync's share to FlagSync, acknowledging only after delivery.
- * State: the delivery queue and the delivered identities (in memory, or in a directory that
- * survives restarts and that several instances behind one HTTP load balancer can share).
+ * State: the delivery queue and the delivered identities (in memory, or also in a directory that
+ * survives restarts). One service per collector: a sidecar, never shared by several.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,7 +12,6 @@ import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { createConverter } from '../convert/converter.js';
 import { DeliveryEngine, type DeliveryStats } from '../delivery/delivery-engine.js';
-import { MAX_TIMEOUT_FACTOR } from '../delivery/lane.js';
 import type { Transport } from '../delivery/transport.js';
 import { DedupeWindow } from './dedupe-window.js';
 import { handleExport, HttpAnswer, respondError, type HandlerDeps } from './otlp-handler.js';
@@ -42,8 +41,6 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
     counters,
     maxBodyBytes: config.maxBodyBytes,
     ackTimeoutMillis: config.ackTimeoutMillis,
-    // A request to FlagSync lasts at most its timeout, which grows after timeouts.
-    holdMillis: config.delivery.timeoutMillis * MAX_TIMEOUT_FACTOR + 1000,
   };
   const tokenDigest = config.bearerToken ? digest(config.bearerToken) : undefined;
   let active = 0;

@@ -9,7 +9,7 @@ import type { EntryOutcome } from '../delivery/lane.js';
 import { decodeLogsJson, decodeTracesJson } from '../otlp/decode-json.js';
 import { decodeLogsProto, decodeTracesProto } from '../otlp/decode-proto.js';
 import { encodeExportResponse, encodeStatus, type Encoding, type Signal } from '../otlp/encode-response.js';
-import { OtlpDecodeError, type DecodedRequest, type OtlpEvent } from '../otlp/otlp-event.js';
+import { OtlpDecodeError, type DecodedRequest } from '../otlp/otlp-event.js';
 import { ProtoError } from '../otlp/proto-reader.js';
 import type { DedupeWindow } from './dedupe-window.js';
 import { BodyError, readBody } from './read-body.js';
@@ -22,8 +22,6 @@ export interface HandlerDeps {
   counters: ServiceCounters;
   maxBodyBytes: number;
   ackTimeoutMillis: number;
-  /** How long other instances wait for items held here in an unanswered request (the longest a FlagSync request can take). */
-  holdMillis: number;
 }
 
 const CONTENT_TYPES: Record<string, Encoding> = { 'application/x-protobuf': 'proto', 'application/json': 'json' };
@@ -59,18 +57,27 @@ function decode(signal: Signal, encoding: Encoding, body: Buffer, converter: Con
   return signal === 'traces' ? decodeTracesJson(body.toString('utf8'), converter) : decodeLogsJson(body.toString('utf8'), converter);
 }
 
+/** An item fed to the delivery queue: its dedupe identity (if it has one) and its tag there. */
+interface Fresh {
+  outcome: Extract<ConversionOutcome, { kind: 'impression' | 'event' }>;
+  id: string | undefined;
+  tag: string;
+}
+
+/** Tags for items without an identity; U+FFFF never occurs in an identity (latin1 or base64url). */
+let anonymous = 0;
+const anonymousTag = () => `\uffff${(anonymous = (anonymous + 1) % Number.MAX_SAFE_INTEGER)}`;
+
 async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDeps): Promise<{ rejected: number; errorMessage: string }> {
   const { counters, dedupe, engine } = deps;
+  const deadline = Date.now() + deps.ackTimeoutMillis;
   counters.receivedRecords[signal] += decoded.records;
   counters.receivedEvents += decoded.events.length;
 
-  // Ids other instances (or this one before a restart) delivered since the last request.
-  dedupe.sync();
   const rejectedRecords = new Set<number>();
   let firstReason = '';
   const joined: { id: string; settled: Promise<void> }[] = [];
-  let heldElsewhere = 0;
-  const fresh: { event: OtlpEvent; outcome: Extract<ConversionOutcome, { kind: 'impression' | 'event' }> }[] = [];
+  const fresh: Fresh[] = [];
   for (const event of decoded.events) {
     const outcome = deps.converter.convert(event);
     if (outcome.kind === 'rejected') {
@@ -80,67 +87,73 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
     } else if (outcome.kind === 'damaged') {
       counters.damaged++;
     } else if (outcome.kind !== 'ignored') {
-      const state = dedupe.lookup(event.id);
+      const state = event.id === undefined ? undefined : dedupe.lookup(event.id);
       if (state === undefined) {
-        if (dedupe.heldElsewhere(event.id)) heldElsewhere++;
-        else fresh.push({ event, outcome });
+        fresh.push({ outcome, id: event.id, tag: event.id ?? anonymousTag() });
       } else {
         counters.duplicates++;
         // Sent again while the first copy is still on its way: wait for that one.
-        if (state !== true) joined.push({ id: event.id, settled: state });
+        if (state !== true) joined.push({ id: event.id!, settled: state });
       }
     }
   }
 
-  // Admission: refuse early, before queuing anything, so the collector keeps the data and retries.
-  if (heldElsewhere > 0) throw new HttpAnswer(503, `${heldElsewhere} items of this request are in another instance's request to FlagSync, not answered yet`, 1);
+  // FlagSync is refusing for now: answer at once, before queuing anything, so the collector keeps
+  // the data and retries after FlagSync's own delay. 429 stays 429 (the collector honours both).
   const backoff = engine.backoff;
   if (fresh.length > 0 && backoff) {
     const seconds = Math.max(1, Math.ceil((backoff.retryAt - Date.now()) / 1000));
-    throw new HttpAnswer(backoff.lastError.includes(' 429') ? 429 : 503, `FlagSync is not accepting data right now (${backoff.lastError})`, seconds);
+    throw new HttpAnswer(backoff.status === 429 ? 429 : 503, `FlagSync is not accepting data right now (${backoff.lastError})`, seconds);
   }
-  if (fresh.length > engine.freeCapacity) throw new HttpAnswer(429, 'delivery queue is full', 1);
 
   // One settle function and one promise per request, not per item.
   const failures: Extract<EntryOutcome, { delivered: false }>[] = [];
   let remaining = fresh.length;
   let allSettled!: () => void;
   const settled = new Promise<void>((resolve) => (allSettled = resolve));
-  const settle = (outcome: EntryOutcome, id: string | undefined) => {
-    dedupe.settle(id!, outcome.delivered);
+  const ids = new Map<string, string>();
+  const settle = (outcome: EntryOutcome, tag: string | undefined) => {
+    const id = ids.get(tag!);
+    if (id !== undefined) dedupe.settle(id, outcome.delivered);
     if (!outcome.delivered) failures.push(outcome);
     if (--remaining === 0) allSettled();
   };
-  for (const { event, outcome } of fresh) {
-    dedupe.begin(event.id, settled);
-    if (!engine.add(outcome, settle, event.id)) settle({ delivered: false, reason: 'delivery queue is full', status: 429 }, event.id);
-    if (outcome.kind === 'impression') counters.converted.impressions++;
-    else counters.converted.events++;
+  // A retry of this request, or an overlapping one, waits for these rather than sending them twice.
+  for (const item of fresh) {
+    if (item.id === undefined) continue;
+    ids.set(item.tag, item.id);
+    dedupe.begin(item.id, settled);
   }
+  // In parts: a request larger than the free room in the queue waits for room as FlagSync takes
+  // what is ahead of it, up to the ack deadline. What did not get in is handed back (503).
+  let fed = 0;
+  while (fed < fresh.length) {
+    const item = fresh[fed]!;
+    if (engine.tryAdd(item.outcome, settle, item.tag)) {
+      if (item.outcome.kind === 'impression') counters.converted.impressions++;
+      else counters.converted.events++;
+      fed++;
+    } else if (!(await engine.roomFreed(deadline - Date.now()))) {
+      break;
+    }
+  }
+  for (let i = fed; i < fresh.length; i++) settle({ delivered: false, reason: 'not queued before the ack timeout' }, fresh[i]!.tag);
 
   const waits = [...(fresh.length > 0 ? [settled] : []), ...joined.map((j) => j.settled)];
-  const inTime = await waitFor(waits, deps.ackTimeoutMillis);
-  if (!inTime && fresh.length > 0) {
-    // Hand back what has not left yet: the collector keeps the request and sends it again, maybe
-    // to another instance, which would otherwise deliver it a second time alongside this queue.
-    engine.withdraw(new Set(fresh.map((f) => f.event.id)));
-    // What is left is in a request FlagSync has not answered. Other instances sharing the dedupe
-    // directory are told to wait for it (without one, a retry elsewhere may duplicate it)...
-    const inFlight = fresh.filter((f) => dedupe.lookup(f.event.id) instanceof Promise).map((f) => f.event.id);
-    if (inFlight.length > 0) {
-      counters.inFlightAtAckTimeout += inFlight.length;
-      dedupe.hold(inFlight, Date.now() + deps.holdMillis);
-      // ...and whatever of it FlagSync does not take in that request is handed back as well.
-      void engine.sendsEnded().then(() => engine.withdraw(new Set(inFlight)));
-    }
+  const inTime = fed === fresh.length && (await waitFor(waits, deadline - Date.now())) !== undefined;
+  if (!inTime && fed > 0) {
+    // Hand back what has not left yet: the collector keeps the request and sends it again. What
+    // is in a request FlagSync has not answered stays pending here: the retry waits for it.
+    engine.withdraw(new Set(fresh.slice(0, fed).map((f) => f.tag)));
+    counters.inFlightAtAckTimeout += fresh.slice(0, fed).filter((f) => f.id !== undefined && dedupe.lookup(f.id) instanceof Promise).length;
   }
   // Durable before the collector hears of it: a retry after a crash from here on finds them.
   dedupe.persist();
   if (!inTime) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; send it again`, 1);
   // A copy that another request was delivering and that did not make it: retry the whole request.
   const lostElsewhere = joined.find((j) => dedupe.lookup(j.id) !== true);
-  // Retry later: a refused SDK key or a full queue may be fixed. Other refusals will not change.
-  const retryable = failures.find((f) => f.status === undefined || f.status === 401 || f.status === 403 || f.status === 429);
+  // Retry later: a full queue or a refused answer that may change. Other refusals will not.
+  const retryable = failures.find((f) => f.status === undefined || f.status === 429);
   if (retryable || lostElsewhere) throw new HttpAnswer(503, `not delivered to FlagSync: ${retryable?.reason ?? 'a copy of this data sent earlier failed'}`, 5);
   if (failures.length > 0) firstReason ||= failures[0]!.reason;
   const rejected = rejectedRecords.size + failures.length;
@@ -149,6 +162,7 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
 
 function waitFor<T>(promises: Promise<T>[], timeoutMillis: number): Promise<T[] | undefined> {
   if (promises.length === 0) return Promise.resolve([]);
+  if (timeoutMillis <= 0) return Promise.resolve(undefined);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<undefined>((resolve) => {
     timer = setTimeout(() => resolve(undefined), timeoutMillis);

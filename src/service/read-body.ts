@@ -30,11 +30,12 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   const declared = Number(req.headers['content-length']);
   if (encoding === 'identity' || encoding === '') {
     if (declared > maxBytes) throw new BodyError(413, `body larger than ${maxBytes} bytes`);
-    return collect(req, maxBytes);
+    return collect(req, maxBytes, `body larger than ${maxBytes} bytes`);
   }
   const makeDecoder = DECODERS[encoding];
   if (!makeDecoder) throw new BodyError(415, `Content-Encoding "${encoding}" is not supported (use one of ${SUPPORTED_ENCODINGS.join(', ')})`);
   if (declared > maxBytes) throw new BodyError(413, `compressed body larger than ${maxBytes} bytes`);
+  if (encoding === 'zstd') return readZstd(req, maxBytes);
   const decoder = makeDecoder();
   req.on('error', (error) => decoder.destroy(error));
   let compressed = 0;
@@ -44,7 +45,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   });
   req.pipe(decoder);
   try {
-    return await collect(decoder, maxBytes);
+    return await collect(decoder, maxBytes, `body larger than ${maxBytes} bytes after decompression`);
   } catch (error) {
     if (error instanceof BodyError) throw error;
     throw new BodyError(400, `body is not valid ${encoding}: ${(error as Error).message}`);
@@ -54,13 +55,40 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   }
 }
 
-async function collect(stream: AsyncIterable<unknown> & { destroy?(error?: Error): void }, maxBytes: number): Promise<Buffer> {
+/**
+ * zstd bodies may hold several frames (a compressor writing in parts, or concatenated payloads);
+ * Node's decompressor stops at the end of the first, so each frame gets its own, in turn.
+ */
+async function readZstd(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const compressed = await collect(req, maxBytes, `compressed body larger than ${maxBytes} bytes`);
+  const parts: Buffer[] = [];
+  let size = 0;
+  for (let at = 0; at < compressed.length; ) {
+    const decoder = createZstdDecompress();
+    decoder.end(compressed.subarray(at));
+    let part: Buffer;
+    try {
+      part = await collect(decoder, maxBytes - size, `body larger than ${maxBytes} bytes after decompression`);
+    } catch (error) {
+      if (error instanceof BodyError) throw error;
+      throw new BodyError(400, `body is not valid zstd at byte ${at}: ${(error as Error).message}`);
+    }
+    // bytesWritten counts the input the frame consumed.
+    if (decoder.bytesWritten === 0) throw new BodyError(400, `body is not valid zstd at byte ${at}`);
+    at += decoder.bytesWritten;
+    size += part.length;
+    parts.push(part);
+  }
+  return Buffer.concat(parts, size);
+}
+
+async function collect(stream: AsyncIterable<unknown> & { destroy?(error?: Error): void }, maxBytes: number, tooLarge: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {
     size += (chunk as Buffer).length;
     if (size > maxBytes) {
-      const error = new BodyError(413, `body larger than ${maxBytes} bytes after decompression`);
+      const error = new BodyError(413, tooLarge);
       stream.destroy?.(error);
       throw error;
     }

@@ -15,11 +15,12 @@ export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, Convert
   ackTimeoutMillis?: number;
   /** How long delivered identities are remembered to drop collector retries (ms). Env `FLAGSYNC_SERVICE_DEDUPE_WINDOW`. Default 600000. */
   dedupeWindowMillis?: number;
-  /** Most identities remembered. Env `FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES`. Default 1000000. */
+  /** Most identities remembered (about 210 bytes of memory each: 1,000,000 is about 210 MB). Env `FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES`. Default 1000000. */
   dedupeMaxEntries?: number;
   /**
-   * Keep delivered identities in this directory too, so duplicates are still removed after a crash
-   * or restart, and across instances that share it. Env `FLAGSYNC_SERVICE_DEDUPE_DIR`. Default: memory only.
+   * Keep delivered identities in this directory too (a local volume), so duplicates are still
+   * removed after a crash or restart. One service per directory. Env `FLAGSYNC_SERVICE_DEDUPE_DIR`.
+   * Default: memory only.
    */
   dedupeDir?: string;
   /** Requests handled at once; more get 503. Env `FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS`. Default 256. */

@@ -237,7 +237,8 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       .catch((error: unknown) => {
         const e = error instanceof HttpError ? error : new HttpError(500, 'UNKNOWN_ERROR', 'stand-in error');
         const path = (req.url ?? '/').split('?')[0]!;
-        if (path.startsWith('/track/')) rejections.push({ path, status: e.status, errorCode: e.errorCode, message: e.message });
+        // Track requests, also under a wrong prefix (a misconfigured events URL).
+        if (path.includes('/track/')) rejections.push({ path, status: e.status, errorCode: e.errorCode, message: e.message });
         if (!res.headersSent && !req.socket?.destroyed) sendJson(res, e.status, { errorCode: e.errorCode, message: e.message, statusCode: e.status, path });
       })
       .finally(notify);

@@ -1,7 +1,8 @@
 /**
- * End to end through a real OpenTelemetry Collector running the repo's collector-config.yaml:
- * instrumented app (real node-sdk, real OTel SDK, OTLP exporters) -> collector -> flagsync-otel
- * service (its own process) -> FlagSync stand-in. Endpoints and paths are the only overrides.
+ * End to end through a real OpenTelemetry Collector running the repo's collector-config.sidecar.yaml
+ * (a stock collector's otlp_http exporter): instrumented app (real node-sdk, real OTel SDK, OTLP
+ * exporters) -> collector -> flagsync-otel service (its own process, the sidecar) -> FlagSync
+ * stand-in. Endpoints and paths are the only overrides.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { arrived, firstHalf, nativeReference, runApp, secondHalf } from '../utils/e2e-app.js';
+import { manyEvaluationsRequest } from '../utils/otlp-request.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
 import { freePort, startCollector, startServiceProcess, waitUntil, type Collector, type ServiceProcess } from '../utils/processes.js';
 import { canonical } from '../utils/scenario.js';
@@ -20,7 +22,7 @@ let servicePort: number;
 let collector: Collector;
 let backend: OtlpSink;
 let native: { impressions: string[]; events: string[] };
-/** Shared by every service process of this file: restarts and instances all see what was delivered. */
+/** The sidecar's local volume: a restarted service knows what was delivered. */
 const dedupeDir = mkdtempSync(join(tmpdir(), 'flagsync-dedupe-'));
 
 function serviceEnv(): Record<string, string> {
@@ -75,6 +77,36 @@ describe.each(['proto', 'json'] as const)('through the real collector, app encod
     // The normal pipeline still gets everything.
     await waitUntil(() => backend.traceBodies.join('').includes('GET /broken'), 10_000, 'spans at the backend');
     expect(backend.traceBodies.join('').split('GET /health').length - 1).toBe(5);
+  });
+});
+
+async function post(body: string): Promise<number> {
+  const response = await fetch(`${collector.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+const distinctKeys = (items: Record<string, unknown>[]) => new Set(items.map((i) => (i.context as { key: string }).key)).size;
+
+describe('large and unusual requests through the collector and the service', () => {
+  it('10,000 spans of 5 evaluations each: batches stay below the service\'s limits, 50,000 impressions, each once', async () => {
+    standIn.reset();
+    for (let part = 0; part < 5; part++) expect(await post(manyEvaluationsRequest({ spans: 2000, perSpan: 5, offset: part * 10_000 }))).toBe(200);
+    await waitUntil(() => standIn.impressions().length >= 50_000, 120_000, '50,000 impressions');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(standIn.impressions()).toHaveLength(50_000);
+    expect(distinctKeys(standIn.impressions())).toBe(50_000);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(/flagsync_otel_responses_total\{code="(413|429)"\}/);
+  }, 180_000);
+
+  it('another provider\'s attribute nested 40 levels deep in the same request: ignored, everything else delivered', async () => {
+    standIn.reset();
+    expect(await post(manyEvaluationsRequest({ spans: 50, perSpan: 2, offset: 100_000, deepOther: 40 }))).toBe(200);
+    await waitUntil(() => standIn.impressions().length >= 100, 30_000, '100 impressions');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(standIn.impressions()).toHaveLength(100);
+    expect(distinctKeys(standIn.impressions())).toBe(100);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(/flagsync_otel_responses_total\{code="400"\}/);
   });
 });
 

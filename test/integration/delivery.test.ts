@@ -1,4 +1,6 @@
 /** The delivery engine over real HTTP against the stand-in: batching, retries, splits, drops, shutdown. */
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { resolveDeliveryConfig, type FlagSyncDeliveryOptions } from '../../src/config/delivery-config.js';
 import { DeliveryEngine } from '../../src/delivery/delivery-engine.js';
@@ -145,19 +147,76 @@ describe('DeliveryEngine → stand-in', () => {
     }
   });
 
-  it('does not retry a bad SDK key: one clear error, items counted as failed, key never logged', async () => {
+  it('an SDK key FlagSync refuses: one clear error, the items kept and delivered once the key is accepted, key never logged', async () => {
     logs = captureDiag();
-    engine = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: 'wrong-secret-key-123', eventsUrl: standIn.url, flushIntervalMillis: 10, maxBatchSize: 2 }, {}));
+    engine = new DeliveryEngine(
+      resolveDeliveryConfig({ sdkKey: 'wrong-secret-key-123', eventsUrl: standIn.url, flushIntervalMillis: 10, maxBatchSize: 2, configErrorRetryDelayMillis: 300 }, {}),
+    );
     for (let i = 0; i < 6; i++) engine.addImpression(impression(i));
-    await engine.forceFlush(5000);
+    await standIn.waitFor(() => standIn.rejections.length >= 2);
     expect(standIn.impressions()).toHaveLength(0);
-    expect(standIn.rejections.map((r) => r.status)).toEqual([401, 401, 401]);
-    expect(engine.stats().impressions).toMatchObject({ failed: 6, delivered: 0, retries: 0, requests: 3 });
+    // The key is activated in FlagSync: the next retry, after the configuration-problem pause, goes through.
+    standIn.setSdkKeys([STANDIN_DEFAULT_SDK_KEY, 'wrong-secret-key-123']);
+    await engine.forceFlush(5000);
+    expect(contextKeys(standIn.impressions())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5']);
+    expect(standIn.rejections.every((r) => r.status === 401)).toBe(true);
+    expect(engine.stats().impressions).toMatchObject({ failed: 0, delivered: 6, dropped: 0 });
     const errors = logs.lines.filter((l) => l.level === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.text).toContain('FlagSync answered 401 INVALID_SDK_KEY');
-    expect(errors[0]!.text).toContain('Check the FlagSync SDK key (FLAGSYNC_SDK_KEY)');
+    expect(errors[0]!.text).toContain('FlagSync answered 401 INVALID_SDK_KEY: Invalid SDK key (check the SDK key, FLAGSYNC_SDK_KEY): a setting is wrong; impressions are kept queued and retried every 300 ms');
     expect(logs.text()).not.toContain('wrong-secret-key-123');
+    standIn.setSdkKeys([STANDIN_DEFAULT_SDK_KEY]);
+  });
+
+  it('a wrong events URL (404) or one that redirects: kept, never sent to the redirect target, delivered once fixed', async () => {
+    let target = `${standIn.url}/wrong-prefix`;
+    let followed = 0;
+    // A proxy in front: first a path FlagSync does not have, then a redirect, then the right place.
+    const proxy = createServer((req, res) => {
+      if (req.url!.startsWith('/elsewhere')) {
+        followed++;
+        res.writeHead(200).end();
+      } else if (target === 'redirect') {
+        res.writeHead(308, { location: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/elsewhere` }).end();
+      } else {
+        req.pipe(httpRequest(`${target}${req.url}`, { method: 'POST', headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode!, answer.headers);
+          answer.pipe(res);
+        }));
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      logs = captureDiag();
+      engine = new DeliveryEngine(
+        resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, flushIntervalMillis: 10, configErrorRetryDelayMillis: 200 }, {}),
+      );
+      engine.addEvent(event(1));
+      await standIn.waitFor(() => standIn.rejections.some((r) => r.status === 404));
+      target = 'redirect';
+      await new Promise((r) => setTimeout(r, 500));
+      target = standIn.url;
+      await engine.forceFlush(5000);
+      expect(standIn.events()).toEqual([event(1)]);
+      expect(followed).toBe(0);
+      expect(engine.stats().events).toMatchObject({ delivered: 1, failed: 0 });
+      const errors = logs.lines.filter((l) => l.level === 'error').map((l) => l.text);
+      expect(errors[0]).toContain('FlagSync answered 404');
+      expect(errors[0]).toContain('(check FLAGSYNC_EVENTS_URL)');
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
+  it('a Retry-After of a day (or beyond a timer\'s range) is cut to maxRetryAfterMillis', async () => {
+    standIn.addFault({ status: 429, retryAfter: '999999999' });
+    const e = makeEngine({ maxRetryAfterMillis: 300 });
+    e.addEvent(event(2));
+    await e.forceFlush(5000);
+    expect(standIn.events()).toEqual([event(2)]);
+    expect(standIn.rejections.map((r) => r.status)).toEqual([429]);
+    expect(logs.text()).not.toContain('TimeoutOverflowWarning');
   });
 
   it('drops beyond the queue bound and counts exactly what is missing', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FlagSyncConfigError, resolveDeliveryConfig } from '../../src/config/delivery-config.js';
-import { backoffMillis, isRetryableStatus, parseRetryAfter } from '../../src/delivery/retry-policy.js';
+import { backoffMillis, isConfigProblemStatus, isRetryableStatus, parseRetryAfter } from '../../src/delivery/retry-policy.js';
 
 describe('resolveDeliveryConfig', () => {
   it('merges options over env over defaults', () => {
@@ -26,9 +26,11 @@ describe('resolveDeliveryConfig', () => {
 });
 
 describe('retry policy', () => {
-  it('retries 408, 429 and 5xx only', () => {
+  it('retries 408, 429 and 5xx; keeps the data on answers that mean a wrong setting; other 4xx are final', () => {
     expect([408, 429, 500, 502, 503, 504].every(isRetryableStatus)).toBe(true);
     expect([400, 401, 403, 404, 413, 415].some(isRetryableStatus)).toBe(false);
+    expect([301, 302, 307, 308, 401, 403, 404, 405].every(isConfigProblemStatus)).toBe(true);
+    expect([400, 413, 415, 422, 429, 500].some(isConfigProblemStatus)).toBe(false);
   });
 
   it('backs off exponentially with jitter inside [ceiling/2, ceiling]', () => {
@@ -39,10 +41,17 @@ describe('retry policy', () => {
     expect(backoffMillis(10, options, () => 0.5)).toBe(750);
   });
 
-  it('reads Retry-After as seconds or an HTTP date', () => {
-    expect(parseRetryAfter('7')).toBe(7000);
-    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
-    expect(parseRetryAfter('soon')).toBeUndefined();
-    expect(parseRetryAfter(undefined)).toBeUndefined();
+  it('reads Retry-After as seconds or an HTTP date, capped', () => {
+    const cap = 300_000;
+    expect(parseRetryAfter('7', cap)).toBe(7000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), cap, 4_000)).toBe(6000);
+    expect(parseRetryAfter(new Date(1_000).toUTCString(), cap, 4_000)).toBe(0);
+    // A day, or more than a 32-bit timer holds: cut to the cap.
+    expect(parseRetryAfter('86400', cap)).toBe(cap);
+    expect(parseRetryAfter('999999999', cap)).toBe(cap);
+    expect(parseRetryAfter('Fri, 31 Dec 9999 23:59:59 GMT', cap, 0)).toBe(cap);
+    expect(parseRetryAfter('soon', cap)).toBeUndefined();
+    expect(parseRetryAfter('-5', cap)).toBeUndefined();
+    expect(parseRetryAfter(undefined, cap)).toBeUndefined();
   });
 });

@@ -53,19 +53,24 @@ export const contextKeys = (items: Record<string, unknown>[]) => items.map((i) =
  * A large OTLP/JSON traces request: `spans` spans of `perSpan` evaluations each, one user per
  * evaluation (`u<offset + n>`), so every impression is distinct. With `deepOther`, each span also
  * carries another provider's evaluation whose attribute is nested that many levels (legal OTLP).
+ * With `ids`, the spans have no ids, or all-zero ones.
  */
-export function manyEvaluationsRequest(options: { spans: number; perSpan: number; offset?: number; deepOther?: number }): string {
+export function manyEvaluationsRequest(options: { spans: number; perSpan: number; offset?: number; deepOther?: number; ids?: 'none' | 'zero' }): string {
   const offset = options.offset ?? 0;
-  let deep: object = { stringValue: 'x' };
-  for (let d = 0; d < (options.deepOther ?? 0); d++) deep = { kvlistValue: { values: [{ key: 'k', value: deep }] } };
+  // Spans without ids (legal from some senders) or with all-zero ids.
+  const id = (n: number, width: number) => (options.ids === 'none' ? '' : options.ids === 'zero' ? '0'.repeat(width) : hex(n, width));
+  // Built as text: JSON.stringify itself recurses, and gives out before the depths tested.
+  let deep = '{"stringValue":"x"}';
+  for (let d = 0; d < (options.deepOther ?? 0); d++) deep = `{"kvlistValue":{"values":[{"key":"k","value":${deep}}]}}`;
+  const DEEP = '"<deep value>"';
   return JSON.stringify({
     resourceSpans: [
       {
         scopeSpans: [
           {
             spans: Array.from({ length: options.spans }, (_, s) => ({
-              traceId: hex(offset + s + 1, 32),
-              spanId: hex(offset + s + 1, 16),
+              traceId: id(offset + s + 1, 32),
+              spanId: id(offset + s + 1, 16),
               name: 'GET /register',
               startTimeUnixNano: '1795000000000000000',
               endTimeUnixNano: '1795000001000000000',
@@ -79,7 +84,7 @@ export function manyEvaluationsRequest(options: { spans: number; perSpan: number
                   };
                 }),
                 ...(options.deepOther
-                  ? [{ name: 'feature_flag.evaluation', timeUnixNano: '1795000000000000000', attributes: [{ key: 'feature_flag.provider.name', value: { stringValue: 'AnotherVendor' } }, { key: 'feature_flag.key', value: { stringValue: 'f' } }, { key: 'vendor.detail', value: deep }] }]
+                  ? [{ name: 'feature_flag.evaluation', timeUnixNano: '1795000000000000000', attributes: [{ key: 'feature_flag.provider.name', value: { stringValue: 'AnotherVendor' } }, { key: 'feature_flag.key', value: { stringValue: 'f' } }, { key: 'vendor.detail', value: '<deep value>' }] }]
                   : []),
               ],
             })),
@@ -87,5 +92,5 @@ export function manyEvaluationsRequest(options: { spans: number; perSpan: number
         ],
       },
     ],
-  });
+  }).replaceAll(DEEP, deep);
 }

@@ -8,15 +8,16 @@ import { jsonStderrLogger, logLevelFromEnv } from '../json-diag-logger.js';
 const HELP = `Usage: flagsync-otel serve [--host 127.0.0.1] [--port 4318]
 
 Receives OTLP/HTTP (protobuf or JSON, gzip/deflate/br/zstd) on /v1/traces and /v1/logs from an
-OpenTelemetry Collector's otlp_http exporter, and forwards FlagSync impressions and events to
-FlagSync, answering only once they are delivered.
+OpenTelemetry Collector's otlp_http exporter (collector-config.sidecar.yaml), and forwards FlagSync
+impressions and events to FlagSync, answering only once they are delivered. Run one beside each
+collector (a sidecar); with a collector built with the flagsync exporter, no service is needed.
 
 Configuration (flags override env):
   FLAGSYNC_SDK_KEY (required), FLAGSYNC_EVENTS_URL
   FLAGSYNC_SERVICE_HOST, FLAGSYNC_SERVICE_PORT, FLAGSYNC_SERVICE_BEARER_TOKEN,
   FLAGSYNC_SERVICE_MAX_BODY_BYTES, FLAGSYNC_SERVICE_ACK_TIMEOUT, FLAGSYNC_SERVICE_DEDUPE_WINDOW,
-  FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES, FLAGSYNC_SERVICE_DEDUPE_DIR (keep delivered ids on disk:
-  duplicates removed across restarts and instances sharing it), FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS,
+  FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES, FLAGSYNC_SERVICE_DEDUPE_DIR (keep delivered ids on a local
+  volume: duplicates removed across restarts; one service per directory), FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS,
   FLAGSYNC_SERVICE_REQUEST_TIMEOUT, FLAGSYNC_SERVICE_TLS_CERT_FILE, FLAGSYNC_SERVICE_TLS_KEY_FILE,
   FLAGSYNC_EXPORT_* (batching, queue, timeouts), OTEL_LOG_LEVEL (default info).
 Endpoints: GET /healthz, GET /readyz, GET /metrics (Prometheus text).`;
