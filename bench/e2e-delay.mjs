@@ -1,10 +1,11 @@
 // Time from flag()/track() to arrival at FlagSync (the stand-in), default settings everywhere:
-// in-process exporters, and through the real collector (collector-config.yaml) and the service.
-import { spawn } from 'node:child_process';
+// in-process exporters; through the real collector with the flagsync exporter
+// (collector-config.yaml); and through the collector and the sidecar service
+// (collector-config.sidecar.yaml).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, ROOT, collectorBinary, freePort, percentile, startNode } from './spawn.mjs';
+import { CLI, ROOT, freePort, percentile, startCollector, startNode } from './spawn.mjs';
 import { writeResult } from './lib.mjs';
 
 const RATE = 200;
@@ -22,25 +23,19 @@ const standIn = startNode([CLI, 'standin', '--port', String(await freePort())]);
 const url = await standIn.first;
 const inProcess = await run('inprocess', { FLAGSYNC_SDK_KEY: 'standin-sdk-key', FLAGSYNC_EVENTS_URL: url }, url);
 
+const queueDir = () => mkdtempSync(join(tmpdir(), 'delay-queue-'));
+const component = await startCollector('collector-config.yaml', { OTEL_BACKEND_ENDPOINT: `${url}/sink`, FLAGSYNC_ENDPOINT: url, FLAGSYNC_SDK_KEY: 'standin-sdk-key', FLAGSYNC_QUEUE_DIR: queueDir() });
+const viaComponent = await run('otlp', { OTLP_ENDPOINT: component.url }, url);
+component.child.kill('SIGTERM');
+
 const service = startNode([CLI, 'serve', '--port', String(await freePort())], { FLAGSYNC_SDK_KEY: 'standin-sdk-key', FLAGSYNC_EVENTS_URL: url, OTEL_LOG_LEVEL: 'warn' });
-const serviceUrl = await service.first;
-const [http, grpc, health] = [await freePort(), await freePort(), await freePort()];
-const collector = spawn(collectorBinary(), ['--config', join(ROOT, 'collector-config.yaml')], {
-  env: { PATH: process.env.PATH, OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`, OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`, OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`, OTELCOL_METRICS_PORT: String(await freePort()), OTEL_BACKEND_ENDPOINT: `${url}/sink`, FLAGSYNC_SERVICE_ENDPOINT: serviceUrl, FLAGSYNC_QUEUE_DIR: mkdtempSync(join(tmpdir(), 'delay-queue-')) },
-  stdio: 'ignore',
-});
-for (let i = 0; i < 100; i++) {
-  try {
-    if ((await fetch(`http://127.0.0.1:${health}/`)).ok) break;
-  } catch {}
-  await new Promise((r) => setTimeout(r, 100));
-}
-const viaCollector = await run('otlp', { OTLP_ENDPOINT: `http://127.0.0.1:${http}` }, url);
-collector.kill('SIGTERM');
+const sidecar = await startCollector('collector-config.sidecar.yaml', { OTEL_BACKEND_ENDPOINT: `${url}/sink`, FLAGSYNC_SERVICE_ENDPOINT: await service.first, FLAGSYNC_QUEUE_DIR: queueDir() });
+const viaSidecar = await run('otlp', { OTLP_ENDPOINT: sidecar.url }, url);
+sidecar.child.kill('SIGTERM');
 service.child.kill('SIGTERM');
 standIn.child.kill('SIGTERM');
 
-const summary = { ratePerSecond: RATE, durationSeconds: DURATION_S, inProcess, viaCollector, settings: 'defaults: BatchSpanProcessor 5 s, FlagSync exporter 2 s; collector batch 200 ms; service 200 ms' };
+const summary = { ratePerSecond: RATE, durationSeconds: DURATION_S, inProcess, viaComponent, viaSidecar, settings: 'defaults: BatchSpanProcessor 5 s, FlagSync exporter 2 s; collector batch 200 ms; service 200 ms' };
 writeResult('e2e-delay', summary);
 console.log(JSON.stringify(summary, null, 2));
 process.exit(0);

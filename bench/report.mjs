@@ -23,15 +23,59 @@ if (overhead) {
   for (const [name, v] of Object.entries(overhead.cases)) lines.push(`| ${name} | ${v.median} | ${v.min}–${v.max} |`);
   lines.push('');
 }
+const side = load('collector-side');
+if (side) {
+  const m = side.machine;
+  const x = side.sideBySide;
+  const range = (v) => `${v.median} µs (${v.min}–${v.max})`;
+  lines.push('## The collector side: the flagsync exporter and the sidecar, side by side', '');
+  lines.push(`${m.date.slice(0, 10)}, ${m.cpu} (${m.cores} cores); one run, passes alternating between the setups, medians of ${x.passes} with min–max.`, '');
+  lines.push(
+    `Each pass posts ${x.requests} OTLP protobuf + gzip requests of ${x.spansPerRequest} spans (${x.flagEventsPerRequest} FlagSync items each) to a collector and counts until every item has reached FlagSync (the stand-in, its own process). CPU is user+system time from /proc of the collector, and of the service behind it. Both configurations also run the team's normal pipelines (receive, batch, \`otlp_http\` with gzip to a backend), which cost the same in both; a third collector runs only those, and what a setup costs beyond it is FlagSync's share.`,
+    '',
+    '| measure, CPU per flag event | figure | target |',
+    '|---|---|---|',
+    `| collector with the flagsync exporter (collector-config.yaml) | ${range(x.componentCpuMicrosPerEvent)} | |`,
+    `| collector feeding the sidecar (collector-config.sidecar.yaml) | ${range(x.sidecarCollectorCpuMicrosPerEvent)} | |`,
+    `| the sidecar service | ${range(x.sidecarServiceCpuMicrosPerEvent)} | |`,
+    `| collector + sidecar | ${range(x.sidecarTotalCpuMicrosPerEvent)} | |`,
+    `| **flagsync exporter / (collector + sidecar)** | **${x.ratio}** | at most 0.5 |`,
+    `| the normal pipelines alone (baseline collector) | ${range(x.baselineCpuMicrosPerEvent)} | |`,
+    `| FlagSync's share, flagsync exporter | ${range(x.componentFlagSyncShareMicrosPerEvent)} | |`,
+    `| FlagSync's share, collector + sidecar | ${range(x.sidecarFlagSyncShareMicrosPerEvent)} | |`,
+    `| FlagSync's share, ratio | ${x.shareRatio} | |`,
+    `| every item arrived, every pass | ${x.allArrived} | |`,
+    '',
+  );
+  const g = side.goConversion.eventsPerSecondPerCore;
+  lines.push(
+    '| the component\'s conversion alone (Go, `BenchmarkConvertSpanEvents`, one goroutine) | figure | target |',
+    '|---|---|---|',
+    `| flag events per second per core, median of ${g.rounds} (min–max) | ${Math.round(g.median).toLocaleString('en')} (${Math.round(g.min).toLocaleString('en')}–${Math.round(g.max).toLocaleString('en')}) | >= 500,000 |`,
+    '',
+  );
+  const o = side.memoryOutage;
+  lines.push(
+    `Memory through a FlagSync outage: the stand-in answers 503 to everything while ${o.requests} requests (${o.flagEvents.toLocaleString('en')} flag events) reach the collector with the flagsync exporter; then it recovers. The persistent queue (${o.queue}) holds the backlog on disk as FlagSync items, not spans.`,
+    '',
+    '| measure | figure |',
+    '|---|---|',
+    `| RSS at start | ${o.rssStartMiB} MiB |`,
+    `| RSS after each 100 requests | ${o.rssAfterEach100RequestsMiB.join(', ')} MiB |`,
+    `| RSS peak | ${o.rssPeakMiB} MiB |`,
+    `| requests waiting in the queue at the end of the outage | ${o.queuedRequestsAtEnd} |`,
+    `| delivered after recovery | ${o.deliveredAfterRecovery.toLocaleString('en')} of ${o.flagEvents.toLocaleString('en')} (${o.allDelivered ? 'all' : 'NOT all'}) |`,
+    '',
+  );
+}
 const processor = load('processor-throughput');
 if (processor) {
   const m = processor.machine;
   const d = processor.direct;
-  const c = processor.viaCollector;
-  lines.push('## Collector-side service throughput (OTLP protobuf + gzip over loopback)', '');
+  lines.push('## Sidecar service throughput (OTLP protobuf + gzip over loopback)', '');
   lines.push(`${m.date.slice(0, 10)}, Node ${m.node}, ${m.cpu} (${m.cores} cores).`, '');
   lines.push(
-    `Passes of ${d.requests} requests of ${d.spansPerRequest} spans (${d.flagEventsPerRequest} flag/track events each, about ${Math.round(d.requestBytesGzip / 1024)} KiB gzip) with 4 in flight; the service acknowledges each after the stand-in (its own process) accepted the data. CPU is the service process's user+system time from /proc.`,
+    `Passes of ${d.requests} requests of ${d.spansPerRequest} spans (${d.flagEventsPerRequest} flag/track events each, about ${Math.round(d.requestBytesGzip / 1024)} KiB gzip) with 4 in flight, posted to the service directly; it acknowledges each after the stand-in (its own process) accepted the data. CPU is the service process's user+system time from /proc.`,
     '',
     '| measure | figure | target |',
     '|---|---|---|',
@@ -43,9 +87,6 @@ if (processor) {
     lines.push(
       `| events per second per core with \`FLAGSYNC_SERVICE_DEDUPE_DIR\` (ids written to disk), passes alternating with the row above | ${j.eventsPerSecondPerCore.toLocaleString('en')} (${j.eventsPerSecondPerCoreMin.toLocaleString('en')}–${j.eventsPerSecondPerCoreMax.toLocaleString('en')}), ${j.cpuMicrosPerEvent} µs per event | >= 100,000 |`,
     );
-  }
-  if (c && !c.error) {
-    lines.push(`| CPU per event, collector running collector-config.yaml | ${c.collectorCpuMicrosPerEvent} µs | |`, `| CPU per event, service behind that collector | ${c.serviceCpuMicrosPerEvent} µs | below the collector's |`);
   }
   lines.push(`| events delivered / expected | ${processor.delivered.atStandIn.toLocaleString('en')} / ${processor.delivered.expected.toLocaleString('en')} | all |`, '');
 }
@@ -81,7 +122,7 @@ if (delay) {
   lines.push('## End-to-end delay, flag()/track() to FlagSync, default settings', '');
   lines.push(`${delay.machine.date.slice(0, 10)}, Node ${delay.machine.node}; ${delay.ratePerSecond} events/s for ${delay.durationSeconds} s; ${delay.settings}.`, '');
   lines.push('| path | items | p50 | p99 | max |', '|---|---|---|---|---|');
-  for (const [name, d] of [['in-process exporters', delay.inProcess], ['app -> collector -> service', delay.viaCollector]]) lines.push(`| ${name} | ${d.items} | ${d.p50Ms} ms | ${d.p99Ms} ms | ${d.maxMs} ms |`);
+  for (const [name, d] of [['in-process exporters', delay.inProcess], ['app -> collector (flagsync exporter)', delay.viaComponent], ['app -> collector -> sidecar service', delay.viaSidecar]]) if (d) lines.push(`| ${name} | ${d.items} | ${d.p50Ms} ms | ${d.p99Ms} ms | ${d.maxMs} ms |`);
   lines.push('');
 }
 

@@ -1,5 +1,6 @@
 // Child processes for the whole-process benchmarks.
 import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -50,4 +51,36 @@ export function collectorBinary() {
 
 export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/**
+ * The built collector running one of the repo's configurations (`collector-config.yaml` or
+ * `collector-config.sidecar.yaml`) with endpoints from `env`; resolves once its health check
+ * answers. The normal pipelines' backend is a sink of the caller's choosing.
+ */
+export async function startCollector(config, env) {
+  const [http, grpc, health, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const child = spawn(collectorBinary(), ['--config', config.startsWith('/') ? config : join(ROOT, config)], {
+    env: { PATH: process.env.PATH, OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`, OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`, OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`, OTELCOL_METRICS_PORT: String(metrics), ...env },
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${health}/`)).ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, url: `http://127.0.0.1:${http}`, metricsUrl: `http://127.0.0.1:${metrics}/metrics` };
+}
+
+/** User+system CPU seconds of a process so far, from /proc (USER_HZ 100). */
+export function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident memory of a process now, MiB. */
+export function rssMiB(pid) {
+  const pages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+  return (pages * 4096) / 2 ** 20;
 }

@@ -69,7 +69,7 @@ func convertRequest(t testing.TB, c *converter, signal string, request []byte) g
 	if signal == "traces" {
 		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(request)
 		require.NoError(t, err)
-		forEachSpan(td, func(_ spanRef, span ptrace.Span) {
+		forEachSpan(td, func(span ptrace.Span) {
 			for i := 0; i < span.Events().Len(); i++ {
 				event := span.Events().At(i)
 				if isCandidate(event.Name()) {
@@ -81,7 +81,7 @@ func convertRequest(t testing.TB, c *converter, signal string, request []byte) g
 	}
 	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(request)
 	require.NoError(t, err)
-	forEachLogRecord(ld, func(_ recordRef, lr plog.LogRecord) {
+	forEachLogRecord(ld, func(lr plog.LogRecord) {
 		if isCandidate(lr.EventName()) {
 			record(c.convert(lr.EventName(), logRecordTime(lr), logRecordAttributes(lr.Attributes(), lr.Body())))
 		}

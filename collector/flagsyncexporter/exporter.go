@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -25,9 +25,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// flagsyncExporter converts span events and log records to FlagSync impressions and events and
-// posts them to FlagSync's server track routes. The queue, its persistence and the retries are
-// exporterhelper's; a push that fails part-way returns only the undelivered part for retry.
+// flagsyncExporter converts span events and log records to FlagSync impressions and events as
+// they enter the exporter (request.go: the queue holds FlagSync's items) and posts them to
+// FlagSync's server track routes. The queue, its persistence and the retries are exporterhelper's;
+// a push that fails part-way leaves only the undelivered chunks for the retry.
 type flagsyncExporter struct {
 	cfg        *Config
 	set        exporter.Settings
@@ -125,19 +126,12 @@ func (e *flagsyncExporter) shutdown(ctx context.Context) error {
 	return e.progress.close(ctx)
 }
 
-// item is one converted impression or event and where in the request it came from.
-type item struct {
-	json   []byte
-	span   spanRef
-	event  int
-	record recordRef
-}
-
-func (e *flagsyncExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+// convertTraces turns a request's FlagSync span events into FlagSync items, before the queue.
+func (e *flagsyncExporter) convertTraces(ctx context.Context, td ptrace.Traces) (xexporterhelper.Request, error) {
 	c := e.converters.Get().(*converter)
 	defer e.converters.Put(c)
-	var impressions, events []item
-	forEachSpan(td, func(ref spanRef, span ptrace.Span) {
+	b := e.newBuilder()
+	forEachSpan(td, func(span ptrace.Span) {
 		spanEvents := span.Events()
 		for i := 0; i < spanEvents.Len(); i++ {
 			event := spanEvents.At(i)
@@ -145,55 +139,63 @@ func (e *flagsyncExporter) pushTraces(ctx context.Context, td ptrace.Traces) err
 				continue
 			}
 			o := c.convert(event.Name(), uint64(event.Timestamp()), spanEventAttributes(event.Attributes()))
-			impressions, events = e.sorted(ctx, o, item{json: o.json, span: ref, event: i}, impressions, events)
+			if o.kind == outcomeImpression || o.kind == outcomeEvent {
+				b.add(o, spanEventSource(span, i))
+			} else {
+				e.notConverted(ctx, o)
+			}
 		}
 	})
-	undelivered, err := e.deliver(ctx, impressions, events)
-	if err == nil {
-		return nil
-	}
-	if len(undelivered) == 0 {
-		return err
-	}
-	byspan := map[spanRef][]int{}
-	for _, it := range undelivered {
-		byspan[it.span] = append(byspan[it.span], it.event)
-	}
-	return consumererror.NewTraces(err, undeliveredTraces(td, byspan))
+	return b.request(), nil
 }
 
-func (e *flagsyncExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+// convertLogs turns a request's FlagSync log-based events into FlagSync items, before the queue.
+func (e *flagsyncExporter) convertLogs(ctx context.Context, ld plog.Logs) (xexporterhelper.Request, error) {
 	c := e.converters.Get().(*converter)
 	defer e.converters.Put(c)
-	var impressions, events []item
-	forEachLogRecord(ld, func(ref recordRef, lr plog.LogRecord) {
+	b := e.newBuilder()
+	forEachLogRecord(ld, func(lr plog.LogRecord) {
 		if !isCandidate(lr.EventName()) {
 			return
 		}
-		o := c.convert(lr.EventName(), logRecordTime(lr), logRecordAttributes(lr.Attributes(), lr.Body()))
-		impressions, events = e.sorted(ctx, o, item{json: o.json, record: ref}, impressions, events)
+		a := logRecordAttributes(lr.Attributes(), lr.Body())
+		o := c.convert(lr.EventName(), logRecordTime(lr), a)
+		if o.kind == outcomeImpression || o.kind == outcomeEvent {
+			b.add(o, logRecordSource(lr, a))
+		} else {
+			e.notConverted(ctx, o)
+		}
 	})
-	undelivered, err := e.deliver(ctx, impressions, events)
-	if err == nil {
-		return nil
-	}
-	if len(undelivered) == 0 {
-		return err
-	}
-	records := map[recordRef]bool{}
-	for _, it := range undelivered {
-		records[it.record] = true
-	}
-	return consumererror.NewLogs(err, undeliveredLogs(ld, records))
+	return b.request(), nil
 }
 
-// sorted puts a converted item on its route, and counts (and reports once) what is not delivered.
-func (e *flagsyncExporter) sorted(ctx context.Context, o outcome, it item, impressions, events []item) ([]item, []item) {
+// builder sorts converted items onto their routes' chunks.
+type builder struct{ impressions, events chunker }
+
+func (e *flagsyncExporter) newBuilder() *builder {
+	return &builder{
+		impressions: chunker{route: routeImpressions, maxItems: e.cfg.MaxBatchSize, maxBytes: e.cfg.MaxBatchBytes},
+		events:      chunker{route: routeEvents, maxItems: e.cfg.MaxBatchSize, maxBytes: e.cfg.MaxBatchBytes},
+	}
+}
+
+func (b *builder) add(o outcome, source []byte) {
+	if o.kind == outcomeImpression {
+		b.impressions.add(o.json, source)
+	} else {
+		b.events.add(o.json, source)
+	}
+}
+
+func (b *builder) request() *flagsyncRequest {
+	b.impressions.flush()
+	b.events.flush()
+	return &flagsyncRequest{chunks: append(b.impressions.chunks, b.events.chunks...)}
+}
+
+// notConverted counts (and reports once) a FlagSync event that is not delivered.
+func (e *flagsyncExporter) notConverted(ctx context.Context, o outcome) {
 	switch o.kind {
-	case outcomeImpression:
-		impressions = append(impressions, it)
-	case outcomeEvent:
-		events = append(events, it)
 	case outcomeRejected:
 		e.telemetry.rejected.Add(ctx, 1)
 		e.once("rejected:"+o.reason, func() {
@@ -205,75 +207,67 @@ func (e *flagsyncExporter) sorted(ctx context.Context, o outcome, it item, impre
 			e.logger.Warn("flagsync exporter: a FlagSync event arrived cut by attribute limits and is ignored (the instrumentation leaves such calls to the FlagSync SDK where it can tell); raise the app's attribute value length limit or use the log signal")
 		})
 	}
-	return impressions, events
 }
 
-// deliver posts both routes' items in batches, in order. It returns nil when every item was
-// delivered (or dropped as refused), else the error and the items to retry.
-func (e *flagsyncExporter) deliver(ctx context.Context, impressions, events []item) ([]item, error) {
+// push posts a request's chunks in order. It returns nil when every item was delivered (or
+// dropped as refused); else an error carrying the chunks left, which exporterhelper retries.
+func (e *flagsyncExporter) push(ctx context.Context, req xexporterhelper.Request) error {
+	chunks := req.(*flagsyncRequest).chunks
 	var done []string
-	for _, lane := range []struct {
-		r     route
-		items []item
-	}{{routeImpressions, impressions}, {routeEvents, events}} {
-		batches := e.batches(lane.items)
-		for len(batches) > 0 {
-			batch := batches[0]
-			batches = batches[1:]
-			outcome, key := e.send(ctx, lane.r, batch)
-			switch outcome.kind {
-			case resultDelivered:
-				done = append(done, key)
-			case resultTooLarge:
-				if len(batch) > 1 {
-					half := len(batch) / 2
-					batches = append([][]item{batch[:half], batch[half:]}, batches...)
-					continue
-				}
-				e.refused(ctx, lane.r, 1, outcome)
-			case resultInvalid:
-				e.refused(ctx, lane.r, len(batch), outcome)
-			default:
-				// Everything from here on is retried; what was delivered is not sent again.
-				rest := flatten(append([][]item{batch}, batches...))
-				if lane.r == routeImpressions {
-					rest = append(rest, events...)
-				}
-				return rest, e.retryError(outcome)
+	for len(chunks) > 0 {
+		c := chunks[0]
+		result := e.send(ctx, c)
+		switch result.kind {
+		case resultDelivered:
+			if c.key != "" {
+				done = append(done, c.key)
 			}
+		case resultTooLarge:
+			if len(c.items) > 1 {
+				half := len(c.items) / 2
+				chunks = append([]chunk{c.withItems(c.items[:half], "/1"), c.withItems(c.items[half:], "/2")}, chunks[1:]...)
+				continue
+			}
+			e.refused(ctx, c.route, 1, result)
+		case resultInvalid:
+			e.refused(ctx, c.route, len(c.items), result)
+		default:
+			// This chunk and the rest are retried; what was delivered is not sent again.
+			return &undeliveredError{err: e.retryError(result), rest: &flagsyncRequest{chunks: chunks}}
 		}
+		chunks = chunks[1:]
 	}
 	// The whole request arrived: its markers are no longer needed (it will not be sent again).
 	e.progress.remove(ctx, done)
-	return nil, nil
+	return nil
 }
 
-// send posts one batch, unless FlagSync already has it; the marker says how far it got.
-func (e *flagsyncExporter) send(ctx context.Context, r route, batch []item) (postResult, string) {
-	jsons := make([][]byte, len(batch))
-	for i, it := range batch {
-		jsons[i] = it.json
+// send posts one chunk, unless FlagSync already has it; the marker says how far it got.
+func (e *flagsyncExporter) send(ctx context.Context, c chunk) postResult {
+	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("route", string(c.route))))
+	if c.key != "" {
+		switch state, ok := e.progress.get(ctx, c.key); {
+		case ok && state == stateDelivered:
+			e.telemetry.duplicates.Add(ctx, int64(len(c.items)), attrs)
+			return postResult{kind: resultDelivered}
+		case ok && state == stateSent:
+			// Sent before without an answer: FlagSync may have it already.
+			e.telemetry.unconfirmed.Add(ctx, int64(len(c.items)), attrs)
+		}
+		e.progress.set(ctx, c.key, stateSent)
 	}
-	key := batchKey(jsons)
-	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("route", string(r))))
-	switch state, ok := e.progress.get(ctx, key); {
-	case ok && state == stateDelivered:
-		e.telemetry.duplicates.Add(ctx, int64(len(batch)), attrs)
-		return postResult{kind: resultDelivered}, key
-	case ok && state == stateSent:
-		// Sent before without an answer: FlagSync may have it already.
-		e.telemetry.unconfirmed.Add(ctx, int64(len(batch)), attrs)
+	result := e.client.post(ctx, c.route, requestBody(c.route, c.items))
+	switch {
+	case result.kind == resultDelivered:
+		e.telemetry.delivered.Add(ctx, int64(len(c.items)), attrs)
+		if c.key != "" {
+			e.progress.set(ctx, c.key, stateDelivered)
+		}
+	case c.key != "" && !result.unconfirmed:
+		// FlagSync answered: it did not store the chunk.
+		e.progress.remove(ctx, []string{c.key})
 	}
-	e.progress.set(ctx, key, stateSent)
-	result := e.client.post(ctx, r, requestBody(r, jsons))
-	if result.kind == resultDelivered {
-		e.progress.set(ctx, key, stateDelivered)
-		e.telemetry.delivered.Add(ctx, int64(len(batch)), attrs)
-	} else if !result.unconfirmed {
-		// FlagSync answered: it did not store the batch.
-		e.progress.remove(ctx, []string{key})
-	}
-	return result, key
+	return result
 }
 
 func (e *flagsyncExporter) refused(ctx context.Context, r route, n int, result postResult) {
@@ -297,32 +291,6 @@ func (e *flagsyncExporter) retryError(result postResult) error {
 		return exporterhelper.NewThrottleRetry(err, result.retryAfter)
 	}
 	return err
-}
-
-// batches splits items into FlagSync requests of at most max_batch_size items and
-// max_batch_bytes bytes (an item larger than that goes alone).
-func (e *flagsyncExporter) batches(items []item) [][]item {
-	var out [][]item
-	start, size := 0, 64
-	for i, it := range items {
-		if i > start && (i-start >= e.cfg.MaxBatchSize || size+len(it.json)+1 > e.cfg.MaxBatchBytes) {
-			out = append(out, items[start:i])
-			start, size = i, 64
-		}
-		size += len(it.json) + 1
-	}
-	if start < len(items) {
-		out = append(out, items[start:])
-	}
-	return out
-}
-
-func flatten(batches [][]item) []item {
-	var out []item
-	for _, b := range batches {
-		out = append(out, b...)
-	}
-	return out
 }
 
 func (e *flagsyncExporter) once(key string, fn func()) {

@@ -6,7 +6,6 @@ package flagsyncexporter
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -122,13 +122,23 @@ func setEvent(attrs pcommon.Map, values map[string]string) {
 	}
 }
 
-// request makes one span per user with an evaluation and a track event each.
+// request makes one span per user with an evaluation and a track event each; span ids follow the
+// user (the same request sent again has the same spans).
 func request(users ...string) ptrace.Traces {
+	return requestFromSpan(1, users...)
+}
+
+// requestFromSpan is request with span ids numbered from first (0: spans without ids).
+func requestFromSpan(first byte, users ...string) ptrace.Traces {
 	td := ptrace.NewTraces()
 	spans := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans()
 	for i, user := range users {
 		span := spans.AppendEmpty()
 		span.SetName("GET /register")
+		if first != 0 {
+			span.SetTraceID(pcommon.TraceID{15: first + byte(i)})
+			span.SetSpanID(pcommon.SpanID{7: first + byte(i)})
+		}
 		at := pcommon.Timestamp(1_795_000_000_000_000_000 + uint64(i)*1_000_000)
 		evaluation := span.Events().AppendEmpty()
 		evaluation.SetName(eventFeatureFlagEvaluation)
@@ -152,6 +162,38 @@ type harness struct {
 	reader  *sdkmetric.ManualReader
 	logs    *observer.ObservedLogs
 	storage *memoryStorage
+	// last is the request the last push left for a retry (exporterhelper's OnError).
+	last xexporterhelper.Request
+}
+
+// pushTraces runs a request through the exporter as exporterhelper does: convert, then push.
+func (h *harness) pushTraces(td ptrace.Traces) error {
+	req, err := h.exp.convertTraces(context.Background(), td)
+	if err != nil {
+		return err
+	}
+	return h.push(req)
+}
+
+func (h *harness) pushLogs(ld plog.Logs) error {
+	req, err := h.exp.convertLogs(context.Background(), ld)
+	if err != nil {
+		return err
+	}
+	return h.push(req)
+}
+
+func (h *harness) push(req xexporterhelper.Request) error {
+	err := h.exp.push(context.Background(), req)
+	if err != nil {
+		h.last = req.(xexporterhelper.RequestErrorHandler).OnError(err)
+	}
+	return err
+}
+
+// retry pushes what the last failed push left, as exporterhelper's retry does.
+func (h *harness) retry() error {
+	return h.push(h.last)
 }
 
 func newHarness(t *testing.T, endpoint string, configure func(*Config)) *harness {
@@ -198,7 +240,7 @@ func (h *harness) counter(t *testing.T, name string) int64 {
 func TestDeliversInBatchesWithTheKeyAndOurSDKContext(t *testing.T) {
 	fs := newFakeFlagSync(t)
 	h := newHarness(t, fs.URL, func(c *Config) { c.MaxBatchSize = 2 })
-	require.NoError(t, h.exp.pushTraces(context.Background(), request("u1", "u2", "u3")))
+	require.NoError(t, h.pushTraces(request("u1", "u2", "u3")))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
 	require.Len(t, fs.bodies, 4)
@@ -211,22 +253,10 @@ func TestPartialFailureRetriesOnlyWhatWasNotDelivered(t *testing.T) {
 	h := newHarness(t, fs.URL, func(c *Config) { c.MaxBatchSize = 2 })
 	// Impressions u1,u2 delivered; then FlagSync fails.
 	fs.then(nil, status(http.StatusServiceUnavailable))
-	td := request("u1", "u2", "u3")
-	err := h.exp.pushTraces(context.Background(), td)
-	require.Error(t, err)
-	var partial consumererror.Traces
-	require.ErrorAs(t, err, &partial)
-	retry := partial.Data()
-	// The retry holds the three spans with only their undelivered events: u3's impression and every event.
-	assert.Equal(t, 3, retry.SpanCount())
-	var names []string
-	forEachSpan(retry, func(_ spanRef, span ptrace.Span) {
-		for i := 0; i < span.Events().Len(); i++ {
-			names = append(names, span.Events().At(i).Name())
-		}
-	})
-	assert.Equal(t, []string{eventFlagSyncTrack, eventFlagSyncTrack, eventFeatureFlagEvaluation, eventFlagSyncTrack}, names)
-	require.NoError(t, h.exp.pushTraces(context.Background(), retry))
+	require.Error(t, h.pushTraces(request("u1", "u2", "u3")))
+	// The retry holds only what was not delivered: u3's impression and every event.
+	assert.Equal(t, 4, h.last.ItemsCount())
+	require.NoError(t, h.retry())
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
 }
@@ -239,7 +269,7 @@ func TestRetryAfterIsHonouredAndCapped(t *testing.T) {
 		fs := newFakeFlagSync(t)
 		h := newHarness(t, fs.URL, func(c *Config) { c.MaxRetryAfter = time.Minute })
 		fs.then(status(http.StatusTooManyRequests, "Retry-After", tt.retryAfter))
-		err := h.exp.pushTraces(context.Background(), request("u1"))
+		err := h.pushTraces(request("u1"))
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "Throttle ("+tt.want.String()+")", tt.retryAfter)
 		assert.False(t, consumererror.IsPermanent(err))
@@ -266,7 +296,7 @@ func TestConfigurationProblemsKeepTheDataAndSayOnce(t *testing.T) {
 				if tt.answer != nil {
 					fs.then(tt.answer)
 				}
-				err := h.exp.pushTraces(context.Background(), request("u1"))
+				err := h.pushTraces(request("u1"))
 				require.Error(t, err)
 				assert.False(t, consumererror.IsPermanent(err), "kept for retry")
 				assert.Contains(t, err.Error(), "Throttle (7s)")
@@ -283,7 +313,7 @@ func TestInvalidItemsAreDroppedCountedAndReportedOnce(t *testing.T) {
 	fs := newFakeFlagSync(t)
 	h := newHarness(t, fs.URL, nil)
 	fs.then(status(http.StatusBadRequest), status(http.StatusBadRequest))
-	require.NoError(t, h.exp.pushTraces(context.Background(), request("u1", "u2")))
+	require.NoError(t, h.pushTraces(request("u1", "u2")))
 	assert.Equal(t, int64(4), h.counter(t, "otelcol_exporter_flagsync_refused"))
 	assert.Len(t, h.logs.FilterMessageSnippet("refused items as invalid").All(), 1)
 	assert.NotContains(t, h.logs.All()[0].ContextMap()["answer"], testKey, "FlagSync echoed the key: redacted")
@@ -293,7 +323,7 @@ func TestTooLargeSplitsTheBatch(t *testing.T) {
 	fs := newFakeFlagSync(t)
 	h := newHarness(t, fs.URL, nil)
 	fs.then(status(http.StatusRequestEntityTooLarge))
-	require.NoError(t, h.exp.pushTraces(context.Background(), request("u1", "u2", "u3", "u4")))
+	require.NoError(t, h.pushTraces(request("u1", "u2", "u3", "u4")))
 	assert.Equal(t, []string{"u1", "u2", "u3", "u4"}, fs.keys("impressions"))
 	assert.Len(t, fs.bodies, 3) // two halves of the impressions, one events batch
 }
@@ -302,11 +332,8 @@ func TestTimeoutThenResendIsCountedAsUnconfirmed(t *testing.T) {
 	fs := newFakeFlagSync(t)
 	h := newHarness(t, fs.URL, func(c *Config) { c.ClientConfig.Timeout = 200 * time.Millisecond })
 	fs.then(func(w http.ResponseWriter) { time.Sleep(400 * time.Millisecond); w.WriteHeader(http.StatusCreated) })
-	err := h.exp.pushTraces(context.Background(), request("u1"))
-	require.Error(t, err)
-	var partial consumererror.Traces
-	require.ErrorAs(t, err, &partial)
-	require.NoError(t, h.exp.pushTraces(context.Background(), partial.Data()))
+	require.Error(t, h.pushTraces(request("u1")))
+	require.NoError(t, h.retry())
 	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_flagsync_unconfirmed"))
 }
 
@@ -317,16 +344,29 @@ func TestReplayAfterRestartSkipsWhatArrived(t *testing.T) {
 	configure := func(c *Config) { c.MaxBatchSize = 1; c.QueueConfig.Get().StorageID = &storageID }
 	first := newHarness(t, fs.URL, configure)
 	fs.then(nil, nil, status(http.StatusServiceUnavailable))
-	require.Error(t, first.exp.pushTraces(context.Background(), request("u1", "u2", "u3")))
+	require.Error(t, first.pushTraces(request("u1", "u2", "u3")))
 	// The process dies during the backoff; a new one gets the same storage and the original request.
 	second := newHarness(t, fs.URL, configure)
 	second.exp.progress = &storageProgress{client: first.storage, ttl: time.Hour, logger: zap.NewNop()}
-	require.NoError(t, second.exp.pushTraces(context.Background(), request("u1", "u2", "u3")))
+	require.NoError(t, second.pushTraces(request("u1", "u2", "u3")))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
 	assert.Equal(t, int64(2), second.counter(t, "otelcol_exporter_flagsync_duplicates_skipped"))
 	// Once the request arrived whole, its markers are gone.
 	assert.Empty(t, first.storage.data)
+}
+
+// The same impressions and events from different calls (other spans, or spans without ids) are
+// never taken for a batch that arrived before.
+func TestSameItemsFromOtherCallsAreDelivered(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, nil)
+	require.NoError(t, h.pushTraces(requestFromSpan(1, "u1")))
+	require.NoError(t, h.pushTraces(requestFromSpan(9, "u1")))
+	require.NoError(t, h.pushTraces(requestFromSpan(0, "u1")))
+	require.NoError(t, h.pushTraces(requestFromSpan(0, "u1")))
+	assert.Equal(t, []string{"u1", "u1", "u1", "u1"}, fs.keys("impressions"))
+	assert.Equal(t, int64(0), h.counter(t, "otelcol_exporter_flagsync_duplicates_skipped"))
 }
 
 func TestStorageSweepForgetsOldMarkers(t *testing.T) {
@@ -351,18 +391,17 @@ func TestLogsAreConvertedFromTheirBody(t *testing.T) {
 	lr.SetEventName(eventFlagSyncTrack)
 	lr.SetTimestamp(1_795_000_000_000_000_000)
 	setEvent(lr.Body().SetEmptyMap(), map[string]string{attrFlagSyncEventKey: "signup", attrFlagSyncContext: `{"key":"log-user"}`, attrFlagSyncCallID: "n.1"})
-	require.NoError(t, h.exp.pushLogs(context.Background(), ld))
+	require.NoError(t, h.pushLogs(ld))
 	assert.Equal(t, []string{"log-user"}, fs.keys("events"))
 }
 
 func TestUnreachableFlagSyncIsRetryableAndNotUnconfirmed(t *testing.T) {
 	h := newHarness(t, "http://127.0.0.1:1", nil)
-	err := h.exp.pushTraces(context.Background(), request("u1"))
+	err := h.pushTraces(request("u1"))
 	require.Error(t, err)
 	assert.False(t, consumererror.IsPermanent(err))
 	assert.NotContains(t, err.Error(), testKey)
-	var partial consumererror.Traces
-	require.True(t, errors.As(err, &partial))
+	assert.Equal(t, 2, h.last.ItemsCount(), "kept for the retry")
 	assert.Equal(t, int64(0), h.counter(t, "otelcol_exporter_flagsync_unconfirmed"))
 }
 

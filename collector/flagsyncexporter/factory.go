@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pipeline"
 )
 
@@ -51,13 +52,13 @@ func createDefaultConfig() component.Config {
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
 	exp := newExporter(c, set, pipeline.SignalTraces)
-	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces, helperOptions(c, exp)...)
+	return xexporterhelper.NewTracesRequest(ctx, set, exp.convertTraces, exp.push, helperOptions(c, exp)...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	exp := newExporter(c, set, pipeline.SignalLogs)
-	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs, helperOptions(c, exp)...)
+	return xexporterhelper.NewLogsRequest(ctx, set, exp.convertLogs, exp.push, helperOptions(c, exp)...)
 }
 
 func helperOptions(c *Config, exp *flagsyncExporter) []exporterhelper.Option {
@@ -68,6 +69,7 @@ func helperOptions(c *Config, exp *flagsyncExporter) []exporterhelper.Option {
 		// Each request to FlagSync has the HTTP client's timeout; a push may make several.
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(c.RetryConfig),
-		exporterhelper.WithQueue(c.QueueConfig),
+		// The queue holds converted requests (request.go), persisted with their own encoding.
+		xexporterhelper.WithQueueBatch(c.QueueConfig, xexporterhelper.QueueBatchSettings{Encoding: requestEncoding{}}),
 	}
 }

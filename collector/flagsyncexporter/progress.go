@@ -5,9 +5,7 @@ package flagsyncexporter
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"sync"
 	"time"
 
@@ -36,15 +34,6 @@ type progressStore interface {
 	// sweep forgets markers older than the delivery memory.
 	sweep(ctx context.Context)
 	close(ctx context.Context) error
-}
-
-func batchKey(items [][]byte) string {
-	h := sha256.New()
-	for _, item := range items {
-		h.Write(item)
-		h.Write([]byte{0})
-	}
-	return "b/" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // memoryProgress keeps markers in this process only, bounded in count.
