@@ -40,7 +40,9 @@ const unreachable = await phase();
 standIn = startNode([CLI, 'standin', '--port', String(port)]);
 await standIn.first;
 const recovered = await phase();
-await provider.shutdown();
+// The last flush reports the items dropped at the queue bound as a failed export, which the
+// provider passes on as a rejection: expected here, the queue is full in every phase.
+await provider.shutdown().catch(() => undefined);
 standIn.child.kill('SIGTERM');
 
 const stats = exporter.stats();

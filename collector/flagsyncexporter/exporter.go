@@ -213,15 +213,25 @@ func (e *flagsyncExporter) notConverted(ctx context.Context, o outcome) {
 // dropped as refused); else an error carrying the chunks left, which exporterhelper retries.
 func (e *flagsyncExporter) push(ctx context.Context, req xexporterhelper.Request) error {
 	chunks := req.(*flagsyncRequest).chunks
-	var done []string
+	keys := make([]string, 0, len(chunks))
+	for _, c := range chunks {
+		if c.key != "" {
+			keys = append(keys, c.key)
+		}
+	}
+	known := map[string]batchState{}
+	for i, state := range e.progress.states(ctx, keys) {
+		if state != 0 {
+			known[keys[i]] = state
+		}
+	}
+	// A delivered chunk is recorded together with the next chunk's sent marker: one write each.
+	delivered := ""
 	for len(chunks) > 0 {
 		c := chunks[0]
-		result := e.send(ctx, c)
+		result := e.send(ctx, c, known[c.key], &delivered)
 		switch result.kind {
 		case resultDelivered:
-			if c.key != "" {
-				done = append(done, c.key)
-			}
 		case resultTooLarge:
 			if len(c.items) > 1 {
 				half := len(c.items) / 2
@@ -233,36 +243,37 @@ func (e *flagsyncExporter) push(ctx context.Context, req xexporterhelper.Request
 			e.refused(ctx, c.route, len(c.items), result)
 		default:
 			// This chunk and the rest are retried; what was delivered is not sent again.
+			e.progress.mark(ctx, delivered, "")
 			return &undeliveredError{err: e.retryError(result), rest: &flagsyncRequest{chunks: chunks}}
 		}
 		chunks = chunks[1:]
 	}
 	// The whole request arrived: its markers are no longer needed (it will not be sent again).
-	e.progress.remove(ctx, done)
+	e.progress.remove(ctx, keys)
 	return nil
 }
 
-// send posts one chunk, unless FlagSync already has it; the marker says how far it got.
-func (e *flagsyncExporter) send(ctx context.Context, c chunk) postResult {
+// send posts one chunk, unless FlagSync already has it (state, read before); the sent marker is
+// written first, with the previous chunk's delivered one (*delivered), which it then replaces.
+func (e *flagsyncExporter) send(ctx context.Context, c chunk, state batchState, delivered *string) postResult {
 	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("route", string(c.route))))
-	if c.key != "" {
-		switch state, ok := e.progress.get(ctx, c.key); {
-		case ok && state == stateDelivered:
-			e.telemetry.duplicates.Add(ctx, int64(len(c.items)), attrs)
-			return postResult{kind: resultDelivered}
-		case ok && state == stateSent:
-			// Sent before without an answer: FlagSync may have it already.
-			e.telemetry.unconfirmed.Add(ctx, int64(len(c.items)), attrs)
-		}
-		e.progress.set(ctx, c.key, stateSent)
+	switch state {
+	case stateDelivered:
+		e.telemetry.duplicates.Add(ctx, int64(len(c.items)), attrs)
+		return postResult{kind: resultDelivered}
+	case stateSent:
+		// Sent before without an answer: FlagSync may have it already.
+		e.telemetry.unconfirmed.Add(ctx, int64(len(c.items)), attrs)
+	}
+	if c.key != "" || *delivered != "" {
+		e.progress.mark(ctx, *delivered, c.key)
+		*delivered = ""
 	}
 	result := e.client.post(ctx, c.route, requestBody(c.route, c.items))
 	switch {
 	case result.kind == resultDelivered:
 		e.telemetry.delivered.Add(ctx, int64(len(c.items)), attrs)
-		if c.key != "" {
-			e.progress.set(ctx, c.key, stateDelivered)
-		}
+		*delivered = c.key
 	case c.key != "" && !result.unconfirmed:
 		// FlagSync answered: it did not store the chunk.
 		e.progress.remove(ctx, []string{c.key})

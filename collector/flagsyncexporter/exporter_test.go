@@ -372,7 +372,7 @@ func TestSameItemsFromOtherCallsAreDelivered(t *testing.T) {
 func TestStorageSweepForgetsOldMarkers(t *testing.T) {
 	s := newMemoryStorage()
 	p := &storageProgress{client: s, ttl: time.Hour, logger: zap.NewNop()}
-	p.set(context.Background(), "b/new", stateDelivered)
+	p.mark(context.Background(), "b/new", "")
 	old := make([]byte, 9)
 	old[0] = byte(stateDelivered)
 	s.data["b/old"] = old // unix millis 0

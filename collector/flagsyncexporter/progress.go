@@ -13,12 +13,14 @@ import (
 	"go.uber.org/zap"
 )
 
-// Delivery progress: FlagSync's API has no idempotency key, so each batch is remembered, by the
-// hash of its items, as sent (before the request) and then as delivered (after FlagSync's 2xx).
-// A batch sent again (a retry after a timeout, or a whole request sent again by the persistent
-// queue after a collector restart) is skipped if it was delivered, and counted as possibly
-// arriving twice if it was sent without an answer. Markers live in the sending queue's storage
-// extension when it has one (they survive a SIGKILL like the queue does), else in memory.
+// Delivery progress: FlagSync's API has no idempotency key, so each chunk is remembered, by its
+// key, as sent (before the request) and then as delivered (after FlagSync's 2xx). A chunk sent
+// again (a retry after a timeout, or a whole request sent again by the persistent queue after a
+// collector restart) is skipped if it was delivered, and counted as possibly arriving twice if it
+// was sent without an answer. Markers live in the sending queue's storage extension when it has
+// one (they survive a SIGKILL like the queue does), else in memory. Storage operations are
+// batched: one read for a request's chunks, then one write per chunk (the previous chunk
+// delivered and this one sent, together).
 
 type batchState byte
 
@@ -28,8 +30,10 @@ const (
 )
 
 type progressStore interface {
-	get(ctx context.Context, key string) (batchState, bool)
-	set(ctx context.Context, key string, state batchState)
+	// states reads the markers of keys (0 where there is none).
+	states(ctx context.Context, keys []string) []batchState
+	// mark records delivered as delivered and sent as sent, either may be "", in one write.
+	mark(ctx context.Context, delivered, sent string)
 	remove(ctx context.Context, keys []string)
 	// sweep forgets markers older than the delivery memory.
 	sweep(ctx context.Context)
@@ -53,20 +57,29 @@ func newMemoryProgress(ttl time.Duration) *memoryProgress {
 	return &memoryProgress{markers: map[string]memoryMarker{}, ttl: ttl, limit: 100_000}
 }
 
-func (m *memoryProgress) get(_ context.Context, key string) (batchState, bool) {
+func (m *memoryProgress) states(_ context.Context, keys []string) []batchState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	marker, ok := m.markers[key]
-	return marker.state, ok
+	out := make([]batchState, len(keys))
+	for i, key := range keys {
+		out[i] = m.markers[key].state
+	}
+	return out
 }
 
-func (m *memoryProgress) set(_ context.Context, key string, state batchState) {
+func (m *memoryProgress) mark(_ context.Context, delivered, sent string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.markers) >= m.limit {
 		m.sweepLocked(time.Now())
 	}
-	m.markers[key] = memoryMarker{state: state, at: time.Now()}
+	now := time.Now()
+	if delivered != "" {
+		m.markers[delivered] = memoryMarker{state: stateDelivered, at: now}
+	}
+	if sent != "" {
+		m.markers[sent] = memoryMarker{state: stateSent, at: now}
+	}
 }
 
 func (m *memoryProgress) remove(_ context.Context, keys []string) {
@@ -110,23 +123,43 @@ type storageProgress struct {
 	warned sync.Once
 }
 
-func (s *storageProgress) get(ctx context.Context, key string) (batchState, bool) {
-	value, err := s.client.Get(ctx, key)
-	if err != nil {
+func (s *storageProgress) states(ctx context.Context, keys []string) []batchState {
+	out := make([]batchState, len(keys))
+	ops := make([]*storage.Operation, len(keys))
+	for i, key := range keys {
+		ops[i] = storage.GetOperation(key)
+	}
+	if err := s.client.Batch(ctx, ops...); err != nil {
 		s.warn(err)
-		return 0, false
+		return out
 	}
-	if len(value) != 9 {
-		return 0, false
+	for i, op := range ops {
+		if len(op.Value) == 9 {
+			out[i] = batchState(op.Value[0])
+		}
 	}
-	return batchState(value[0]), true
+	return out
 }
 
-func (s *storageProgress) set(ctx context.Context, key string, state batchState) {
-	value := make([]byte, 9)
-	value[0] = byte(state)
-	binary.BigEndian.PutUint64(value[1:], uint64(time.Now().UnixMilli()))
-	if err := s.client.Set(ctx, key, value); err != nil {
+func (s *storageProgress) mark(ctx context.Context, delivered, sent string) {
+	var ops []*storage.Operation
+	now := uint64(time.Now().UnixMilli())
+	for _, m := range []struct {
+		key   string
+		state batchState
+	}{{delivered, stateDelivered}, {sent, stateSent}} {
+		if m.key == "" {
+			continue
+		}
+		value := make([]byte, 9)
+		value[0] = byte(m.state)
+		binary.BigEndian.PutUint64(value[1:], now)
+		ops = append(ops, storage.SetOperation(m.key, value))
+	}
+	if len(ops) == 0 {
+		return
+	}
+	if err := s.client.Batch(ctx, ops...); err != nil {
 		s.warn(err)
 	}
 }

@@ -45,12 +45,14 @@ export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedReq
         const s = object(span, 'span');
         const record = out.records++;
         const events = list(s.events, 'events');
+        let prefix: string | undefined | null = null;
         events.forEach((event, index) => {
           const e = object(event, 'event');
           const name = str(e.name, 'event name');
           if (!filter.isCandidateName(name)) return;
           const time = nanos(e.timeUnixNano, 'event timeUnixNano');
-          const id = identities.spanEvent(rawFromHex(hexId(s.traceId, 'traceId')), rawFromHex(hexId(s.spanId, 'spanId')), index);
+          if (prefix === null) prefix = identities.span(rawFromHex(hexId(s.traceId, 'traceId')), rawFromHex(hexId(s.spanId, 'spanId')));
+          const id = prefix === undefined ? undefined : prefix + index;
           out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes, filter.attributeNames), id, record });
         });
       }

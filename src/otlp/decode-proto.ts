@@ -67,6 +67,7 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identiti
     }
   }
   if (events.length === 0) return;
+  let prefix: string | undefined | null = null;
   for (let index = 0; index < events.length; index++) {
     const er = r.at(events[index]!.start, events[index]!.end);
     let time = ZERO;
@@ -90,7 +91,8 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identiti
       }
     }
     if (!filter.isCandidateName(name)) continue;
-    const id = identities.spanEvent(idText(r.buf, traceId), idText(r.buf, spanId), index);
+    if (prefix === null) prefix = identities.span(idText(r.buf, traceId), idText(r.buf, spanId));
+    const id = prefix === undefined ? undefined : prefix + index;
     out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id, record });
   }
 }

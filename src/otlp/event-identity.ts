@@ -15,10 +15,17 @@ const SPAN_ID_BYTES = 8;
 export class RequestIdentities {
   private readonly _seen = new Map<string, number>();
 
-  /** A span event: its span's ids (raw bytes as latin1) and its index (a span is immutable once exported). */
+  /**
+   * The identity prefix of a span's events: its ids (raw bytes as latin1); an event's identity is
+   * the prefix and its index (a span is immutable once exported). Undefined without valid ids.
+   */
+  span(traceId: string, spanId: string): string | undefined {
+    return validId(traceId, TRACE_ID_BYTES) && validId(spanId, SPAN_ID_BYTES) ? `s${traceId}${spanId}` : undefined;
+  }
+
   spanEvent(traceId: string, spanId: string, index: number): string | undefined {
-    if (!validId(traceId, TRACE_ID_BYTES) || !validId(spanId, SPAN_ID_BYTES)) return undefined;
-    return `s${traceId}${spanId}${index}`;
+    const prefix = this.span(traceId, spanId);
+    return prefix === undefined ? undefined : prefix + index;
   }
 
   /**
