@@ -4,7 +4,7 @@
 // here; the expectations come from the TypeScript converter and are reviewed before committing. Run
 // after `npm run build`: node scripts/golden-vectors.mjs. Tests only read the committed files.
 import { writeFileSync } from 'node:fs';
-import { createConverter, decodeLogsJson, decodeTracesJson, payloadSize } from '../dist/internal.js';
+import { createConverter, createDerivedEvents, decodeLogsJson, decodeTracesJson, payloadSize, TraceContexts } from '../dist/internal.js';
 
 const T = 1795000000123456789n; // 2026-11-18T... ms .123
 const int = (n) => ({ int: String(n) });
@@ -56,6 +56,28 @@ function logs(records) {
     })) }] }],
   };
 }
+
+/** A trace of spans: [name, kind, scope, durationMs, status, attributes, events, spanIndex] each, in one request. */
+function trace(traceId, spans) {
+  const byScope = new Map();
+  spans.forEach((sp, i) => {
+    const list = byScope.get(sp.scope ?? 'app') ?? [];
+    list.push({
+      traceId, spanId: (i + 1).toString(16).padStart(16, '0'), ...(i > 0 && sp.child !== false ? { parentSpanId: '0000000000000001' } : {}),
+      name: sp.name, kind: sp.kind ?? 1, startTimeUnixNano: String(T), endTimeUnixNano: String(T + BigInt(Math.round((sp.ms ?? 1) * 1e6))),
+      attributes: attributes(sp.attributes ?? {}), status: sp.status ? { code: sp.status } : {},
+      events: (sp.events ?? []).map(([name, attrs]) => ({ name, timeUnixNano: String(T + 1000n), attributes: attributes(attrs) })),
+    });
+    byScope.set(sp.scope ?? 'app', list);
+  });
+  return [...byScope].map(([name, list]) => ({ scope: { name }, spans: list }));
+}
+const traces2 = (...scopeSpans) => ({ resourceSpans: [{ resource: { attributes: attributes({ 'service.name': 'shop' }) }, scopeSpans: scopeSpans.flat() }] });
+const evaluated = (user) => ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.context.id': user, 'flagsync.context': `{"key":"${user}","attributes":{"plan":"pro"}}`, 'flagsync.value': '"Join Now"' }))];
+const HTTP = '@opentelemetry/instrumentation-http';
+const SERVER = 2, CLIENT = 3, INTERNAL = 1;
+const latency = { eventKey: 'http_server_duration_ms', match: { kind: 'server', scope: HTTP }, value: { from: 'duration' }, properties: ['http.route', 'http.response.status_code'] };
+const errors = { eventKey: 'http_server_error', match: { kind: 'server', scope: HTTP }, value: { from: 'flag', when: { status: 'error' } } };
 
 const FILES = {
   evaluations: [
@@ -118,6 +140,33 @@ const FILES = {
       ['exception', { 'exception.message': 'boom' }],
     ]), { providerNames: ['FlagSync'] }],
   ],
+  derived: [
+    ['the HTTP server span above the handler that evaluated the flag: its duration, attributed to that user; properties only from the allow list', 'traces', traces2(trace('5b8efff798038103d269b633813fc60c', [
+      { name: 'GET /checkout', kind: SERVER, scope: HTTP, ms: 812.4567, attributes: { 'http.route': '/checkout', 'http.response.status_code': 200, 'user_agent.original': 'secret-ish', 'http.request.header.cookie': 'never' }, child: false },
+      { name: 'checkout handler', kind: INTERNAL, ms: 3, events: [evaluated('user-1')] },
+    ])), { derivedEvents: [latency, errors] }],
+    ['error rate: 1 for a server span with status error, 0 for one without; one event per rule per span', 'traces', traces2(
+      trace('5b8efff798038103d269b633813fc601', [{ name: 'POST /pay', kind: SERVER, scope: HTTP, ms: 20, status: 2, attributes: { 'http.route': '/pay', 'http.response.status_code': 500 }, events: [evaluated('user-2')], child: false }]),
+      trace('5b8efff798038103d269b633813fc602', [{ name: 'POST /pay', kind: SERVER, scope: HTTP, ms: 10, status: 1, attributes: { 'http.route': '/pay', 'http.response.status_code': 201 }, events: [evaluated('user-3')], child: false }]),
+    ), { derivedEvents: [errors] }],
+    ['a numeric attribute as the value (int and double), attribute conditions (equals across int/double, in, regex), span name regex; a span without the attribute gives nothing', 'traces', traces2(trace('5b8efff798038103d269b633813fc603', [
+      { name: 'GET /search', kind: CLIENT, scope: 'undici', ms: 5, attributes: { 'http.response.body.size': int(2048), 'http.response.status_code': int(200), 'server.address': 'api.example.com' }, child: false, events: [evaluated('user-4')] },
+      { name: 'GET /search/2', kind: CLIENT, scope: 'undici', ms: 5, attributes: { 'http.response.body.size': dbl(10.5), 'http.response.status_code': dbl(200), 'server.address': 'cdn.example.com' } },
+      { name: 'GET /other', kind: CLIENT, scope: 'undici', ms: 5, attributes: { 'http.response.status_code': int(200), 'server.address': 'api.example.com' } },
+    ])), { derivedEvents: [{ eventKey: 'response_bytes', match: { spanNameRegex: '^GET /(search|other)', kind: 'client', attributes: [{ key: 'http.response.status_code', equals: 200 }, { key: 'server.address', regex: '\\.example\\.com$' }, { key: 'http.response.status_code', in: [200, 204] }] }, value: { from: 'attribute', key: 'http.response.body.size' }, properties: ['server.address'] }] }],
+    ['several contexts in one trace: one event each, in the order first seen; no value: a plain event', 'traces', traces2(trace('5b8efff798038103d269b633813fc604', [
+      { name: 'GET /compare', kind: SERVER, scope: HTTP, ms: 40, child: false },
+      { name: 'render', events: [evaluated('user-5'), evaluated('user-6'), evaluated('user-5')] },
+    ])), { derivedEvents: [{ eventKey: 'compare_page_view', match: { spanName: 'GET /compare' } }] }],
+    ['a matching span in a trace without any evaluation gives nothing; spans that do not match give nothing', 'traces', traces2(
+      trace('5b8efff798038103d269b633813fc605', [{ name: 'GET /health', kind: SERVER, scope: HTTP, ms: 1, child: false }]),
+      trace('5b8efff798038103d269b633813fc606', [{ name: 'GET /checkout', kind: CLIENT, scope: HTTP, ms: 1, child: false, events: [evaluated('user-7')] }]),
+    ), { derivedEvents: [latency] }],
+    ['browser document load; an OpenFeature evaluation (provider named) gives the context', 'traces', traces2(trace('5b8efff798038103d269b633813fc607', [
+      { name: 'documentLoad', kind: INTERNAL, scope: '@opentelemetry/instrumentation-document-load', ms: 1234.5, child: false, attributes: { 'http.url': 'https://shop.example.com/' } },
+      { name: 'resourceFetch', kind: INTERNAL, scope: '@opentelemetry/instrumentation-document-load', ms: 2, events: [['feature_flag.evaluation', { 'feature_flag.key': 'hero', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'browser-user', 'feature_flag.result.value': 'B' }]] },
+    ])), { providerNames: ['FlagSync'], derivedEvents: [{ eventKey: 'page_load_time', match: { spanName: 'documentLoad', scope: '@opentelemetry/instrumentation-document-load' }, value: { from: 'duration' } }] }],
+  ],
   invalid: [
     ['FlagSync data that cannot be converted: rejected with its reason', 'traces', traces([
       ['feature_flag.evaluation', ours(evaluation({ 'feature_flag.key': '', 'flagsync.value': '1' }))],
@@ -147,15 +196,20 @@ const FILES = {
 for (const [file, cases] of Object.entries(FILES)) {
   const out = cases.map(([name, signal, request, converterOptions]) => {
     const converter = createConverter(converterOptions ?? {});
-    const decoded = (signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(request), converter);
+    const derived = createDerivedEvents(converterOptions ?? {}, new TraceContexts());
+    const filter = derived.rules.length > 0 ? { ...converter, spanAttributeNames: derived.attributeNames } : converter;
+    const decoded = (signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(request), filter);
     const expect = { impressions: [], events: [], rejected: [], damaged: 0 };
+    if (derived.rules.length > 0) expect.derived = [];
     for (const event of decoded.events) {
       const outcome = converter.convert(event);
       if (outcome.kind === 'impression') expect.impressions.push(outcome.json);
       else if (outcome.kind === 'event') expect.events.push(outcome.json);
       else if (outcome.kind === 'rejected') expect.rejected.push(outcome.reason);
       else if (outcome.kind === 'damaged') expect.damaged++;
+      if (outcome.kind === 'impression') for (const d of derived.noteContext(event.traceId, outcome.item.context.key, outcome.contextText)) expect.derived.push(d.json);
     }
+    for (const span of decoded.spans ?? []) for (const d of derived.derive(span.facts, span.id ?? '')) expect.derived.push(d.json);
     return { name, ...(converterOptions ? { converter: converterOptions } : {}), signal, request, expect };
   });
   writeFileSync(new URL(`../testdata/golden/${file}.json`, import.meta.url), JSON.stringify(out, null, 1) + '\n');

@@ -4,3 +4,4 @@ export { createConverter } from './convert/converter.js';
 export { payloadSize } from './convert/payload-size.js';
 export { decodeLogsJson, decodeTracesJson } from './otlp/decode-json.js';
 export { createClientInstrumenter } from './instrumentation/wrap-client.js';
+export { createDerivedEvents, TraceContexts } from './convert/derived-events.js';

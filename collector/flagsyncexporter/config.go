@@ -49,6 +49,15 @@ type Config struct {
 	// configuration problem (401, 403, 404, a redirect): the data is kept while it is fixed.
 	ConfigErrorRetryDelay time.Duration `mapstructure:"config_error_retry_delay"`
 
+	// DerivedEvents are rules turning spans into FlagSync events of the users whose flags were
+	// evaluated in the same trace (derived.go). Every span of a trace must reach this collector
+	// instance: in a fleet, route by trace id (the loadbalancing exporter), as tail sampling does.
+	DerivedEvents []DerivedEventRule `mapstructure:"derived_events"`
+	// DerivedEventsWindow is how long a trace's contexts (and spans waiting for one) are kept.
+	DerivedEventsWindow time.Duration `mapstructure:"derived_events_window"`
+	// DerivedEventsMaxTraces bounds the traces remembered at once (the oldest are forgotten first).
+	DerivedEventsMaxTraces int `mapstructure:"derived_events_max_traces"`
+
 	// DeliveryMemory is how long a delivered (or sent and unanswered) FlagSync batch is remembered,
 	// so that a request sent again (a collector restart with a persistent queue) skips what
 	// arrived and counts what may have. Kept in the sending queue's storage extension when it has
@@ -87,6 +96,15 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.DeliveryMemory < time.Minute || cfg.DeliveryMemory > 7*24*time.Hour {
 		errs = append(errs, fmt.Errorf("delivery_memory must be from 1m to 168h, got %s", cfg.DeliveryMemory))
+	}
+	if _, err := compileRules(cfg.DerivedEvents); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.DerivedEventsWindow < time.Second || cfg.DerivedEventsWindow > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("derived_events_window must be from 1s to 24h, got %s", cfg.DerivedEventsWindow))
+	}
+	if cfg.DerivedEventsMaxTraces < 1 || cfg.DerivedEventsMaxTraces > 10_000_000 {
+		errs = append(errs, fmt.Errorf("derived_events_max_traces must be from 1 to 10000000, got %d", cfg.DerivedEventsMaxTraces))
 	}
 	for _, name := range cfg.ProviderNames {
 		if strings.TrimSpace(name) == "" {

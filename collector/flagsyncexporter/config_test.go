@@ -53,7 +53,20 @@ func TestLoadConfig(t *testing.T) {
 				assert.Equal(t, time.Duration(0), cfg.RetryConfig.MaxElapsedTime)
 				assert.Equal(t, &storageID, cfg.QueueConfig.Get().StorageID)
 				assert.Equal(t, 4, cfg.QueueConfig.Get().NumConsumers)
+				require.Len(t, cfg.DerivedEvents, 2)
+				assert.Equal(t, "http_server_duration_ms", cfg.DerivedEvents[0].EventKey)
+				assert.Equal(t, []any{200, 201, 204}, cfg.DerivedEvents[0].Match.Attributes[0].In)
+				assert.Equal(t, "error", cfg.DerivedEvents[1].Value.When.Status)
+				assert.Equal(t, 2*time.Minute, cfg.DerivedEventsWindow)
+				assert.Equal(t, 5000, cfg.DerivedEventsMaxTraces)
 			},
+		},
+		{
+			id: component.NewIDWithName(componentType, "bad_rules"),
+			errorMsg: "derived_events[0]: event_key must be a non-empty string\n" +
+				"derived_events[1]: match needs at least one criterion: a rule matching every span is almost surely a mistake\n" +
+				"derived_events[2]: match.span_name_regex is not a valid RE2 regular expression: error parsing regexp: missing closing ): `(`\n" +
+				"derived_events[3]: value.from must be duration, attribute or flag",
 		},
 		{id: component.NewIDWithName(componentType, "no_key"), errorMsg: "sdk_key is required (the FlagSync server SDK key)"},
 		{id: component.NewIDWithName(componentType, "bad_endpoint"), errorMsg: `endpoint must be an http(s) URL, got "ftp://flagsync.example.com"`},

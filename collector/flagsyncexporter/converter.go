@@ -30,6 +30,8 @@ type outcome struct {
 	kind outcomeKind
 	// The item as FlagSync receives it (impressions and events).
 	json []byte
+	// An impression's context JSON (derived events of its trace reuse it).
+	context []byte
 	// Why FlagSync data could not be converted (rejected).
 	reason string
 }
@@ -148,7 +150,7 @@ func (c *converter) convertEvaluation(timeNanos uint64, a attributes) outcome {
 	b = append(b, `,"timestamp":"`...)
 	b = append(b, timestamp...)
 	b = append(b, `"}`...)
-	return outcome{kind: outcomeImpression, json: b}
+	return outcome{kind: outcomeImpression, json: b, context: context}
 }
 
 func (c *converter) appendEvaluationValue(b []byte, a attributes) ([]byte, string) {

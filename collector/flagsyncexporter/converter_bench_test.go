@@ -62,7 +62,7 @@ func BenchmarkConvertSpanEvents(b *testing.B) {
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
 		converted := 0
-		forEachSpan(td, func(span ptrace.Span) {
+		forEachSpan(td, func(span ptrace.Span, _ string) {
 			spanEvents := span.Events()
 			for i := 0; i < spanEvents.Len(); i++ {
 				event := spanEvents.At(i)

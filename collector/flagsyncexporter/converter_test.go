@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -22,7 +23,8 @@ import (
 type goldenCase struct {
 	Name      string `json:"name"`
 	Converter struct {
-		ProviderNames []string `json:"providerNames"`
+		ProviderNames []string           `json:"providerNames"`
+		DerivedEvents []DerivedEventRule `json:"derivedEvents"`
 	} `json:"converter"`
 	Signal  string          `json:"signal"`
 	Request json.RawMessage `json:"request"`
@@ -34,6 +36,8 @@ type goldenOutcomes struct {
 	Events      []string `json:"events"`
 	Rejected    []string `json:"rejected"`
 	Damaged     int      `json:"damaged"`
+	// With derived-event rules: the events derived from spans.
+	Derived []string `json:"derived,omitempty"`
 }
 
 func loadGolden(t testing.TB) map[string][]goldenCase {
@@ -51,10 +55,22 @@ func loadGolden(t testing.TB) map[string][]goldenCase {
 	return out
 }
 
-// convertRequest runs every event of an OTLP/JSON request through the converter.
-func convertRequest(t testing.TB, c *converter, signal string, request []byte) goldenOutcomes {
+// convertRequest runs every event of an OTLP/JSON request through the converter, and with rules
+// (d not nil) its spans through them, as convertTraces does.
+func convertRequest(t testing.TB, c *converter, d *deriver, signal string, request []byte) goldenOutcomes {
 	got := goldenOutcomes{Impressions: []string{}, Events: []string{}, Rejected: []string{}}
-	record := func(o outcome) {
+	if d != nil {
+		got.Derived = []string{}
+	}
+	derived := func(events []derivedEvent) {
+		for _, e := range events {
+			got.Derived = append(got.Derived, string(e.json))
+		}
+	}
+	record := func(o outcome, traceID pcommon.TraceID) {
+		if d != nil && o.kind == outcomeImpression {
+			defer derived(d.traces.note(traceID, contextKey(o.context), o.context))
+		}
 		switch o.kind {
 		case outcomeImpression:
 			got.Impressions = append(got.Impressions, string(o.json))
@@ -69,21 +85,24 @@ func convertRequest(t testing.TB, c *converter, signal string, request []byte) g
 	if signal == "traces" {
 		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(request)
 		require.NoError(t, err)
-		forEachSpan(td, func(span ptrace.Span) {
+		forEachSpan(td, func(span ptrace.Span, _ string) {
 			for i := 0; i < span.Events().Len(); i++ {
 				event := span.Events().At(i)
 				if isCandidate(event.Name()) {
-					record(c.convert(event.Name(), uint64(event.Timestamp()), spanEventAttributes(event.Attributes())))
+					record(c.convert(event.Name(), uint64(event.Timestamp()), spanEventAttributes(event.Attributes())), span.TraceID())
 				}
 			}
 		})
+		if d != nil {
+			forEachSpan(td, func(span ptrace.Span, scope string) { derived(d.derive(span, scope)) })
+		}
 		return got
 	}
 	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(request)
 	require.NoError(t, err)
 	forEachLogRecord(ld, func(lr plog.LogRecord) {
 		if isCandidate(lr.EventName()) {
-			record(c.convert(lr.EventName(), logRecordTime(lr), logRecordAttributes(lr.Attributes(), lr.Body())))
+			record(c.convert(lr.EventName(), logRecordTime(lr), logRecordAttributes(lr.Attributes(), lr.Body())), lr.TraceID())
 		}
 	})
 	return got
@@ -93,7 +112,13 @@ func TestGoldenVectors(t *testing.T) {
 	for file, cases := range loadGolden(t) {
 		for _, tc := range cases {
 			t.Run(file+"/"+tc.Name, func(t *testing.T) {
-				got := convertRequest(t, newConverter(tc.Converter.ProviderNames), tc.Signal, tc.Request)
+				var d *deriver
+				if len(tc.Converter.DerivedEvents) > 0 {
+					rules, err := compileRules(tc.Converter.DerivedEvents)
+					require.NoError(t, err)
+					d = &deriver{rules: rules, traces: newTraceContexts(time.Minute, 1000)}
+				}
+				got := convertRequest(t, newConverter(tc.Converter.ProviderNames), d, tc.Signal, tc.Request)
 				assert.Equal(t, tc.Expect, got)
 			})
 		}

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pipeline"
@@ -42,15 +43,22 @@ type flagsyncExporter struct {
 	// signal names this exporter's delivery record: the traces and logs exporters of one
 	// component each have their own, as they have their own queue.
 	signal pipeline.Signal
+	// derived applies the derived-event rules; nil without rules.
+	derived *deriver
 }
 
 type telemetry struct {
-	delivered, refused, unconfirmed, duplicates, rejected, damaged metric.Int64Counter
+	delivered, refused, unconfirmed, duplicates, rejected, damaged, derived metric.Int64Counter
 }
 
 func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) *flagsyncExporter {
 	e := &flagsyncExporter{cfg: cfg, set: set, logger: set.Logger, stopSweep: make(chan struct{}), signal: signal}
 	e.converters.New = func() any { return newConverter(cfg.ProviderNames) }
+	// Validate has checked the rules. The traces and logs exporters of one component share the
+	// trace memory, so evaluations recorded as logs count for spans.
+	if rules, _ := compileRules(cfg.DerivedEvents); len(rules) > 0 {
+		e.derived = &deriver{rules: rules, traces: sharedTraceContexts(set.ID, cfg)}
+	}
 	meter := set.MeterProvider.Meter("github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter")
 	counter := func(name, description string) metric.Int64Counter {
 		c, _ := meter.Int64Counter(name, metric.WithDescription(description), metric.WithUnit("{item}"))
@@ -63,6 +71,7 @@ func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) *fl
 		duplicates:  counter("otelcol_exporter_flagsync_duplicates_skipped", "Items not sent again because FlagSync had accepted them (a request retried or replayed after a restart)."),
 		rejected:    counter("otelcol_exporter_flagsync_rejected", "FlagSync events that could not be converted: dropped."),
 		damaged:     counter("otelcol_exporter_flagsync_damaged", "FlagSync events cut by attribute limits on the way: ignored, never delivered truncated."),
+		derived:     counter("otelcol_exporter_flagsync_derived", "Events derived from spans by the derived_events rules."),
 	}
 	return e
 }
@@ -131,7 +140,7 @@ func (e *flagsyncExporter) convertTraces(ctx context.Context, td ptrace.Traces) 
 	c := e.converters.Get().(*converter)
 	defer e.converters.Put(c)
 	b := e.newBuilder()
-	forEachSpan(td, func(span ptrace.Span) {
+	forEachSpan(td, func(span ptrace.Span, _ string) {
 		spanEvents := span.Events()
 		for i := 0; i < spanEvents.Len(); i++ {
 			event := spanEvents.At(i)
@@ -141,12 +150,37 @@ func (e *flagsyncExporter) convertTraces(ctx context.Context, td ptrace.Traces) 
 			o := c.convert(event.Name(), uint64(event.Timestamp()), spanEventAttributes(event.Attributes()))
 			if o.kind == outcomeImpression || o.kind == outcomeEvent {
 				b.add(o, spanEventSource(span, i))
+				e.noteContext(ctx, b, span.TraceID(), o)
 			} else {
 				e.notConverted(ctx, o)
 			}
 		}
 	})
+	if e.derived != nil {
+		// After every evaluation of the request is known: a server span may come before its handler's.
+		forEachSpan(td, func(span ptrace.Span, scope string) {
+			e.addDerived(ctx, b, e.derived.derive(span, scope))
+		})
+	}
 	return b.request(), nil
+}
+
+// noteContext tells the trace memory a flag was evaluated for this impression's context; spans
+// that were waiting for one become events of this request.
+func (e *flagsyncExporter) noteContext(ctx context.Context, b *builder, traceID pcommon.TraceID, o outcome) {
+	if e.derived == nil || o.kind != outcomeImpression {
+		return
+	}
+	e.addDerived(ctx, b, e.derived.traces.note(traceID, contextKey(o.context), o.context))
+}
+
+func (e *flagsyncExporter) addDerived(ctx context.Context, b *builder, events []derivedEvent) {
+	for _, d := range events {
+		b.events.add(d.json, d.source)
+	}
+	if len(events) > 0 {
+		e.telemetry.derived.Add(ctx, int64(len(events)))
+	}
 }
 
 // convertLogs turns a request's FlagSync log-based events into FlagSync items, before the queue.
@@ -162,6 +196,7 @@ func (e *flagsyncExporter) convertLogs(ctx context.Context, ld plog.Logs) (xexpo
 		o := c.convert(lr.EventName(), logRecordTime(lr), a)
 		if o.kind == outcomeImpression || o.kind == outcomeEvent {
 			b.add(o, logRecordSource(lr, a))
+			e.noteContext(ctx, b, lr.TraceID(), o)
 		} else {
 			e.notConverted(ctx, o)
 		}

@@ -38,14 +38,16 @@ func createDefaultConfig() component.Config {
 	clientConfig.Timeout = 10 * time.Second
 	queue := exporterhelper.NewDefaultQueueConfig()
 	return &Config{
-		ClientConfig:          clientConfig,
-		QueueConfig:           configoptional.Some(queue),
-		RetryConfig:           configretry.NewDefaultBackOffConfig(),
-		MaxBatchSize:          500,
-		MaxBatchBytes:         1 << 20,
-		MaxRetryAfter:         5 * time.Minute,
-		ConfigErrorRetryDelay: 30 * time.Second,
-		DeliveryMemory:        24 * time.Hour,
+		ClientConfig:           clientConfig,
+		QueueConfig:            configoptional.Some(queue),
+		RetryConfig:            configretry.NewDefaultBackOffConfig(),
+		MaxBatchSize:           500,
+		MaxBatchBytes:          1 << 20,
+		MaxRetryAfter:          5 * time.Minute,
+		ConfigErrorRetryDelay:  30 * time.Second,
+		DeliveryMemory:         24 * time.Hour,
+		DerivedEventsWindow:    5 * time.Minute,
+		DerivedEventsMaxTraces: 100_000,
 	}
 }
 

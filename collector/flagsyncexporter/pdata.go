@@ -12,13 +12,15 @@ import (
 
 // Walking requests, and the identity of the call each FlagSync event came from.
 
-func forEachSpan(td ptrace.Traces, fn func(ptrace.Span)) {
+// forEachSpan calls fn with every span and its instrumentation scope's name.
+func forEachSpan(td ptrace.Traces, fn func(ptrace.Span, string)) {
 	for r := 0; r < td.ResourceSpans().Len(); r++ {
 		scopes := td.ResourceSpans().At(r).ScopeSpans()
 		for s := 0; s < scopes.Len(); s++ {
+			scope := scopes.At(s).Scope().Name()
 			spans := scopes.At(s).Spans()
 			for i := 0; i < spans.Len(); i++ {
-				fn(spans.At(i))
+				fn(spans.At(i), scope)
 			}
 		}
 	}

@@ -50,8 +50,11 @@ export interface ConverterOptions {
 }
 
 export type ConversionOutcome =
-  /** `json` is the item as FlagSync receives it, assembled from the already-validated JSON texts. */
-  | { kind: 'impression'; item: FlagSyncImpression; json: string }
+  /**
+   * `json` is the item as FlagSync receives it, assembled from the already-validated JSON texts;
+   * `contextText` is its context's JSON text (derived events of the same trace reuse it).
+   */
+  | { kind: 'impression'; item: FlagSyncImpression; json: string; contextText: string }
   | { kind: 'event'; item: FlagSyncEvent; json: string }
   /** Not FlagSync data (other event names, other providers, or an impression the SDK delivers itself). */
   | { kind: 'ignored' }
@@ -174,7 +177,7 @@ function convertEvaluation(event: SourceEvent, providers: Set<string>, parse: Pa
   // JSON.parse has proven each text is one valid JSON value, so it can be reused as is instead of
   // serialising the parsed copy again (the parsed item is kept for callers that inspect it).
   const json = `{"flagKey":${JSON.stringify(flagKey)},"flagValue":${flagValue.text},"context":${context.text},"timestamp":"${time}"}`;
-  return { kind: 'impression', item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp: time }, json };
+  return { kind: 'impression', item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp: time }, json, contextText: context.text };
 }
 
 function evaluationValue(a: Readonly<Record<string, unknown>>, parse: Parse): { value: JsonValue; text: string } | { error: string } {

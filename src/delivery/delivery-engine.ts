@@ -5,7 +5,6 @@
 import { Buffer } from 'node:buffer';
 import { diag } from '@opentelemetry/api';
 import { createRedactor, type ResolvedDeliveryConfig } from '../config/delivery-config.js';
-import type { ConversionOutcome } from '../convert/converter.js';
 import type { FlagSyncEvent, FlagSyncImpression } from '../types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { Lane, type EntryOutcome, type LaneBackoff, type LaneEvents, type LaneStats } from './lane.js';
@@ -13,7 +12,8 @@ import { ThrottledLog } from './throttled-log.js';
 import { createHttpTransport, type Transport } from './transport.js';
 
 type Settle = (outcome: EntryOutcome, tag: string | undefined) => void;
-type DeliverableOutcome = Extract<ConversionOutcome, { kind: 'impression' | 'event' }>;
+/** What the engine needs of an item: its route and its JSON (converted, or derived from a span). */
+type DeliverableOutcome = { kind: 'impression' | 'event'; json: string };
 
 export interface DeliveryStats {
   impressions: LaneStats;

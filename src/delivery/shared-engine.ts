@@ -4,31 +4,36 @@
  * memory bound, as if they were one exporter. The engine shuts down with its last user.
  */
 import type { ResolvedDeliveryConfig } from '../config/delivery-config.js';
+import { TraceContexts, type DerivedEventsConfig } from '../convert/derived-events.js';
 import { DeliveryEngine } from './delivery-engine.js';
 import type { Transport } from './transport.js';
 
 export interface EngineLease {
   readonly engine: DeliveryEngine;
+  /** The flag contexts seen per trace, for derived events: shared like the engine. */
+  readonly traces: TraceContexts;
   /** Stop using the engine; the last user's release shuts it down (within the shutdown deadline). */
   release(): Promise<void>;
 }
 
-const engines = new Map<string, { engine: DeliveryEngine; users: number }>();
+const engines = new Map<string, { engine: DeliveryEngine; traces: TraceContexts; users: number }>();
 
-export function acquireEngine(config: ResolvedDeliveryConfig, transport?: Transport): EngineLease {
+/** `derived`: the trace memory's bounds, taken from the first user. */
+export function acquireEngine(config: ResolvedDeliveryConfig, transport?: Transport, derived: DerivedEventsConfig = {}): EngineLease {
   // A transport given by the caller (tests) is that caller's own: no sharing.
   if (transport) {
     const engine = new DeliveryEngine(config, transport);
-    return { engine, release: () => engine.shutdown() };
+    return { engine, traces: new TraceContexts(derived), release: () => engine.shutdown() };
   }
   const key = JSON.stringify(config);
   let shared = engines.get(key);
-  if (!shared) engines.set(key, (shared = { engine: new DeliveryEngine(config), users: 0 }));
+  if (!shared) engines.set(key, (shared = { engine: new DeliveryEngine(config), traces: new TraceContexts(derived), users: 0 }));
   shared.users++;
   const entry = shared;
   let released = false;
   return {
     engine: entry.engine,
+    traces: entry.traces,
     async release() {
       if (released) return;
       released = true;

@@ -2,13 +2,14 @@
 import { diag } from '@opentelemetry/api';
 import { resolveDeliveryConfig, type FlagSyncDeliveryOptions } from '../config/delivery-config.js';
 import { createConverter, type ConversionOutcome, type Converter, type ConverterOptions } from '../convert/converter.js';
+import { createDerivedEvents, type DerivedEvent, type DerivedEvents, type DerivedEventsConfig } from '../convert/derived-events.js';
 import type { DeliveryStats } from '../delivery/delivery-engine.js';
 import { acquireEngine, type EngineLease } from '../delivery/shared-engine.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
 import type { Transport } from '../delivery/transport.js';
 import { EXPORT_FAILED, EXPORT_SUCCESS, type ExportResult } from '../otel/sdk-contract.js';
 
-export interface FlagSyncExporterOptions extends FlagSyncDeliveryOptions, ConverterOptions {
+export interface FlagSyncExporterOptions extends FlagSyncDeliveryOptions, ConverterOptions, DerivedEventsConfig {
   /** Replace the HTTP transport (tests); such an exporter gets an engine of its own. */
   transport?: Transport;
 }
@@ -18,10 +19,16 @@ export interface ExporterStats extends DeliveryStats {
   rejected: Record<string, number>;
   /** Our events cut by attribute limits on the way (not delivered; the instrumentation leaves such calls to the SDK). */
   damaged: number;
+  /** Events derived from spans by `derivedEvents` rules, queued. */
+  derived: number;
+  /** Spans matching a rule whose trace had no flag evaluation within the window: no event. */
+  unattributed: number;
 }
 
 export abstract class FlagSyncExporterBase<Item> {
   protected readonly _converter: Converter;
+  protected readonly _derived: DerivedEvents;
+  private _derivedCount = 0;
   protected readonly _log: ThrottledLog;
   private readonly _lease: EngineLease;
   private readonly _rejected: Record<string, number> = {};
@@ -47,9 +54,15 @@ export abstract class FlagSyncExporterBase<Item> {
     }
   };
 
+  protected readonly _handleDerived = (event: DerivedEvent): void => {
+    if (this._lease.engine.add({ kind: 'event', json: event.json })) this._derivedCount++;
+    else this._lost++;
+  };
+
   constructor(options: FlagSyncExporterOptions, component: string) {
     this._converter = createConverter(options);
-    this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport);
+    this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport, options);
+    this._derived = createDerivedEvents(options, this._lease.traces);
     this._log = new ThrottledLog(diag.createComponentLogger({ namespace: `flagsync-otel/${component}` }));
   }
 
@@ -93,6 +106,6 @@ export abstract class FlagSyncExporterBase<Item> {
 
   /** Delivery counts are those of the engine this exporter shares with others of the same settings. */
   stats(): ExporterStats {
-    return { ...this._lease.engine.stats(), rejected: { ...this._rejected }, damaged: this._damaged };
+    return { ...this._lease.engine.stats(), rejected: { ...this._rejected }, damaged: this._damaged, derived: this._derivedCount, unattributed: this._lease.traces.unattributed };
   }
 }

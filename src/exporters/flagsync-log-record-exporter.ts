@@ -1,6 +1,7 @@
 /**
  * A LogRecordExporter for the log-based form: records whose `eventName` is
- * `feature_flag.evaluation` or `flagsync.track` become FlagSync impressions and events.
+ * `feature_flag.evaluation` or `flagsync.track` become FlagSync impressions and events. Its
+ * evaluations also count for the span exporter's derived events (they share the trace memory).
  */
 import { convertLogRecords, type LogRecordLike } from '../convert/sources.js';
 import { FlagSyncExporterBase, type FlagSyncExporterOptions } from './exporter-base.js';
@@ -11,6 +12,6 @@ export class FlagSyncLogRecordExporter extends FlagSyncExporterBase<LogRecordLik
   }
 
   protected _convert(records: readonly LogRecordLike[]): void {
-    convertLogRecords(this._converter, records, this._handle);
+    convertLogRecords(this._converter, records, this._handle, this._derived, this._handleDerived);
   }
 }

@@ -1,6 +1,8 @@
 /**
  * A SpanExporter that turns `feature_flag.evaluation` and `flagsync.track` span events into FlagSync
- * impressions and events. Add it beside your usual exporter, in its own BatchSpanProcessor.
+ * impressions and events, and with `derivedEvents` rules, matching spans into events of the users
+ * whose flags were evaluated in the same trace. Add it beside your usual exporter, in its own
+ * BatchSpanProcessor.
  */
 import { convertSpans, type SpanLike } from '../convert/sources.js';
 import { FlagSyncExporterBase, type FlagSyncExporterOptions } from './exporter-base.js';
@@ -11,7 +13,7 @@ export class FlagSyncSpanExporter extends FlagSyncExporterBase<SpanLike> {
   }
 
   protected _convert(spans: readonly SpanLike[]): void {
-    convertSpans(this._converter, spans, this._handle);
+    convertSpans(this._converter, spans, this._handle, this._derived, this._handleDerived);
     for (const span of spans) {
       if (span.droppedEventsCount) {
         this._log.log('warn', 'dropped-events', `a span dropped ${span.droppedEventsCount} events at its event limit; FlagSync events among them are lost. Raise OTEL_SPAN_EVENT_COUNT_LIMIT or use the log signal.`);

@@ -6,7 +6,8 @@ import { Buffer } from 'node:buffer';
 import { withBodyFields } from '../convert/converter.js';
 import { logAttributeNames, type DecodeFilter } from './decode-proto.js';
 import { RequestIdentities } from './event-identity.js';
-import { MAX_ANY_VALUE_DEPTH, nanosId, nanosToMs, OtlpDecodeError, TOO_DEEP, type DecodedRequest } from './otlp-event.js';
+import type { SpanFacts } from '../convert/derived-rules.js';
+import { MAX_ANY_VALUE_DEPTH, nanosId, nanosToMs, OTLP_SPAN_KINDS, OTLP_STATUS_CODES, OtlpDecodeError, TOO_DEEP, type DecodedRequest } from './otlp-event.js';
 
 type Json = Record<string, unknown>;
 
@@ -37,23 +38,30 @@ function parsePlain(text: string): unknown {
 }
 
 export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedRequest {
-  const out: DecodedRequest = { events: [], records: 0 };
+  const out: DecodedRequest = { events: [], records: 0, ...(filter.spanAttributeNames ? { spans: [] } : {}) };
   const identities = new RequestIdentities();
   for (const resource of list(object(parse(text), 'request').resourceSpans, 'resourceSpans')) {
     for (const scope of list(object(resource, 'resourceSpans[]').scopeSpans, 'scopeSpans')) {
-      for (const span of list(object(scope, 'scopeSpans[]').spans, 'spans')) {
+      const scopeSpans = object(scope, 'scopeSpans[]');
+      const scopeName = out.spans && scopeSpans.scope ? optionalString(object(scopeSpans.scope, 'scope').name, 'scope name') : '';
+      for (const span of list(scopeSpans.spans, 'spans')) {
         const s = object(span, 'span');
         const record = out.records++;
         const events = list(s.events, 'events');
+        const traceId = rawFromHex(hexId(s.traceId, 'traceId'));
         let prefix: string | undefined | null = null;
+        if (out.spans) {
+          prefix = identities.span(traceId, rawFromHex(hexId(s.spanId, 'spanId')));
+          out.spans.push({ facts: spanFacts(s, filter.spanAttributeNames!, scopeName, traceId), id: prefix });
+        }
         events.forEach((event, index) => {
           const e = object(event, 'event');
           const name = str(e.name, 'event name');
           if (!filter.isCandidateName(name)) return;
           const time = nanos(e.timeUnixNano, 'event timeUnixNano');
-          if (prefix === null) prefix = identities.span(rawFromHex(hexId(s.traceId, 'traceId')), rawFromHex(hexId(s.spanId, 'spanId')));
+          if (prefix === null) prefix = identities.span(traceId, rawFromHex(hexId(s.spanId, 'spanId')));
           const id = prefix === undefined ? undefined : prefix + index;
-          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes, filter.attributeNames), id, record });
+          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes, filter.attributeNames), id, traceId, record });
         });
       }
     }
@@ -75,12 +83,44 @@ export function decodeLogsJson(text: string, filter: DecodeFilter): DecodedReque
         const time = nanos(l.timeUnixNano, 'timeUnixNano');
         const observed = nanos(l.observedTimeUnixNano, 'observedTimeUnixNano');
         const decoded = withBodyFields(attributes(l.attributes, names), bodyFields(l.body, names));
-        const id = identities.logRecord(rawFromHex(hexId(l.traceId, 'traceId')), rawFromHex(hexId(l.spanId, 'spanId')), nanosId(time), nanosId(observed), name, decoded);
-        out.events.push({ name, timeMs: nanosToMs(time === 0n ? observed : time), attributes: decoded, id, record });
+        const traceId = rawFromHex(hexId(l.traceId, 'traceId'));
+        const id = identities.logRecord(traceId, rawFromHex(hexId(l.spanId, 'spanId')), nanosId(time), nanosId(observed), name, decoded);
+        out.events.push({ name, timeMs: nanosToMs(time === 0n ? observed : time), attributes: decoded, id, traceId, record });
       }
     }
   }
   return out;
+}
+
+/** What derived-event rules read of a span (OTLP/JSON enums may be numbers or their names). */
+function spanFacts(s: Json, wanted: ReadonlySet<string>, scope: string, traceId: string): SpanFacts {
+  const start = nanos(s.startTimeUnixNano, 'startTimeUnixNano');
+  const end = nanos(s.endTimeUnixNano, 'endTimeUnixNano');
+  const status = s.status === undefined || s.status === null ? {} : object(s.status, 'status');
+  return {
+    traceId,
+    name: optionalString(s.name, 'span name'),
+    kind: OTLP_SPAN_KINDS[enumNumber(s.kind, SPAN_KIND_NAMES)],
+    scope,
+    status: OTLP_STATUS_CODES[enumNumber(status.code, STATUS_CODE_NAMES)] ?? 'unset',
+    durationNanos: Number(end - start),
+    endMs: nanosToMs(end),
+    attributes: attributes(s.attributes, wanted),
+  };
+}
+
+const SPAN_KIND_NAMES = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+const STATUS_CODE_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
+
+function enumNumber(value: unknown, names: readonly string[]): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  if (typeof value === 'string' && names.includes(value)) return names.indexOf(value);
+  throw new OtlpDecodeError(`an enum must be a number or one of ${names.join(', ')}`);
+}
+
+function optionalString(value: unknown, what: string): string {
+  return value === undefined || value === null ? '' : str(value, what);
 }
 
 /** A log body that is a kvlist, as a map; undefined for any other body. */

@@ -6,7 +6,8 @@ import { Buffer } from 'node:buffer';
 import { ATTR_FLAGSYNC_CALL_ID } from '../conventions.js';
 import { withBodyFields } from '../convert/converter.js';
 import { RequestIdentities } from './event-identity.js';
-import { MAX_ANY_VALUE_DEPTH, TOO_DEEP, type DecodedRequest } from './otlp-event.js';
+import type { SpanFacts } from '../convert/derived-rules.js';
+import { MAX_ANY_VALUE_DEPTH, OTLP_SPAN_KINDS, OTLP_STATUS_CODES, TOO_DEEP, type DecodedRequest } from './otlp-event.js';
 import { nanosHalvesToMs, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
 
 type Range = { start: number; end: number };
@@ -14,15 +15,34 @@ type Range = { start: number; end: number };
 export interface DecodeFilter {
   isCandidateName(name: string): boolean;
   readonly attributeNames: ReadonlySet<string>;
+  /** With derived-event rules: the span attributes they read; spans are then decoded too. */
+  readonly spanAttributeNames?: ReadonlySet<string> | undefined;
 }
 
 export function decodeTracesProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
-  const out: DecodedRequest = { events: [], records: 0 };
+  const out: DecodedRequest = { events: [], records: 0, ...(filter.spanAttributeNames ? { spans: [] } : {}) };
   const identities = new RequestIdentities();
   forEachLen(new ProtoReader(buf), 1, (resourceSpans) =>
-    forEachLen(resourceSpans, 2, (scopeSpans) => forEachLen(scopeSpans, 2, (span) => readSpan(span, out, filter, identities))),
+    forEachLen(resourceSpans, 2, (scopeSpans) => {
+      // Spans need their scope's name only for derived events.
+      const scope = out.spans ? scopeName(scopeSpans.at(scopeSpans.pos, scopeSpans.end)) : '';
+      forEachLen(scopeSpans, 2, (span) => readSpan(span, out, filter, identities, scope));
+    }),
   );
   return out;
+}
+
+/** ScopeSpans.scope.name (fields 1, 1). */
+function scopeName(r: Reader): string {
+  let name = '';
+  forEachLen(r, 1, (scope) => {
+    while (!scope.done) {
+      const { field, wire } = scope.tag();
+      if (field === 1 && wire === WIRE_LEN) name = scope.string();
+      else scope.skip(wire);
+    }
+  });
+  return name;
 }
 
 export function decodeLogsProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
@@ -47,8 +67,9 @@ function forEachLen(r: Reader, field: number, fn: (sub: Reader) => void): void {
   }
 }
 
-function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identities: RequestIdentities): void {
+function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identities: RequestIdentities, scope: string): void {
   const record = out.records++;
+  const start = r.pos;
   let traceId: Range | undefined;
   let spanId: Range | undefined;
   const events: Range[] = [];
@@ -66,8 +87,13 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identiti
       r.skip(tag & 7);
     }
   }
-  if (events.length === 0) return;
   let prefix: string | undefined | null = null;
+  if (out.spans) {
+    prefix = identities.span(idText(r.buf, traceId), idText(r.buf, spanId));
+    const facts = readSpanFacts(r.at(start, r.end), filter.spanAttributeNames!, scope, idText(r.buf, traceId));
+    out.spans.push({ facts, id: prefix });
+  }
+  if (events.length === 0) return;
   for (let index = 0; index < events.length; index++) {
     const er = r.at(events[index]!.start, events[index]!.end);
     let time = ZERO;
@@ -93,7 +119,7 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identiti
     if (!filter.isCandidateName(name)) continue;
     if (prefix === null) prefix = identities.span(idText(r.buf, traceId), idText(r.buf, spanId));
     const id = prefix === undefined ? undefined : prefix + index;
-    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id, record });
+    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id, traceId: idText(r.buf, traceId), record });
   }
 }
 
@@ -146,11 +172,49 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
   const when = time.hi === 0 && time.lo === 0 ? observed : time;
   const names = logAttributeNames(filter);
   const decoded = withBodyFields(readAttributes(r, attributes, names), body ? readBodyFields(r, body, names) : undefined);
-  const id = identities.logRecord(idText(r.buf, traceId), idText(r.buf, spanId), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded);
-  out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id, record });
+  const trace = idText(r.buf, traceId);
+  const id = identities.logRecord(trace, idText(r.buf, spanId), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded);
+  out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id, traceId: trace, record });
 }
 
 const ZERO = { hi: 0, lo: 0 };
+
+/** Span fields 5 name, 6 kind, 7 start, 8 end, 9 attributes, 15 status (its field 3, code). */
+function readSpanFacts(r: Reader, wanted: ReadonlySet<string>, scope: string, traceId: string): SpanFacts {
+  let name = '';
+  let kind = 0;
+  let start = ZERO;
+  let end = ZERO;
+  let status = 0;
+  const attributes: Range[] = [];
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    if (field === 5 && wire === WIRE_LEN) name = r.string();
+    else if (field === 6 && wire === WIRE_VARINT) kind = r.varint();
+    else if (field === 7 && wire === WIRE_FIXED64) start = r.fixed64();
+    else if (field === 8 && wire === WIRE_FIXED64) end = r.fixed64();
+    else if (field === 9 && wire === WIRE_LEN) attributes.push(r.bytes());
+    else if (field === 15 && wire === WIRE_LEN) {
+      const st = r.sub();
+      while (!st.done) {
+        const t = st.tag();
+        if (t.field === 3 && t.wire === WIRE_VARINT) status = st.varint();
+        else st.skip(t.wire);
+      }
+    } else r.skip(wire);
+  }
+  return {
+    traceId,
+    name,
+    kind: OTLP_SPAN_KINDS[kind],
+    scope,
+    status: OTLP_STATUS_CODES[status] ?? 'unset',
+    // Exact below 2^53 ns: the halves' differences are small integers.
+    durationNanos: (end.hi - start.hi) * 4294967296 + (end.lo - start.lo),
+    endMs: nanosHalvesToMs(end.hi, end.lo),
+    attributes: readAttributes(r, attributes, wanted),
+  };
+}
 
 /** Log records also need flagsync.call_id, for their identity. */
 const logAttributeSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();

@@ -45,6 +45,11 @@ export class RequestIdentities {
   }
 }
 
+/** A derived event's identity: the span's prefix (span()), the rule and the context it is for. */
+export function derivedEventId(source: { span: string; rule: number; contextKey: string }): string {
+  return `d${digest(`${source.span}\0${source.rule}\0${source.contextKey}`)}`;
+}
+
 function validId(raw: string, bytes: number): boolean {
   if (raw.length !== bytes) return false;
   for (let i = 0; i < raw.length; i++) if (raw.charCodeAt(i) !== 0) return true;

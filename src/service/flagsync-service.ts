@@ -11,6 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import { createConverter } from '../convert/converter.js';
+import { createDerivedEvents, TraceContexts } from '../convert/derived-events.js';
 import { DeliveryEngine, type DeliveryStats } from '../delivery/delivery-engine.js';
 import type { Transport } from '../delivery/transport.js';
 import { DedupeWindow } from './dedupe-window.js';
@@ -34,8 +35,12 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   const log = diag.createComponentLogger({ namespace: 'flagsync-otel/service' });
   const engine = new DeliveryEngine(config.delivery, options.transport);
   const counters = newCounters();
+  const derived = createDerivedEvents(config.derived, new TraceContexts(config.derived));
+  const converter = createConverter(config.converter);
   const deps: HandlerDeps = {
-    converter: createConverter(config.converter),
+    // The decoders read spans (with the attributes rules need) only when there are rules.
+    converter: derived.rules.length > 0 ? { ...converter, isCandidateName: converter.isCandidateName, spanAttributeNames: derived.attributeNames } : converter,
+    derived,
     engine,
     dedupe: new DedupeWindow(config.dedupeWindowMillis, config.dedupeMaxEntries, config.dedupeDir),
     counters,
@@ -51,7 +56,7 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return plain(res, 200, 'ok\n');
     if (req.method === 'GET' && path === '/readyz') return plain(res, shuttingDown ? 503 : 200, shuttingDown ? 'shutting down\n' : 'ready\n');
-    if (req.method === 'GET' && path === '/metrics') return plain(res, 200, renderPrometheus(counters, engine.stats(), engine.queued), 'text/plain; version=0.0.4');
+    if (req.method === 'GET' && path === '/metrics') return plain(res, 200, renderPrometheus(counters, engine.stats(), engine.queued, derived.traces.unattributed), 'text/plain; version=0.0.4');
     const signal = path === '/v1/traces' ? 'traces' : path === '/v1/logs' ? 'logs' : undefined;
     if (!signal) throw new HttpAnswer(404, `no route ${path}`);
     if (req.method !== 'POST') throw new HttpAnswer(405, `${req.method} is not allowed; OTLP/HTTP uses POST`);

@@ -4,6 +4,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ConversionOutcome, Converter } from '../convert/converter.js';
+import type { DerivedEvent, DerivedEvents } from '../convert/derived-events.js';
+import { derivedEventId } from '../otlp/event-identity.js';
+import type { DecodeFilter } from '../otlp/decode-proto.js';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import type { EntryOutcome } from '../delivery/lane.js';
 import { decodeLogsJson, decodeTracesJson } from '../otlp/decode-json.js';
@@ -16,7 +19,8 @@ import { BodyError, readBody } from './read-body.js';
 import type { ServiceCounters } from './self-metrics.js';
 
 export interface HandlerDeps {
-  converter: Converter;
+  converter: Converter & DecodeFilter;
+  derived: DerivedEvents;
   engine: DeliveryEngine;
   dedupe: DedupeWindow;
   counters: ServiceCounters;
@@ -59,7 +63,7 @@ function decode(signal: Signal, encoding: Encoding, body: Buffer, converter: Con
 
 /** An item fed to the delivery queue: its dedupe identity (if it has one) and its tag there. */
 interface Fresh {
-  outcome: Extract<ConversionOutcome, { kind: 'impression' | 'event' }>;
+  outcome: { kind: 'impression' | 'event'; json: string };
   id: string | undefined;
   tag: string;
 }
@@ -78,6 +82,20 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   let firstReason = '';
   const joined: { id: string; settled: Promise<void> }[] = [];
   const fresh: Fresh[] = [];
+  const take = (outcome: Fresh['outcome'], id: string | undefined) => {
+    const state = id === undefined ? undefined : dedupe.lookup(id);
+    if (state === undefined) {
+      fresh.push({ outcome, id, tag: id ?? anonymousTag() });
+    } else {
+      counters.duplicates++;
+      // Sent again while the first copy is still on its way: wait for that one.
+      if (state !== true) joined.push({ id: id!, settled: state });
+    }
+  };
+  const takeDerived = (event: DerivedEvent) => {
+    counters.derived++;
+    take({ kind: 'event', json: event.json }, derivedEventId(event.source));
+  };
   for (const event of decoded.events) {
     const outcome = deps.converter.convert(event);
     if (outcome.kind === 'rejected') {
@@ -87,15 +105,13 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
     } else if (outcome.kind === 'damaged') {
       counters.damaged++;
     } else if (outcome.kind !== 'ignored') {
-      const state = event.id === undefined ? undefined : dedupe.lookup(event.id);
-      if (state === undefined) {
-        fresh.push({ outcome, id: event.id, tag: event.id ?? anonymousTag() });
-      } else {
-        counters.duplicates++;
-        // Sent again while the first copy is still on its way: wait for that one.
-        if (state !== true) joined.push({ id: event.id!, settled: state });
-      }
+      take(outcome, event.id);
+      // Spans of this trace matching a rule, here or waiting from earlier requests, are this user's too.
+      if (outcome.kind === 'impression') deps.derived.noteContext(event.traceId, outcome.item.context.key, outcome.contextText).forEach(takeDerived);
     }
+  }
+  for (const span of decoded.spans ?? []) {
+    if (span.id !== undefined) deps.derived.derive(span.facts, span.id).forEach(takeDerived);
   }
 
   // FlagSync is refusing for now: answer at once, before queuing anything, so the collector keeps

@@ -1,8 +1,16 @@
 /** Service options: user options, then environment, then defaults, validated in one place. */
 import { FlagSyncConfigError, resolveDeliveryConfig, type FlagSyncDeliveryOptions, type ResolvedDeliveryConfig } from '../config/delivery-config.js';
+import { readFileSync } from 'node:fs';
 import type { ConverterOptions } from '../convert/converter.js';
+import type { DerivedEventsConfig } from '../convert/derived-events.js';
+import type { DerivedEventRule } from '../convert/derived-rules.js';
 
-export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, ConverterOptions {
+/**
+ * Derived-event rules (`derivedEvents`) come from options, or from env `FLAGSYNC_DERIVED_EVENTS`
+ * (their JSON) or `FLAGSYNC_DERIVED_EVENTS_FILE` (a file of it); the trace memory's bounds from
+ * `FLAGSYNC_DERIVED_EVENTS_WINDOW` (ms) and `FLAGSYNC_DERIVED_EVENTS_MAX_TRACES`.
+ */
+export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, ConverterOptions, DerivedEventsConfig {
   /** Bind address. Env `FLAGSYNC_SERVICE_HOST`. Default `127.0.0.1` (loopback only). */
   host?: string;
   /** Env `FLAGSYNC_SERVICE_PORT`. Default 4318; 0 picks a free port. */
@@ -50,6 +58,7 @@ export interface ResolvedServiceConfig {
   tls: { certFile: string; keyFile: string } | undefined;
   delivery: ResolvedDeliveryConfig;
   converter: ConverterOptions;
+  derived: DerivedEventsConfig;
 }
 
 const NUMBERS = [
@@ -60,6 +69,8 @@ const NUMBERS = [
   ['dedupeMaxEntries', 'FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES', 1_000_000, 0, 100_000_000],
   ['maxConcurrentRequests', 'FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS', 256, 1, 100_000],
   ['requestTimeoutMillis', 'FLAGSYNC_SERVICE_REQUEST_TIMEOUT', 60_000, 100, 3_600_000],
+  ['derivedEventsWindowMillis', 'FLAGSYNC_DERIVED_EVENTS_WINDOW', 300_000, 1000, 24 * 3_600_000],
+  ['derivedEventsMaxTraces', 'FLAGSYNC_DERIVED_EVENTS_MAX_TRACES', 100_000, 1, 10_000_000],
 ] as const;
 
 export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServiceConfig {
@@ -101,5 +112,30 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
     // Requests wait for their data to be delivered, so a partial batch should not wait 2 s for a timer.
     delivery: resolveDeliveryConfig({ flushIntervalMillis: env.FLAGSYNC_EXPORT_SCHEDULE_DELAY ? undefined : SERVICE_FLUSH_INTERVAL, ...options }, env),
     converter: options.providerNames ? { providerNames: options.providerNames } : {},
+    derived: {
+      derivedEvents: options.derivedEvents ?? derivedEventsFromEnv(env),
+      derivedEventsWindowMillis: numbers.derivedEventsWindowMillis!,
+      derivedEventsMaxTraces: numbers.derivedEventsMaxTraces!,
+    },
   };
+}
+
+function derivedEventsFromEnv(env: NodeJS.ProcessEnv): DerivedEventRule[] | undefined {
+  const file = env.FLAGSYNC_DERIVED_EVENTS_FILE;
+  let text = env.FLAGSYNC_DERIVED_EVENTS;
+  let source = 'FLAGSYNC_DERIVED_EVENTS';
+  if (file) {
+    source = `FLAGSYNC_DERIVED_EVENTS_FILE (${file})`;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new FlagSyncConfigError(`cannot read ${source}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  }
+  if (!text) return undefined;
+  try {
+    return JSON.parse(text) as DerivedEventRule[];
+  } catch (error) {
+    throw new FlagSyncConfigError(`${source} must be the JSON of a list of derived-event rules: ${(error as Error).message}`);
+  }
 }

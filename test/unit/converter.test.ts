@@ -24,6 +24,7 @@ describe('converter: flag evaluations', () => {
       kind: 'impression',
       item: { flagKey: 'f', flagValue: 'Join Now', context: { key: 'u1', attributes: { plan: 'pro' } }, timestamp: '2026-11-25T10:00:00.123Z' },
       json: '{"flagKey":"f","flagValue":"Join Now","context":{"key":"u1","attributes":{"plan":"pro"}},"timestamp":"2026-11-25T10:00:00.123Z"}',
+      contextText: '{"key":"u1","attributes":{"plan":"pro"}}',
     });
   });
 
@@ -52,6 +53,7 @@ describe('converter: flag evaluations', () => {
       kind: 'impression',
       item: { flagKey: 'f', flagValue: true, context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' },
       json: '{"flagKey":"f","flagValue":true,"context":{"key":"u1"},"timestamp":"2026-11-25T10:00:00.123Z"}',
+      contextText: '{"key":"u1"}',
     });
   });
 
@@ -61,6 +63,7 @@ describe('converter: flag evaluations', () => {
       kind: 'impression',
       item: { flagKey: 'f', flagValue: 'Sign Up', context: { key: 'u1' }, timestamp: '2026-11-25T10:00:00.123Z' },
       json: '{"flagKey":"f","flagValue":"Sign Up","context":{"key":"u1"},"timestamp":"2026-11-25T10:00:00.123Z"}',
+      contextText: '{"key":"u1"}',
     });
   });
 

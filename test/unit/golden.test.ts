@@ -7,12 +7,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createConverter, type ConversionOutcome, type ConverterOptions } from '../../src/convert/converter.js';
+import { createDerivedEvents, TraceContexts, type DerivedEventsConfig } from '../../src/convert/derived-events.js';
 import { convertLogRecords, convertSpans, type LogRecordLike, type SpanLike } from '../../src/convert/sources.js';
 import { decodeLogsJson, decodeTracesJson } from '../../src/otlp/decode-json.js';
 
 interface GoldenCase {
   name: string;
-  converter?: ConverterOptions;
+  converter?: ConverterOptions & DerivedEventsConfig;
   signal: 'traces' | 'logs';
   request: OtlpRequest;
   expect: Outcomes;
@@ -22,25 +23,41 @@ interface Outcomes {
   events: string[];
   rejected: string[];
   damaged: number;
+  /** With derived-event rules: the events derived from spans. */
+  derived?: string[];
 }
 type AnyValueJson = Record<string, unknown>;
 type KeyValueJson = { key: string; value: AnyValueJson };
+interface SpanJson {
+  traceId: string;
+  spanId: string;
+  name: string;
+  kind: number;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  attributes?: KeyValueJson[];
+  status?: { code?: number };
+  events: { name: string; timeUnixNano: string; attributes: KeyValueJson[] }[];
+}
 interface OtlpRequest {
-  resourceSpans?: { scopeSpans: { spans: { events: { name: string; timeUnixNano: string; attributes: KeyValueJson[] }[] }[] }[] }[];
+  resourceSpans?: { scopeSpans: { scope?: { name: string }; spans: SpanJson[] }[] }[];
   resourceLogs?: { scopeLogs: { logRecords: { eventName: string; timeUnixNano: string; observedTimeUnixNano: string; attributes: KeyValueJson[]; body?: AnyValueJson }[] }[] }[];
 }
 
 const dir = new URL('../../testdata/golden/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-function collect(run: (onOutcome: (o: ConversionOutcome) => void) => void): Outcomes {
-  const out: Outcomes = { impressions: [], events: [], rejected: [], damaged: 0 };
-  run((o) => {
-    if (o.kind === 'impression') out.impressions.push(o.json);
-    else if (o.kind === 'event') out.events.push(o.json);
-    else if (o.kind === 'rejected') out.rejected.push(o.reason);
-    else if (o.kind === 'damaged') out.damaged++;
-  });
+function collect(withDerived: boolean, run: (onOutcome: (o: ConversionOutcome) => void, onDerived: (json: string) => void) => void): Outcomes {
+  const out: Outcomes = { impressions: [], events: [], rejected: [], damaged: 0, ...(withDerived ? { derived: [] } : {}) };
+  run(
+    (o) => {
+      if (o.kind === 'impression') out.impressions.push(o.json);
+      else if (o.kind === 'event') out.events.push(o.json);
+      else if (o.kind === 'rejected') out.rejected.push(o.reason);
+      else if (o.kind === 'damaged') out.damaged++;
+    },
+    (json) => out.derived!.push(json),
+  );
   return out;
 }
 
@@ -66,17 +83,37 @@ describe.each(files)('golden vectors: %s', (file) => {
 
   it.each(cases.map((c) => [c.name, c] as const))('%s (OTLP decoder, as the service)', (_name, c) => {
     const converter = createConverter(c.converter);
-    const decoded = (c.signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(c.request), converter);
-    expect(collect((on) => decoded.events.forEach((e) => on(converter.convert(e))))).toEqual(c.expect);
+    const derived = createDerivedEvents(c.converter ?? {}, new TraceContexts());
+    const filter = derived.rules.length > 0 ? { ...converter, spanAttributeNames: derived.attributeNames } : converter;
+    const decoded = (c.signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(c.request), filter);
+    const outcomes = collect(derived.rules.length > 0, (on, onDerived) => {
+      for (const e of decoded.events) {
+        const o = converter.convert(e);
+        on(o);
+        if (o.kind === 'impression') derived.noteContext(e.traceId, o.item.context.key, o.contextText).forEach((d) => onDerived(d.json));
+      }
+      for (const span of decoded.spans ?? []) derived.derive(span.facts, span.id ?? '').forEach((d) => onDerived(d.json));
+    });
+    expect(outcomes).toEqual(c.expect);
   });
 
   it.each(cases.map((c) => [c.name, c] as const))('%s (SDK spans and log records, as the in-process exporters)', (_name, c) => {
     const converter = createConverter(c.converter);
+    const derived = createDerivedEvents(c.converter ?? {}, new TraceContexts());
     if (c.signal === 'traces') {
-      const spans: SpanLike[] = c.request.resourceSpans!.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)).map((span) => ({
+      const spans: SpanLike[] = c.request.resourceSpans!.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((span) => ({ span, scope: s.scope?.name ?? '' })))).map(({ span, scope }) => ({
         events: span.events.map((e) => ({ name: e.name, time: hrTime(e.timeUnixNano), attributes: jsAttributes(e.attributes) })),
+        // The SDK's SpanKind counts from internal = 0; OTLP's from unspecified = 0.
+        name: span.name,
+        kind: span.kind - 1,
+        startTime: hrTime(span.startTimeUnixNano),
+        endTime: hrTime(span.endTimeUnixNano),
+        status: { code: span.status?.code ?? 0 },
+        attributes: jsAttributes(span.attributes ?? []),
+        instrumentationScope: { name: scope },
+        spanContext: () => ({ traceId: span.traceId, spanId: span.spanId }),
       }));
-      expect(collect((on) => convertSpans(converter, spans, on))).toEqual(c.expect);
+      expect(collect(derived.rules.length > 0, (on, onDerived) => convertSpans(converter, spans, on, derived, (d) => onDerived(d.json)))).toEqual(c.expect);
     } else {
       const records: LogRecordLike[] = c.request.resourceLogs!.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)).map((record) => ({
         eventName: record.eventName,
@@ -85,7 +122,7 @@ describe.each(files)('golden vectors: %s', (file) => {
         attributes: jsAttributes(record.attributes),
         body: jsValue(record.body),
       }));
-      expect(collect((on) => convertLogRecords(converter, records, on))).toEqual(c.expect);
+      expect(collect(false, (on) => convertLogRecords(converter, records, on))).toEqual(c.expect);
     }
   });
 });

@@ -1,0 +1,566 @@
+// Copyright The flagsync-otel Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package flagsyncexporter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Derived events: rules that turn spans (HTTP server spans, document loads) into FlagSync events
+// of the users whose flags were evaluated in the same trace. The same contract as
+// src/convert/derived-rules.ts and derived-events.ts, held to testdata/golden/derived.json.
+
+// DerivedEventRule names a FlagSync event and the spans it is derived from. In YAML, keys are
+// snake_case; the JSON tags are the TypeScript options' names (the golden vectors use them).
+type DerivedEventRule struct {
+	EventKey   string     `mapstructure:"event_key" json:"eventKey"`
+	Match      RuleMatch  `mapstructure:"match" json:"match"`
+	Value      *RuleValue `mapstructure:"value" json:"value"`
+	Properties []string   `mapstructure:"properties" json:"properties"`
+}
+
+// RuleMatch holds the criteria a span must all meet; at least one is required.
+type RuleMatch struct {
+	SpanName      *string              `mapstructure:"span_name" json:"spanName"`
+	SpanNameRegex string               `mapstructure:"span_name_regex" json:"spanNameRegex"`
+	Kind          string               `mapstructure:"kind" json:"kind"`
+	Scope         *string              `mapstructure:"scope" json:"scope"`
+	Status        string               `mapstructure:"status" json:"status"`
+	Attributes    []AttributeCondition `mapstructure:"attributes" json:"attributes"`
+}
+
+// AttributeCondition is a condition on one span attribute: exactly one of equals, in, regex.
+type AttributeCondition struct {
+	Key    string `mapstructure:"key" json:"key"`
+	Equals any    `mapstructure:"equals" json:"equals"`
+	In     []any  `mapstructure:"in" json:"in"`
+	Regex  string `mapstructure:"regex" json:"regex"`
+}
+
+// RuleValue says what the event carries: from duration (ms), attribute (a numeric attribute) or
+// flag (1 when the condition holds, else 0).
+type RuleValue struct {
+	From string    `mapstructure:"from" json:"from"`
+	Key  string    `mapstructure:"key" json:"key"`
+	When *RuleWhen `mapstructure:"when" json:"when"`
+}
+
+// RuleWhen is a flag value's condition: status error, or an attribute condition.
+type RuleWhen struct {
+	Status    string              `mapstructure:"status" json:"status"`
+	Attribute *AttributeCondition `mapstructure:"attribute" json:"attribute"`
+}
+
+var spanKinds = map[string]ptrace.SpanKind{
+	"internal": ptrace.SpanKindInternal, "server": ptrace.SpanKindServer, "client": ptrace.SpanKindClient,
+	"producer": ptrace.SpanKindProducer, "consumer": ptrace.SpanKindConsumer,
+}
+
+var statusCodes = map[string]ptrace.StatusCode{"unset": ptrace.StatusCodeUnset, "ok": ptrace.StatusCodeOk, "error": ptrace.StatusCodeError}
+
+// ruleSpan is what rules read of a span: the span and its scope's name.
+type ruleSpan struct {
+	s     ptrace.Span
+	scope string
+}
+
+type compiledRule struct {
+	index        int
+	eventKeyJSON []byte
+	tests        []func(ruleSpan) bool
+	// value appends the value's JSON (nothing for no value); false when the span gives no event.
+	value      func([]byte, ruleSpan) ([]byte, bool)
+	properties []string
+}
+
+func compileRules(rules []DerivedEventRule) ([]compiledRule, error) {
+	out := make([]compiledRule, 0, len(rules))
+	var errs []error
+	for i, rule := range rules {
+		c, err := compileRule(i, rule)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("derived_events[%d]: %w", i, err))
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, errors.Join(errs...)
+}
+
+func compileRule(index int, rule DerivedEventRule) (compiledRule, error) {
+	c := compiledRule{index: index, properties: rule.Properties}
+	if rule.EventKey == "" {
+		return c, errors.New("event_key must be a non-empty string")
+	}
+	c.eventKeyJSON = appendJSString(nil, rule.EventKey)
+	m := rule.Match
+	if m.SpanName != nil {
+		name := *m.SpanName
+		c.tests = append(c.tests, func(s ruleSpan) bool { return s.s.Name() == name })
+	}
+	if m.SpanNameRegex != "" {
+		re, err := compileRegex(m.SpanNameRegex, "match.span_name_regex")
+		if err != nil {
+			return c, err
+		}
+		c.tests = append(c.tests, func(s ruleSpan) bool { return re.MatchString(s.s.Name()) })
+	}
+	if m.Kind != "" {
+		kind, ok := spanKinds[m.Kind]
+		if !ok {
+			return c, errors.New("match.kind must be one of internal, server, client, producer, consumer")
+		}
+		c.tests = append(c.tests, func(s ruleSpan) bool { return s.s.Kind() == kind })
+	}
+	if m.Scope != nil {
+		scope := *m.Scope
+		c.tests = append(c.tests, func(s ruleSpan) bool { return s.scope == scope })
+	}
+	if m.Status != "" {
+		status, ok := statusCodes[m.Status]
+		if !ok {
+			return c, errors.New("match.status must be one of unset, ok, error")
+		}
+		c.tests = append(c.tests, func(s ruleSpan) bool { return s.s.Status().Code() == status })
+	}
+	for i, condition := range m.Attributes {
+		test, err := compileCondition(condition, fmt.Sprintf("match.attributes[%d]", i))
+		if err != nil {
+			return c, err
+		}
+		key := condition.Key
+		c.tests = append(c.tests, func(s ruleSpan) bool {
+			v, ok := s.s.Attributes().Get(key)
+			return ok && test(v)
+		})
+	}
+	if len(c.tests) == 0 {
+		return c, errors.New("match needs at least one criterion: a rule matching every span is almost surely a mistake")
+	}
+	for _, p := range rule.Properties {
+		if p == "" {
+			return c, errors.New("properties must be a list of attribute keys")
+		}
+	}
+	value, err := compileValue(rule.Value)
+	c.value = value
+	return c, err
+}
+
+func compileValue(v *RuleValue) (func([]byte, ruleSpan) ([]byte, bool), error) {
+	if v == nil {
+		return func(b []byte, _ ruleSpan) ([]byte, bool) { return b, true }, nil
+	}
+	switch v.From {
+	case "duration":
+		return func(b []byte, s ruleSpan) ([]byte, bool) {
+			// The exact nanoseconds, divided once: the same double as the TypeScript side.
+			nanos := float64(int64(s.s.EndTimestamp()) - int64(s.s.StartTimestamp()))
+			return appendJSNumber(append(b, `,"value":`...), nanos/1e6), true
+		}, nil
+	case "attribute":
+		if v.Key == "" {
+			return nil, errors.New("value.key must name a numeric span attribute")
+		}
+		key := v.Key
+		return func(b []byte, s ruleSpan) ([]byte, bool) {
+			a, ok := s.s.Attributes().Get(key)
+			if !ok {
+				return b, false
+			}
+			text, ok := numberJSON(nil, a)
+			if !ok {
+				return b, false
+			}
+			return append(append(b, `,"value":`...), text...), true
+		}, nil
+	case "flag":
+		w := v.When
+		if w == nil || (w.Status == "") == (w.Attribute == nil) {
+			return nil, errors.New("value.when must be { status: error } or { attribute: condition }")
+		}
+		if w.Status != "" {
+			if w.Status != "error" {
+				return nil, errors.New("value.when.status must be error")
+			}
+			return func(b []byte, s ruleSpan) ([]byte, bool) {
+				return append(b, flagText(s.s.Status().Code() == ptrace.StatusCodeError)...), true
+			}, nil
+		}
+		test, err := compileCondition(*w.Attribute, "value.when.attribute")
+		if err != nil {
+			return nil, err
+		}
+		key := w.Attribute.Key
+		return func(b []byte, s ruleSpan) ([]byte, bool) {
+			a, ok := s.s.Attributes().Get(key)
+			return append(b, flagText(ok && test(a))...), true
+		}, nil
+	default:
+		return nil, errors.New("value.from must be duration, attribute or flag")
+	}
+}
+
+func flagText(on bool) string {
+	if on {
+		return `,"value":1`
+	}
+	return `,"value":0`
+}
+
+func compileCondition(c AttributeCondition, at string) (func(pcommon.Value) bool, error) {
+	if c.Key == "" {
+		return nil, errors.New(at + ".key must be a non-empty string")
+	}
+	given := 0
+	if c.Equals != nil {
+		given++
+	}
+	if c.In != nil {
+		given++
+	}
+	if c.Regex != "" {
+		given++
+	}
+	if given != 1 {
+		return nil, errors.New(at + " needs exactly one of equals, in, regex")
+	}
+	switch {
+	case c.Equals != nil:
+		expected, err := scalarOf(c.Equals, at+".equals")
+		if err != nil {
+			return nil, err
+		}
+		return func(v pcommon.Value) bool { return expected.equals(v) }, nil
+	case c.In != nil:
+		if len(c.In) == 0 {
+			return nil, errors.New(at + ".in must be a non-empty list")
+		}
+		expected := make([]scalar, len(c.In))
+		for i, raw := range c.In {
+			s, err := scalarOf(raw, fmt.Sprintf("%s.in[%d]", at, i))
+			if err != nil {
+				return nil, err
+			}
+			expected[i] = s
+		}
+		return func(v pcommon.Value) bool {
+			for _, e := range expected {
+				if e.equals(v) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	default:
+		re, err := compileRegex(c.Regex, at+".regex")
+		if err != nil {
+			return nil, err
+		}
+		return func(v pcommon.Value) bool { return v.Type() == pcommon.ValueTypeStr && re.MatchString(v.Str()) }, nil
+	}
+}
+
+func compileRegex(source, at string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(source)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a valid RE2 regular expression: %w", at, err)
+	}
+	return re, nil
+}
+
+// scalar is a rule's expected value: strings equal strings, booleans booleans, numbers numbers.
+type scalar struct {
+	kind byte // 's', 'b', 'n'
+	str  string
+	b    bool
+	num  float64
+}
+
+func scalarOf(raw any, at string) (scalar, error) {
+	switch v := raw.(type) {
+	case string:
+		return scalar{kind: 's', str: v}, nil
+	case bool:
+		return scalar{kind: 'b', b: v}, nil
+	case int:
+		return scalar{kind: 'n', num: float64(v)}, nil
+	case int64:
+		return scalar{kind: 'n', num: float64(v)}, nil
+	case uint64:
+		return scalar{kind: 'n', num: float64(v)}, nil
+	case float64:
+		if !math.IsInf(v, 0) && !math.IsNaN(v) {
+			return scalar{kind: 'n', num: v}, nil
+		}
+	}
+	return scalar{}, errors.New(at + " must be a string, a finite number or a boolean")
+}
+
+func (s scalar) equals(v pcommon.Value) bool {
+	switch s.kind {
+	case 's':
+		return v.Type() == pcommon.ValueTypeStr && v.Str() == s.str
+	case 'b':
+		return v.Type() == pcommon.ValueTypeBool && v.Bool() == s.b
+	default:
+		switch v.Type() {
+		case pcommon.ValueTypeInt:
+			return float64(v.Int()) == s.num
+		case pcommon.ValueTypeDouble:
+			return v.Double() == s.num
+		}
+		return false
+	}
+}
+
+// numberJSON is a numeric attribute's JSON: an int's exact digits, a finite double as JavaScript writes it.
+func numberJSON(b []byte, v pcommon.Value) ([]byte, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(b, v.Int(), 10), true
+	case pcommon.ValueTypeDouble:
+		if math.IsInf(v.Double(), 0) || math.IsNaN(v.Double()) {
+			return b, false
+		}
+		return appendJSNumber(b, v.Double()), true
+	}
+	return b, false
+}
+
+// appendProperties appends `,"properties":{...}` with the allowed scalar attributes the span has.
+func (r *compiledRule) appendProperties(b []byte, s ruleSpan) []byte {
+	first := true
+	for _, key := range r.properties {
+		v, ok := s.s.Attributes().Get(key)
+		if !ok {
+			continue
+		}
+		var text []byte
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			text = appendJSString(nil, v.Str())
+		case pcommon.ValueTypeBool:
+			text = strconv.AppendBool(nil, v.Bool())
+		default:
+			if text, ok = numberJSON(nil, v); !ok {
+				continue
+			}
+		}
+		if first {
+			b = append(b, `,"properties":{`...)
+			first = false
+		} else {
+			b = append(b, ',')
+		}
+		b = appendJSString(b, key)
+		b = append(b, ':')
+		b = append(b, text...)
+	}
+	if !first {
+		b = append(b, '}')
+	}
+	return b
+}
+
+// derivedEvent is one event derived from a span, and what identifies it across sends.
+type derivedEvent struct {
+	json   []byte
+	source []byte
+}
+
+// waiting is a matching span whose trace has no evaluation yet: its event minus the context.
+type waiting struct {
+	tail   []byte // from `,"eventKey"` to the closing brace
+	source []byte // span ids and rule
+}
+
+type traceEntry struct {
+	contextKeys  []string
+	contextTexts map[string][]byte
+	pending      []waiting
+	expires      time.Time
+}
+
+// traceContexts is the bounded, time-limited memory from trace id to the contexts flags were
+// evaluated for, and the matching spans waiting for one. Safe for concurrent use.
+type traceContexts struct {
+	mu           sync.Mutex
+	traces       map[pcommon.TraceID]*traceEntry
+	order        []pcommon.TraceID // insertion order, for eviction
+	window       time.Duration
+	maxTraces    int
+	unattributed int64
+	now          func() time.Time
+}
+
+func newTraceContexts(window time.Duration, maxTraces int) *traceContexts {
+	return &traceContexts{traces: map[pcommon.TraceID]*traceEntry{}, window: window, maxTraces: maxTraces, now: time.Now}
+}
+
+// note records a context for a trace; it returns the events of spans that were waiting for one.
+func (t *traceContexts) note(traceID pcommon.TraceID, key string, text []byte) []derivedEvent {
+	if traceID.IsEmpty() {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	entry := t.entry(traceID)
+	if _, seen := entry.contextTexts[key]; !seen {
+		entry.contextKeys = append(entry.contextKeys, key)
+		entry.contextTexts[key] = text
+	}
+	if len(entry.pending) == 0 {
+		return nil
+	}
+	var out []derivedEvent
+	for _, w := range entry.pending {
+		out = append(out, entry.events(w)...)
+	}
+	entry.pending = nil
+	return out
+}
+
+// attribute gives a matching span's events, or keeps it waiting for its trace's first context.
+func (t *traceContexts) attribute(traceID pcommon.TraceID, w waiting) []derivedEvent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	entry := t.entry(traceID)
+	if len(entry.contextKeys) == 0 {
+		entry.pending = append(entry.pending, w)
+		return nil
+	}
+	return entry.events(w)
+}
+
+func (e *traceEntry) events(w waiting) []derivedEvent {
+	out := make([]derivedEvent, 0, len(e.contextKeys))
+	for _, key := range e.contextKeys {
+		b := make([]byte, 0, 64+len(e.contextTexts[key])+len(w.tail))
+		b = append(b, `{"context":`...)
+		b = append(b, e.contextTexts[key]...)
+		b = append(b, w.tail...)
+		source := append(append(append([]byte{}, w.source...), 0), key...)
+		out = append(out, derivedEvent{json: b, source: source})
+	}
+	return out
+}
+
+func (t *traceContexts) entry(traceID pcommon.TraceID) *traceEntry {
+	now := t.now()
+	if e, ok := t.traces[traceID]; ok {
+		if e.expires.After(now) {
+			return e
+		}
+		t.forget(traceID)
+	}
+	t.evict(now)
+	e := &traceEntry{contextTexts: map[string][]byte{}, expires: now.Add(t.window)}
+	t.traces[traceID] = e
+	t.order = append(t.order, traceID)
+	return e
+}
+
+// evict forgets expired traces (the oldest first), then the oldest beyond the bound.
+func (t *traceContexts) evict(now time.Time) {
+	i := 0
+	for ; i < len(t.order); i++ {
+		id := t.order[i]
+		e, ok := t.traces[id]
+		if ok && e.expires.After(now) && len(t.traces) < t.maxTraces {
+			break
+		}
+		if ok {
+			t.forget(id)
+		}
+	}
+	if i > 0 {
+		t.order = append(t.order[:0], t.order[i:]...)
+	}
+}
+
+func (t *traceContexts) forget(id pcommon.TraceID) {
+	if e, ok := t.traces[id]; ok {
+		t.unattributed += int64(len(e.pending))
+		delete(t.traces, id)
+	}
+}
+
+// deriver applies rules to spans and joins them to contexts.
+type deriver struct {
+	rules  []compiledRule
+	traces *traceContexts
+}
+
+// derive returns the events of a span: for every matching rule, one per context of its trace.
+func (d *deriver) derive(s ptrace.Span, scope string) []derivedEvent {
+	traceID := s.TraceID()
+	if traceID.IsEmpty() || s.SpanID().IsEmpty() {
+		return nil
+	}
+	sp := ruleSpan{s: s, scope: scope}
+	var out []derivedEvent
+	for i := range d.rules {
+		r := &d.rules[i]
+		matched := true
+		for _, test := range r.tests {
+			if !test(sp) {
+				matched = false
+				break
+			}
+		}
+		if !matched {
+			continue
+		}
+		tail := append([]byte(`,"eventKey":`), r.eventKeyJSON...)
+		tail, ok := r.value(tail, sp)
+		if !ok {
+			continue
+		}
+		tail = r.appendProperties(tail, sp)
+		tail = append(tail, `,"timestamp":"`...)
+		tail = append(tail, formatTimestamp(uint64(s.EndTimestamp()))...)
+		tail = append(tail, `"}`...)
+		spanID := s.SpanID()
+		source := append(append(append([]byte("d"), traceID[:]...), spanID[:]...), strconv.Itoa(r.index)...)
+		out = append(out, d.traces.attribute(traceID, waiting{tail: tail, source: source})...)
+	}
+	return out
+}
+
+// contextKey is the key of a context's JSON text (the converter has checked its shape).
+func contextKey(text []byte) string {
+	var c struct {
+		Key string `json:"key"`
+	}
+	_ = json.Unmarshal(text, &c)
+	return c.Key
+}
+
+// The traces and logs exporters of one component share one trace memory.
+var (
+	sharedTracesMu sync.Mutex
+	sharedTraces   = map[string]*traceContexts{}
+)
+
+func sharedTraceContexts(id fmt.Stringer, cfg *Config) *traceContexts {
+	sharedTracesMu.Lock()
+	defer sharedTracesMu.Unlock()
+	t, ok := sharedTraces[id.String()]
+	if !ok {
+		t = newTraceContexts(cfg.DerivedEventsWindow, cfg.DerivedEventsMaxTraces)
+		sharedTraces[id.String()] = t
+	}
+	return t
+}

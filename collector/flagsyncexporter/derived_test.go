@@ -1,0 +1,91 @@
+// Copyright The flagsync-otel Authors
+// SPDX-License-Identifier: Apache-2.0
+
+package flagsyncexporter
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// serverSpanRequest is a request holding one HTTP server span of trace n (and, with user, the
+// handler span below it evaluating a flag for that user).
+func serverSpanRequest(n byte, user string) ptrace.Traces {
+	td := ptrace.NewTraces()
+	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("@opentelemetry/instrumentation-http")
+	server := ss.Spans().AppendEmpty()
+	server.SetName("GET /checkout")
+	server.SetKind(ptrace.SpanKindServer)
+	server.SetTraceID(pcommon.TraceID{15: n})
+	server.SetSpanID(pcommon.SpanID{7: 1})
+	server.SetStartTimestamp(1_795_000_000_000_000_000)
+	server.SetEndTimestamp(1_795_000_000_250_000_000)
+	if user != "" {
+		handler := request(user).ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+		handler.SetTraceID(pcommon.TraceID{15: n})
+		handler.SetSpanID(pcommon.SpanID{7: 2})
+		handler.CopyTo(ss.Spans().AppendEmpty())
+	}
+	return td
+}
+
+func derivedConfig(c *Config) {
+	c.DerivedEvents = []DerivedEventRule{{EventKey: "latency_ms", Match: RuleMatch{Kind: "server"}, Value: &RuleValue{From: "duration"}}}
+}
+
+func TestDerivedEventFromTheServerSpanAboveTheEvaluation(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, derivedConfig)
+	require.NoError(t, h.pushTraces(serverSpanRequest(1, "u1")))
+	assert.Equal(t, []string{"u1", "u1"}, fs.keys("events"), "the track event and the derived one")
+	assert.Contains(t, fs.bodies[len(fs.bodies)-1], `{"context":{"key":"u1"},"eventKey":"latency_ms","value":250,"timestamp":"2026-11-18T11:06:40.250Z"}`)
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_flagsync_derived"))
+}
+
+func TestDerivedSpanWaitsForItsTracesEvaluationInALaterRequest(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, derivedConfig)
+	require.NoError(t, h.pushTraces(serverSpanRequest(2, "")))
+	assert.Empty(t, fs.keys("events"))
+	// The handler span of the same trace arrives later: the waiting server span is attributed then.
+	late := request("u2")
+	handler := late.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0)
+	handler.SetTraceID(pcommon.TraceID{15: 2})
+	require.NoError(t, h.pushTraces(late))
+	assert.Equal(t, []string{"u2", "u2"}, fs.keys("events"))
+}
+
+func TestDerivedChunksKeepTheirKeysOnReplay(t *testing.T) {
+	h := newHarness(t, "http://127.0.0.1:1", derivedConfig)
+	first, err := h.exp.convertTraces(context.Background(), serverSpanRequest(3, "u3"))
+	require.NoError(t, err)
+	// Another collector process (a restart): a fresh trace memory, the same request.
+	again := newHarness(t, "http://127.0.0.1:1", derivedConfig)
+	again.exp.derived.traces = newTraceContexts(time.Minute, 100)
+	second, err := again.exp.convertTraces(context.Background(), serverSpanRequest(3, "u3"))
+	require.NoError(t, err)
+	assert.Equal(t, chunksOf([]xexporterhelper.Request{first}), chunksOf([]xexporterhelper.Request{second}))
+}
+
+func TestTraceMemoryForgetsAfterTheWindowAndBeyondTheBound(t *testing.T) {
+	now := time.Unix(0, 0)
+	traces := newTraceContexts(time.Second, 2)
+	traces.now = func() time.Time { return now }
+	traces.attribute(pcommon.TraceID{1: 1}, waiting{tail: []byte("}"), source: []byte("s")})
+	now = now.Add(2 * time.Second)
+	assert.Empty(t, traces.note(pcommon.TraceID{1: 1}, "u", []byte(`{"key":"u"}`)), "the waiting span expired")
+	assert.Equal(t, int64(1), traces.unattributed)
+	traces.attribute(pcommon.TraceID{1: 2}, waiting{tail: []byte("}"), source: []byte("s")})
+	traces.note(pcommon.TraceID{1: 3}, "u", []byte(`{"key":"u"}`))
+	traces.note(pcommon.TraceID{1: 4}, "u", []byte(`{"key":"u"}`))
+	assert.Equal(t, int64(2), traces.unattributed, "the oldest trace, with its waiting span, made room")
+	assert.LessOrEqual(t, len(traces.traces), 2)
+}

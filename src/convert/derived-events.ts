@@ -1,0 +1,168 @@
+/**
+ * Joins derived events to the user: a span matching a rule (say the HTTP server span) becomes a
+ * FlagSync event for each context a flag was evaluated for in the same trace (say in the handler
+ * span below it). Evaluations fill a bounded, time-limited map from trace id to contexts; a
+ * matching span reads it. A matching span that arrives before any evaluation of its trace waits
+ * (bounded, for the same window) and is attributed when the first one arrives; if none arrives, it
+ * gives nothing. Contexts first seen after a span was attributed are not added to it.
+ *
+ * Limits: the memory is per process, so every span of a trace must reach the same exporter or
+ * collector instance (in a collector fleet: the loadbalancing exporter, routing by trace id, as
+ * tail sampling requires); spans waiting for an evaluation are lost on a restart.
+ */
+import { compileRules, type CompiledRule, type DerivedEventRule, type SpanFacts } from './derived-rules.js';
+
+/** Derived-event settings, the same for the exporters and the service. */
+export interface DerivedEventsConfig {
+  /** Rules turning spans into FlagSync events (derived-rules.ts). Default: none. */
+  derivedEvents?: readonly DerivedEventRule[];
+  /** How long a trace's contexts (and spans waiting for one) are kept, ms. Default 300000. */
+  derivedEventsWindowMillis?: number;
+  /** Most traces remembered at once (the oldest are forgotten first). Default 100000. */
+  derivedEventsMaxTraces?: number;
+}
+
+/** Rules for these settings (validated: throws a FlagSyncConfigError naming the rule). */
+export function createDerivedEvents(config: DerivedEventsConfig, traces: TraceContexts, source?: string): DerivedEvents {
+  return new DerivedEvents(compileRules(config.derivedEvents, source), traces);
+}
+
+/** A derived FlagSync event: its JSON as FlagSync receives it, and what identifies it across sends. */
+export interface DerivedEvent {
+  json: string;
+  /** The span it came from (the caller's identity for it), the rule's index and the context key. */
+  source: { span: string; rule: number; contextKey: string };
+}
+
+interface Waiting {
+  span: SpanFacts;
+  spanId: string;
+  rule: CompiledRule;
+  value: string;
+}
+
+interface Trace {
+  /** Context key → the context's JSON text, in the order first seen. */
+  contexts: Map<string, string>;
+  /** Matching spans waiting for a context. */
+  pending: Waiting[];
+  expires: number;
+}
+
+/**
+ * The contexts flags were evaluated for, by trace, and the matching spans waiting for one. Shared
+ * by the exporters of one delivery engine, so evaluations recorded as log-based events count for
+ * spans the span exporter sees.
+ */
+export class TraceContexts {
+  private readonly _traces = new Map<string, Trace>();
+  private readonly _windowMillis: number;
+  private readonly _maxTraces: number;
+  private _unattributed = 0;
+  /** Set once some exporter has rules: until then noting contexts would only cost. */
+  active = false;
+
+  constructor(config: Pick<DerivedEventsConfig, 'derivedEventsWindowMillis' | 'derivedEventsMaxTraces'> = {}, private readonly _now: () => number = Date.now) {
+    this._windowMillis = config.derivedEventsWindowMillis ?? 300_000;
+    this._maxTraces = config.derivedEventsMaxTraces ?? 100_000;
+  }
+
+  /** Matching spans dropped because no evaluation of their trace arrived within the window. */
+  get unattributed(): number {
+    return this._unattributed;
+  }
+
+  /** A flag was evaluated for this context in this trace; returns the events of spans that were waiting for it. */
+  note(traceId: string, contextKey: string, contextText: string): DerivedEvent[] {
+    if (!this.active || !traceId) return [];
+    const trace = this._trace(traceId);
+    if (!trace.contexts.has(contextKey)) trace.contexts.set(contextKey, contextText);
+    if (trace.pending.length === 0) return [];
+    return trace.pending.splice(0).flatMap((w) => events(trace, w));
+  }
+
+  /** The events of a span matching a rule: one per context of its trace, or none yet (it waits). */
+  attribute(waiting: Waiting): DerivedEvent[] {
+    const trace = this._trace(waiting.span.traceId);
+    if (trace.contexts.size === 0) {
+      trace.pending.push(waiting);
+      return [];
+    }
+    return events(trace, waiting);
+  }
+
+  private _trace(traceId: string): Trace {
+    const now = this._now();
+    let trace = this._traces.get(traceId);
+    if (trace && trace.expires <= now) {
+      this._forget(traceId, trace);
+      trace = undefined;
+    }
+    if (!trace) {
+      this._evict(now);
+      trace = { contexts: new Map(), pending: [], expires: now + this._windowMillis };
+      this._traces.set(traceId, trace);
+    }
+    return trace;
+  }
+
+  /** Expired traces go (the map is in insertion order: oldest first), then the oldest beyond the bound. */
+  private _evict(now: number): void {
+    for (const [id, trace] of this._traces) {
+      if (trace.expires > now && this._traces.size < this._maxTraces) break;
+      this._forget(id, trace);
+    }
+  }
+
+  private _forget(traceId: string, trace: Trace): void {
+    this._unattributed += trace.pending.length;
+    this._traces.delete(traceId);
+  }
+}
+
+/** Rules applied to spans, joined through the shared TraceContexts. */
+export class DerivedEvents {
+  /** Every attribute any rule reads. */
+  readonly attributeNames: ReadonlySet<string>;
+
+  constructor(
+    readonly rules: readonly CompiledRule[],
+    readonly traces: TraceContexts,
+  ) {
+    this.attributeNames = new Set(rules.flatMap((r) => r.attributeNames));
+    if (rules.length > 0) traces.active = true;
+  }
+
+  noteContext(traceId: string, contextKey: string, contextText: string): DerivedEvent[] {
+    return this.traces.note(traceId, contextKey, contextText);
+  }
+
+  /** The events of one span: for every matching rule, one per context of its trace. */
+  derive(span: SpanFacts, spanId: string): DerivedEvent[] {
+    if (!span.traceId) return [];
+    let out: DerivedEvent[] | undefined;
+    for (const rule of this.rules) {
+      const value = rule.evaluate(span);
+      if (value === undefined) continue;
+      const attributed = this.traces.attribute({ span, spanId, rule, value });
+      if (attributed.length > 0) (out ??= []).push(...attributed);
+    }
+    return out ?? [];
+  }
+}
+
+function events(trace: Trace, { span, spanId, rule, value }: Waiting): DerivedEvent[] {
+  const time = isoMillis(span.endMs);
+  if (time === undefined) return [];
+  const tail = `,"eventKey":${rule.eventKeyJson}${value === '' ? '' : `,"value":${value}`}${rule.properties(span)},"timestamp":"${time}"}`;
+  const out: DerivedEvent[] = [];
+  for (const [contextKey, contextText] of trace.contexts) {
+    out.push({ json: `{"context":${contextText}${tail}`, source: { span: spanId, rule: rule.index, contextKey } });
+  }
+  return out;
+}
+
+function isoMillis(ms: number): string | undefined {
+  const date = new Date(Math.floor(ms));
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
