@@ -3,7 +3,7 @@ import { FlagSyncConfigError, resolveDeliveryConfig, type FlagSyncDeliveryOption
 import { readFileSync } from 'node:fs';
 import type { ConverterOptions } from '../convert/converter.js';
 import type { DerivedEventsConfig } from '../convert/derived-events.js';
-import type { DerivedEventRule } from '../convert/derived-rules.js';
+import { compileRules, type DerivedEventRule } from '../convert/derived-rules.js';
 
 /**
  * Derived-event rules (`derivedEvents`) come from options, or from env `FLAGSYNC_DERIVED_EVENTS`
@@ -113,11 +113,17 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
     delivery: resolveDeliveryConfig({ flushIntervalMillis: env.FLAGSYNC_EXPORT_SCHEDULE_DELAY ? undefined : SERVICE_FLUSH_INTERVAL, ...options }, env),
     converter: options.providerNames ? { providerNames: options.providerNames } : {},
     derived: {
-      derivedEvents: options.derivedEvents ?? derivedEventsFromEnv(env),
+      derivedEvents: validRules(options.derivedEvents, 'derivedEvents') ?? validRules(derivedEventsFromEnv(env), env.FLAGSYNC_DERIVED_EVENTS_FILE ? 'FLAGSYNC_DERIVED_EVENTS_FILE' : 'FLAGSYNC_DERIVED_EVENTS'),
       derivedEventsWindowMillis: numbers.derivedEventsWindowMillis!,
       derivedEventsMaxTraces: numbers.derivedEventsMaxTraces!,
     },
   };
+}
+
+/** Rules checked here, so a wrong one stops the service at startup, named by where it came from. */
+function validRules(rules: DerivedEventRule[] | readonly DerivedEventRule[] | undefined, source: string): readonly DerivedEventRule[] | undefined {
+  if (rules !== undefined) compileRules(rules, source);
+  return rules;
 }
 
 function derivedEventsFromEnv(env: NodeJS.ProcessEnv): DerivedEventRule[] | undefined {

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { arrived, firstHalf, nativeReference, ofFirstHalf, runApp, secondHalf } from '../utils/e2e-app.js';
+import { CHECKOUT_RULES_YAML, expectedCheckoutEvents, receivedEvents, runHttpApp } from '../utils/http-app.js';
 import { manyEvaluationsRequest } from '../utils/otlp-request.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
 import { metricValue, startCollector, waitUntil, type Collector, type CollectorOptions } from '../utils/processes.js';
@@ -158,4 +159,25 @@ describe('FlagSync failures through the flagsync exporter', () => {
     expect(resent).toBe(expected.events.length);
     expect(canonical(standIn.impressions())).toEqual(expected.impressions);
   }, 240_000);
+});
+
+describe('derived events through the flagsync exporter', () => {
+  it('an app with HTTP server spans: one latency and one error-rate event per request for its user, once, across a SIGKILL of the collector', async () => {
+    standIn.reset();
+    await collector.stop();
+    collector = await startCollector(options({ derivedEvents: CHECKOUT_RULES_YAML }));
+    // FlagSync holds the events: the collector is killed with the derived events sent, unanswered.
+    standIn.addFault({ route: 'events', delayMs: 10_000 });
+    const { servers } = await runHttpApp(standIn, { otlpEndpoint: collector.otlpHttp });
+    await waitUntil(() => standIn.impressions().length >= 6, 30_000, 'impressions');
+    await new Promise((r) => setTimeout(r, 300));
+    await collector.stop('SIGKILL');
+    standIn.clearFaults();
+    collector = await startCollector(options({ derivedEvents: CHECKOUT_RULES_YAML, queueDir: collector.queueDir }));
+    await waitUntil(() => standIn.events().length >= 12, 60_000, 'derived events');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(receivedEvents(standIn)).toEqual(expectedCheckoutEvents(servers));
+    expect(standIn.impressions()).toHaveLength(6);
+    expect(await exporterMetric('duplicates_skipped')).toBe(6);
+  }, 180_000);
 });

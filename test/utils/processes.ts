@@ -48,7 +48,13 @@ export interface Collector {
 }
 
 export type CollectorOptions = { backendEndpoint: string; queueDir?: string } & (
-  | { /** collector-config.yaml: the flagsync exporter delivers to FlagSync. */ flagsyncEndpoint: string; sdkKey: string; configErrorRetryDelay?: string }
+  | {
+      /** collector-config.yaml: the flagsync exporter delivers to FlagSync. */ flagsyncEndpoint: string;
+      sdkKey: string;
+      configErrorRetryDelay?: string;
+      /** derived_events rules (snake_case), passed as FLAGSYNC_DERIVED_EVENTS. */
+      derivedEvents?: unknown[];
+    }
   | { /** collector-config.sidecar.yaml: otlp_http to the flagsync-otel service. */ serviceEndpoint: string; token?: string }
 );
 
@@ -69,7 +75,12 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       FLAGSYNC_QUEUE_DIR: queueDir,
       ...(sidecar
         ? { FLAGSYNC_SERVICE_ENDPOINT: options.serviceEndpoint, FLAGSYNC_SERVICE_BEARER_TOKEN: options.token ?? '' }
-        : { FLAGSYNC_ENDPOINT: options.flagsyncEndpoint, FLAGSYNC_SDK_KEY: options.sdkKey, FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s' }),
+        : {
+            FLAGSYNC_ENDPOINT: options.flagsyncEndpoint,
+            FLAGSYNC_SDK_KEY: options.sdkKey,
+            FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s',
+            ...(options.derivedEvents ? { FLAGSYNC_DERIVED_EVENTS: JSON.stringify(options.derivedEvents) } : {}),
+          }),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
