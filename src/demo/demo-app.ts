@@ -1,11 +1,12 @@
 /**
  * The demo's example app: a small HTTP server using FlagSync the usual way. `GET /register` serves
- * the register button copy and tracks page_load_time; `POST /purchase` tracks purchase_event.
- * Spans are started by hand here, as an HTTP instrumentation would.
+ * the register button copy (evaluated in a handler span below the server span, which renders for
+ * `renderMs`) and tracks page_load_time; `POST /purchase` tracks purchase_event. Server spans are
+ * started by hand here, as an HTTP instrumentation would; the demo derives an event from them.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 export interface DemoFlagClient {
   flag(context: { key: string; attributes?: Record<string, unknown> }, flagKey: string, defaultValue?: unknown): unknown;
@@ -17,10 +18,16 @@ export async function startDemoApp(client: DemoFlagClient): Promise<{ url: strin
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://app');
     const user = { key: url.searchParams.get('user') ?? 'anonymous', attributes: { plan: url.searchParams.get('plan') ?? 'free' } };
-    tracer.startActiveSpan(`${req.method} ${url.pathname}`, (span) => {
+    tracer.startActiveSpan(`${req.method} ${url.pathname}`, { kind: SpanKind.SERVER }, async (span) => {
       try {
         if (req.method === 'GET' && url.pathname === '/register') {
-          const copy = client.flag(user, 'register-button-copy', 'Register');
+          const copy = await tracer.startActiveSpan('render register page', async (handler) => {
+            const served = client.flag(user, 'register-button-copy', 'Register');
+            // The "Join Now" page carries a heavier hero image: the experiment shows it in server time.
+            await new Promise((r) => setTimeout(r, Number(url.searchParams.get('renderMs') ?? 0) + (served === 'Join Now' ? 6 : 0)));
+            handler.end();
+            return served;
+          });
           client.track(user, 'page_load_time', Number(url.searchParams.get('loadMs') ?? 0));
           res.writeHead(200, { 'content-type': 'text/html' });
           res.end(`<button>${String(copy)}</button>`);

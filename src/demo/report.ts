@@ -33,12 +33,15 @@ export function renderReport(impressions: Item[], events: Item[]): string {
   for (const i of impressions) if (i.flagKey === 'register-button-copy') variantOf.set(i.context.key, String(i.flagValue));
   const rows = [...groupBy([...variantOf], ([, v]) => v)].sort().map(([variant, users]) => {
     const keys = new Set(users.map(([k]) => k));
-    const loads = events.filter((e) => e.eventKey === 'page_load_time' && keys.has(e.context.key)).map((e) => e.value as number);
+    const average = (eventKey: string, digits: number) => {
+      const values = events.filter((e) => e.eventKey === eventKey && keys.has(e.context.key)).map((e) => e.value as number);
+      return values.length ? `${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(digits)} (${values.length})` : '-';
+    };
     const buyers = new Set(events.filter((e) => e.eventKey === 'purchase_event' && keys.has(e.context.key)).map((e) => e.context.key));
-    return [variant, String(keys.size), `${((100 * buyers.size) / keys.size).toFixed(0)}%`, (loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)).toFixed(0)];
+    return [variant, String(keys.size), `${((100 * buyers.size) / keys.size).toFixed(0)}%`, average('page_load_time', 0), average('register_server_ms', 1)];
   });
   out.push('', 'Experiment register-button-copy (impressions joined with events on context.key)');
-  out.push(table(['variant', 'users', 'purchased', 'avg page_load_time ms'], rows));
+  out.push(table(['variant', 'users', 'purchased', 'avg page_load_time ms (track)', 'avg register_server_ms (derived)'], rows));
   return out.join('\n');
 }
 

@@ -69,6 +69,12 @@ export interface GuardStats {
 
 interface ClaimState {
   OwnedContext: typeof OwnedContext;
+  /**
+   * flag() calls in progress. node-sdk sends its queue from inside the call that fills it, before
+   * the call is claimed: the guard defers a request seen while this is above zero by a microtask,
+   * by when the call has been decided.
+   */
+  inCall: number;
   clientClaims: ClientClaim[];
   /** Which SDKs' delivery paths the guard covers; a call is claimed only for a covered SDK. */
   guarded: { server: boolean; client: boolean };
@@ -81,10 +87,13 @@ const CLIENT_CLAIM_TTL_MS = 3_600_000;
 
 export const state: ClaimState = ((globalThis as Record<PropertyKey, unknown>)[STATE] ??= {
   OwnedContext,
+  inCall: 0,
   clientClaims: [],
   guarded: { server: false, client: false },
   stats: { suppressedRequests: 0, filteredImpressions: 0, expiredClaims: 0 },
 }) as ClaimState;
+// A state object made by an older copy of this package, loaded side by side.
+state.inCall ??= 0;
 
 /** True when the guard covers this SDK's delivery, so a claimed call's SDK copy is held back. */
 export function isGuarded(sdk: 'server' | 'client'): boolean {

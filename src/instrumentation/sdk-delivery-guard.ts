@@ -44,10 +44,18 @@ export function guardAxios(axios: unknown): boolean {
         | { url?: unknown; method?: unknown; headers?: unknown; data?: unknown }
         | undefined;
       if (request && isSdkImpressionsRequest(request.url, request.method, request.headers, this.defaults?.headers)) {
-        const data = withoutDeliveredImpressions(request.data);
-        if (data === undefined) return Promise.resolve({ data: '', status: 202, statusText: 'Accepted', headers: {}, config: request });
-        if (data !== request.data) return original.call(this, { ...request, data });
+        // Sent from inside a flag() call (node-sdk flushes a full queue there): decide once the
+        // call is, a microtask later. The request is a promise to the SDK either way.
+        if (state.inCall > 0) return Promise.resolve().then(() => send.call(this, request, configOrUrl, config));
+        return send.call(this, request, configOrUrl, config);
       }
+      return original.call(this, configOrUrl, config);
+    };
+    /** An SDK impressions request, without the impressions this package delivered. */
+    const send = function (this: ThisParameterType<RequestFn>, request: { data?: unknown }, configOrUrl: unknown, config: unknown): Promise<unknown> {
+      const data = withoutDeliveredImpressions(request.data);
+      if (data === undefined) return Promise.resolve({ data: '', status: 202, statusText: 'Accepted', headers: {}, config: request });
+      if (data !== request.data) return original.call(this, { ...request, data });
       return original.call(this, configOrUrl, config);
     };
     proto._request = guarded;

@@ -26,7 +26,7 @@ import {
   trackAttributes,
   type PreparedContext,
 } from './attributes.js';
-import { CLAIMED, claimClientImpression, isGuarded, ownContext, RELEASE, type Claim } from './claims.js';
+import { CLAIMED, claimClientImpression, isGuarded, ownContext, RELEASE, state, type Claim } from './claims.js';
 import { Fallback, resolveFallback } from './fallback.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
 import { EventRecorder, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
@@ -133,15 +133,21 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
       const call = beginServerFlag(s, context);
       if (!call) return flag(context, flagKey, defaultValue);
       const fallback = new Fallback(defaultValue ?? CONTROL);
-      const result = flag(call.claim ?? context, flagKey, fallback);
-      const value = resolveFallback(result, fallback);
-      // node-sdk queues no impression for a missing flag, and one with the default for a flag
-      // that served null; it stringifies a queued value at once. Either way its copy is right.
-      const fellBack = result === fallback;
-      const reason = fellBack ? (fallback.serialised > 0 ? REASON_DEFAULT : REASON_ERROR) : REASON_UNKNOWN;
-      const errorType = fellBack && fallback.serialised === 0 ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
-      finishFlag(s, call, flagKey, value, reason, errorType, !fellBack, fellBack);
-      return value;
+      // The SDK may send its queue from inside this call: the guard waits until it is decided.
+      state.inCall++;
+      try {
+        const result = flag(call.claim ?? context, flagKey, fallback);
+        const value = resolveFallback(result, fallback);
+        // node-sdk queues no impression for a missing flag, and one with the default for a flag
+        // that served null; it stringifies a queued value at once. Either way its copy is right.
+        const fellBack = result === fallback;
+        const reason = fellBack ? (fallback.serialised > 0 ? REASON_DEFAULT : REASON_ERROR) : REASON_UNKNOWN;
+        const errorType = fellBack && fallback.serialised === 0 ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+        finishFlag(s, call, flagKey, value, reason, errorType, !fellBack, fellBack);
+        return value;
+      } finally {
+        state.inCall--;
+      }
     },
     track(context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
@@ -165,13 +171,18 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
       const call = beginBrowserFlag(s, client, Date.now());
       if (!call) return flag(flagKey, defaultValue);
       const fallback = new Fallback(defaultValue ?? CONTROL);
-      const result = flag(flagKey, fallback);
-      const value = resolveFallback(result, fallback);
-      // js-sdk queues an impression for every call, missing flags included, with the value it served.
-      const fellBack = result === fallback;
-      const errorType = fellBack ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
-      finishFlag(s, call, flagKey, value, fellBack ? REASON_ERROR : REASON_CACHED, errorType, true, false);
-      return value;
+      state.inCall++;
+      try {
+        const result = flag(flagKey, fallback);
+        const value = resolveFallback(result, fallback);
+        // js-sdk queues an impression for every call, missing flags included, with the value it served.
+        const fellBack = result === fallback;
+        const errorType = fellBack ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+        finishFlag(s, call, flagKey, value, fellBack ? REASON_ERROR : REASON_CACHED, errorType, true, false);
+        return value;
+      } finally {
+        state.inCall--;
+      }
     },
     track(eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
@@ -186,14 +197,19 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
       const s = settings();
       if (!s.isEnabled()) return flags(defaultValues);
       const startedAt = Date.now();
-      const result = flags(defaultValues);
-      if (result && typeof result === 'object') {
-        for (const flagKey of Object.keys(result)) {
-          const call = beginBrowserFlag(s, client, startedAt);
-          if (call) finishFlag(s, call, flagKey, (result as Record<string, unknown>)[flagKey], REASON_CACHED, undefined, true, false);
+      state.inCall++;
+      try {
+        const result = flags(defaultValues);
+        if (result && typeof result === 'object') {
+          for (const flagKey of Object.keys(result)) {
+            const call = beginBrowserFlag(s, client, startedAt);
+            if (call) finishFlag(s, call, flagKey, (result as Record<string, unknown>)[flagKey], REASON_CACHED, undefined, true, false);
+          }
         }
+        return result;
+      } finally {
+        state.inCall--;
       }
-      return result;
     };
   }
   return wrapped;

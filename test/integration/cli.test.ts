@@ -9,9 +9,12 @@ const run = promisify(execFile);
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 
 describe('flagsync-otel CLI', () => {
-  it('demo: every call reaches the stand-in exactly once, and the report shows each variant', async () => {
-    const { stdout } = await run(process.execPath, [cli, 'demo', '--users', '30'], { timeout: 60_000 });
-    expect(stdout).toContain('flag() calls: 30 -> impressions received: 30');
+  it('demo (as npm run demo runs it): every call reaches the stand-in exactly once, the derived metric one per sampled visit, and the report shows each variant', async () => {
+    // 60 visitors: node-sdk's queue fills (50) inside a flag() call, which the guard must still hold back.
+    const { stdout } = await run(process.execPath, [cli, 'demo'], { timeout: 60_000 });
+    expect(stdout).toContain('flag() calls: 60 -> impressions received: 60');
+    expect(stdout).toMatch(/register_server_ms derived from server spans \(no track\(\) call\): (\d+) events, one per sampled visit \(\1\)/);
+    expect(stdout).toContain('avg register_server_ms (derived)');
     expect(stdout).toMatch(/track\(\) calls: (\d+) -> events received: \1\n/);
     for (const variant of ['"Register"', '"Join Now"', '"Sign Up"']) expect(stdout).toContain(variant);
     expect(stdout).toContain('senders seen by FlagSync: flagsync-otel@0.1.0;');

@@ -77,6 +77,20 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
     await client.destroy();
   });
 
+  it('more calls than node-sdk queues (50): the call that fills its queue, which the SDK sends from inside flag(), arrives once', async () => {
+    const o = setupPipeline();
+    const client = await instrumentedClient();
+    const filteredBefore = sdkDeliveryGuardStats().filteredImpressions;
+    for (let i = 0; i < 120; i++) inSpans(o)(`GET /page/${i}`, () => client.flag({ key: `full-queue-${i}` }, 'string-true'));
+    await o.shutdown();
+    otel = undefined;
+    await client.destroy();
+    const keys = standIn.impressions().map((i) => (i.context as { key: string }).key);
+    expect(keys.sort()).toEqual(Array.from({ length: 120 }, (_, i) => `full-queue-${i}`).sort());
+    expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);
+    expect(sdkDeliveryGuardStats().filteredImpressions - filteredBefore).toBe(120);
+  });
+
   it('matches what the SDK sends natively, field by field', async () => {
     // 1. Native: the SDK's own delivery (guard off), flushed by destroy().
     removeSdkDeliveryGuards();

@@ -4,7 +4,7 @@
  * plays a scripted session against it over loopback, and prints what FlagSync received.
  */
 import { parseArgs } from 'node:util';
-import { context, logs, trace } from '@opentelemetry/api';
+import { context, logs, SpanKind, trace } from '@opentelemetry/api';
 import { FlagSyncLogRecordExporter } from '../../exporters/flagsync-log-record-exporter.js';
 import { FlagSyncSpanExporter } from '../../exporters/flagsync-span-exporter.js';
 import { renderReport } from '../../demo/report.js';
@@ -12,6 +12,7 @@ import { startDemoApp, type DemoFlagClient } from '../../demo/demo-app.js';
 import { installSdkDeliveryGuard } from '../../instrumentation/node-sdk-delivery-guard.js';
 import { sdkDeliveryGuardStats } from '../../instrumentation/sdk-delivery-guard.js';
 import { createClientInstrumenter } from '../../instrumentation/wrap-client.js';
+import type { DerivedEventRule } from '../../convert/derived-rules.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY } from '../../standin/server.js';
 import type { Command } from '../command.js';
 
@@ -65,10 +66,21 @@ export const demoCommand: Command = {
 
     // The team's usual OTel setup, plus the FlagSync exporters beside their usual exporters.
     context.setGlobalContextManager(new asyncHooks.AsyncLocalStorageContextManager().enable());
-    const exporterOptions = { sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 200 };
+    // A metric without track(): the register page's server time, from its server spans, for the
+    // user whose flag the page evaluated (docs: "Metrics without track()").
+    const derivedEvents: DerivedEventRule[] = [{ eventKey: 'register_server_ms', match: { kind: 'server', spanName: 'GET /register' }, value: { from: 'duration' } }];
+    const exporterOptions = { sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 200, derivedEvents };
+    // Counts the sampled register server spans, the ones a derived event can come from.
+    let sampledRegisterSpans = 0;
+    const counter = {
+      onStart: () => undefined,
+      onEnd: (span: { name: string; kind: number }) => void (span.name === 'GET /register' && span.kind === SpanKind.SERVER && sampledRegisterSpans++),
+      forceFlush: () => Promise.resolve(),
+      shutdown: () => Promise.resolve(),
+    };
     const tracerProvider = new traceSdk.TracerProvider({
       sampler: new traceSdk.ParentBasedSampler({ root: new traceSdk.TraceIdRatioBasedSampler(ratio) }),
-      spanProcessors: [new traceSdk.BatchSpanProcessor({ exporter: new FlagSyncSpanExporter(exporterOptions) })],
+      spanProcessors: [new traceSdk.BatchSpanProcessor({ exporter: new FlagSyncSpanExporter(exporterOptions) }), counter],
     });
     const loggerProvider = new logsSdk.LoggerProvider({ processors: [new logsSdk.BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter(exporterOptions) })] });
     trace.setGlobalTracerProvider(tracerProvider);
@@ -89,7 +101,7 @@ export const demoCommand: Command = {
     for (let i = 0; i < users; i++) {
       const user = `visitor-${String(i + 1).padStart(3, '0')}`;
       const plan = random() < 0.25 ? 'pro' : 'free';
-      const page = await fetch(`${app.url}/register?user=${user}&plan=${plan}&loadMs=${Math.round(400 + random() * 900)}`);
+      const page = await fetch(`${app.url}/register?user=${user}&plan=${plan}&loadMs=${Math.round(400 + random() * 900)}&renderMs=${4 + ((i * 7) % 9)}`);
       const copy = /<button>(.*)<\/button>/.exec(await page.text())?.[1] ?? '';
       flagCalls++;
       trackCalls++;
@@ -105,18 +117,22 @@ export const demoCommand: Command = {
     await client.destroy(); // the SDK's own flush: held back by the delivery guard
 
     const impressions = standIn.impressions() as Parameters<typeof renderReport>[0];
-    const events = standIn.events() as Parameters<typeof renderReport>[1];
+    const allEvents = standIn.events() as Parameters<typeof renderReport>[1];
+    const derived = allEvents.filter((e) => e.eventKey === 'register_server_ms');
+    const events = allEvents.filter((e) => e.eventKey !== 'register_server_ms');
     say('');
-    say(renderReport(impressions, events));
+    say(renderReport(impressions, allEvents));
     say('');
     const stats = instrumenter.stats;
     say(`flag() calls: ${flagCalls} -> impressions received: ${impressions.length}`);
     say(`track() calls: ${trackCalls} -> events received: ${events.length}`);
+    // Only sampled traces have a server span to derive from: about the sample ratio of the visits.
+    say(`register_server_ms derived from server spans (no track() call): ${derived.length} events, one per sampled visit (${sampledRegisterSpans})`);
     const leftToSdk = Object.entries(stats.sdkDelivered).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`);
     say(`recorded as span events: ${stats.spanEvents}, as log events (no recording span): ${stats.logEvents}; left to the SDK's own delivery: ${leftToSdk.join(', ') || 'none'}`);
     say(`senders seen by FlagSync: ${[...new Set(standIn.batches.map((b) => `${b.sdkContext.sdkName}@${b.sdkContext.sdkVersion}`))].join(', ')}; SDK impressions held back: ${sdkDeliveryGuardStats().filteredImpressions}; rejected requests: ${standIn.rejections.length}`);
     await standIn.close();
-    const ok = impressions.length === flagCalls && events.length === trackCalls;
+    const ok = impressions.length === flagCalls && events.length === trackCalls && derived.length === sampledRegisterSpans;
     say(ok ? 'OK: every call reached FlagSync exactly once.' : 'MISMATCH: see the counts above.');
     // node-sdk 0.1.1 leaves a timer running after destroy(); end the demo explicitly.
     process.exit(ok ? 0 : 1);
