@@ -5,3 +5,4 @@ export { payloadSize } from './convert/payload-size.js';
 export { decodeLogsJson, decodeTracesJson } from './otlp/decode-json.js';
 export { createClientInstrumenter } from './instrumentation/wrap-client.js';
 export { createDerivedEvents, TraceContexts } from './convert/derived-events.js';
+export { convertSpans } from './convert/sources.js';

@@ -4,11 +4,16 @@
 package flagsyncexporter
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
 
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pipeline"
 )
 
 // benchTraces is a request as the instrumentation writes it: spans with 1-3 flag evaluations and
@@ -16,11 +21,22 @@ import (
 func benchTraces(spans int) (ptrace.Traces, int) {
 	td := ptrace.NewTraces()
 	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("@opentelemetry/instrumentation-http")
 	events := 0
 	for i := 0; i < spans; i++ {
 		span := ss.Spans().AppendEmpty()
-		span.SetName("GET /checkout")
-		user := fmt.Sprintf(`{"key":"user-%d","attributes":{"plan":"pro","country":"DE"}}`, i)
+		// A request's spans: a server span, then client and internal ones, each trace 4 spans.
+		span.SetName([]string{"GET /checkout", "GET /inventory", "SELECT orders", "render"}[i%4])
+		span.SetKind([]ptrace.SpanKind{ptrace.SpanKindServer, ptrace.SpanKindClient, ptrace.SpanKindClient, ptrace.SpanKindInternal}[i%4])
+		span.SetTraceID(pcommon.TraceID{0: byte(i / 4), 1: byte(i / 1024), 15: 1})
+		span.SetSpanID(pcommon.SpanID{0: byte(i), 1: byte(i >> 8), 7: 1})
+		span.SetStartTimestamp(1795000000000000000)
+		span.SetEndTimestamp(pcommon.Timestamp(1795000000000000000 + uint64(i)*1000003))
+		span.Attributes().PutStr("url.path", "/checkout")
+		span.Attributes().PutInt("http.response.status_code", int64([]int{200, 200, 503, 404}[i%4]))
+		span.Attributes().PutStr("server.address", "inventory.internal")
+		// One user per trace, as one request serves one user.
+		user := fmt.Sprintf(`{"key":"user-%d","attributes":{"plan":"pro","country":"DE"}}`, i/4)
 		for f, value := range []string{`"Join Now"`, `true`, `1.5`}[:1+i%3] {
 			ev := span.Events().AppendEmpty()
 			ev.SetName("feature_flag.evaluation")
@@ -29,7 +45,7 @@ func benchTraces(spans int) (ptrace.Traces, int) {
 			a.PutInt("flagsync.size", 0) // first, as written; set once the rest is in
 			a.PutStr("feature_flag.key", fmt.Sprintf("flag-%d", f))
 			a.PutStr("feature_flag.provider.name", "FlagSync")
-			a.PutStr("feature_flag.context.id", fmt.Sprintf("user-%d", i))
+			a.PutStr("feature_flag.context.id", fmt.Sprintf("user-%d", i/4))
 			a.PutStr("feature_flag.result.reason", "targeting_match")
 			a.PutStr("flagsync.value", value)
 			a.PutStr("flagsync.context", user)
@@ -81,3 +97,89 @@ func BenchmarkConvertSpanEvents(b *testing.B) {
 	}
 	b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// tenRules are rules as a team might configure them: route latencies, error rates, a client call,
+// a database span; on the traffic above about a quarter of the spans match one.
+func tenRules() []DerivedEventRule {
+	name := func(n string) *string { return &n }
+	rules := []DerivedEventRule{
+		{EventKey: "checkout_latency_ms", Match: RuleMatch{Kind: "server", SpanName: name("GET /checkout")}, Value: &RuleValue{From: "duration"}, Properties: []string{"http.response.status_code"}},
+		{EventKey: "checkout_error", Match: RuleMatch{Kind: "server", SpanName: name("GET /checkout")}, Value: &RuleValue{From: "flag", When: &RuleWhen{Attribute: &AttributeCondition{Key: "http.response.status_code", In: []any{500, 502, 503}}}}},
+		{EventKey: "inventory_latency_ms", Match: RuleMatch{Kind: "client", Attributes: []AttributeCondition{{Key: "server.address", Regex: `^inventory\.`}}}, Value: &RuleValue{From: "duration"}},
+		{EventKey: "db_time_ms", Match: RuleMatch{SpanNameRegex: "^SELECT "}, Value: &RuleValue{From: "duration"}},
+	}
+	for _, route := range []string{"/cart", "/search", "/account", "/pay", "/register", "/login"} {
+		rules = append(rules, DerivedEventRule{EventKey: "latency" + route, Match: RuleMatch{Kind: "server", SpanName: name("GET " + route)}, Value: &RuleValue{From: "duration"}})
+	}
+	return rules
+}
+
+// BenchmarkRulesOverhead converts the same request without rules and with ten rules that match
+// no span, alternately in every iteration (so the machine's drift hits both alike), and reports
+// what the rules add to the component's per-span cost: the price every span pays for rules.
+func BenchmarkRulesOverhead(b *testing.B) {
+	td, _ := benchTraces(512)
+	plain := benchExporter(b, nil)
+	ruled := benchExporter(b, tenRulesMatchingNothing())
+	var without, with time.Duration
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		t0 := time.Now()
+		if _, err := plain.convertTraces(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := ruled.convertTraces(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
+		without += t1.Sub(t0)
+		with += time.Since(t1)
+	}
+	spans := float64(td.SpanCount()) * float64(b.N)
+	b.ReportMetric(float64(without.Nanoseconds())/spans, "ns/span-no-rules")
+	b.ReportMetric(float64(with.Nanoseconds())/spans, "ns/span-ten-rules")
+	b.ReportMetric(100*(float64(with)/float64(without)-1), "%overhead")
+}
+
+func benchExporter(b *testing.B, rules []DerivedEventRule) *flagsyncExporter {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.SDKKey = testKey
+	cfg.DerivedEvents = rules
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	set := exportertest.NewNopSettings(componentType)
+	set.ID = component.NewIDWithName(componentType, fmt.Sprintf("bench%d", len(rules)))
+	return newExporter(cfg, set, pipeline.SignalTraces)
+}
+
+// benchConvertTraces is the component's conversion of a whole request, as it runs before the
+// queue, with the given rules; b reports spans per second.
+func benchConvertTraces(b *testing.B, rules []DerivedEventRule) {
+	td, _ := benchTraces(512)
+	e := benchExporter(b, rules)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		if _, err := e.convertTraces(context.Background(), td); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(td.SpanCount())*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+}
+
+// tenRulesMatchingNothing are ten rules none of the traffic's spans meets: the cost every span
+// pays for rules, whatever they derive.
+func tenRulesMatchingNothing() []DerivedEventRule {
+	rules := tenRules()
+	for i := range rules {
+		rules[i].Match.Status = "error"
+	}
+	return rules
+}
+
+func BenchmarkConvertTracesNoRules(b *testing.B) { benchConvertTraces(b, nil) }
+func BenchmarkConvertTracesTenRulesNoMatch(b *testing.B) {
+	benchConvertTraces(b, tenRulesMatchingNothing())
+}
+func BenchmarkConvertTracesTenRules(b *testing.B) { benchConvertTraces(b, tenRules()) }

@@ -4,6 +4,7 @@
 package flagsyncexporter
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -69,19 +70,84 @@ var spanKinds = map[string]ptrace.SpanKind{
 
 var statusCodes = map[string]ptrace.StatusCode{"unset": ptrace.StatusCodeUnset, "ok": ptrace.StatusCodeOk, "error": ptrace.StatusCodeError}
 
-// ruleSpan is what rules read of a span: the span and its scope's name.
-type ruleSpan struct {
-	s     ptrace.Span
-	scope string
-}
-
+// compiledRule is a rule as data: matching runs no closures and allocates nothing per span.
 type compiledRule struct {
 	index        int
 	eventKeyJSON []byte
-	tests        []func(ruleSpan) bool
-	// value appends the value's JSON (nothing for no value); false when the span gives no event.
-	value      func([]byte, ruleSpan) ([]byte, bool)
+	spanName     *string
+	spanNameRE   *regexp.Regexp
+	kind         ptrace.SpanKind
+	hasKind      bool
+	scope        *string
+	status       ptrace.StatusCode
+	hasStatus    bool
+	conditions   []condition
+	// value: 0 none, 'd' duration, 'a' the attribute valueKey, 'e' 1 on status error, 'c' 1 when flagWhen holds.
+	value      byte
+	valueKey   string
+	flagWhen   condition
 	properties []string
+}
+
+// condition is an attribute condition: equals, one of in, or a regular expression.
+type condition struct {
+	key string
+	in  []scalar // equals is a one-element in
+	re  *regexp.Regexp
+}
+
+func (c *condition) holds(attrs pcommon.Map) bool {
+	v, ok := attrs.Get(c.key)
+	if !ok {
+		return false
+	}
+	if c.re != nil {
+		return v.Type() == pcommon.ValueTypeStr && c.re.MatchString(v.Str())
+	}
+	for i := range c.in {
+		if c.in[i].equals(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// matches checks the cheap criteria first, regular expressions last.
+func (r *compiledRule) matches(s ptrace.Span, scope string) bool {
+	if (r.hasKind && s.Kind() != r.kind) || (r.hasStatus && s.Status().Code() != r.status) {
+		return false
+	}
+	if (r.spanName != nil && s.Name() != *r.spanName) || (r.scope != nil && scope != *r.scope) {
+		return false
+	}
+	attrs := s.Attributes()
+	for i := range r.conditions {
+		if !r.conditions[i].holds(attrs) {
+			return false
+		}
+	}
+	return r.spanNameRE == nil || r.spanNameRE.MatchString(s.Name())
+}
+
+// appendValue appends `,"value":...` (nothing for no value); false when the span gives no event.
+func (r *compiledRule) appendValue(b []byte, s ptrace.Span) ([]byte, bool) {
+	switch r.value {
+	case 'd':
+		// The exact nanoseconds, divided once: the same double as the TypeScript side.
+		nanos := float64(int64(s.EndTimestamp()) - int64(s.StartTimestamp()))
+		return appendJSNumber(append(b, `,"value":`...), nanos/1e6), true
+	case 'a':
+		a, ok := s.Attributes().Get(r.valueKey)
+		if !ok {
+			return b, false
+		}
+		return numberJSON(append(b, `,"value":`...), a)
+	case 'e':
+		return append(b, flagText(s.Status().Code() == ptrace.StatusCodeError)...), true
+	case 'c':
+		return append(b, flagText(r.flagWhen.holds(s.Attributes()))...), true
+	}
+	return b, true
 }
 
 func compileRules(rules []DerivedEventRule) ([]compiledRule, error) {
@@ -99,53 +165,52 @@ func compileRules(rules []DerivedEventRule) ([]compiledRule, error) {
 }
 
 func compileRule(index int, rule DerivedEventRule) (compiledRule, error) {
-	c := compiledRule{index: index, properties: rule.Properties}
+	c := compiledRule{index: index, properties: rule.Properties, spanName: rule.Match.SpanName, scope: rule.Match.Scope}
 	if rule.EventKey == "" {
 		return c, errors.New("event_key must be a non-empty string")
 	}
 	c.eventKeyJSON = appendJSString(nil, rule.EventKey)
 	m := rule.Match
+	criteria := 0
 	if m.SpanName != nil {
-		name := *m.SpanName
-		c.tests = append(c.tests, func(s ruleSpan) bool { return s.s.Name() == name })
+		criteria++
+	}
+	if m.Scope != nil {
+		criteria++
 	}
 	if m.SpanNameRegex != "" {
 		re, err := compileRegex(m.SpanNameRegex, "match.span_name_regex")
 		if err != nil {
 			return c, err
 		}
-		c.tests = append(c.tests, func(s ruleSpan) bool { return re.MatchString(s.s.Name()) })
+		c.spanNameRE = re
+		criteria++
 	}
 	if m.Kind != "" {
 		kind, ok := spanKinds[m.Kind]
 		if !ok {
 			return c, errors.New("match.kind must be one of internal, server, client, producer, consumer")
 		}
-		c.tests = append(c.tests, func(s ruleSpan) bool { return s.s.Kind() == kind })
-	}
-	if m.Scope != nil {
-		scope := *m.Scope
-		c.tests = append(c.tests, func(s ruleSpan) bool { return s.scope == scope })
+		c.kind, c.hasKind = kind, true
+		criteria++
 	}
 	if m.Status != "" {
 		status, ok := statusCodes[m.Status]
 		if !ok {
 			return c, errors.New("match.status must be one of unset, ok, error")
 		}
-		c.tests = append(c.tests, func(s ruleSpan) bool { return s.s.Status().Code() == status })
+		c.status, c.hasStatus = status, true
+		criteria++
 	}
-	for i, condition := range m.Attributes {
-		test, err := compileCondition(condition, fmt.Sprintf("match.attributes[%d]", i))
+	for i, raw := range m.Attributes {
+		cond, err := compileCondition(raw, fmt.Sprintf("match.attributes[%d]", i))
 		if err != nil {
 			return c, err
 		}
-		key := condition.Key
-		c.tests = append(c.tests, func(s ruleSpan) bool {
-			v, ok := s.s.Attributes().Get(key)
-			return ok && test(v)
-		})
+		c.conditions = append(c.conditions, cond)
+		criteria++
 	}
-	if len(c.tests) == 0 {
+	if criteria == 0 {
 		return c, errors.New("match needs at least one criterion: a rule matching every span is almost surely a mistake")
 	}
 	for _, p := range rule.Properties {
@@ -153,63 +218,42 @@ func compileRule(index int, rule DerivedEventRule) (compiledRule, error) {
 			return c, errors.New("properties must be a list of attribute keys")
 		}
 	}
-	value, err := compileValue(rule.Value)
-	c.value = value
-	return c, err
+	return c, compileValue(&c, rule.Value)
 }
 
-func compileValue(v *RuleValue) (func([]byte, ruleSpan) ([]byte, bool), error) {
+func compileValue(c *compiledRule, v *RuleValue) error {
 	if v == nil {
-		return func(b []byte, _ ruleSpan) ([]byte, bool) { return b, true }, nil
+		return nil
 	}
 	switch v.From {
 	case "duration":
-		return func(b []byte, s ruleSpan) ([]byte, bool) {
-			// The exact nanoseconds, divided once: the same double as the TypeScript side.
-			nanos := float64(int64(s.s.EndTimestamp()) - int64(s.s.StartTimestamp()))
-			return appendJSNumber(append(b, `,"value":`...), nanos/1e6), true
-		}, nil
+		c.value = 'd'
 	case "attribute":
 		if v.Key == "" {
-			return nil, errors.New("value.key must name a numeric span attribute")
+			return errors.New("value.key must name a numeric span attribute")
 		}
-		key := v.Key
-		return func(b []byte, s ruleSpan) ([]byte, bool) {
-			a, ok := s.s.Attributes().Get(key)
-			if !ok {
-				return b, false
-			}
-			text, ok := numberJSON(nil, a)
-			if !ok {
-				return b, false
-			}
-			return append(append(b, `,"value":`...), text...), true
-		}, nil
+		c.value, c.valueKey = 'a', v.Key
 	case "flag":
 		w := v.When
 		if w == nil || (w.Status == "") == (w.Attribute == nil) {
-			return nil, errors.New("value.when must be { status: error } or { attribute: condition }")
+			return errors.New("value.when must be { status: error } or { attribute: condition }")
 		}
 		if w.Status != "" {
 			if w.Status != "error" {
-				return nil, errors.New("value.when.status must be error")
+				return errors.New("value.when.status must be error")
 			}
-			return func(b []byte, s ruleSpan) ([]byte, bool) {
-				return append(b, flagText(s.s.Status().Code() == ptrace.StatusCodeError)...), true
-			}, nil
+			c.value = 'e'
+			return nil
 		}
-		test, err := compileCondition(*w.Attribute, "value.when.attribute")
+		cond, err := compileCondition(*w.Attribute, "value.when.attribute")
 		if err != nil {
-			return nil, err
+			return err
 		}
-		key := w.Attribute.Key
-		return func(b []byte, s ruleSpan) ([]byte, bool) {
-			a, ok := s.s.Attributes().Get(key)
-			return append(b, flagText(ok && test(a))...), true
-		}, nil
+		c.value, c.flagWhen = 'c', cond
 	default:
-		return nil, errors.New("value.from must be duration, attribute or flag")
+		return errors.New("value.from must be duration, attribute or flag")
 	}
+	return nil
 }
 
 func flagText(on bool) string {
@@ -219,57 +263,46 @@ func flagText(on bool) string {
 	return `,"value":0`
 }
 
-func compileCondition(c AttributeCondition, at string) (func(pcommon.Value) bool, error) {
+func compileCondition(c AttributeCondition, at string) (condition, error) {
 	if c.Key == "" {
-		return nil, errors.New(at + ".key must be a non-empty string")
+		return condition{}, errors.New(at + ".key must be a non-empty string")
 	}
 	given := 0
-	if c.Equals != nil {
-		given++
-	}
-	if c.In != nil {
-		given++
-	}
-	if c.Regex != "" {
-		given++
+	for _, set := range []bool{c.Equals != nil, c.In != nil, c.Regex != ""} {
+		if set {
+			given++
+		}
 	}
 	if given != 1 {
-		return nil, errors.New(at + " needs exactly one of equals, in, regex")
+		return condition{}, errors.New(at + " needs exactly one of equals, in, regex")
 	}
+	out := condition{key: c.Key}
 	switch {
 	case c.Equals != nil:
 		expected, err := scalarOf(c.Equals, at+".equals")
 		if err != nil {
-			return nil, err
+			return out, err
 		}
-		return func(v pcommon.Value) bool { return expected.equals(v) }, nil
+		out.in = []scalar{expected}
 	case c.In != nil:
 		if len(c.In) == 0 {
-			return nil, errors.New(at + ".in must be a non-empty list")
+			return out, errors.New(at + ".in must be a non-empty list")
 		}
-		expected := make([]scalar, len(c.In))
 		for i, raw := range c.In {
 			s, err := scalarOf(raw, fmt.Sprintf("%s.in[%d]", at, i))
 			if err != nil {
-				return nil, err
+				return out, err
 			}
-			expected[i] = s
+			out.in = append(out.in, s)
 		}
-		return func(v pcommon.Value) bool {
-			for _, e := range expected {
-				if e.equals(v) {
-					return true
-				}
-			}
-			return false
-		}, nil
 	default:
 		re, err := compileRegex(c.Regex, at+".regex")
 		if err != nil {
-			return nil, err
+			return out, err
 		}
-		return func(v pcommon.Value) bool { return v.Type() == pcommon.ValueTypeStr && re.MatchString(v.Str()) }, nil
+		out.re = re
 	}
+	return out, nil
 }
 
 func compileRegex(source, at string) (*regexp.Regexp, error) {
@@ -340,10 +373,10 @@ func numberJSON(b []byte, v pcommon.Value) ([]byte, bool) {
 }
 
 // appendProperties appends `,"properties":{...}` with the allowed scalar attributes the span has.
-func (r *compiledRule) appendProperties(b []byte, s ruleSpan) []byte {
+func (r *compiledRule) appendProperties(b []byte, s ptrace.Span) []byte {
 	first := true
 	for _, key := range r.properties {
-		v, ok := s.s.Attributes().Get(key)
+		v, ok := s.Attributes().Get(key)
 		if !ok {
 			continue
 		}
@@ -410,16 +443,17 @@ func newTraceContexts(window time.Duration, maxTraces int) *traceContexts {
 }
 
 // note records a context for a trace; it returns the events of spans that were waiting for one.
-func (t *traceContexts) note(traceID pcommon.TraceID, key string, text []byte) []derivedEvent {
+func (t *traceContexts) note(traceID pcommon.TraceID, key, text []byte) []derivedEvent {
 	if traceID.IsEmpty() {
 		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	entry := t.entry(traceID)
-	if _, seen := entry.contextTexts[key]; !seen {
-		entry.contextKeys = append(entry.contextKeys, key)
-		entry.contextTexts[key] = text
+	if _, seen := entry.contextTexts[string(key)]; !seen {
+		k := string(key)
+		entry.contextKeys = append(entry.contextKeys, k)
+		entry.contextTexts[k] = text
 	}
 	if len(entry.pending) == 0 {
 		return nil
@@ -503,32 +537,41 @@ type deriver struct {
 	traces *traceContexts
 }
 
+// contextKey is the key of a context's JSON text (the converter has checked its shape). Contexts
+// are written with the key first ({"key":"...): read in place, else parsed.
+func contextKey(text []byte) []byte {
+	const prefix = `{"key":"`
+	if bytes.HasPrefix(text, []byte(prefix)) {
+		rest := text[len(prefix):]
+		if end := bytes.IndexByte(rest, '"'); end >= 0 && bytes.IndexByte(rest[:end], '\\') < 0 {
+			return rest[:end]
+		}
+	}
+	var c struct {
+		Key string `json:"key"`
+	}
+	_ = json.Unmarshal(text, &c)
+	return []byte(c.Key)
+}
+
 // derive returns the events of a span: for every matching rule, one per context of its trace.
 func (d *deriver) derive(s ptrace.Span, scope string) []derivedEvent {
 	traceID := s.TraceID()
 	if traceID.IsEmpty() || s.SpanID().IsEmpty() {
 		return nil
 	}
-	sp := ruleSpan{s: s, scope: scope}
 	var out []derivedEvent
 	for i := range d.rules {
 		r := &d.rules[i]
-		matched := true
-		for _, test := range r.tests {
-			if !test(sp) {
-				matched = false
-				break
-			}
-		}
-		if !matched {
+		if !r.matches(s, scope) {
 			continue
 		}
 		tail := append([]byte(`,"eventKey":`), r.eventKeyJSON...)
-		tail, ok := r.value(tail, sp)
+		tail, ok := r.appendValue(tail, s)
 		if !ok {
 			continue
 		}
-		tail = r.appendProperties(tail, sp)
+		tail = r.appendProperties(tail, s)
 		tail = append(tail, `,"timestamp":"`...)
 		tail = append(tail, formatTimestamp(uint64(s.EndTimestamp()))...)
 		tail = append(tail, `"}`...)
@@ -537,15 +580,6 @@ func (d *deriver) derive(s ptrace.Span, scope string) []derivedEvent {
 		out = append(out, d.traces.attribute(traceID, waiting{tail: tail, source: source})...)
 	}
 	return out
-}
-
-// contextKey is the key of a context's JSON text (the converter has checked its shape).
-func contextKey(text []byte) string {
-	var c struct {
-		Key string `json:"key"`
-	}
-	_ = json.Unmarshal(text, &c)
-	return c.Key
 }
 
 // The traces and logs exporters of one component share one trace memory.

@@ -81,11 +81,11 @@ func TestTraceMemoryForgetsAfterTheWindowAndBeyondTheBound(t *testing.T) {
 	traces.now = func() time.Time { return now }
 	traces.attribute(pcommon.TraceID{1: 1}, waiting{tail: []byte("}"), source: []byte("s")})
 	now = now.Add(2 * time.Second)
-	assert.Empty(t, traces.note(pcommon.TraceID{1: 1}, "u", []byte(`{"key":"u"}`)), "the waiting span expired")
+	assert.Empty(t, traces.note(pcommon.TraceID{1: 1}, []byte("u"), []byte(`{"key":"u"}`)), "the waiting span expired")
 	assert.Equal(t, int64(1), traces.unattributed)
 	traces.attribute(pcommon.TraceID{1: 2}, waiting{tail: []byte("}"), source: []byte("s")})
-	traces.note(pcommon.TraceID{1: 3}, "u", []byte(`{"key":"u"}`))
-	traces.note(pcommon.TraceID{1: 4}, "u", []byte(`{"key":"u"}`))
+	traces.note(pcommon.TraceID{1: 3}, []byte("u"), []byte(`{"key":"u"}`))
+	traces.note(pcommon.TraceID{1: 4}, []byte("u"), []byte(`{"key":"u"}`))
 	assert.Equal(t, int64(2), traces.unattributed, "the oldest trace, with its waiting span, made room")
 	assert.LessOrEqual(t, len(traces.traces), 2)
 }

@@ -4,6 +4,7 @@
 package flagsyncexporter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -171,6 +172,11 @@ func (e *flagsyncExporter) noteContext(ctx context.Context, b *builder, traceID 
 	if e.derived == nil || o.kind != outcomeImpression {
 		return
 	}
+	// One call's several evaluations come in a row: note their context once.
+	if traceID == b.lastTrace && bytes.Equal(o.context, b.lastContext) {
+		return
+	}
+	b.lastTrace, b.lastContext = traceID, o.context
 	e.addDerived(ctx, b, e.derived.traces.note(traceID, contextKey(o.context), o.context))
 }
 
@@ -205,7 +211,12 @@ func (e *flagsyncExporter) convertLogs(ctx context.Context, ld plog.Logs) (xexpo
 }
 
 // builder sorts converted items onto their routes' chunks.
-type builder struct{ impressions, events chunker }
+type builder struct {
+	impressions, events chunker
+	// The context last noted for derived events, and its trace.
+	lastTrace   pcommon.TraceID
+	lastContext []byte
+}
 
 func (e *flagsyncExporter) newBuilder() *builder {
 	return &builder{

@@ -10,7 +10,7 @@
  * collector instance (in a collector fleet: the loadbalancing exporter, routing by trace id, as
  * tail sampling requires); spans waiting for an evaluation are lost on a restart.
  */
-import { compileRules, type CompiledRule, type DerivedEventRule, type SpanFacts } from './derived-rules.js';
+import { compileRules, type CompiledRule, type DerivedEventRule, type SpanFacts, type SpanKindName } from './derived-rules.js';
 
 /** Derived-event settings, the same for the exporters and the service. */
 export interface DerivedEventsConfig {
@@ -61,6 +61,8 @@ export class TraceContexts {
   private _unattributed = 0;
   /** Set once some exporter has rules: until then noting contexts would only cost. */
   active = false;
+  /** The clock read once per batch (tick()), as a batch's spans arrive together. */
+  private _tickNow: number | undefined;
 
   constructor(config: Pick<DerivedEventsConfig, 'derivedEventsWindowMillis' | 'derivedEventsMaxTraces'> = {}, private readonly _now: () => number = Date.now) {
     this._windowMillis = config.derivedEventsWindowMillis ?? 300_000;
@@ -70,6 +72,11 @@ export class TraceContexts {
   /** Matching spans dropped because no evaluation of their trace arrived within the window. */
   get unattributed(): number {
     return this._unattributed;
+  }
+
+  /** Read the clock for the batch about to be converted (one read, not one per trace). */
+  tick(): void {
+    this._tickNow = this._now();
   }
 
   /** A flag was evaluated for this context in this trace; returns the events of spans that were waiting for it. */
@@ -92,7 +99,7 @@ export class TraceContexts {
   }
 
   private _trace(traceId: string): Trace {
-    const now = this._now();
+    const now = this._tickNow ?? this._now();
     let trace = this._traces.get(traceId);
     if (trace && trace.expires <= now) {
       this._forget(traceId, trace);
@@ -120,10 +127,17 @@ export class TraceContexts {
   }
 }
 
+const NO_RULES: readonly CompiledRule[] = [];
+/** Distinct span names per kind whose candidate rules are remembered. */
+const MAX_INDEXED = 4096;
+const KIND_SLOTS: readonly (SpanKindName | undefined)[] = ['internal', 'server', 'client', 'producer', 'consumer', undefined];
+
 /** Rules applied to spans, joined through the shared TraceContexts. */
 export class DerivedEvents {
   /** Every attribute any rule reads. */
   readonly attributeNames: ReadonlySet<string>;
+  /** Per kind (KIND_SLOTS), span name → the rules such a span may meet. */
+  private readonly _candidates = KIND_SLOTS.map(() => new Map<string, readonly CompiledRule[]>());
 
   constructor(
     readonly rules: readonly CompiledRule[],
@@ -133,15 +147,32 @@ export class DerivedEvents {
     if (rules.length > 0) traces.active = true;
   }
 
+  /**
+   * The rules a span of this kind and name may meet: most spans meet none, and cost one lookup
+   * (span names are few; their candidates are remembered).
+   */
+  rulesFor(kind: SpanKindName | undefined, name: string): readonly CompiledRule[] {
+    if (this.rules.length === 0) return NO_RULES;
+    const byName = this._candidates[kind === undefined ? 5 : KIND_SLOTS.indexOf(kind)]!;
+    let list = byName.get(name);
+    if (!list) {
+      list = this.rules.filter((r) => (r.kind === undefined || r.kind === kind) && (r.spanName === undefined || r.spanName === name));
+      if (list.length === 0) list = NO_RULES;
+      if (byName.size >= MAX_INDEXED) byName.clear();
+      byName.set(name, list);
+    }
+    return list;
+  }
+
   noteContext(traceId: string, contextKey: string, contextText: string): DerivedEvent[] {
     return this.traces.note(traceId, contextKey, contextText);
   }
 
   /** The events of one span: for every matching rule, one per context of its trace. */
-  derive(span: SpanFacts, spanId: string): DerivedEvent[] {
-    if (!span.traceId) return [];
+  derive(span: SpanFacts, spanId: string, rules: readonly CompiledRule[] = this.rulesFor(span.kind, span.name)): DerivedEvent[] {
+    if (!span.traceId || rules.length === 0) return [];
     let out: DerivedEvent[] | undefined;
-    for (const rule of this.rules) {
+    for (const rule of rules) {
       const value = rule.evaluate(span);
       if (value === undefined) continue;
       const attributed = this.traces.attribute({ span, spanId, rule, value });

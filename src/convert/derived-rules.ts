@@ -65,6 +65,9 @@ export interface SpanFacts {
 
 export interface CompiledRule {
   readonly index: number;
+  /** The kind and exact span name the rule requires, if any (for indexing rules by span). */
+  readonly kind: SpanKindName | undefined;
+  readonly spanName: string | undefined;
   readonly eventKey: string;
   readonly eventKeyJson: string;
   /** The attributes this rule reads (decoders skip the values of the others). */
@@ -93,27 +96,24 @@ function compileRule(rule: DerivedEventRule, index: number, at: string): Compile
   if (typeof rule.eventKey !== 'string' || rule.eventKey === '') fail('eventKey must be a non-empty string');
   const match = rule.match;
   if (!match || typeof match !== 'object') fail('match is required (span name, kind, scope, status or attributes)');
+  // Cheapest and most selective first: a span meeting no rule costs a comparison per rule.
   const tests: ((span: SpanFacts) => boolean)[] = [];
   const names = new Set<string>();
-  if (match.spanName !== undefined) {
-    const name = typeof match.spanName === 'string' ? match.spanName : fail('match.spanName must be a string');
-    tests.push((span) => span.name === name);
-  }
-  if (match.spanNameRegex !== undefined) {
-    const re = regex(match.spanNameRegex, 'match.spanNameRegex', fail);
-    tests.push((span) => re.test(span.name));
-  }
   if (match.kind !== undefined) {
     const kind = KINDS.includes(match.kind) ? match.kind : fail(`match.kind must be one of ${KINDS.join(', ')}`);
     tests.push((span) => span.kind === kind);
   }
-  if (match.scope !== undefined) {
-    const scope = typeof match.scope === 'string' ? match.scope : fail('match.scope must be a string');
-    tests.push((span) => span.scope === scope);
-  }
   if (match.status !== undefined) {
     const status = STATUSES.includes(match.status) ? match.status : fail(`match.status must be one of ${STATUSES.join(', ')}`);
     tests.push((span) => span.status === status);
+  }
+  if (match.spanName !== undefined) {
+    const name = typeof match.spanName === 'string' ? match.spanName : fail('match.spanName must be a string');
+    tests.push((span) => span.name === name);
+  }
+  if (match.scope !== undefined) {
+    const scope = typeof match.scope === 'string' ? match.scope : fail('match.scope must be a string');
+    tests.push((span) => span.scope === scope);
   }
   if (match.attributes !== undefined) {
     if (!Array.isArray(match.attributes)) fail('match.attributes must be a list of conditions');
@@ -122,6 +122,10 @@ function compileRule(rule: DerivedEventRule, index: number, at: string): Compile
       names.add(condition.key);
       tests.push((span) => test(span.attributes[condition.key]));
     });
+  }
+  if (match.spanNameRegex !== undefined) {
+    const re = regex(match.spanNameRegex, 'match.spanNameRegex', fail);
+    tests.push((span) => re.test(span.name));
   }
   if (tests.length === 0) fail('match needs at least one criterion: a rule matching every span is almost surely a mistake');
 
@@ -133,6 +137,8 @@ function compileRule(rule: DerivedEventRule, index: number, at: string): Compile
 
   return {
     index,
+    kind: match.kind,
+    spanName: match.spanName,
     eventKey: rule.eventKey,
     eventKeyJson: JSON.stringify(rule.eventKey),
     attributeNames: [...names],

@@ -51,22 +51,29 @@ export function convertSpans(
   derived?: DerivedEvents,
   onDerived?: (event: DerivedEvent) => void,
 ): void {
-  const join = derived && onDerived ? derived : undefined;
+  const join = derived?.traces.active && onDerived ? derived : undefined;
+  join?.traces.tick();
   for (const span of spans) {
+    // One call's several evaluations come in a row: note their context once per span.
+    let noted: string | undefined;
     for (const event of span.events) {
       if (!converter.isCandidateName(event.name)) continue;
       const source: SourceEvent = { name: event.name, timeMs: hrTimeToMs(event.time), attributes: event.attributes ?? {} };
       const outcome = converter.convert(source);
       onOutcome(outcome);
-      if (join && outcome.kind === 'impression') {
+      if (join && outcome.kind === 'impression' && outcome.contextText !== noted) {
+        noted = outcome.contextText;
         for (const waiting of join.noteContext(span.spanContext?.().traceId ?? '', outcome.item.context.key, outcome.contextText)) onDerived!(waiting);
       }
     }
   }
   if (!join || join.rules.length === 0) return;
   for (const span of spans) {
+    // Most spans meet no rule: checked by kind and name before anything is built.
+    const rules = join.rulesFor(SDK_KINDS[span.kind ?? -1], span.name ?? '');
+    if (rules.length === 0) continue;
     const facts = spanFacts(span);
-    if (facts) for (const event of join.derive(facts, span.spanContext!().spanId)) onDerived!(event);
+    if (facts) for (const event of join.derive(facts, span.spanContext!().spanId, rules)) onDerived!(event);
   }
 }
 
@@ -77,16 +84,37 @@ const STATUSES: readonly SpanStatusName[] = ['unset', 'ok', 'error'];
 export function spanFacts(span: SpanLike): SpanFacts | undefined {
   const ids = span.spanContext?.();
   if (!ids || !span.startTime || !span.endTime) return undefined;
-  return {
-    traceId: ids.traceId,
-    name: span.name ?? '',
-    kind: SDK_KINDS[span.kind ?? -1],
-    scope: span.instrumentationScope?.name ?? '',
-    status: STATUSES[span.status?.code ?? 0] ?? 'unset',
-    durationNanos: (span.endTime[0] - span.startTime[0]) * 1e9 + (span.endTime[1] - span.startTime[1]),
-    endMs: hrTimeToMs(span.endTime),
-    attributes: span.attributes ?? {},
-  };
+  return new SdkSpanFacts(span, ids.traceId);
+}
+
+/** An SDK span read as SpanFacts; the times only when a rule asks (most spans meet none). */
+class SdkSpanFacts implements SpanFacts {
+  constructor(
+    private readonly _span: SpanLike,
+    readonly traceId: string,
+  ) {}
+  get name(): string {
+    return this._span.name ?? '';
+  }
+  get kind(): SpanKindName | undefined {
+    return SDK_KINDS[this._span.kind ?? -1];
+  }
+  get scope(): string {
+    return this._span.instrumentationScope?.name ?? '';
+  }
+  get status(): SpanStatusName {
+    return STATUSES[this._span.status?.code ?? 0] ?? 'unset';
+  }
+  get durationNanos(): number {
+    const { startTime, endTime } = this._span as Required<Pick<SpanLike, 'startTime' | 'endTime'>>;
+    return (endTime[0] - startTime[0]) * 1e9 + (endTime[1] - startTime[1]);
+  }
+  get endMs(): number {
+    return hrTimeToMs(this._span.endTime!);
+  }
+  get attributes(): Readonly<Record<string, unknown>> {
+    return this._span.attributes ?? {};
+  }
 }
 
 export function convertLogRecords(
@@ -96,6 +124,7 @@ export function convertLogRecords(
   derived?: DerivedEvents,
   onDerived?: (event: DerivedEvent) => void,
 ): void {
+  if (derived?.traces.active) derived.traces.tick();
   for (const record of records) {
     if (!converter.isCandidateName(record.eventName)) continue;
     const outcome = converter.convert({ name: record.eventName!, timeMs: hrTimeToMs(record.hrTime), attributes: withBodyFields(record.attributes, record.body) });

@@ -96,6 +96,7 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
     counters.derived++;
     take({ kind: 'event', json: event.json }, derivedEventId(event.source));
   };
+  if (deps.derived.traces.active) deps.derived.traces.tick();
   for (const event of decoded.events) {
     const outcome = deps.converter.convert(event);
     if (outcome.kind === 'rejected') {
