@@ -7,7 +7,7 @@ export default defineConfig([
       index: 'src/index.ts',
       instrumentation: 'src/instrumentation.ts',
       exporters: 'src/exporters.ts',
-      standin: 'src/standin.ts',
+      testing: 'src/testing.ts',
       service: 'src/service.ts',
       // For the benchmarks only; not in package.json exports.
       internal: 'src/internal.ts',
@@ -19,7 +19,7 @@ export default defineConfig([
     shims: true,
     target: 'node22',
     platform: 'neutral',
-    external: [/^node:/, /^@opentelemetry\//, 'undici'],
+    external: [/^node:/, /^@opentelemetry\//, 'undici', /^@noble\//],
   },
   {
     entry: { 'cli/main': 'src/cli/main.ts' },

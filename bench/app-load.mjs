@@ -19,15 +19,27 @@ const duration = Number(process.env.DURATION_S ?? 10);
 const idleAfter = Number(process.env.IDLE_AFTER_S ?? 0);
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const spanExporter = mode === 'otlp' ? new OTLPTraceExporter({ url: `${process.env.OTLP_ENDPOINT}/v1/traces` }) : new FlagSyncSpanExporter();
-const logExporter = mode === 'otlp' ? new OTLPLogExporter({ url: `${process.env.OTLP_ENDPOINT}/v1/logs` }) : new FlagSyncLogRecordExporter();
+const spanExporter =
+  mode === 'otlp'
+    ? new OTLPTraceExporter({ url: `${process.env.OTLP_ENDPOINT}/v1/traces` })
+    : new FlagSyncSpanExporter();
+const logExporter =
+  mode === 'otlp'
+    ? new OTLPLogExporter({ url: `${process.env.OTLP_ENDPOINT}/v1/logs` })
+    : new FlagSyncLogRecordExporter();
 const tracerProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: spanExporter })] });
 const loggerProvider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: logExporter })] });
 trace.setGlobalTracerProvider(tracerProvider);
 logs.setGlobalLoggerProvider(loggerProvider);
 
 await installSdkDeliveryGuard();
-const client = instrumentFlagSyncClient(FlagSyncFactory({ sdkKey: 'standin-sdk-key', urls: { sdk: process.env.STANDIN_URL }, sync: { type: 'off' } }).client());
+const client = instrumentFlagSyncClient(
+  FlagSyncFactory({
+    sdkKey: 'standin-sdk-key',
+    urls: { sdk: process.env.STANDIN_URL },
+    sync: { type: 'off' },
+  }).client(),
+);
 await client.waitForReady();
 process.stdout.write('ready\n');
 
@@ -67,7 +79,13 @@ while (Date.now() < idleEnd) {
 }
 await tracerProvider.shutdown();
 await loggerProvider.shutdown();
-const result = { calls, rssBaselineMiB: Math.round(baseline), rssPeakMiB: Math.round(peak), recorder: getInstrumentationStats(client) };
-if (mode === 'inprocess') Object.assign(result, { spanExporter: spanExporter.stats(), logExporter: logExporter.stats() });
-process.stdout.write(JSON.stringify(result) + '\n');
+const result = {
+  calls,
+  rssBaselineMiB: Math.round(baseline),
+  rssPeakMiB: Math.round(peak),
+  recorder: getInstrumentationStats(client),
+};
+if (mode === 'inprocess')
+  Object.assign(result, { spanExporter: spanExporter.stats(), logExporter: logExporter.stats() });
+process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);

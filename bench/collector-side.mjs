@@ -32,7 +32,8 @@ const sink = createServer((req, res) => {
 await new Promise((r) => sink.listen(0, '127.0.0.1', r));
 const backend = `http://127.0.0.1:${sink.address().port}`;
 const queueDir = () => mkdtempSync(join(tmpdir(), 'bench-queue-'));
-const control = (path, method = 'POST', body) => fetch(`${standInUrl}/__standin/${path}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+const control = (path, method = 'POST', body) =>
+  fetch(`${standInUrl}/__standin/${path}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
 const arrivedCount = async () => {
   const n = await (await fetch(`${standInUrl}/__standin/counts`)).json();
   return n.impressions + n.events;
@@ -48,12 +49,33 @@ async function untilArrived(expected, timeoutMs) {
 
 // The same configuration without the FlagSync pipelines: the team's pipelines alone.
 const baselineConfig = join(mkdtempSync(join(tmpdir(), 'bench-config-')), 'baseline.yaml');
-writeFileSync(baselineConfig, readFileSync(join(ROOT, 'collector-config.yaml'), 'utf8').replace(/    traces\/flagsync:[\s\S]*$/, ''));
-const baseline = await startCollector(baselineConfig, { OTEL_BACKEND_ENDPOINT: backend, FLAGSYNC_ENDPOINT: standInUrl, FLAGSYNC_SDK_KEY: KEY, FLAGSYNC_QUEUE_DIR: queueDir() });
-const component = await startCollector('collector-config.yaml', { OTEL_BACKEND_ENDPOINT: backend, FLAGSYNC_ENDPOINT: standInUrl, FLAGSYNC_SDK_KEY: KEY, FLAGSYNC_QUEUE_DIR: queueDir() });
-const service = startNode([CLI, 'serve', '--port', String(await freePort())], { FLAGSYNC_SDK_KEY: KEY, FLAGSYNC_EVENTS_URL: standInUrl, OTEL_LOG_LEVEL: 'warn' });
+writeFileSync(
+  baselineConfig,
+  readFileSync(join(ROOT, 'collector-config.yaml'), 'utf8').replace(/ {4}traces\/flagsync:[\s\S]*$/, ''),
+);
+const baseline = await startCollector(baselineConfig, {
+  OTEL_BACKEND_ENDPOINT: backend,
+  FLAGSYNC_ENDPOINT: standInUrl,
+  FLAGSYNC_SDK_KEY: KEY,
+  FLAGSYNC_QUEUE_DIR: queueDir(),
+});
+const component = await startCollector('collector-config.yaml', {
+  OTEL_BACKEND_ENDPOINT: backend,
+  FLAGSYNC_ENDPOINT: standInUrl,
+  FLAGSYNC_SDK_KEY: KEY,
+  FLAGSYNC_QUEUE_DIR: queueDir(),
+});
+const service = startNode([CLI, 'serve', '--port', String(await freePort())], {
+  FLAGSYNC_SDK_KEY: KEY,
+  FLAGSYNC_EVENTS_URL: standInUrl,
+  OTEL_LOG_LEVEL: 'warn',
+});
 const serviceUrl = await service.first;
-const sidecar = await startCollector('collector-config.sidecar.yaml', { OTEL_BACKEND_ENDPOINT: backend, FLAGSYNC_SERVICE_ENDPOINT: serviceUrl, FLAGSYNC_QUEUE_DIR: queueDir() });
+const sidecar = await startCollector('collector-config.sidecar.yaml', {
+  OTEL_BACKEND_ENDPOINT: backend,
+  FLAGSYNC_SERVICE_ENDPOINT: serviceUrl,
+  FLAGSYNC_QUEUE_DIR: queueDir(),
+});
 
 // --- 1. side by side ---
 let offset = 1;
@@ -66,7 +88,9 @@ async function pass(collector, processes, expected = events) {
   const wall0 = performance.now();
   const statuses = await post(`${collector.url}/v1/traces`, bodies);
   // The baseline delivers nothing to FlagSync: give its batches to the backend the same time.
-  const complete = expected > 0 ? await untilArrived(expected, 120_000) : (await new Promise((r) => setTimeout(r, 1000)), true);
+  let complete = true;
+  if (expected > 0) complete = await untilArrived(expected, 120_000);
+  else await new Promise((r) => setTimeout(r, 1000));
   const cpu = processes.map((pid, i) => cpuSeconds(pid) - cpu0[i]);
   return { statuses, complete, wall: (performance.now() - wall0) / 1000, micros: cpu.map((c) => (c / events) * 1e6) };
 }
@@ -80,7 +104,10 @@ const runs = { baseline: [], component: [], sidecar: [] };
 for (let i = 0; i < PASSES; i++) for (const [name, run] of Object.entries(setups)) runs[name].push(await run());
 const total = (r) => r.micros.reduce((a, b) => a + b, 0);
 const sideBySide = {
-  requests: REQUESTS, spansPerRequest: SPANS_PER_REQUEST, flagEventsPerRequest: FLAG_EVENTS_PER_REQUEST, passes: PASSES,
+  requests: REQUESTS,
+  spansPerRequest: SPANS_PER_REQUEST,
+  flagEventsPerRequest: FLAG_EVENTS_PER_REQUEST,
+  passes: PASSES,
   allArrived: [...runs.component, ...runs.sidecar].every((r) => r.complete),
   statuses: { component: runs.component.at(-1).statuses, sidecar: runs.sidecar.at(-1).statuses },
   baselineCpuMicrosPerEvent: summarize(runs.baseline.map(total)),
@@ -89,28 +116,45 @@ const sideBySide = {
   sidecarServiceCpuMicrosPerEvent: summarize(runs.sidecar.map((r) => r.micros[1])),
   sidecarTotalCpuMicrosPerEvent: summarize(runs.sidecar.map(total)),
 };
-sideBySide.ratio = round2(sideBySide.componentCpuMicrosPerEvent.median / sideBySide.sidecarTotalCpuMicrosPerEvent.median);
+sideBySide.ratio = round2(
+  sideBySide.componentCpuMicrosPerEvent.median / sideBySide.sidecarTotalCpuMicrosPerEvent.median,
+);
 // FlagSync's share: each pass minus the baseline pass of the same round (the VM drifts between rounds).
 const share = (name) => summarize(runs[name].map((r, i) => total(r) - total(runs.baseline[i])));
 sideBySide.componentFlagSyncShareMicrosPerEvent = share('component');
 sideBySide.sidecarFlagSyncShareMicrosPerEvent = share('sidecar');
-sideBySide.shareRatio = round2(sideBySide.componentFlagSyncShareMicrosPerEvent.median / sideBySide.sidecarFlagSyncShareMicrosPerEvent.median);
+sideBySide.shareRatio = round2(
+  sideBySide.componentFlagSyncShareMicrosPerEvent.median / sideBySide.sidecarFlagSyncShareMicrosPerEvent.median,
+);
 baseline.child.kill('SIGTERM');
 sidecar.child.kill('SIGTERM');
 service.child.kill('SIGTERM');
 component.child.kill('SIGTERM');
 
 // --- 2. the Go conversion alone ---
-const goOut = execFileSync('go', ['test', '-run', '^$', '-bench', 'BenchmarkConvertSpanEvents', '-benchtime', '2s', '-count', '5', '.'], { cwd: join(ROOT, 'collector/flagsyncexporter'), encoding: 'utf8' });
+const goOut = execFileSync(
+  'go',
+  ['test', '-run', '^$', '-bench', 'BenchmarkConvertSpanEvents', '-benchtime', '2s', '-count', '5', '.'],
+  { cwd: join(ROOT, 'collector/flagsyncexporter'), encoding: 'utf8' },
+);
 const rates = [...goOut.matchAll(/([\d.]+) events\/s/g)].map((m) => Number(m[1]));
 const allocs = [...goOut.matchAll(/(\d+) allocs\/op/g)].map((m) => Number(m[1]));
-const goConversion = { eventsPerSecondPerCore: summarize(rates), allocsPerRequest: allocs[0], eventsPerRequest: 'BenchmarkConvertSpanEvents: 512 spans, 1-3 evaluations each and a track event on every fourth' };
+const goConversion = {
+  eventsPerSecondPerCore: summarize(rates),
+  allocsPerRequest: allocs[0],
+  eventsPerRequest: 'BenchmarkConvertSpanEvents: 512 spans, 1-3 evaluations each and a track event on every fourth',
+};
 
 // --- 3. memory through a long outage, with the persistent queue ---
 await control('reset');
 await control('faults', 'POST', { status: 503, times: null });
 const outageQueue = queueDir();
-const outage = await startCollector('collector-config.yaml', { OTEL_BACKEND_ENDPOINT: backend, FLAGSYNC_ENDPOINT: standInUrl, FLAGSYNC_SDK_KEY: KEY, FLAGSYNC_QUEUE_DIR: outageQueue });
+const outage = await startCollector('collector-config.yaml', {
+  OTEL_BACKEND_ENDPOINT: backend,
+  FLAGSYNC_ENDPOINT: standInUrl,
+  FLAGSYNC_SDK_KEY: KEY,
+  FLAGSYNC_QUEUE_DIR: outageQueue,
+});
 const rssStart = rssMiB(outage.child.pid);
 let rssPeak = rssStart;
 const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMiB(outage.child.pid))), 200);
@@ -131,9 +175,17 @@ const expectedAfter = OUTAGE_REQUESTS * FLAG_EVENTS_PER_REQUEST;
 const recovered = await untilArrived(expectedAfter, 300_000);
 clearInterval(sampler);
 const memoryOutage = {
-  requests: OUTAGE_REQUESTS, flagEvents: expectedAfter, outageSeconds: round2(outageSeconds),
-  queuedRequestsAtEnd: queueSize, rssStartMiB: round2(rssStart), rssAfterEach100RequestsMiB: rssAfterChunks, rssDuringOutageMiB: round2(rssDuringOutage), rssPeakMiB: round2(rssPeak),
-  deliveredAfterRecovery: await arrivedCount(), allDelivered: recovered, queue: 'sending_queue: 10,000 requests, file_storage (collector-config.yaml)',
+  requests: OUTAGE_REQUESTS,
+  flagEvents: expectedAfter,
+  outageSeconds: round2(outageSeconds),
+  queuedRequestsAtEnd: queueSize,
+  rssStartMiB: round2(rssStart),
+  rssAfterEach100RequestsMiB: rssAfterChunks,
+  rssDuringOutageMiB: round2(rssDuringOutage),
+  rssPeakMiB: round2(rssPeak),
+  deliveredAfterRecovery: await arrivedCount(),
+  allDelivered: recovered,
+  queue: 'sending_queue: 10,000 requests, file_storage (collector-config.yaml)',
 };
 outage.child.kill('SIGTERM');
 standIn.child.kill('SIGTERM');
@@ -145,7 +197,12 @@ async function metric(url, prefix) {
   return line ? Number(line.split(' ').at(-1)) : undefined;
 }
 
-const result = { sideBySide, goConversion, memoryOutage, targets: { ratio: 'at most 0.5 of the collector + sidecar CPU per event', goEventsPerSecondPerCore: 500000 } };
+const result = {
+  sideBySide,
+  goConversion,
+  memoryOutage,
+  targets: { ratio: 'at most 0.5 of the collector + sidecar CPU per event', goEventsPerSecondPerCore: 500000 },
+};
 writeResult('collector-side', result);
 console.log(JSON.stringify(result, null, 2));
 process.exit(0);

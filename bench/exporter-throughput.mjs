@@ -15,7 +15,11 @@ const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({
 trace.setGlobalTracerProvider(provider);
 // As in an app with the guard in place: the impressions are this package's to deliver.
 await installSdkDeliveryGuard();
-const values = { 'register-button-copy': 'Join Now', 'new-checkout': true, 'checkout-config': { layout: 'grid', columns: [1, 2, 3] } };
+const values = {
+  'register-button-copy': 'Join Now',
+  'new-checkout': true,
+  'checkout-config': { layout: 'grid', columns: [1, 2, 3] },
+};
 const client = instrumentFlagSyncClient({ flag: (_c, key) => values[key], track: () => undefined });
 trace.getTracer('bench').startActiveSpan('request', (span) => {
   for (let i = 0; i < 100; i++) {
@@ -26,14 +30,21 @@ trace.getTracer('bench').startActiveSpan('request', (span) => {
   span.end();
 });
 await provider.forceFlush();
-const events = memory.getFinishedSpans()[0].events.map((e) => ({ name: e.name, timeMs: e.time[0] * 1000 + Math.floor(e.time[1] / 1e6), attributes: e.attributes }));
+const events = memory.getFinishedSpans()[0].events.map((e) => ({
+  name: e.name,
+  timeMs: e.time[0] * 1000 + Math.floor(e.time[1] / 1e6),
+  attributes: e.attributes,
+}));
 const converter = createConverter();
 const items = events.map((e) => converter.convert(e).item);
 // Worst case for the converter's memo of parsed texts: every event's context text is new.
 const UNIQUE = 20_000;
 const uniqueEvents = Array.from({ length: UNIQUE }, (_, n) => {
   const e = events[n % events.length];
-  const attributes = { ...e.attributes, 'flagsync.context': `{"key":"u-${n}","attributes":{"plan":"pro","country":"NO"}}` };
+  const attributes = {
+    ...e.attributes,
+    'flagsync.context': `{"key":"u-${n}","attributes":{"plan":"pro","country":"NO"}}`,
+  };
   // Keep the size marker true to the changed context (the converter ignores a mismatched event).
   attributes['flagsync.size'] = payloadSize(attributes);
   return { ...e, attributes };
@@ -45,10 +56,32 @@ let offset = 0;
 const results = await measure(
   [
     // What the exporter does per event: convert to the item and its wire JSON, as the engine queues it.
-    { name: 'convert + encode', fn: (i) => { const outcome = converter.convert(events[i % events.length]); sink += outcome.json.length; } },
-    { name: 'floor: JSON.stringify of the output item', fn: (i) => { sink += JSON.stringify(items[i % items.length]).length; } },
-    { name: 'convert + encode, every context new', fn: (i) => { const outcome = converter.convert(uniqueEvents[(i + offset++) % UNIQUE]); sink += outcome.json.length; } },
-    { name: 'floor, every context new', fn: (i) => { sink += JSON.stringify(uniqueItems[(i + offset++) % UNIQUE]).length; } },
+    {
+      name: 'convert + encode',
+      fn: (i) => {
+        const outcome = converter.convert(events[i % events.length]);
+        sink += outcome.json.length;
+      },
+    },
+    {
+      name: 'floor: JSON.stringify of the output item',
+      fn: (i) => {
+        sink += JSON.stringify(items[i % items.length]).length;
+      },
+    },
+    {
+      name: 'convert + encode, every context new',
+      fn: (i) => {
+        const outcome = converter.convert(uniqueEvents[(i + offset++) % UNIQUE]);
+        sink += outcome.json.length;
+      },
+    },
+    {
+      name: 'floor, every context new',
+      fn: (i) => {
+        sink += JSON.stringify(uniqueItems[(i + offset++) % UNIQUE]).length;
+      },
+    },
   ],
   { rounds: 5, inner: events.length },
 );
@@ -60,7 +93,11 @@ const summary = {
   itemsPerSecond: perSecond,
   floorItemsPerSecond: floorPerSecond,
   ratioToFloor: +(perSecond / floorPerSecond).toFixed(2),
-  everyContextNew: { itemsPerSecond: uniquePerSecond, floorItemsPerSecond: uniqueFloorPerSecond, ratioToFloor: +(uniquePerSecond / uniqueFloorPerSecond).toFixed(2) },
+  everyContextNew: {
+    itemsPerSecond: uniquePerSecond,
+    floorItemsPerSecond: uniqueFloorPerSecond,
+    ratioToFloor: +(uniquePerSecond / uniqueFloorPerSecond).toFixed(2),
+  },
   targets: { itemsPerSecond: 500000, ratioToFloor: 0.5 },
 };
 writeResult('exporter-throughput', { unit: 'ns per item', cases: results, summary, checksum: sink > 0 });

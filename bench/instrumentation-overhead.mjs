@@ -9,7 +9,7 @@ import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { FlagSyncFactory } from '@flagsync/node-sdk';
 import { instrumentFlagSyncClient } from 'flagsync-otel';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
-import { startStandIn } from 'flagsync-otel/standin';
+import { startStandIn } from 'flagsync-otel/testing';
 import { logs as logsApi } from '@opentelemetry/api-logs';
 import { OpenFeature, InMemoryProvider } from '@openfeature/server-sdk';
 import { EventHook, SpanEventHook } from '@openfeature/open-telemetry-hooks';
@@ -19,9 +19,13 @@ import { measure, writeResult } from './lib.mjs';
 
 const dropSpans = { export: (_s, cb) => cb({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const tracerProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: dropSpans, maxQueueSize: 1 << 16 })] });
+const tracerProvider = new TracerProvider({
+  spanProcessors: [new BatchSpanProcessor({ exporter: dropSpans, maxQueueSize: 1 << 16 })],
+});
 trace.setGlobalTracerProvider(tracerProvider);
-const loggerProvider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: dropSpans, maxQueueSize: 1 << 16 })] });
+const loggerProvider = new LoggerProvider({
+  processors: [new BatchLogRecordProcessor({ exporter: dropSpans, maxQueueSize: 1 << 16 })],
+});
 logs.setGlobalLoggerProvider(loggerProvider);
 // OpenFeature's EventHook writes through @opentelemetry/api-logs 0.205, which keeps its own global.
 logsApi.setGlobalLoggerProvider(loggerProvider);
@@ -34,7 +38,12 @@ await installSdkDeliveryGuard();
 // SDK serialises them), so the SDK never flushes during the run: an unreachable queue limit and a
 // fixed number of calls per case keep the queue, and memory, bounded.
 const noFlush = { maxQueueSize: 1e9, pushRate: 2_000_000 };
-const raw = FlagSyncFactory({ sdkKey: 'standin-sdk-key', urls: { sdk: standIn.url }, sync: { type: 'off' }, tracking: { impressions: noFlush, events: noFlush } }).client();
+const raw = FlagSyncFactory({
+  sdkKey: 'standin-sdk-key',
+  urls: { sdk: standIn.url },
+  sync: { type: 'off' },
+  tracking: { impressions: noFlush, events: noFlush },
+}).client();
 await raw.waitForReady();
 const spanClient = instrumentFlagSyncClient(raw);
 const logClient = instrumentFlagSyncClient(raw, { flagSignal: 'log', trackSignal: 'log' });
@@ -59,7 +68,10 @@ const floorAttributes = () => ({
 });
 
 // The wrapper alone, on a stub client that does no SDK work and retains nothing (guard still on).
-const stub = { flag: (_c, _k, d) => (d === undefined ? 'Join Now' : d === 'Register' ? 'Join Now' : d), track: () => undefined };
+const stub = {
+  flag: (_c, _k, d) => (d === undefined ? 'Join Now' : d === 'Register' ? 'Join Now' : d),
+  track: () => undefined,
+};
 const stubSdk = instrumentFlagSyncClient(stub, { noRecordingSpan: 'sdk' });
 const stubSpan = instrumentFlagSyncClient(stub);
 
@@ -67,7 +79,11 @@ const flag = (c) => c.flag(user, 'register-button-copy', 'Register');
 
 // Peers, each on its own SDK with the same flag: OpenFeature server SDK with an in-memory provider,
 // and LaunchDarkly's server SDK offline with test data.
-await OpenFeature.setProviderAndWait(new InMemoryProvider({ 'register-button-copy': { variants: { a: 'Register', b: 'Join Now' }, defaultVariant: 'b', disabled: false } }));
+await OpenFeature.setProviderAndWait(
+  new InMemoryProvider({
+    'register-button-copy': { variants: { a: 'Register', b: 'Join Now' }, defaultVariant: 'b', disabled: false },
+  }),
+);
 const ofBare = OpenFeature.getClient('bare');
 const ofSpanHook = OpenFeature.getClient('span-hook');
 ofSpanHook.addHooks(new SpanEventHook());
@@ -80,7 +96,12 @@ const td = new ldIntegrations.TestData();
 td.update(td.flag('register-button-copy').variations('Register', 'Join Now').fallthroughVariation(1));
 const quietLd = { debug() {}, info() {}, warn() {}, error() {} };
 const ldBare = ldInit('sdk-key', { updateProcessor: td.getFactory(), sendEvents: false, logger: quietLd });
-const ldTracing = ldInit('sdk-key', { updateProcessor: td.getFactory(), sendEvents: false, logger: quietLd, hooks: [new TracingHook({ includeValue: true })] });
+const ldTracing = ldInit('sdk-key', {
+  updateProcessor: td.getFactory(),
+  sendEvents: false,
+  logger: quietLd,
+  hooks: [new TracingHook({ includeValue: true })],
+});
 await ldBare.waitForInitialization({ timeout: 10 });
 await ldTracing.waitForInitialization({ timeout: 10 });
 const ldContext = { kind: 'user', key: user.key, plan: 'pro', country: 'NO' };
@@ -94,9 +115,26 @@ const track = (c) => c.track(user, 'page_load_time', 812.5, { route: '/register'
 const cases = [
   { name: 'flag: uninstrumented, in span', fn: inSpan(() => flag(raw)) },
   { name: 'flag: instrumented, span event', fn: inSpan(() => flag(spanClient)) },
-  { name: 'flag: floor (bare addEvent), in span', fn: inSpan(() => { flag(raw); trace.getActiveSpan().addEvent('feature_flag.evaluation', floorAttributes(), Date.now()); }) },
+  {
+    name: 'flag: floor (bare addEvent), in span',
+    fn: inSpan(() => {
+      flag(raw);
+      trace.getActiveSpan().addEvent('feature_flag.evaluation', floorAttributes(), Date.now());
+    }),
+  },
   { name: 'flag: instrumented, log event', fn: inSpan(() => flag(logClient)) },
-  { name: 'flag: floor (bare logger.emit), in span', fn: inSpan(() => { flag(raw); logger.emit({ eventName: 'feature_flag.evaluation', timestamp: Date.now(), attributes: floorAttributes(), context: context.active() }); }) },
+  {
+    name: 'flag: floor (bare logger.emit), in span',
+    fn: inSpan(() => {
+      flag(raw);
+      logger.emit({
+        eventName: 'feature_flag.evaluation',
+        timestamp: Date.now(),
+        attributes: floorAttributes(),
+        context: context.active(),
+      });
+    }),
+  },
   { name: 'flag: uninstrumented, no span', fn: () => flag(raw) },
   { name: 'flag: instrumented, no span, left to the SDK', fn: () => flag(sdkClient) },
   { name: 'flag: instrumented, no span, log fallback', fn: () => flag(spanClient) },
@@ -117,20 +155,53 @@ const results = await measure(cases, { rounds: Number(process.env.BENCH_ROUNDS ?
 const added = (name, base) => ({ median: +(results[name].median - results[base].median).toFixed(1) });
 const summary = {
   'flag() added, span event': added('flag: instrumented, span event', 'flag: uninstrumented, in span'),
-  'flag() floor: bare addEvent with the same attributes': added('flag: floor (bare addEvent), in span', 'flag: uninstrumented, in span'),
+  'flag() floor: bare addEvent with the same attributes': added(
+    'flag: floor (bare addEvent), in span',
+    'flag: uninstrumented, in span',
+  ),
   'flag() added, log event': added('flag: instrumented, log event', 'flag: uninstrumented, in span'),
-  'flag() floor, log form: bare logger.emit with the same attributes': added('flag: floor (bare logger.emit), in span', 'flag: uninstrumented, in span'),
-  'flag() added, no span, left to the SDK (nothing recorded)': added('flag: instrumented, no span, left to the SDK', 'flag: uninstrumented, no span'),
-  'flag() added, no span, log fallback': added('flag: instrumented, no span, log fallback', 'flag: uninstrumented, no span'),
-  'track() added, span event (the SDK track() is no longer called)': added('track: instrumented, span event', 'track: uninstrumented, in span'),
+  'flag() floor, log form: bare logger.emit with the same attributes': added(
+    'flag: floor (bare logger.emit), in span',
+    'flag: uninstrumented, in span',
+  ),
+  'flag() added, no span, left to the SDK (nothing recorded)': added(
+    'flag: instrumented, no span, left to the SDK',
+    'flag: uninstrumented, no span',
+  ),
+  'flag() added, no span, log fallback': added(
+    'flag: instrumented, no span, log fallback',
+    'flag: uninstrumented, no span',
+  ),
+  'track() added, span event (the SDK track() is no longer called)': added(
+    'track: instrumented, span event',
+    'track: uninstrumented, in span',
+  ),
   'OpenFeature SpanEventHook added': added('openfeature: SpanEventHook, in span', 'openfeature: no hook, in span'),
-  'OpenFeature EventHook (log event) added': added('openfeature: EventHook (log event), in span', 'openfeature: no hook, in span'),
+  'OpenFeature EventHook (log event) added': added(
+    'openfeature: EventHook (log event), in span',
+    'openfeature: no hook, in span',
+  ),
   'LaunchDarkly TracingHook added': added('launchdarkly: TracingHook, in span', 'launchdarkly: no hook, in span'),
-  'wrapper only (stub SDK): no span, left to the SDK (nothing recorded)': added('wrapper only: instrumented stub, no span, left to the SDK', 'wrapper only: stub flag, no span'),
-  'wrapper only (stub SDK): span event': added('wrapper only: instrumented stub, span event', 'wrapper only: stub flag, in span'),
+  'wrapper only (stub SDK): no span, left to the SDK (nothing recorded)': added(
+    'wrapper only: instrumented stub, no span, left to the SDK',
+    'wrapper only: stub flag, no span',
+  ),
+  'wrapper only (stub SDK): span event': added(
+    'wrapper only: instrumented stub, span event',
+    'wrapper only: stub flag, in span',
+  ),
 };
-summary['ratio to floor'] = { median: +(summary['flag() added, span event'].median / summary['flag() floor: bare addEvent with the same attributes'].median).toFixed(2) };
-summary['ratio to floor, log form'] = { median: +(summary['flag() added, log event'].median / summary['flag() floor, log form: bare logger.emit with the same attributes'].median).toFixed(2) };
+summary['ratio to floor'] = {
+  median: +(
+    summary['flag() added, span event'].median / summary['flag() floor: bare addEvent with the same attributes'].median
+  ).toFixed(2),
+};
+summary['ratio to floor, log form'] = {
+  median: +(
+    summary['flag() added, log event'].median /
+    summary['flag() floor, log form: bare logger.emit with the same attributes'].median
+  ).toFixed(2),
+};
 writeResult('instrumentation-overhead', { unit: 'ns per call', cases: results, added: summary });
 console.log(JSON.stringify(summary, null, 2));
 await standIn.close();

@@ -15,8 +15,16 @@ let standIn = startNode([CLI, 'standin', '--port', String(port)]);
 const url = await standIn.first;
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const exporter = new FlagSyncSpanExporter({ sdkKey: 'standin-sdk-key', eventsUrl: url, flushIntervalMillis: 200, initialBackoffMillis: 200, maxBackoffMillis: 2000 });
-const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 200 })] });
+const exporter = new FlagSyncSpanExporter({
+  sdkKey: 'standin-sdk-key',
+  eventsUrl: url,
+  flushIntervalMillis: 200,
+  initialBackoffMillis: 200,
+  maxBackoffMillis: 2000,
+});
+const provider = new TracerProvider({
+  spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 200 })],
+});
 trace.setGlobalTracerProvider(provider);
 const tracer = trace.getTracer('bench');
 await installSdkDeliveryGuard();
@@ -31,7 +39,10 @@ const call = () => {
   });
   span.end();
 };
-const phase = async () => (await measure([{ name: 'flag()+track() in a span', fn: call }], { rounds: 3, inner: 50, time: 1000 }))['flag()+track() in a span'];
+const phase = async () =>
+  (await measure([{ name: 'flag()+track() in a span', fn: call }], { rounds: 3, inner: 50, time: 1000 }))[
+    'flag()+track() in a span'
+  ];
 
 const reachable = await phase();
 standIn.child.kill('SIGTERM');
@@ -48,8 +59,14 @@ standIn.child.kill('SIGTERM');
 const stats = exporter.stats();
 const summary = {
   unit: 'ns per request (one flag() and one track() in a span)',
-  reachable, unreachable, recovered,
-  exporter: { delivered: stats.impressions.delivered + stats.events.delivered, retries: stats.impressions.retries + stats.events.retries, dropped: stats.impressions.dropped + stats.events.dropped },
+  reachable,
+  unreachable,
+  recovered,
+  exporter: {
+    delivered: stats.impressions.delivered + stats.events.delivered,
+    retries: stats.impressions.retries + stats.events.retries,
+    dropped: stats.impressions.dropped + stats.events.dropped,
+  },
 };
 writeResult('latency-outage', summary);
 console.log(JSON.stringify(summary, null, 2));

@@ -5,19 +5,36 @@ import { Bench } from 'tinybench';
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
-export async function measure(cases, { rounds = 5, inner = 100, time = 400, warmupTime = 150, iterations, warmupIterations } = {}) {
+export async function measure(
+  cases,
+  { rounds = 5, inner = 100, time = 400, warmupTime = 150, iterations, warmupIterations } = {},
+) {
   const perRound = Object.fromEntries(cases.map((c) => [c.name, []]));
   for (let round = 0; round < rounds; round++) {
     // A fixed iteration count (time 0) bounds memory when the code under test retains what it is given.
-    const bench = new Bench(iterations ? { time: 0, iterations, warmupTime: 0, warmupIterations: warmupIterations ?? Math.ceil(iterations / 5) } : { time, warmupTime });
+    const bench = new Bench(
+      iterations
+        ? { time: 0, iterations, warmupTime: 0, warmupIterations: warmupIterations ?? Math.ceil(iterations / 5) }
+        : { time, warmupTime },
+    );
     const ordered = round % 2 ? [...cases].reverse() : cases;
     for (const c of ordered) {
       // Async cases (LaunchDarkly's variation() returns a promise) await each call in the loop.
-      bench.add(c.name, c.async ? async () => { for (let i = 0; i < inner; i++) await c.fn(i); } : () => { for (let i = 0; i < inner; i++) c.fn(i); });
+      bench.add(
+        c.name,
+        c.async
+          ? async () => {
+              for (let i = 0; i < inner; i++) await c.fn(i);
+            }
+          : () => {
+              for (let i = 0; i < inner; i++) c.fn(i);
+            },
+      );
     }
     await bench.run();
     for (const task of bench.tasks) {
-      if (task.result.state !== 'completed') throw new Error(`${task.name}: ${task.result.state} ${task.result.error ?? ''}`);
+      if (task.result.state !== 'completed')
+        throw new Error(`${task.name}: ${task.result.state} ${task.result.error ?? ''}`);
       perRound[task.name].push((task.result.latency.mean * 1e6) / inner);
     }
   }
@@ -27,7 +44,12 @@ export async function measure(cases, { rounds = 5, inner = 100, time = 400, warm
 export function summarize(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
-  return { median: round2(median), min: round2(sorted[0]), max: round2(sorted[sorted.length - 1]), rounds: values.length };
+  return {
+    median: round2(median),
+    min: round2(sorted[0]),
+    max: round2(sorted[sorted.length - 1]),
+    rounds: values.length,
+  };
 }
 
 export function round2(x) {
@@ -35,10 +57,19 @@ export function round2(x) {
 }
 
 export function machine() {
-  return { node: process.version, cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), date: new Date().toISOString() };
+  return {
+    node: process.version,
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    date: new Date().toISOString(),
+  };
 }
 
 export function writeResult(name, result) {
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-  writeFileSync(new URL(`./results/${name}.json`, import.meta.url), JSON.stringify({ machine: machine(), ...result }, null, 2) + '\n');
+  writeFileSync(
+    new URL(`./results/${name}.json`, import.meta.url),
+    `${JSON.stringify({ machine: machine(), ...result }, null, 2)}\n`,
+  );
 }

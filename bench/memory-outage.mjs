@@ -13,8 +13,13 @@ let standIn = startNode(standInArgs);
 const url = await standIn.first;
 
 const app = startNode([join(ROOT, 'bench/app-load.mjs')], {
-  MODE: 'inprocess', RATE: String(RATE), DURATION_S: String(OUTAGE_S), IDLE_AFTER_S: '6',
-  STANDIN_URL: url, FLAGSYNC_SDK_KEY: 'standin-sdk-key', FLAGSYNC_EVENTS_URL: url,
+  MODE: 'inprocess',
+  RATE: String(RATE),
+  DURATION_S: String(OUTAGE_S),
+  IDLE_AFTER_S: '6',
+  STANDIN_URL: url,
+  FLAGSYNC_SDK_KEY: 'standin-sdk-key',
+  FLAGSYNC_EVENTS_URL: url,
 });
 await app.first; // SDK ready (flag rules loaded): now take FlagSync down
 standIn.child.kill('SIGTERM');
@@ -32,14 +37,24 @@ standIn.child.kill('SIGTERM');
 // The two exporters are set up alike, so they share one delivery engine (shared-engine.ts) and
 // report the same stats: count them once.
 const shared = JSON.stringify(result.spanExporter) === JSON.stringify(result.logExporter);
-const lanes = [result.spanExporter.impressions, result.spanExporter.events, ...(shared ? [] : [result.logExporter.impressions, result.logExporter.events])];
+const lanes = [
+  result.spanExporter.impressions,
+  result.spanExporter.events,
+  ...(shared ? [] : [result.logExporter.impressions, result.logExporter.events]),
+];
 const sum = (field) => lanes.reduce((a, l) => a + l[field], 0);
 const summary = {
-  ratePerSecond: RATE, outageSeconds: Math.round(upAfter), emitted: result.calls,
-  recorded: result.recorder, delivered: sum('delivered'), dropped: sum('dropped'), failed: sum('failed'),
+  ratePerSecond: RATE,
+  outageSeconds: Math.round(upAfter),
+  emitted: result.calls,
+  recorded: result.recorder,
+  delivered: sum('delivered'),
+  dropped: sum('dropped'),
+  failed: sum('failed'),
   receivedByFlagSync: counts.impressions + counts.events,
   deliveredPlusDroppedPlusFailedEqualsEmitted: sum('delivered') + sum('dropped') + sum('failed') === result.calls,
-  rssBaselineMiB: result.rssBaselineMiB, rssPeakMiB: result.rssPeakMiB,
+  rssBaselineMiB: result.rssBaselineMiB,
+  rssPeakMiB: result.rssPeakMiB,
   queueBound: 'maxQueueSize 50,000 items per route and exporter (default)',
 };
 writeResult('memory-outage', summary);

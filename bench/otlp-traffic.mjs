@@ -18,28 +18,39 @@ const memory = new InMemorySpanExporter();
 const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: memory })] });
 trace.setGlobalTracerProvider(provider);
 const tracer = trace.getTracer('bench');
-const stub = { flag: (_c, key) => ({ 'register-button-copy': 'Join Now', 'new-checkout': true, 'price-multiplier': 1.5 })[key], track: () => undefined };
+const stub = {
+  flag: (_c, key) => ({ 'register-button-copy': 'Join Now', 'new-checkout': true, 'price-multiplier': 1.5 })[key],
+  track: () => undefined,
+};
 // Guarded, as in an app: the calls are this package's to deliver (impressions, not just events).
 await installSdkDeliveryGuard();
 const client = createClientInstrumenter({}, () => true).wrap(stub);
 let seed = 7;
-const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+const rand = () => {
+  seed = (seed * 1664525 + 1013904223) >>> 0;
+  return seed / 2 ** 32;
+};
 /** FlagSync items (impressions and events) in one request. */
 export let FLAG_EVENTS_PER_REQUEST = 0;
 for (let i = 0; i < SPANS_PER_REQUEST; i++) {
-  tracer.startActiveSpan(`GET /page/${i % 17}`, { attributes: { 'http.request.method': 'GET', 'url.path': `/page/${i % 17}`, 'http.response.status_code': 200 } }, (span) => {
-    const user = { key: `user-${i}`, attributes: { plan: i % 3 ? 'free' : 'pro' } };
-    if (rand() < 0.4) {
-      const n = 1 + Math.floor(rand() * 3);
-      for (const key of ['register-button-copy', 'new-checkout', 'price-multiplier'].slice(0, n)) client.flag(user, key);
-      FLAG_EVENTS_PER_REQUEST += n;
-      if (rand() < 0.25) {
-        client.track(user, 'purchase_event', null, { price: 42.5, currency: 'USD' });
-        FLAG_EVENTS_PER_REQUEST++;
+  tracer.startActiveSpan(
+    `GET /page/${i % 17}`,
+    { attributes: { 'http.request.method': 'GET', 'url.path': `/page/${i % 17}`, 'http.response.status_code': 200 } },
+    (span) => {
+      const user = { key: `user-${i}`, attributes: { plan: i % 3 ? 'free' : 'pro' } };
+      if (rand() < 0.4) {
+        const n = 1 + Math.floor(rand() * 3);
+        for (const key of ['register-button-copy', 'new-checkout', 'price-multiplier'].slice(0, n))
+          client.flag(user, key);
+        FLAG_EVENTS_PER_REQUEST += n;
+        if (rand() < 0.25) {
+          client.track(user, 'purchase_event', null, { price: 42.5, currency: 'USD' });
+          FLAG_EVENTS_PER_REQUEST++;
+        }
       }
-    }
-    span.end();
-  });
+      span.end();
+    },
+  );
 }
 await provider.forceFlush();
 const spans = memory.getFinishedSpans();
@@ -66,7 +77,12 @@ export async function post(url, bodies, headers = {}, concurrency = 4) {
   const worker = async () => {
     while (next < bodies.length) {
       const body = bodies[next++];
-      const res = await request(url, { method: 'POST', dispatcher, headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', ...headers }, body });
+      const res = await request(url, {
+        method: 'POST',
+        dispatcher,
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip', ...headers },
+        body,
+      });
       await res.body.dump();
       statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
     }

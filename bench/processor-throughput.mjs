@@ -17,13 +17,23 @@ const PASSES = 3;
 const standIn = startNode([CLI, 'standin', '--port', String(await freePort())]);
 const standInUrl = await standIn.first;
 const serviceEnv = {
-  FLAGSYNC_SDK_KEY: 'standin-sdk-key', FLAGSYNC_EVENTS_URL: standInUrl, OTEL_LOG_LEVEL: 'warn',
-  FLAGSYNC_EXPORT_SCHEDULE_DELAY: '20', FLAGSYNC_EXPORT_MAX_BATCH_SIZE: '1000', FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS: '64',
+  FLAGSYNC_SDK_KEY: 'standin-sdk-key',
+  FLAGSYNC_EVENTS_URL: standInUrl,
+  OTEL_LOG_LEVEL: 'warn',
+  FLAGSYNC_EXPORT_SCHEDULE_DELAY: '20',
+  FLAGSYNC_EXPORT_MAX_BATCH_SIZE: '1000',
+  FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS: '64',
 };
 const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
 const memoryOnly = startNode([...profile, CLI, 'serve', '--port', String(await freePort())], serviceEnv);
-const journaled = startNode([CLI, 'serve', '--port', String(await freePort())], { ...serviceEnv, FLAGSYNC_SERVICE_DEDUPE_DIR: mkdtempSync(join(tmpdir(), 'bench-dedupe-')) });
-const services = { memoryOnly: { ...memoryOnly, url: await memoryOnly.first }, journaled: { ...journaled, url: await journaled.first } };
+const journaled = startNode([CLI, 'serve', '--port', String(await freePort())], {
+  ...serviceEnv,
+  FLAGSYNC_SERVICE_DEDUPE_DIR: mkdtempSync(join(tmpdir(), 'bench-dedupe-')),
+});
+const services = {
+  memoryOnly: { ...memoryOnly, url: await memoryOnly.first },
+  journaled: { ...journaled, url: await journaled.first },
+};
 
 let offset = 1;
 const events = REQUESTS * FLAG_EVENTS_PER_REQUEST;
@@ -33,16 +43,28 @@ async function pass(svc) {
   const cpu0 = cpuSeconds(svc.child.pid);
   const wall0 = performance.now();
   const statuses = await post(`${svc.url}/v1/traces`, bodies);
-  return { cpu: cpuSeconds(svc.child.pid) - cpu0, wall: (performance.now() - wall0) / 1000, statuses, bytes: bodies.reduce((a, b) => a + b.length, 0) / bodies.length };
+  return {
+    cpu: cpuSeconds(svc.child.pid) - cpu0,
+    wall: (performance.now() - wall0) / 1000,
+    statuses,
+    bytes: bodies.reduce((a, b) => a + b.length, 0) / bodies.length,
+  };
 }
 function summarise(passes) {
   const rates = passes.map((p) => events / p.cpu).sort((a, b) => a - b);
   const median = rates[Math.floor(rates.length / 2)];
   return {
-    requests: REQUESTS, passes: PASSES, spansPerRequest: SPANS_PER_REQUEST, flagEventsPerRequest: FLAG_EVENTS_PER_REQUEST, statuses: passes.at(-1).statuses,
+    requests: REQUESTS,
+    passes: PASSES,
+    spansPerRequest: SPANS_PER_REQUEST,
+    flagEventsPerRequest: FLAG_EVENTS_PER_REQUEST,
+    statuses: passes.at(-1).statuses,
     requestBytesGzip: Math.round(passes.at(-1).bytes),
-    eventsPerSecondPerCore: Math.round(median), eventsPerSecondPerCoreMin: Math.round(rates[0]), eventsPerSecondPerCoreMax: Math.round(rates[rates.length - 1]),
-    cpuMicrosPerEvent: round2(1e6 / median), wallSecondsPerPass: round2(passes.reduce((a, p) => a + p.wall, 0) / PASSES),
+    eventsPerSecondPerCore: Math.round(median),
+    eventsPerSecondPerCoreMin: Math.round(rates[0]),
+    eventsPerSecondPerCoreMax: Math.round(rates[rates.length - 1]),
+    cpuMicrosPerEvent: round2(1e6 / median),
+    wallSecondsPerPass: round2(passes.reduce((a, p) => a + p.wall, 0) / PASSES),
   };
 }
 // Warm up both, then alternate, so the VM's drift hits both alike.

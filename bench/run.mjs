@@ -4,7 +4,16 @@ import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const only = process.argv.slice(2);
-const suites = ['instrumentation-overhead', 'exporter-throughput', 'processor-throughput', 'collector-side', 'derived-rules', 'e2e-delay', 'memory-outage', 'latency-outage'];
+const suites = [
+  'instrumentation-overhead',
+  'exporter-throughput',
+  'processor-throughput',
+  'collector-side',
+  'derived-rules',
+  'e2e-delay',
+  'memory-outage',
+  'latency-outage',
+];
 for (const suite of suites.filter((s) => only.length === 0 || only.includes(s))) {
   console.error(`== ${suite}`);
   execFileSync(process.execPath, [`${here}${suite}.mjs`], { stdio: 'inherit' });

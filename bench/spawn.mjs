@@ -20,7 +20,10 @@ export function freePort() {
 
 /** Start a Node child; resolves with its first stdout line once it prints one. */
 export function startNode(args, env = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   const lines = [];
   child.stdout.on('data', (c) => {
@@ -61,7 +64,14 @@ export function percentile(sorted, p) {
 export async function startCollector(config, env) {
   const [http, grpc, health, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const child = spawn(collectorBinary(), ['--config', config.startsWith('/') ? config : join(ROOT, config)], {
-    env: { PATH: process.env.PATH, OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`, OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`, OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`, OTELCOL_METRICS_PORT: String(metrics), ...env },
+    env: {
+      PATH: process.env.PATH,
+      OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
+      OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
+      OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+      OTELCOL_METRICS_PORT: String(metrics),
+      ...env,
+    },
     stdio: 'ignore',
   });
   for (let i = 0; i < 300; i++) {

@@ -12,16 +12,17 @@ export const ATTR_FEATURE_FLAG_CONTEXT_ID = 'feature_flag.context.id';
 export const ATTR_FEATURE_FLAG_RESULT_VALUE = 'feature_flag.result.value';
 export const ATTR_FEATURE_FLAG_RESULT_VARIANT = 'feature_flag.result.variant';
 export const ATTR_FEATURE_FLAG_RESULT_REASON = 'feature_flag.result.reason';
-export const ATTR_FEATURE_FLAG_ERROR_MESSAGE = 'feature_flag.error.message';
 export const ATTR_ERROR_TYPE = 'error.type';
 
 // Deprecated names still written by other emitters (OpenFeature hooks before semconv 1.32, LaunchDarkly).
-export const LEGACY_EVENT_FEATURE_FLAG = 'feature_flag';
+const LEGACY_EVENT_FEATURE_FLAG = 'feature_flag';
 export const LEGACY_ATTR_PROVIDER_NAME = 'feature_flag.provider_name';
 export const LEGACY_ATTR_VARIANT = 'feature_flag.variant';
-export const LEGACY_ATTR_EVALUATION_REASON = 'feature_flag.evaluation.reason';
 
-export const FLAG_EVALUATION_EVENT_NAMES: readonly string[] = [EVENT_FEATURE_FLAG_EVALUATION, LEGACY_EVENT_FEATURE_FLAG];
+export const FLAG_EVALUATION_EVENT_NAMES: readonly string[] = [
+  EVENT_FEATURE_FLAG_EVALUATION,
+  LEGACY_EVENT_FEATURE_FLAG,
+];
 
 /** Reason values from semconv `feature_flag.result.reason`. */
 export const REASON_UNKNOWN = 'unknown';
@@ -51,7 +52,10 @@ export const ATTR_FLAGSYNC_CONTEXT = 'flagsync.context';
 /** `false` when FlagSync gets this call's impression from the SDK itself, not from this event. */
 export const ATTR_FLAGSYNC_IMPRESSION = 'flagsync.impression';
 export const ATTR_FLAGSYNC_EVENT_KEY = 'flagsync.event.key';
-/** JSON text of the track value (`"1234.5"`, `"null"`); absent when the app passed none. Text keeps every number exact in every OTLP encoding. */
+/**
+ * JSON text of the track value (`"1234.5"`, `"null"`); absent when the app passed none. Text keeps every number exact
+ * in every OTLP encoding.
+ */
 export const ATTR_FLAGSYNC_EVENT_VALUE = 'flagsync.event.value';
 /** JSON text of the track properties; absent when the app passed none. */
 export const ATTR_FLAGSYNC_EVENT_PROPERTIES = 'flagsync.event.properties';

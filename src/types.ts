@@ -1,6 +1,6 @@
 /** Public types shared by the instrumentation, the exporters and the stand-in. */
 
-export type JsonPrimitive = string | number | boolean | null;
+type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 
 /** A FlagSync user context, as the SDKs take it. */

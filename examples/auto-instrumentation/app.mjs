@@ -3,7 +3,11 @@
 import { trace } from '@opentelemetry/api';
 import { FlagSyncFactory } from '@flagsync/node-sdk';
 
-const client = FlagSyncFactory({ sdkKey: process.env.FLAGSYNC_SDK_KEY, urls: { sdk: process.env.FLAGSYNC_EVENTS_URL }, sync: { type: 'off' } }).client();
+const client = FlagSyncFactory({
+  sdkKey: process.env.FLAGSYNC_SDK_KEY,
+  urls: { sdk: process.env.FLAGSYNC_EVENTS_URL },
+  sync: { type: 'off' },
+}).client();
 await client.waitForReady();
 
 await trace.getTracer('app').startActiveSpan('nightly-job', async (span) => {

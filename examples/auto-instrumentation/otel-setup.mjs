@@ -12,11 +12,17 @@ const { FlagSyncInstrumentation } = await import('flagsync-otel/instrumentation'
 const { FlagSyncSpanExporter, FlagSyncLogRecordExporter } = await import('flagsync-otel/exporters');
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-const tracerProvider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter: new FlagSyncSpanExporter() })] });
-const loggerProvider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter() })] });
+const tracerProvider = new TracerProvider({
+  spanProcessors: [new BatchSpanProcessor({ exporter: new FlagSyncSpanExporter() })],
+});
+const loggerProvider = new LoggerProvider({
+  processors: [new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter() })],
+});
 trace.setGlobalTracerProvider(tracerProvider);
 logs.setGlobalLoggerProvider(loggerProvider);
-registerInstrumentations({ instrumentations: [new FlagSyncInstrumentation({ hashContextKey: { salt: 'demo-salt' } })] });
+registerInstrumentations({
+  instrumentations: [new FlagSyncInstrumentation({ hashContextKey: { salt: 'demo-salt' } })],
+});
 
 globalThis.otelShutdown = async () => {
   await tracerProvider.shutdown();

@@ -17,13 +17,19 @@ const tracerProvider = new TracerProvider({
     new BatchSpanProcessor({ exporter: new FlagSyncSpanExporter() }), // FlagSync impressions and events
   ],
 });
-const loggerProvider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter() })] });
+const loggerProvider = new LoggerProvider({
+  processors: [new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter() })],
+});
 trace.setGlobalTracerProvider(tracerProvider);
 logs.setGlobalLoggerProvider(loggerProvider);
 
 await installSdkDeliveryGuard(); // FlagSync gets each impression once: from us, not also from the SDK
 const flags = instrumentFlagSyncClient(
-  FlagSyncFactory({ sdkKey: process.env.FLAGSYNC_SDK_KEY, urls: { sdk: process.env.FLAGSYNC_EVENTS_URL }, sync: { type: 'off' } }).client(),
+  FlagSyncFactory({
+    sdkKey: process.env.FLAGSYNC_SDK_KEY,
+    urls: { sdk: process.env.FLAGSYNC_EVENTS_URL },
+    sync: { type: 'off' },
+  }).client(),
   { contextAttributes: { deny: ['email'] } },
 );
 await flags.waitForReady();

@@ -8,13 +8,20 @@ import type { Command } from './command.js';
 const COMMANDS: Command[] = [demoCommand, serveCommand, standInCommand];
 
 function usage(): string {
-  return ['Usage: flagsync-otel <command> [options]', '', 'Commands:', ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`), '', 'Run `flagsync-otel <command> --help` for its options.'].join('\n');
+  return [
+    'Usage: flagsync-otel <command> [options]',
+    '',
+    'Commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    '',
+    'Run `flagsync-otel <command> --help` for its options.',
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h') {
-    process.stdout.write(usage() + '\n');
+    process.stdout.write(`${usage()}\n`);
     return name ? 0 : 1;
   }
   const command = COMMANDS.find((c) => c.name === name);
@@ -30,7 +37,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const message = error instanceof FlagSyncConfigError ? error.cliMessage : error instanceof Error ? error.message : String(error);
+    const message =
+      error instanceof FlagSyncConfigError ? error.cliMessage : error instanceof Error ? error.message : String(error);
     process.stderr.write(`flagsync-otel: ${message}\n`);
     process.exitCode = 1;
   },

@@ -15,9 +15,15 @@ export interface FlagSyncDeliveryOptions {
   maxBatchBytes?: number;
   /** Longest wait before a partial batch is sent (ms). Env `FLAGSYNC_EXPORT_SCHEDULE_DELAY`. Default 2000. */
   flushIntervalMillis?: number;
-  /** Items queued per route (impressions, events) while FlagSync is slow or down; beyond it new items are dropped and counted. Env `FLAGSYNC_EXPORT_MAX_QUEUE_SIZE`. Default 50000. */
+  /**
+   * Items queued per route (impressions, events) while FlagSync is slow or down; beyond it new items are dropped and
+   * counted. Env `FLAGSYNC_EXPORT_MAX_QUEUE_SIZE`. Default 50000.
+   */
   maxQueueSize?: number;
-  /** Bytes of queued JSON per route; beyond it new items are dropped and counted. Env `FLAGSYNC_EXPORT_MAX_QUEUE_BYTES`. Default 64 MiB. */
+  /**
+   * Bytes of queued JSON per route; beyond it new items are dropped and counted. Env `FLAGSYNC_EXPORT_MAX_QUEUE_BYTES`.
+   * Default 64 MiB.
+   */
   maxQueueBytes?: number;
   /** Per-request timeout (ms). Env `FLAGSYNC_EXPORT_TIMEOUT`. Default 10000. */
   timeoutMillis?: number;
@@ -25,7 +31,10 @@ export interface FlagSyncDeliveryOptions {
   initialBackoffMillis?: number;
   /** Longest retry delay (ms), unless FlagSync's Retry-After asks for more. Default 30000. */
   maxBackoffMillis?: number;
-  /** Longest `Retry-After` honoured (ms); longer ones are cut to this. Env `FLAGSYNC_EXPORT_MAX_RETRY_AFTER`. Default 300000. */
+  /**
+   * Longest `Retry-After` honoured (ms); longer ones are cut to this. Env `FLAGSYNC_EXPORT_MAX_RETRY_AFTER`. Default
+   * 300000.
+   */
   maxRetryAfterMillis?: number;
   /**
    * Pause before retrying after an answer that means a setting is wrong: 401/403 (the SDK key),
@@ -41,7 +50,7 @@ export interface ResolvedDeliveryConfig extends Required<Omit<FlagSyncDeliveryOp
   sdkKey: string;
 }
 
-export const DEFAULT_EVENTS_URL = 'https://sdk.flagsync.com';
+const DEFAULT_EVENTS_URL = 'https://sdk.flagsync.com';
 
 const NUMERIC: { option: keyof FlagSyncDeliveryOptions; env: string | undefined; fallback: number; min: number }[] = [
   { option: 'maxBatchSize', env: 'FLAGSYNC_EXPORT_MAX_BATCH_SIZE', fallback: 500, min: 1 },
@@ -70,12 +79,22 @@ export class FlagSyncConfigError extends Error {
   }
 }
 
-export function resolveDeliveryConfig(options: FlagSyncDeliveryOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedDeliveryConfig {
+export function resolveDeliveryConfig(
+  options: FlagSyncDeliveryOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedDeliveryConfig {
   const sdkKey = options.sdkKey ?? env.FLAGSYNC_SDK_KEY;
   if (typeof sdkKey !== 'string' || sdkKey.trim() === '') {
-    throw new FlagSyncConfigError('an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY', 'set FLAGSYNC_SDK_KEY to your FlagSync server SDK key');
+    throw new FlagSyncConfigError(
+      'an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY',
+      'set FLAGSYNC_SDK_KEY to your FlagSync server SDK key',
+    );
   }
-  if (/\s/.test(sdkKey)) throw new FlagSyncConfigError('the SDK key must not contain white space (check FLAGSYNC_SDK_KEY)', 'FLAGSYNC_SDK_KEY must not contain white space');
+  if (/\s/.test(sdkKey))
+    throw new FlagSyncConfigError(
+      'the SDK key must not contain white space (check FLAGSYNC_SDK_KEY)',
+      'FLAGSYNC_SDK_KEY must not contain white space',
+    );
 
   const eventsUrl = options.eventsUrl ?? env.FLAGSYNC_EVENTS_URL ?? DEFAULT_EVENTS_URL;
   let url: URL;
@@ -99,15 +118,23 @@ export function resolveDeliveryConfig(options: FlagSyncDeliveryOptions = {}, env
       continue;
     }
     if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < min) {
-      throw new FlagSyncConfigError(`${source} must be an integer >= ${min}, got ${JSON.stringify(fromOption ?? fromEnv)}`);
+      throw new FlagSyncConfigError(
+        `${source} must be an integer >= ${min}, got ${JSON.stringify(fromOption ?? fromEnv)}`,
+      );
     }
     numbers[option] = raw;
   }
   if (numbers.maxBackoffMillis! < numbers.initialBackoffMillis!) {
-    diag.warn(`maxBackoffMillis (${numbers.maxBackoffMillis}) < initialBackoffMillis; using ${numbers.initialBackoffMillis}`);
+    diag.warn(
+      `maxBackoffMillis (${numbers.maxBackoffMillis}) < initialBackoffMillis; using ${numbers.initialBackoffMillis}`,
+    );
     numbers.maxBackoffMillis = numbers.initialBackoffMillis!;
   }
-  return { sdkKey, eventsUrl: url.href.replace(/\/+$/, ''), ...(numbers as Required<Omit<FlagSyncDeliveryOptions, 'sdkKey' | 'eventsUrl'>>) };
+  return {
+    sdkKey,
+    eventsUrl: url.href.replace(/\/+$/, ''),
+    ...(numbers as Required<Omit<FlagSyncDeliveryOptions, 'sdkKey' | 'eventsUrl'>>),
+  };
 }
 
 /** Replace every occurrence of the secrets in a message (they must never reach logs or errors). */

@@ -34,7 +34,10 @@ export interface SourceEvent {
   name: string;
   /** Event time, milliseconds since the epoch (FlagSync timestamps have millisecond precision). */
   timeMs: number;
-  /** Its attributes; for a log record whose body is a map, with the body's FlagSync fields laid over them (`withBodyFields`). */
+  /**
+   * Its attributes; for a log record whose body is a map, with the body's FlagSync fields laid over them
+   * (`withBodyFields`).
+   */
   attributes: Readonly<Record<string, unknown>>;
 }
 
@@ -77,7 +80,7 @@ export interface Converter {
 const IGNORED: ConversionOutcome = { kind: 'ignored' };
 const DAMAGED: ConversionOutcome = { kind: 'damaged' };
 
-export const CONVERTER_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
+const CONVERTER_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
   ATTR_FLAGSYNC_SIZE,
   ...SIZED_ATTRIBUTE_NAMES,
   LEGACY_ATTR_PROVIDER_NAME,
@@ -89,7 +92,10 @@ export const CONVERTER_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
  * A log record's attributes with its body's fields laid over them, when the body is a map: this
  * package writes a log-based event's FlagSync data in the body, where no attribute limit reaches.
  */
-export function withBodyFields(attributes: Readonly<Record<string, unknown>>, body: unknown): Readonly<Record<string, unknown>> {
+export function withBodyFields(
+  attributes: Readonly<Record<string, unknown>>,
+  body: unknown,
+): Readonly<Record<string, unknown>> {
   if (!isPlainObject(body) || !(ATTR_FLAGSYNC_SIZE in body)) return attributes;
   const merged: Record<string, unknown> = { ...attributes };
   for (const name of CONVERTER_ATTRIBUTE_NAMES) if (name in body) merged[name] = body[name];
@@ -108,7 +114,8 @@ export function createConverter(options: ConverterOptions = {}): Converter {
     isCandidateName: (name) => name !== undefined && candidateNames.has(name),
     convert(event) {
       if (event.name === EVENT_FLAGSYNC_TRACK) return convertTrack(event, parse, timestamp);
-      if (FLAG_EVALUATION_EVENT_NAMES.includes(event.name)) return convertEvaluation(event, providers, parse, timestamp);
+      if (FLAG_EVALUATION_EVENT_NAMES.includes(event.name))
+        return convertEvaluation(event, providers, parse, timestamp);
       return IGNORED;
     },
   };
@@ -156,7 +163,12 @@ function timestampFormatter(): Timestamp {
   };
 }
 
-function convertEvaluation(event: SourceEvent, providers: Set<string>, parse: Parse, timestamp: Timestamp): ConversionOutcome {
+function convertEvaluation(
+  event: SourceEvent,
+  providers: Set<string>,
+  parse: Parse,
+  timestamp: Timestamp,
+): ConversionOutcome {
   const a = event.attributes;
   const provider = a[ATTR_FEATURE_FLAG_PROVIDER_NAME] ?? a[LEGACY_ATTR_PROVIDER_NAME];
   if (typeof provider !== 'string') return IGNORED;
@@ -167,7 +179,8 @@ function convertEvaluation(event: SourceEvent, providers: Set<string>, parse: Pa
   if (a[ATTR_FLAGSYNC_IMPRESSION] === false) return IGNORED;
 
   const flagKey = a[ATTR_FEATURE_FLAG_KEY];
-  if (typeof flagKey !== 'string' || flagKey === '') return reject(`${ATTR_FEATURE_FLAG_KEY} must be a non-empty string`);
+  if (typeof flagKey !== 'string' || flagKey === '')
+    return reject(`${ATTR_FEATURE_FLAG_KEY} must be a non-empty string`);
   const time = timestamp(event.timeMs);
   if (!time) return reject('event time is not a valid time');
   const context = userContext(a, parse);
@@ -176,11 +189,21 @@ function convertEvaluation(event: SourceEvent, providers: Set<string>, parse: Pa
   if ('error' in flagValue) return reject(flagValue.error);
   // JSON.parse has proven each text is one valid JSON value, so it can be reused as is instead of
   // serialising the parsed copy again (the parsed item is kept for callers that inspect it).
-  const json = `{"flagKey":${JSON.stringify(flagKey)},"flagValue":${flagValue.text},"context":${context.text},"timestamp":"${time}"}`;
-  return { kind: 'impression', item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp: time }, json, contextText: context.text };
+  const json =
+    `{"flagKey":${JSON.stringify(flagKey)},"flagValue":${flagValue.text},` +
+    `"context":${context.text},"timestamp":"${time}"}`;
+  return {
+    kind: 'impression',
+    item: { flagKey, flagValue: flagValue.value, context: context.value, timestamp: time },
+    json,
+    contextText: context.text,
+  };
 }
 
-function evaluationValue(a: Readonly<Record<string, unknown>>, parse: Parse): { value: JsonValue; text: string } | { error: string } {
+function evaluationValue(
+  a: Readonly<Record<string, unknown>>,
+  parse: Parse,
+): { value: JsonValue; text: string } | { error: string } {
   const json = a[ATTR_FLAGSYNC_VALUE];
   if (json !== undefined) {
     if (typeof json !== 'string') return { error: `${ATTR_FLAGSYNC_VALUE} must be JSON text` };
@@ -189,7 +212,10 @@ function evaluationValue(a: Readonly<Record<string, unknown>>, parse: Parse): { 
   }
   // Other emitters: the semconv value (any JSON-compatible type in the log form), else the variant.
   const value = a[ATTR_FEATURE_FLAG_RESULT_VALUE];
-  if (value !== undefined) return isJsonValue(value) ? { value: value as JsonValue, text: JSON.stringify(value, exactIntegers) } : { error: `${ATTR_FEATURE_FLAG_RESULT_VALUE} is not a JSON value` };
+  if (value !== undefined)
+    return isJsonValue(value)
+      ? { value: value as JsonValue, text: JSON.stringify(value, exactIntegers) }
+      : { error: `${ATTR_FEATURE_FLAG_RESULT_VALUE} is not a JSON value` };
   const variant = a[ATTR_FEATURE_FLAG_RESULT_VARIANT] ?? a[LEGACY_ATTR_VARIANT];
   if (typeof variant === 'string') return { value: variant, text: JSON.stringify(variant) };
   // Values left out on purpose (omitFlagValues): exposure is still counted.
@@ -200,7 +226,8 @@ function convertTrack(event: SourceEvent, parse: Parse, timestamp: Timestamp): C
   const a = event.attributes;
   if (!isIntact(a)) return DAMAGED;
   const eventKey = a[ATTR_FLAGSYNC_EVENT_KEY];
-  if (typeof eventKey !== 'string' || eventKey === '') return reject(`${ATTR_FLAGSYNC_EVENT_KEY} must be a non-empty string`);
+  if (typeof eventKey !== 'string' || eventKey === '')
+    return reject(`${ATTR_FLAGSYNC_EVENT_KEY} must be a non-empty string`);
   if (a[ATTR_FLAGSYNC_CONTEXT] === undefined) return reject(`${ATTR_FLAGSYNC_CONTEXT} is required`);
   const time = timestamp(event.timeMs);
   if (!time) return reject('event time is not a valid time');
@@ -208,12 +235,28 @@ function convertTrack(event: SourceEvent, parse: Parse, timestamp: Timestamp): C
   if ('error' in context) return reject(context.error);
 
   // Absent stays absent: the SDKs send `value`/`properties` only when the app passed them.
-  const value = jsonTextField(a, ATTR_FLAGSYNC_EVENT_VALUE, parse, (v) => v === null || (typeof v === 'number' && Number.isFinite(v)), 'a number or null');
+  const value = jsonTextField(
+    a,
+    ATTR_FLAGSYNC_EVENT_VALUE,
+    parse,
+    (v) => v === null || (typeof v === 'number' && Number.isFinite(v)),
+    'a number or null',
+  );
   if (value && 'error' in value) return reject(value.error);
-  const properties = jsonTextField(a, ATTR_FLAGSYNC_EVENT_PROPERTIES, parse, (v) => v === null || isPlainObject(v), 'an object or null');
+  const properties = jsonTextField(
+    a,
+    ATTR_FLAGSYNC_EVENT_PROPERTIES,
+    parse,
+    (v) => v === null || isPlainObject(v),
+    'an object or null',
+  );
   if (properties && 'error' in properties) return reject(properties.error);
   // Field order as the SDKs send it, so payloads read the same.
-  const json = `{"context":${context.text},"eventKey":${JSON.stringify(eventKey)}${value ? `,"value":${value.text}` : ''}${properties ? `,"properties":${properties.text}` : ''},"timestamp":"${time}"}`;
+  const valueJson = value ? `,"value":${value.text}` : '';
+  const propertiesJson = properties ? `,"properties":${properties.text}` : '';
+  const eventKeyJson = JSON.stringify(eventKey);
+  const fields = `${valueJson}${propertiesJson}`;
+  const json = `{"context":${context.text},"eventKey":${eventKeyJson}${fields},"timestamp":"${time}"}`;
   const item: FlagSyncEvent = {
     context: context.value,
     eventKey,
@@ -243,17 +286,30 @@ function jsonTextField(
  * The user context: this package's `flagsync.context` (the JSON text the SDK would send, used as
  * is), or for other emitters just the key from `feature_flag.context.id`.
  */
-function userContext(a: Readonly<Record<string, unknown>>, parse: Parse): { value: FlagSyncUserContext; text: string } | { error: string } {
+function userContext(
+  a: Readonly<Record<string, unknown>>,
+  parse: Parse,
+): { value: FlagSyncUserContext; text: string } | { error: string } {
   const json = a[ATTR_FLAGSYNC_CONTEXT];
   if (json === undefined) {
     const key = a[ATTR_FEATURE_FLAG_CONTEXT_ID];
-    if (typeof key !== 'string' || key === '') return { error: `${ATTR_FEATURE_FLAG_CONTEXT_ID} (the FlagSync context key) must be a non-empty string` };
+    if (typeof key !== 'string' || key === '')
+      return { error: `${ATTR_FEATURE_FLAG_CONTEXT_ID} (the FlagSync context key) must be a non-empty string` };
     return { value: { key }, text: `{"key":${JSON.stringify(key)}}` };
   }
   const parsed = typeof json === 'string' ? parse(json) : { ok: false as const };
   const value = parsed.ok ? parsed.value : undefined;
-  if (!isPlainObject(value) || typeof value.key !== 'string' || value.key === '' || (value.attributes !== undefined && !isPlainObject(value.attributes))) {
-    return { error: `${ATTR_FLAGSYNC_CONTEXT} must be the JSON text of an object with a non-empty string key and an object of attributes` };
+  if (
+    !isPlainObject(value) ||
+    typeof value.key !== 'string' ||
+    value.key === '' ||
+    (value.attributes !== undefined && !isPlainObject(value.attributes))
+  ) {
+    return {
+      error:
+        `${ATTR_FLAGSYNC_CONTEXT} must be the JSON text of an object with a non-empty string key ` +
+        'and an object of attributes',
+    };
   }
   return { value: value as FlagSyncUserContext, text: json as string };
 }
@@ -268,7 +324,8 @@ function exactIntegers(_key: string, value: unknown): unknown {
 
 function isJsonValue(value: unknown, depth = 0): boolean {
   if (depth > 64) return false;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return true;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint')
+    return true;
   if (typeof value === 'number') return Number.isFinite(value);
   if (Array.isArray(value)) return value.every((v) => isJsonValue(v, depth + 1));
   if (isPlainObject(value)) return Object.values(value).every((v) => isJsonValue(v, depth + 1));

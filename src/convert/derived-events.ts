@@ -10,7 +10,13 @@
  * collector instance (in a collector fleet: the loadbalancing exporter, routing by trace id, as
  * tail sampling requires); spans waiting for an evaluation are lost on a restart.
  */
-import { compileRules, type CompiledRule, type DerivedEventRule, type SpanFacts, type SpanKindName } from './derived-rules.js';
+import {
+  compileRules,
+  type CompiledRule,
+  type DerivedEventRule,
+  type SpanFacts,
+  type SpanKindName,
+} from './derived-rules.js';
 
 /** Derived-event settings, the same for the exporters and the service. */
 export interface DerivedEventsConfig {
@@ -23,7 +29,11 @@ export interface DerivedEventsConfig {
 }
 
 /** Rules for these settings (validated: throws a FlagSyncConfigError naming the rule). */
-export function createDerivedEvents(config: DerivedEventsConfig, traces: TraceContexts, source?: string): DerivedEvents {
+export function createDerivedEvents(
+  config: DerivedEventsConfig,
+  traces: TraceContexts,
+  source?: string,
+): DerivedEvents {
   return new DerivedEvents(compileRules(config.derivedEvents, source), traces);
 }
 
@@ -64,7 +74,10 @@ export class TraceContexts {
   /** The clock read once per batch (tick()), as a batch's spans arrive together. */
   private _tickNow: number | undefined;
 
-  constructor(config: Pick<DerivedEventsConfig, 'derivedEventsWindowMillis' | 'derivedEventsMaxTraces'> = {}, private readonly _now: () => number = Date.now) {
+  constructor(
+    config: Pick<DerivedEventsConfig, 'derivedEventsWindowMillis' | 'derivedEventsMaxTraces'> = {},
+    private readonly _now: () => number = Date.now,
+  ) {
     this._windowMillis = config.derivedEventsWindowMillis ?? 300_000;
     this._maxTraces = config.derivedEventsMaxTraces ?? 100_000;
   }
@@ -130,7 +143,14 @@ export class TraceContexts {
 const NO_RULES: readonly CompiledRule[] = [];
 /** Distinct span names per kind whose candidate rules are remembered. */
 const MAX_INDEXED = 4096;
-const KIND_SLOTS: readonly (SpanKindName | undefined)[] = ['internal', 'server', 'client', 'producer', 'consumer', undefined];
+const KIND_SLOTS: readonly (SpanKindName | undefined)[] = [
+  'internal',
+  'server',
+  'client',
+  'producer',
+  'consumer',
+  undefined,
+];
 
 /** Rules applied to spans, joined through the shared TraceContexts. */
 export class DerivedEvents {
@@ -156,7 +176,9 @@ export class DerivedEvents {
     const byName = this._candidates[kind === undefined ? 5 : KIND_SLOTS.indexOf(kind)]!;
     let list = byName.get(name);
     if (!list) {
-      list = this.rules.filter((r) => (r.kind === undefined || r.kind === kind) && (r.spanName === undefined || r.spanName === name));
+      list = this.rules.filter(
+        (r) => (r.kind === undefined || r.kind === kind) && (r.spanName === undefined || r.spanName === name),
+      );
       if (list.length === 0) list = NO_RULES;
       if (byName.size >= MAX_INDEXED) byName.clear();
       byName.set(name, list);
@@ -169,14 +191,20 @@ export class DerivedEvents {
   }
 
   /** The events of one span: for every matching rule, one per context of its trace. */
-  derive(span: SpanFacts, spanId: string, rules: readonly CompiledRule[] = this.rulesFor(span.kind, span.name)): DerivedEvent[] {
+  derive(
+    span: SpanFacts,
+    spanId: string,
+    rules: readonly CompiledRule[] = this.rulesFor(span.kind, span.name),
+  ): DerivedEvent[] {
     if (!span.traceId || rules.length === 0) return [];
     let out: DerivedEvent[] | undefined;
     for (const rule of rules) {
       const value = rule.evaluate(span);
       if (value === undefined) continue;
       const attributed = this.traces.attribute({ span, spanId, rule, value });
-      if (attributed.length > 0) (out ??= []).push(...attributed);
+      if (attributed.length === 0) continue;
+      out ??= [];
+      out.push(...attributed);
     }
     return out ?? [];
   }
@@ -185,7 +213,8 @@ export class DerivedEvents {
 function events(trace: Trace, { span, spanId, rule, value }: Waiting): DerivedEvent[] {
   const time = isoMillis(span.endMs);
   if (time === undefined) return [];
-  const tail = `,"eventKey":${rule.eventKeyJson}${value === '' ? '' : `,"value":${value}`}${rule.properties(span)},"timestamp":"${time}"}`;
+  const valueJson = value === '' ? '' : `,"value":${value}`;
+  const tail = `,"eventKey":${rule.eventKeyJson}${valueJson}${rule.properties(span)},"timestamp":"${time}"}`;
   const out: DerivedEvent[] = [];
   for (const [contextKey, contextText] of trace.contexts) {
     out.push({ json: `{"context":${contextText}${tail}`, source: { span: spanId, rule: rule.index, contextKey } });

@@ -42,7 +42,10 @@ export interface DerivedEventRule {
    * span's status is error (`when: { status: 'error' }`) or the attribute condition holds, else 0.
    * Omitted: no value (a plain event, counted).
    */
-  value?: { from: 'duration' } | { from: 'attribute'; key: string } | { from: 'flag'; when: { status: 'error' } | { attribute: AttributeCondition } };
+  value?:
+    | { from: 'duration' }
+    | { from: 'attribute'; key: string }
+    | { from: 'flag'; when: { status: 'error' } | { attribute: AttributeCondition } };
   /** Span attributes copied into the event's `properties` (an allow list; nothing else leaves). */
   properties?: readonly string[];
 }
@@ -104,7 +107,9 @@ function compileRule(rule: DerivedEventRule, index: number, at: string): Compile
     tests.push((span) => span.kind === kind);
   }
   if (match.status !== undefined) {
-    const status = STATUSES.includes(match.status) ? match.status : fail(`match.status must be one of ${STATUSES.join(', ')}`);
+    const status = STATUSES.includes(match.status)
+      ? match.status
+      : fail(`match.status must be one of ${STATUSES.join(', ')}`);
     tests.push((span) => span.status === status);
   }
   if (match.spanName !== undefined) {
@@ -127,11 +132,13 @@ function compileRule(rule: DerivedEventRule, index: number, at: string): Compile
     const re = regex(match.spanNameRegex, 'match.spanNameRegex', fail);
     tests.push((span) => re.test(span.name));
   }
-  if (tests.length === 0) fail('match needs at least one criterion: a rule matching every span is almost surely a mistake');
+  if (tests.length === 0)
+    fail('match needs at least one criterion: a rule matching every span is almost surely a mistake');
 
   const value = compileValue(rule.value, names, fail);
   const properties = rule.properties ?? [];
-  if (!Array.isArray(properties) || !properties.every((p) => typeof p === 'string' && p !== '')) fail('properties must be a list of attribute keys');
+  if (!Array.isArray(properties) || !properties.every((p) => typeof p === 'string' && p !== ''))
+    fail('properties must be a list of attribute keys');
   for (const p of properties) names.add(p);
   const propertyKeys = properties.map((key) => [key, `${JSON.stringify(key)}:`] as const);
 
@@ -159,14 +166,22 @@ function compileRule(rule: DerivedEventRule, index: number, at: string): Compile
 
 type Fail = (message: string) => never;
 
-function compileValue(value: DerivedEventRule['value'], names: Set<string>, fail: Fail): (span: SpanFacts) => string | undefined {
+function compileValue(
+  value: DerivedEventRule['value'],
+  names: Set<string>,
+  fail: Fail,
+): (span: SpanFacts) => string | undefined {
   if (value === undefined) return () => '';
-  if (!value || typeof value !== 'object') return fail('value must be an object with from: duration, attribute or flag');
+  if (!value || typeof value !== 'object')
+    return fail('value must be an object with from: duration, attribute or flag');
   switch (value.from) {
     case 'duration':
       return (span) => numberJson(span.durationNanos / 1e6);
     case 'attribute': {
-      const key = typeof value.key === 'string' && value.key !== '' ? value.key : fail('value.key must name a numeric span attribute');
+      const key =
+        typeof value.key === 'string' && value.key !== ''
+          ? value.key
+          : fail('value.key must name a numeric span attribute');
       names.add(key);
       return (span) => numericJson(span.attributes[key]);
     }
@@ -190,7 +205,8 @@ function compileValue(value: DerivedEventRule['value'], names: Set<string>, fail
 }
 
 function compileCondition(condition: AttributeCondition, at: string, fail: Fail): (value: unknown) => boolean {
-  if (!condition || typeof condition !== 'object' || typeof condition.key !== 'string' || condition.key === '') fail(`${at}.key must be a non-empty string`);
+  if (!condition || typeof condition !== 'object' || typeof condition.key !== 'string' || condition.key === '')
+    fail(`${at}.key must be a non-empty string`);
   const given = [condition.equals, condition.in, condition.regex].filter((v) => v !== undefined).length;
   if (given !== 1) fail(`${at} needs exactly one of equals, in, regex`);
   if (condition.equals !== undefined) {
@@ -207,13 +223,15 @@ function compileCondition(condition: AttributeCondition, at: string, fail: Fail)
 }
 
 function scalar(value: unknown, at: string, fail: Fail): Scalar {
-  if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return value;
+  if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))
+    return value;
   return fail(`${at} must be a string, a finite number or a boolean`);
 }
 
 /** Strings equal strings, booleans booleans, numbers numbers (an int64 attribute decoded as BigInt included). */
 function sameScalar(value: unknown, expected: Scalar): boolean {
-  if (typeof expected === 'number') return (typeof value === 'number' || typeof value === 'bigint') && Number(value) === expected;
+  if (typeof expected === 'number')
+    return (typeof value === 'number' || typeof value === 'bigint') && Number(value) === expected;
   return value === expected;
 }
 

@@ -36,7 +36,7 @@ export interface LogRecordLike {
   readonly spanContext?: { traceId: string };
 }
 
-export function hrTimeToMs(time: HrTime): number {
+function hrTimeToMs(time: HrTime): number {
   return time[0] * 1000 + Math.floor(time[1] / 1e6);
 }
 
@@ -58,12 +58,21 @@ export function convertSpans(
     let noted: string | undefined;
     for (const event of span.events) {
       if (!converter.isCandidateName(event.name)) continue;
-      const source: SourceEvent = { name: event.name, timeMs: hrTimeToMs(event.time), attributes: event.attributes ?? {} };
+      const source: SourceEvent = {
+        name: event.name,
+        timeMs: hrTimeToMs(event.time),
+        attributes: event.attributes ?? {},
+      };
       const outcome = converter.convert(source);
       onOutcome(outcome);
       if (join && outcome.kind === 'impression' && outcome.contextText !== noted) {
         noted = outcome.contextText;
-        for (const waiting of join.noteContext(span.spanContext?.().traceId ?? '', outcome.item.context.key, outcome.contextText)) onDerived!(waiting);
+        for (const waiting of join.noteContext(
+          span.spanContext?.().traceId ?? '',
+          outcome.item.context.key,
+          outcome.contextText,
+        ))
+          onDerived!(waiting);
       }
     }
   }
@@ -81,7 +90,7 @@ const SDK_KINDS: readonly SpanKindName[] = ['internal', 'server', 'client', 'pro
 const STATUSES: readonly SpanStatusName[] = ['unset', 'ok', 'error'];
 
 /** What rules read of an SDK span; undefined for a span without ids or times. */
-export function spanFacts(span: SpanLike): SpanFacts | undefined {
+function spanFacts(span: SpanLike): SpanFacts | undefined {
   const ids = span.spanContext?.();
   if (!ids || !span.startTime || !span.endTime) return undefined;
   return new SdkSpanFacts(span, ids.traceId);
@@ -127,10 +136,19 @@ export function convertLogRecords(
   if (derived?.traces.active) derived.traces.tick();
   for (const record of records) {
     if (!converter.isCandidateName(record.eventName)) continue;
-    const outcome = converter.convert({ name: record.eventName!, timeMs: hrTimeToMs(record.hrTime), attributes: withBodyFields(record.attributes, record.body) });
+    const outcome = converter.convert({
+      name: record.eventName!,
+      timeMs: hrTimeToMs(record.hrTime),
+      attributes: withBodyFields(record.attributes, record.body),
+    });
     onOutcome(outcome);
     if (derived && onDerived && outcome.kind === 'impression' && record.spanContext) {
-      for (const waiting of derived.noteContext(record.spanContext.traceId, outcome.item.context.key, outcome.contextText)) onDerived(waiting);
+      for (const waiting of derived.noteContext(
+        record.spanContext.traceId,
+        outcome.item.context.key,
+        outcome.contextText,
+      ))
+        onDerived(waiting);
     }
   }
 }

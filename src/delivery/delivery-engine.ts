@@ -34,7 +34,9 @@ export class DeliveryEngine {
     transport?: Transport,
   ) {
     const redact = createRedactor([_config.sdkKey]);
-    this._transport = transport ?? createHttpTransport({
+    this._transport =
+      transport ??
+      createHttpTransport({
         baseUrl: _config.eventsUrl,
         sdkKey: _config.sdkKey,
         timeoutMillis: _config.timeoutMillis,
@@ -56,14 +58,24 @@ export class DeliveryEngine {
     const events: LaneEvents = {
       onRetry: (kind, message, delay, unconfirmed, configProblem) => {
         if (configProblem) {
-          this._log.log('error', 'config', `${message}: a setting is wrong; ${kind} are kept queued and retried every ${delay} ms until it is fixed`);
+          this._log.log(
+            'error',
+            'config',
+            `${message}: a setting is wrong; ${kind} are kept queued and retried every ${delay} ms until it is fixed`,
+          );
           return;
         }
-        const doubt = unconfirmed ? ' (FlagSync may have stored them already; stats().unconfirmed counts what may arrive twice)' : '';
+        const doubt = unconfirmed
+          ? ' (FlagSync may have stored them already; stats().unconfirmed counts what may arrive twice)'
+          : '';
         this._log.log('warn', `retry:${kind}`, `${message}; ${kind} kept queued${doubt}, next attempt in ${delay} ms`);
       },
       onFailure: (kind, count, status, message) => {
-        this._log.log('error', `failure:${status}`, `${message}: ${count} ${kind} dropped, FlagSync will not accept them`);
+        this._log.log(
+          'error',
+          `failure:${status}`,
+          `${message}: ${count} ${kind} dropped, FlagSync will not accept them`,
+        );
       },
       onDelivered: () => undefined,
       onSpace: () => {
@@ -96,11 +108,14 @@ export class DeliveryEngine {
   /** Resolves true when items next leave a queue, or false after `timeoutMillis`. */
   roomFreed(timeoutMillis: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        const at = this._roomWaiters.indexOf(done);
-        if (at >= 0) this._roomWaiters.splice(at, 1);
-        resolve(false);
-      }, Math.max(0, timeoutMillis));
+      const timer = setTimeout(
+        () => {
+          const at = this._roomWaiters.indexOf(done);
+          if (at >= 0) this._roomWaiters.splice(at, 1);
+          resolve(false);
+        },
+        Math.max(0, timeoutMillis),
+      );
       const done = (freed: boolean) => {
         clearTimeout(timer);
         resolve(freed);
@@ -155,8 +170,14 @@ export class DeliveryEngine {
       const events = this._events.close('shut down before delivery');
       if (impressions.lost + events.lost > 0) {
         const unanswered = impressions.unanswered + events.unanswered;
-        const doubt = unanswered > 0 ? ` (${unanswered} of them were sent and not answered yet: FlagSync may have stored them)` : '';
-        this._diag.error(`shutdown deadline (${timeoutMillis} ms) passed: ${impressions.lost} impressions and ${events.lost} events were not delivered to FlagSync${doubt}`);
+        const doubt =
+          unanswered > 0
+            ? ` (${unanswered} of them were sent and not answered yet: FlagSync may have stored them)`
+            : '';
+        this._diag.error(
+          `shutdown deadline (${timeoutMillis} ms) passed: ${impressions.lost} impressions and ${events.lost} ` +
+            `events were not delivered to FlagSync${doubt}`,
+        );
       }
       await this._transport.close().catch(() => undefined);
     })();
@@ -166,7 +187,12 @@ export class DeliveryEngine {
   private _offer(lane: Lane, json: string, settle?: Settle, tag?: string): boolean {
     const accepted = lane.offer({ json, bytes: Buffer.byteLength(json), settle, tag });
     if (!accepted) {
-      this._log.log('warn', 'queue-full', `FlagSync queue full (${this._config.maxQueueSize} items or ${this._config.maxQueueBytes} bytes per route) or shut down: items are being dropped; see stats() for counts`);
+      this._log.log(
+        'warn',
+        'queue-full',
+        `FlagSync queue full (${this._config.maxQueueSize} items or ${this._config.maxQueueBytes} bytes per route) ` +
+          `or shut down: items are being dropped; see stats() for counts`,
+      );
     }
     return accepted;
   }

@@ -5,12 +5,14 @@
 import type { Transport } from './transport.js';
 import { backoffMillis, type BackoffOptions } from './retry-policy.js';
 
-export type EntryOutcome = { delivered: true } | { delivered: false; reason: string; /** FlagSync's answer, when it refused the items. */ status?: number };
+export type EntryOutcome =
+  | { delivered: true }
+  | { delivered: false; reason: string /** FlagSync's answer, when it refused the items. */; status?: number };
 
 const DELIVERED: EntryOutcome = { delivered: true };
 
 /** After timeouts, a request's timeout grows to at most this multiple of the configured one. */
-export const MAX_TIMEOUT_FACTOR = 4;
+const MAX_TIMEOUT_FACTOR = 4;
 
 export interface LaneEntry {
   json: string;
@@ -30,7 +32,10 @@ export interface LaneOptions {
   maxQueueSize: number;
   maxQueueBytes: number;
   flushIntervalMillis: number;
-  /** Per-request timeout; doubled (up to MAX_TIMEOUT_FACTOR) after a request timed out, so a slow FlagSync gets answered instead of sent everything twice. */
+  /**
+   * Per-request timeout; doubled (up to MAX_TIMEOUT_FACTOR) after a request timed out, so a slow FlagSync gets answered
+   * instead of sent everything twice.
+   */
   timeoutMillis: number;
   backoff: BackoffOptions;
   /** Pause after an answer that means a setting is wrong (the batch stays queued). */
@@ -60,14 +65,23 @@ export interface LaneStats {
    * (timeout, connection lost). FlagSync has no idempotency key: at most this many may count twice.
    */
   unconfirmed: number;
-  /** Of `failed`: items given up at shutdown while a request carrying them was unanswered; FlagSync may have stored them. */
+  /**
+   * Of `failed`: items given up at shutdown while a request carrying them was unanswered; FlagSync may have stored
+   * them.
+   */
   unanswered: number;
   /** Handed back to their sender before delivery (withdraw()): the sender sends them again. */
   withdrawn: number;
 }
 
 export interface LaneEvents {
-  onRetry(lane: LaneOptions['kind'], message: string, delayMillis: number, unconfirmed: boolean, configProblem: boolean): void;
+  onRetry(
+    lane: LaneOptions['kind'],
+    message: string,
+    delayMillis: number,
+    unconfirmed: boolean,
+    configProblem: boolean,
+  ): void;
   onFailure(lane: LaneOptions['kind'], count: number, status: number, message: string): void;
   onDelivered(lane: LaneOptions['kind'], count: number): void;
   /** Entries left the queue (delivered, given up, handed back): there may be room for more. */
@@ -75,7 +89,17 @@ export interface LaneEvents {
 }
 
 export class Lane {
-  readonly stats: LaneStats = { accepted: 0, delivered: 0, dropped: 0, failed: 0, requests: 0, retries: 0, unconfirmed: 0, unanswered: 0, withdrawn: 0 };
+  readonly stats: LaneStats = {
+    accepted: 0,
+    delivered: 0,
+    dropped: 0,
+    failed: 0,
+    requests: 0,
+    retries: 0,
+    unconfirmed: 0,
+    unanswered: 0,
+    withdrawn: 0,
+  };
   private readonly _path: string;
   private readonly _prefix: string;
   private _queue: LaneEntry[] = [];
@@ -109,15 +133,24 @@ export class Lane {
 
   /** Set while FlagSync is failing: when the next attempt is due and what went wrong. */
   get backoff(): LaneBackoff | undefined {
-    return this._retryAt > Date.now() && this._lastError ? { retryAt: this._retryAt, lastError: this._lastError, status: this._lastStatus } : undefined;
+    return this._retryAt > Date.now() && this._lastError
+      ? { retryAt: this._retryAt, lastError: this._lastError, status: this._lastStatus }
+      : undefined;
   }
 
   /** Whether an entry of this size fits now. An empty queue takes any entry, however large. */
   hasRoom(bytes: number): boolean {
-    return !this._closed && this.size < this._options.maxQueueSize && (this.size === 0 || this._queuedBytes + bytes <= this._options.maxQueueBytes);
+    return (
+      !this._closed &&
+      this.size < this._options.maxQueueSize &&
+      (this.size === 0 || this._queuedBytes + bytes <= this._options.maxQueueBytes)
+    );
   }
 
-  /** Queue an entry; false when the queue is full or closed (counted as dropped unless `wait`: the caller will offer it again). */
+  /**
+   * Queue an entry; false when the queue is full or closed (counted as dropped unless `wait`: the caller will offer it
+   * again).
+   */
   offer(entry: LaneEntry, wait = false): boolean {
     if (!this.hasRoom(entry.bytes)) {
       if (!wait) this.stats.dropped++;
@@ -145,7 +178,9 @@ export class Lane {
       // is cleared as soon as the send settles so it never outlives the drain.
       const until = this._sending ? deadline : Math.min(Math.max(this._retryAt, now + 1), deadline);
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this._sending, new Promise<void>((resolve) => (timer = setTimeout(resolve, until - now)))].filter(Boolean));
+      await Promise.race(
+        [this._sending, new Promise<void>((resolve) => (timer = setTimeout(resolve, until - now)))].filter(Boolean),
+      );
       clearTimeout(timer);
     }
     return this.size;
@@ -203,7 +238,10 @@ export class Lane {
   private _kick(): void {
     if (this._sending || this.size === 0) return;
     const wait = this._retryAt - Date.now();
-    if (wait > 0) return this._schedule(wait);
+    if (wait > 0) {
+      this._schedule(wait);
+      return;
+    }
     if (this._timer) {
       clearTimeout(this._timer);
       this._timer = undefined;
@@ -253,7 +291,13 @@ export class Lane {
           this.stats.unconfirmed += count;
           this._timeoutFactor = Math.min(this._timeoutFactor * 2, MAX_TIMEOUT_FACTOR);
         }
-        this._events.onRetry(this._options.kind, result.message, delay, result.unconfirmed === true, result.configProblem === true);
+        this._events.onRetry(
+          this._options.kind,
+          result.message,
+          delay,
+          result.unconfirmed === true,
+          result.configProblem === true,
+        );
         return;
       } else if (result.status === 413 && count > 1) {
         // Too large for FlagSync: halve the batch and try again at once.
@@ -261,7 +305,8 @@ export class Lane {
       } else {
         this._remove(count);
         this.stats.failed += count;
-        for (const entry of entries) entry.settle?.({ delivered: false, reason: result.message, status: result.status }, entry.tag);
+        for (const entry of entries)
+          entry.settle?.({ delivered: false, reason: result.message, status: result.status }, entry.tag);
         this._events.onFailure(this._options.kind, count, result.status, result.message);
       }
     }

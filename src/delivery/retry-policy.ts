@@ -32,11 +32,19 @@ export function backoffMillis(attempt: number, options: BackoffOptions, random: 
  * `Retry-After` as delay-seconds or an HTTP date, at most `maxMillis` (a proxy's "a day" must not
  * stop delivery for a day); undefined when absent or unreadable.
  */
-export function parseRetryAfter(header: string | undefined, maxMillis: number, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  header: string | undefined,
+  maxMillis: number,
+  now: number = Date.now(),
+): number | undefined {
   if (!header) return undefined;
   const trimmed = header.trim();
   // An HTTP date names its month; Date.parse alone would take "-5" for a year.
-  const millis = /^\d+$/.test(trimmed) ? Number(trimmed) * 1000 : /[a-z]/i.test(trimmed) ? Date.parse(trimmed) - now : NaN;
+  const millis = /^\d+$/.test(trimmed)
+    ? Number(trimmed) * 1000
+    : /[a-z]/i.test(trimmed)
+      ? Date.parse(trimmed) - now
+      : NaN;
   if (Number.isNaN(millis)) return undefined;
   return Math.min(Math.max(0, millis), maxMillis);
 }

@@ -19,7 +19,11 @@ export interface EngineLease {
 const engines = new Map<string, { engine: DeliveryEngine; traces: TraceContexts; users: number }>();
 
 /** `derived`: the trace memory's bounds, taken from the first user. */
-export function acquireEngine(config: ResolvedDeliveryConfig, transport?: Transport, derived: DerivedEventsConfig = {}): EngineLease {
+export function acquireEngine(
+  config: ResolvedDeliveryConfig,
+  transport?: Transport,
+  derived: DerivedEventsConfig = {},
+): EngineLease {
   // A transport given by the caller (tests) is that caller's own: no sharing.
   if (transport) {
     const engine = new DeliveryEngine(config, transport);
@@ -27,7 +31,10 @@ export function acquireEngine(config: ResolvedDeliveryConfig, transport?: Transp
   }
   const key = JSON.stringify(config);
   let shared = engines.get(key);
-  if (!shared) engines.set(key, (shared = { engine: new DeliveryEngine(config), traces: new TraceContexts(derived), users: 0 }));
+  if (!shared) {
+    shared = { engine: new DeliveryEngine(config), traces: new TraceContexts(derived), users: 0 };
+    engines.set(key, shared);
+  }
   shared.users++;
   const entry = shared;
   let released = false;

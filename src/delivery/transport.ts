@@ -7,14 +7,16 @@ import { suppressTracing } from '../otel/sdk-contract.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isConfigProblemStatus, isRetryableStatus, parseRetryAfter } from './retry-policy.js';
 
-export type TransportResult =
+type TransportResult =
   | { kind: 'success'; status: number }
   | {
       kind: 'retryable';
       status?: number;
       retryAfterMillis?: number;
       message: string;
-      /** No answer after the request may have reached FlagSync (timeout, connection lost): it may have stored the batch. */
+      /**
+       * No answer after the request may have reached FlagSync (timeout, connection lost): it may have stored the batch.
+       */
       unconfirmed?: boolean;
       /** The answer means a setting is wrong (key, URL): retried after the configuration-problem pause. */
       configProblem?: boolean;
@@ -67,20 +69,41 @@ export function createHttpTransport(options: HttpTransportOptions): Transport {
       }
       const text = await readLimited(response.body);
       const parsed = parseErrorBody(text);
-      const message = redact(`FlagSync answered ${status}${parsed.errorCode ? ` ${parsed.errorCode}` : ''}${parsed.message ? `: ${parsed.message}` : ''}`);
+      const message = redact(
+        `FlagSync answered ` +
+          `${status}${parsed.errorCode ? ` ${parsed.errorCode}` : ''}${parsed.message ? `: ${parsed.message}` : ''}`,
+      );
       if (isRetryableStatus(status)) {
         const retryAfter = response.headers['retry-after'];
-        const retryAfterMillis = parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter, options.maxRetryAfterMillis);
+        const retryAfterMillis = parseRetryAfter(
+          Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+          options.maxRetryAfterMillis,
+        );
         // 504: a gateway gave up waiting for FlagSync, which may still have stored the batch.
-        return { kind: 'retryable', status, ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}), message, unconfirmed: status === 504 };
+        return {
+          kind: 'retryable',
+          status,
+          ...(retryAfterMillis !== undefined ? { retryAfterMillis } : {}),
+          message,
+          unconfirmed: status === 504,
+        };
       }
       if (isConfigProblemStatus(status)) {
-        const where = status >= 300 && status <= 399 ? ` (a redirect to ${String(response.headers.location ?? 'nowhere')}: check FLAGSYNC_EVENTS_URL)` : status === 404 || status === 405 ? ' (check FLAGSYNC_EVENTS_URL)' : ' (check the SDK key, FLAGSYNC_SDK_KEY)';
+        const where =
+          status >= 300 && status <= 399
+            ? ` (a redirect to ${String(response.headers.location ?? 'nowhere')}: check FLAGSYNC_EVENTS_URL)`
+            : status === 404 || status === 405
+              ? ' (check FLAGSYNC_EVENTS_URL)'
+              : ' (check the SDK key, FLAGSYNC_SDK_KEY)';
         return { kind: 'retryable', status, message: redact(message + where), configProblem: true };
       }
       return { kind: 'failure', status, ...(parsed.errorCode ? { errorCode: parsed.errorCode } : {}), message };
     } catch (error) {
-      return { kind: 'retryable', message: redact(`request to FlagSync failed: ${describeError(error)}`), unconfirmed: !NEVER_SENT.has(errorCode(error) ?? '') };
+      return {
+        kind: 'retryable',
+        message: redact(`request to FlagSync failed: ${describeError(error)}`),
+        unconfirmed: !NEVER_SENT.has(errorCode(error) ?? ''),
+      };
     }
   }
 
@@ -109,7 +132,14 @@ function parseErrorBody(text: string): { errorCode?: string; message?: string } 
 }
 
 /** Failures that happen before a request can reach FlagSync: it cannot have stored anything. */
-const NEVER_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | undefined)?.code;

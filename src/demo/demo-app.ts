@@ -9,22 +9,36 @@ import type { AddressInfo } from 'node:net';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 
 export interface DemoFlagClient {
-  flag(context: { key: string; attributes?: Record<string, unknown> }, flagKey: string, defaultValue?: unknown): unknown;
-  track(context: { key: string; attributes?: Record<string, unknown> }, eventKey: string, value?: number | null, properties?: Record<string, unknown>): void;
+  flag(
+    context: { key: string; attributes?: Record<string, unknown> },
+    flagKey: string,
+    defaultValue?: unknown,
+  ): unknown;
+  track(
+    context: { key: string; attributes?: Record<string, unknown> },
+    eventKey: string,
+    value?: number | null,
+    properties?: Record<string, unknown>,
+  ): void;
 }
 
 export async function startDemoApp(client: DemoFlagClient): Promise<{ url: string; close(): Promise<void> }> {
   const tracer = trace.getTracer('flagsync-otel-demo-app');
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://app');
-    const user = { key: url.searchParams.get('user') ?? 'anonymous', attributes: { plan: url.searchParams.get('plan') ?? 'free' } };
+    const user = {
+      key: url.searchParams.get('user') ?? 'anonymous',
+      attributes: { plan: url.searchParams.get('plan') ?? 'free' },
+    };
     tracer.startActiveSpan(`${req.method} ${url.pathname}`, { kind: SpanKind.SERVER }, async (span) => {
       try {
         if (req.method === 'GET' && url.pathname === '/register') {
           const copy = await tracer.startActiveSpan('render register page', async (handler) => {
             const served = client.flag(user, 'register-button-copy', 'Register');
             // The "Join Now" page carries a heavier hero image: the experiment shows it in server time.
-            await new Promise((r) => setTimeout(r, Number(url.searchParams.get('renderMs') ?? 0) + (served === 'Join Now' ? 6 : 0)));
+            await new Promise((r) =>
+              setTimeout(r, Number(url.searchParams.get('renderMs') ?? 0) + (served === 'Join Now' ? 6 : 0)),
+            );
             handler.end();
             return served;
           });
@@ -33,7 +47,12 @@ export async function startDemoApp(client: DemoFlagClient): Promise<{ url: strin
           res.end(`<button>${String(copy)}</button>`);
         } else if (req.method === 'POST' && url.pathname === '/purchase') {
           const price = Number(url.searchParams.get('price') ?? 0);
-          client.track(user, 'purchase_event', null, { price, currency: 'USD', coupon: price > 50 ? 'SPRING' : null, items: [{ sku: 'PRO-1', qty: 1 }] });
+          client.track(user, 'purchase_event', null, {
+            price,
+            currency: 'USD',
+            coupon: price > 50 ? 'SPRING' : null,
+            items: [{ sku: 'PRO-1', qty: 1 }],
+          });
           res.writeHead(204).end();
         } else {
           res.writeHead(404).end();

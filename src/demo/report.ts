@@ -22,26 +22,49 @@ export function renderReport(impressions: Item[], events: Item[]): string {
       ['event', 'count', 'users', 'avg value', 'properties seen'],
       [...groupBy(events, (e) => String(e.eventKey))].sort().map(([key, items]) => {
         const values = items.map((e) => e.value).filter((v): v is number => typeof v === 'number');
-        const props = new Set(items.flatMap((e) => (e.properties && typeof e.properties === 'object' ? Object.keys(e.properties) : [])));
-        return [key, String(items.length), String(new Set(items.map((e) => e.context.key)).size), values.length ? (values.reduce((a, b) => a + b, 0) / values.length).toFixed(1) : '-', [...props].join(', ') || '-'];
+        const props = new Set(
+          items.flatMap((e) => (e.properties && typeof e.properties === 'object' ? Object.keys(e.properties) : [])),
+        );
+        return [
+          key,
+          String(items.length),
+          String(new Set(items.map((e) => e.context.key)).size),
+          values.length ? (values.reduce((a, b) => a + b, 0) / values.length).toFixed(1) : '-',
+          [...props].join(', ') || '-',
+        ];
       }),
     ),
   );
 
   // FlagSync joins impressions and events on the context key: the experiment view.
   const variantOf = new Map<string, string>();
-  for (const i of impressions) if (i.flagKey === 'register-button-copy') variantOf.set(i.context.key, String(i.flagValue));
+  for (const i of impressions)
+    if (i.flagKey === 'register-button-copy') variantOf.set(i.context.key, String(i.flagValue));
   const rows = [...groupBy([...variantOf], ([, v]) => v)].sort().map(([variant, users]) => {
     const keys = new Set(users.map(([k]) => k));
     const average = (eventKey: string, digits: number) => {
-      const values = events.filter((e) => e.eventKey === eventKey && keys.has(e.context.key)).map((e) => e.value as number);
-      return values.length ? `${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(digits)} (${values.length})` : '-';
+      const values = events
+        .filter((e) => e.eventKey === eventKey && keys.has(e.context.key))
+        .map((e) => e.value as number);
+      return values.length
+        ? `${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(digits)} (${values.length})`
+        : '-';
     };
-    const buyers = new Set(events.filter((e) => e.eventKey === 'purchase_event' && keys.has(e.context.key)).map((e) => e.context.key));
-    return [variant, String(keys.size), `${((100 * buyers.size) / keys.size).toFixed(0)}%`, average('page_load_time', 0), average('register_server_ms', 1)];
+    const buyers = new Set(
+      events.filter((e) => e.eventKey === 'purchase_event' && keys.has(e.context.key)).map((e) => e.context.key),
+    );
+    return [
+      variant,
+      String(keys.size),
+      `${((100 * buyers.size) / keys.size).toFixed(0)}%`,
+      average('page_load_time', 0),
+      average('register_server_ms', 1),
+    ];
   });
   out.push('', 'Experiment register-button-copy (impressions joined with events on context.key)');
-  out.push(table(['variant', 'users', 'purchased', 'avg page_load_time ms (track)', 'avg register_server_ms (derived)'], rows));
+  out.push(
+    table(['variant', 'users', 'purchased', 'avg page_load_time ms (track)', 'avg register_server_ms (derived)'], rows),
+  );
   return out.join('\n');
 }
 
@@ -58,6 +81,10 @@ function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => '  ' + cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    `  ${cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()}`;
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -1,8 +1,18 @@
 /** Converter + shared delivery engine + rejection accounting: what both in-process exporters share. */
 import { diag } from '@opentelemetry/api';
 import { resolveDeliveryConfig, type FlagSyncDeliveryOptions } from '../config/delivery-config.js';
-import { createConverter, type ConversionOutcome, type Converter, type ConverterOptions } from '../convert/converter.js';
-import { createDerivedEvents, type DerivedEvent, type DerivedEvents, type DerivedEventsConfig } from '../convert/derived-events.js';
+import {
+  createConverter,
+  type ConversionOutcome,
+  type Converter,
+  type ConverterOptions,
+} from '../convert/converter.js';
+import {
+  createDerivedEvents,
+  type DerivedEvent,
+  type DerivedEvents,
+  type DerivedEventsConfig,
+} from '../convert/derived-events.js';
 import type { DeliveryStats } from '../delivery/delivery-engine.js';
 import { acquireEngine, type EngineLease } from '../delivery/shared-engine.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
@@ -17,7 +27,9 @@ export interface FlagSyncExporterOptions extends FlagSyncDeliveryOptions, Conver
 export interface ExporterStats extends DeliveryStats {
   /** FlagSync events that could not be converted, by reason. */
   rejected: Record<string, number>;
-  /** Our events cut by attribute limits on the way (not delivered; the instrumentation leaves such calls to the SDK). */
+  /**
+   * Our events cut by attribute limits on the way (not delivered; the instrumentation leaves such calls to the SDK).
+   */
   damaged: number;
   /** Events derived from spans by `derivedEvents` rules, queued. */
   derived: number;
@@ -49,7 +61,12 @@ export abstract class FlagSyncExporterBase<Item> {
         break;
       case 'damaged':
         this._damaged++;
-        this._log.log('warn', 'damaged', 'a FlagSync event arrived cut by attribute limits and was ignored (the instrumentation leaves such calls to the FlagSync SDK where it can tell); raise the attribute value length limit or use the log signal');
+        this._log.log(
+          'warn',
+          'damaged',
+          'a FlagSync event arrived cut by attribute limits and was ignored (the instrumentation leaves such calls ' +
+            'to the FlagSync SDK where it can tell); raise the attribute value length limit or use the log signal',
+        );
         break;
     }
   };
@@ -87,7 +104,10 @@ export abstract class FlagSyncExporterBase<Item> {
       return;
     }
     if (this._lost > 0) {
-      resultCallback({ code: EXPORT_FAILED, error: new Error(`${this._lost} FlagSync items dropped (queue full or not convertible); see stats()`) });
+      resultCallback({
+        code: EXPORT_FAILED,
+        error: new Error(`${this._lost} FlagSync items dropped (queue full or not convertible); see stats()`),
+      });
     } else {
       resultCallback({ code: EXPORT_SUCCESS });
     }
@@ -106,6 +126,12 @@ export abstract class FlagSyncExporterBase<Item> {
 
   /** Delivery counts are those of the engine this exporter shares with others of the same settings. */
   stats(): ExporterStats {
-    return { ...this._lease.engine.stats(), rejected: { ...this._rejected }, damaged: this._damaged, derived: this._derivedCount, unattributed: this._lease.traces.unattributed };
+    return {
+      ...this._lease.engine.stats(),
+      rejected: { ...this._rejected },
+      damaged: this._damaged,
+      derived: this._derivedCount,
+      unattributed: this._lease.traces.unattributed,
+    };
   }
 }

@@ -16,7 +16,12 @@ export class FlagSyncSpanExporter extends FlagSyncExporterBase<SpanLike> {
     convertSpans(this._converter, spans, this._handle, this._derived, this._handleDerived);
     for (const span of spans) {
       if (span.droppedEventsCount) {
-        this._log.log('warn', 'dropped-events', `a span dropped ${span.droppedEventsCount} events at its event limit; FlagSync events among them are lost. Raise OTEL_SPAN_EVENT_COUNT_LIMIT or use the log signal.`);
+        this._log.log(
+          'warn',
+          'dropped-events',
+          `a span dropped ${span.droppedEventsCount} events at its event limit; FlagSync events among them are ` +
+            `lost. Raise OTEL_SPAN_EVENT_COUNT_LIMIT or use the log signal.`,
+        );
       }
     }
   }

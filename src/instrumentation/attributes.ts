@@ -48,7 +48,10 @@ export function prepareServerContext(context: unknown, privacy: ContextPrivacy):
 }
 
 /** js-sdk sends `{ key, attributes: core.attributes ?? {} }` once per batch. */
-export function prepareBrowserContext(core: { key?: unknown; attributes?: unknown }, privacy: ContextPrivacy): PreparedContext | undefined {
+export function prepareBrowserContext(
+  core: { key?: unknown; attributes?: unknown },
+  privacy: ContextPrivacy,
+): PreparedContext | undefined {
   return prepareServerContext({ key: core.key, attributes: core.attributes ?? {} }, privacy);
 }
 
@@ -91,9 +94,18 @@ export function flagEvaluationAttributes(
  * a non-empty string event key, a number or null value (NaN and infinities go as null, as in the
  * SDK's JSON), properties that serialise to a JSON object or null.
  */
-export function trackAttributes(context: PreparedContext, eventKey: unknown, value: unknown, properties: unknown): EventAttributes | undefined {
+export function trackAttributes(
+  context: PreparedContext,
+  eventKey: unknown,
+  value: unknown,
+  properties: unknown,
+): EventAttributes | undefined {
   if (typeof eventKey !== 'string' || eventKey === '') return undefined;
-  const attributes: EventAttributes = { [ATTR_FLAGSYNC_SIZE]: 0, [ATTR_FLAGSYNC_EVENT_KEY]: eventKey, [ATTR_FLAGSYNC_CONTEXT]: context.json };
+  const attributes: EventAttributes = {
+    [ATTR_FLAGSYNC_SIZE]: 0,
+    [ATTR_FLAGSYNC_EVENT_KEY]: eventKey,
+    [ATTR_FLAGSYNC_CONTEXT]: context.json,
+  };
   if (value !== undefined) {
     if (value !== null && typeof value !== 'number') return undefined;
     attributes[ATTR_FLAGSYNC_EVENT_VALUE] = JSON.stringify(value);
@@ -114,7 +126,11 @@ export function trackAttributes(context: PreparedContext, eventKey: unknown, val
  */
 function semconvValue(value: unknown, json: string): string | number | boolean {
   if (typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number' && (Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value)))) return value;
+  if (
+    typeof value === 'number' &&
+    (Number.isSafeInteger(value) || (Number.isFinite(value) && !Number.isInteger(value)))
+  )
+    return value;
   return json;
 }
 

@@ -85,13 +85,15 @@ const STATE = Symbol.for('flagsync-otel.claims');
 const MAX_CLIENT_CLAIMS = 50_000;
 const CLIENT_CLAIM_TTL_MS = 3_600_000;
 
-export const state: ClaimState = ((globalThis as Record<PropertyKey, unknown>)[STATE] ??= {
+const shared = globalThis as Record<PropertyKey, unknown>;
+shared[STATE] ??= {
   OwnedContext,
   inCall: 0,
   clientClaims: [],
   guarded: { server: false, client: false },
   stats: { suppressedRequests: 0, filteredImpressions: 0, expiredClaims: 0 },
-}) as ClaimState;
+};
+export const state = shared[STATE] as ClaimState;
 // A state object made by an older copy of this package, loaded side by side.
 state.inCall ??= 0;
 

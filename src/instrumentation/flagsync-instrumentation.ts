@@ -58,7 +58,8 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
           ['>=0.1.0 <1'],
           (moduleExports: FactoryModule) => this._patch(moduleExports),
           (moduleExports: FactoryModule | undefined) => {
-            if (moduleExports && isWrapped(moduleExports.FlagSyncFactory)) this._unwrap(moduleExports, 'FlagSyncFactory');
+            if (moduleExports && isWrapped(moduleExports.FlagSyncFactory))
+              this._unwrap(moduleExports, 'FlagSyncFactory');
           },
         ),
     );
@@ -97,6 +98,10 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
   }
 
   private _getInstrumenter(): ClientInstrumenter {
-    return (this._instrumenter ??= createClientInstrumenter(() => this.getConfig(), () => this.isEnabled()));
+    this._instrumenter ??= createClientInstrumenter(
+      () => this.getConfig(),
+      () => this.isEnabled(),
+    );
+    return this._instrumenter;
   }
 }

@@ -40,7 +40,10 @@ export async function installSdkDeliveryGuard(options: { from?: string[] } = {})
       for (const entry of axiosEntries(axiosDir)) {
         if (guarded.includes(entry.file)) continue;
         try {
-          const mod = entry.format === 'cjs' ? createRequire(entry.file)(entry.file) : await import(pathToFileURL(entry.file).href);
+          const mod =
+            entry.format === 'cjs'
+              ? createRequire(entry.file)(entry.file)
+              : await import(pathToFileURL(entry.file).href);
           if (guardAxios(mod.default ?? mod)) guarded.push(entry.file);
           else all = false;
         } catch (error) {
@@ -56,7 +59,10 @@ export async function installSdkDeliveryGuard(options: { from?: string[] } = {})
     }
   }
   if (covered.length === 0) {
-    diag.warn('no FlagSync SDK found to guard; the SDK delivers its own impressions and this package records them as telemetry only');
+    diag.warn(
+      'no FlagSync SDK found to guard; the SDK delivers its own impressions and this package records them as ' +
+        'telemetry only',
+    );
   }
   return { guarded, covered };
 }
@@ -81,7 +87,10 @@ function findSdkAxiosDirs(sdk: string, from: string[] | undefined): Set<string> 
 }
 
 function axiosEntries(dir: string): { file: string; format: 'cjs' | 'esm' }[] {
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { exports?: Record<string, unknown>; main?: string };
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    exports?: Record<string, unknown>;
+    main?: string;
+  };
   const root = pkg.exports?.['.'] as { default?: { require?: string; default?: string } } | undefined;
   const cjs = root?.default?.require ?? pkg.main;
   const esm = root?.default?.default;

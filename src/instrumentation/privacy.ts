@@ -1,6 +1,12 @@
 /** Privacy options resolved once: what of a user context may leave the process. */
 import type { ContextAttributeFilter, FlagSyncInstrumentationOptions } from '../types.js';
-import { sha256Hex } from './sha256.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+
+/** Synchronous and browser-safe (flag() is synchronous; SubtleCrypto is not): an audited library. */
+export function sha256Hex(text: string): string {
+  return bytesToHex(sha256(utf8ToBytes(text)));
+}
 
 export interface ContextPrivacy {
   /** True when no option is set: contexts are recorded exactly as the SDK would send them. */
@@ -46,7 +52,7 @@ function resolveNameFilter(filter: ContextAttributeFilter | undefined): ((name: 
   const allow = filter?.allow ? new Set(filter.allow) : undefined;
   const deny = filter?.deny && filter.deny.length > 0 ? new Set(filter.deny) : undefined;
   if (!allow && !deny) return undefined;
-  return (name) => (!allow || allow.has(name)) && (!deny || !deny.has(name));
+  return (name) => (!allow || allow.has(name)) && !deny?.has(name);
 }
 
 function filterNames(attributes: Record<string, unknown>, keep: (name: string) => boolean): Record<string, unknown> {

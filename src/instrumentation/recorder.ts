@@ -50,7 +50,10 @@ export type SdkDeliveryReason =
   | 'no-exported-signal'
   /** The SDK delivery guard does not cover this SDK: an event is written, FlagSync gets the SDK's impression. */
   | 'not-guarded'
-  /** The SDK fell back to the default (missing flag, or a flag serving null): the SDK decides whether there is an impression. */
+  /**
+   * The SDK fell back to the default (missing flag, or a flag serving null): the SDK decides whether there is an
+   * impression.
+   */
   | 'sdk-fallback'
   /** A value or context FlagSync's API would refuse, or one the SDK would send differently from its JSON text. */
   | 'not-recordable'
@@ -68,7 +71,7 @@ export interface RecorderStats {
   sdkDelivered: Record<SdkDeliveryReason, number>;
 }
 
-export function newRecorderStats(): RecorderStats {
+function newRecorderStats(): RecorderStats {
   return {
     spanEvents: 0,
     logEvents: 0,
@@ -121,7 +124,8 @@ export class EventRecorder {
     const logger = currentLogger();
     if (!logger) return undefined;
     // A provider without processors, or one configured to skip this scope, exports nothing.
-    if (typeof logger.enabled === 'function' && !logger.enabled({ context: context.active(), eventName })) return undefined;
+    if (typeof logger.enabled === 'function' && !logger.enabled({ context: context.active(), eventName }))
+      return undefined;
     return { kind: 'log', logger };
   }
 
@@ -129,14 +133,26 @@ export class EventRecorder {
    * Write the event. Returns undefined when it is recorded and will be exported as written, else
    * why not. `claim` is released if a span later evicts the event.
    */
-  record(target: RecordTarget, name: string, attributes: EventAttributes, timeMs: number, claim?: Claim): SdkDeliveryReason | undefined {
+  record(
+    target: RecordTarget,
+    name: string,
+    attributes: EventAttributes,
+    timeMs: number,
+    claim?: Claim,
+  ): SdkDeliveryReason | undefined {
     if (target.kind === 'log') {
       // The body holds it all (no limit reaches it); the attributes the semantic-convention part.
       attributes[ATTR_FLAGSYNC_CALL_ID] = `${this._nonce}.${++this._sequence}`;
       attributes[ATTR_FLAGSYNC_SIZE] = payloadSize(attributes);
       const logAttributes: Record<string, unknown> = {};
       for (const key of LOG_ATTRIBUTE_NAMES) if (attributes[key] !== undefined) logAttributes[key] = attributes[key];
-      target.logger.emit({ eventName: name, timestamp: timeMs, context: context.active(), attributes: logAttributes, body: attributes });
+      target.logger.emit({
+        eventName: name,
+        timestamp: timeMs,
+        context: context.active(),
+        attributes: logAttributes,
+        body: attributes,
+      });
       this.stats.logEvents++;
       return undefined;
     }
@@ -157,7 +173,8 @@ export class EventRecorder {
     if ((span.droppedEventsCount ?? 0) > dropped && first) releaseEvicted(first);
     const stored = events[events.length - 1]!;
     const storedAttributes = stored.attributes ?? {};
-    if (storedAttributes[ATTR_FLAGSYNC_SIZE] !== size || payloadSize(storedAttributes) !== size) return 'attribute-limits';
+    if (storedAttributes[ATTR_FLAGSYNC_SIZE] !== size || payloadSize(storedAttributes) !== size)
+      return 'attribute-limits';
     if (claim) stored[CLAIM] = claim;
     return undefined;
   }
@@ -167,7 +184,10 @@ export class EventRecorder {
     this.stats.sdkDelivered[reason]++;
     if (this._reported.has(reason) || reason === 'sdk-fallback') return;
     this._reported.add(reason);
-    this._diag.info(`a call is left to the FlagSync SDK's own delivery (${reason}); further ones are counted in stats().sdkDelivered without logging`);
+    this._diag.info(
+      `a call is left to the FlagSync SDK's own delivery (${reason}); further ones are counted in ` +
+        `stats().sdkDelivered without logging`,
+    );
   }
 }
 

@@ -21,7 +21,11 @@ const IMPRESSIONS_ROUTE = /\/track\/impressions\/(?:server|client)\/?(?:[?#]|$)/
 const KEY_HEADER = 'x-ridgeline-key';
 
 type FetchFn = ((input: unknown, init?: unknown) => Promise<unknown>) & { [ORIGINAL]?: FetchFn };
-type RequestFn = (this: { defaults?: { headers?: unknown } }, configOrUrl: unknown, config?: unknown) => Promise<unknown>;
+type RequestFn = (
+  this: { defaults?: { headers?: unknown } },
+  configOrUrl: unknown,
+  config?: unknown,
+) => Promise<unknown>;
 interface AxiosLike {
   Axios?: { prototype: Record<PropertyKey, unknown> };
 }
@@ -52,9 +56,15 @@ export function guardAxios(axios: unknown): boolean {
       return original.call(this, configOrUrl, config);
     };
     /** An SDK impressions request, without the impressions this package delivered. */
-    const send = function (this: ThisParameterType<RequestFn>, request: { data?: unknown }, configOrUrl: unknown, config: unknown): Promise<unknown> {
+    const send = function (
+      this: ThisParameterType<RequestFn>,
+      request: { data?: unknown },
+      configOrUrl: unknown,
+      config: unknown,
+    ): Promise<unknown> {
       const data = withoutDeliveredImpressions(request.data);
-      if (data === undefined) return Promise.resolve({ data: '', status: 202, statusText: 'Accepted', headers: {}, config: request });
+      if (data === undefined)
+        return Promise.resolve({ data: '', status: 202, statusText: 'Accepted', headers: {}, config: request });
       if (data !== request.data) return original.call(this, { ...request, data });
       return original.call(this, configOrUrl, config);
     };
@@ -75,7 +85,14 @@ export function guardFetch(): boolean {
       const request = input as { url?: string; method?: string; headers?: unknown } | undefined;
       const options = init as { method?: string; headers?: unknown; body?: unknown } | undefined;
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : request?.url;
-      if (isSdkImpressionsRequest(url, options?.method ?? request?.method, options?.headers ?? request?.headers, undefined)) {
+      if (
+        isSdkImpressionsRequest(
+          url,
+          options?.method ?? request?.method,
+          options?.headers ?? request?.headers,
+          undefined,
+        )
+      ) {
         const body = withoutDeliveredImpressions(options?.body);
         if (body === undefined) return Promise.resolve(new Response(null, { status: 202 }));
         if (body !== options?.body) return original(input, { ...options, body });
@@ -124,7 +141,7 @@ function withoutDeliveredImpressions(body: unknown): unknown {
   const parsed = typeof body === 'string' ? safeParse(body) : body;
   const items = (parsed as { impressions?: unknown } | undefined)?.impressions;
   if (!Array.isArray(items)) return body;
-  const batchContextKey = ((parsed as { context?: { key?: unknown } }).context ?? {}).key;
+  const batchContextKey = (parsed as { context?: { key?: unknown } }).context?.key;
   let changed = false;
   const kept: unknown[] = [];
   for (const item of items as ({ context?: unknown; flagKey?: unknown; timestamp?: unknown } | null)[]) {
@@ -139,7 +156,11 @@ function withoutDeliveredImpressions(body: unknown): unknown {
         kept.push({ ...item, context: decision.context });
         continue;
       }
-    } else if (item && typeof item.timestamp === 'string' && takeClientClaim(batchContextKey, item.flagKey, Date.parse(item.timestamp))) {
+    } else if (
+      item &&
+      typeof item.timestamp === 'string' &&
+      takeClientClaim(batchContextKey, item.flagKey, Date.parse(item.timestamp))
+    ) {
       changed = true;
       continue;
     }
@@ -163,7 +184,8 @@ function isSdkImpressionsRequest(url: unknown, method: unknown, headers: unknown
 
 function hasHeader(headers: unknown, name: string): boolean {
   if (!headers || typeof headers !== 'object') return false;
-  if (Array.isArray(headers)) return headers.some((pair) => Array.isArray(pair) && String(pair[0]).toLowerCase() === name);
+  if (Array.isArray(headers))
+    return headers.some((pair) => Array.isArray(pair) && String(pair[0]).toLowerCase() === name);
   const get = (headers as { get?: unknown }).get;
   if (typeof get === 'function') {
     try {

@@ -111,7 +111,8 @@ const logger = diag.createComponentLogger({ namespace: 'flagsync-otel/instrument
 
 function wrapClient<C extends object>(client: C, settings: () => WrapSettings): C {
   const candidate = client as unknown as Partial<BrowserClient> & { [WRAPPED]?: unknown };
-  if (candidate[WRAPPED] || typeof candidate.flag !== 'function' || typeof candidate.track !== 'function') return client;
+  if (candidate[WRAPPED] || typeof candidate.flag !== 'function' || typeof candidate.track !== 'function')
+    return client;
   const browser = typeof candidate.core === 'object' && candidate.core !== null;
   const readiness = watchReadiness(candidate as ServerClient);
   const wrapped = browser
@@ -142,7 +143,12 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
         // that served null; it stringifies a queued value at once. Either way its copy is right.
         const fellBack = result === fallback;
         const reason = fellBack ? (fallback.serialised > 0 ? REASON_DEFAULT : REASON_ERROR) : REASON_UNKNOWN;
-        const errorType = fellBack && fallback.serialised === 0 ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
+        const errorType =
+          fellBack && fallback.serialised === 0
+            ? ready()
+              ? ERROR_FLAG_NOT_FOUND
+              : ERROR_PROVIDER_NOT_READY
+            : undefined;
         finishFlag(s, call, flagKey, value, reason, errorType, !fellBack, fellBack);
         return value;
       } finally {
@@ -153,7 +159,17 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
       const s = settings();
       if (!s.isEnabled()) return track(context, eventKey, value, properties);
       const native = () => track(context, eventKey, value, properties);
-      if (recordTrack(s, safePrepare(s, () => prepareServerContext(context, s.privacy)), eventKey, value, properties, native)) return undefined;
+      if (
+        recordTrack(
+          s,
+          safePrepare(s, () => prepareServerContext(context, s.privacy)),
+          eventKey,
+          value,
+          properties,
+          native,
+        )
+      )
+        return undefined;
       return native();
     },
   };
@@ -188,7 +204,17 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
       const s = settings();
       if (!s.isEnabled()) return track(eventKey, value, properties);
       const native = () => track(eventKey, value, properties);
-      if (recordTrack(s, safePrepare(s, () => prepareBrowserContext(client.core, s.privacy)), eventKey, value, properties, native)) return undefined;
+      if (
+        recordTrack(
+          s,
+          safePrepare(s, () => prepareBrowserContext(client.core, s.privacy)),
+          eventKey,
+          value,
+          properties,
+          native,
+        )
+      )
+        return undefined;
       return native();
     },
   };
@@ -203,7 +229,17 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
         if (result && typeof result === 'object') {
           for (const flagKey of Object.keys(result)) {
             const call = beginBrowserFlag(s, client, startedAt);
-            if (call) finishFlag(s, call, flagKey, (result as Record<string, unknown>)[flagKey], REASON_CACHED, undefined, true, false);
+            if (call)
+              finishFlag(
+                s,
+                call,
+                flagKey,
+                (result as Record<string, unknown>)[flagKey],
+                REASON_CACHED,
+                undefined,
+                true,
+                false,
+              );
           }
         }
         return result;
@@ -237,7 +273,13 @@ function beginServerFlag(s: WrapSettings, context: unknown): FlagCall | undefine
     if (!target) return void s.recorder.leftToSdk('no-exported-signal');
     const prepared = prepareServerContext(context, s.privacy);
     if (!prepared) return void s.recorder.leftToSdk('not-recordable');
-    return new FlagCall(target, prepared, Date.now(), isGuarded('server') ? ownContext(context as object) : undefined, undefined);
+    return new FlagCall(
+      target,
+      prepared,
+      Date.now(),
+      isGuarded('server') ? ownContext(context as object) : undefined,
+      undefined,
+    );
   } catch (error) {
     return void internalError(s, error);
   }
@@ -249,7 +291,13 @@ function beginBrowserFlag(s: WrapSettings, client: BrowserClient, startedAt: num
     if (!target) return void s.recorder.leftToSdk('no-exported-signal');
     const prepared = prepareBrowserContext(client.core, s.privacy);
     if (!prepared) return void s.recorder.leftToSdk('not-recordable');
-    return new FlagCall(target, prepared, startedAt, undefined, isGuarded('client') ? String(client.core.key) : undefined);
+    return new FlagCall(
+      target,
+      prepared,
+      startedAt,
+      undefined,
+      isGuarded('client') ? String(client.core.key) : undefined,
+    );
   } catch (error) {
     return void internalError(s, error);
   }
@@ -272,11 +320,30 @@ function finishFlag(
 ): void {
   try {
     let claim: Claim | undefined;
-    if (deliverable) claim = call.claim ?? (call.clientKey !== undefined ? claimClientImpression(call.clientKey, flagKey, call.startedAt, Date.now()) : undefined);
-    const attributes = flagEvaluationAttributes(flagKey, value, call.context, claim !== undefined, reason, errorType, s.omitValues);
-    if (!attributes) return s.recorder.leftToSdk('not-recordable');
+    if (deliverable)
+      claim =
+        call.claim ??
+        (call.clientKey !== undefined
+          ? claimClientImpression(call.clientKey, flagKey, call.startedAt, Date.now())
+          : undefined);
+    const attributes = flagEvaluationAttributes(
+      flagKey,
+      value,
+      call.context,
+      claim !== undefined,
+      reason,
+      errorType,
+      s.omitValues,
+    );
+    if (!attributes) {
+      s.recorder.leftToSdk('not-recordable');
+      return;
+    }
     const problem = s.recorder.record(call.target, EVENT_FEATURE_FLAG_EVALUATION, attributes, call.startedAt, claim);
-    if (problem) return s.recorder.leftToSdk(problem);
+    if (problem) {
+      s.recorder.leftToSdk(problem);
+      return;
+    }
     if (claim) claim[CLAIMED] = true;
     else s.recorder.leftToSdk(fellBack ? 'sdk-fallback' : 'not-guarded');
   } catch (error) {
@@ -285,15 +352,25 @@ function finishFlag(
 }
 
 /** True when the call was recorded (the SDK's track() must not run); false leaves it to the SDK. */
-function recordTrack(s: WrapSettings, context: PreparedContext | undefined, eventKey: unknown, value: unknown, properties: unknown, native: () => unknown): boolean {
+function recordTrack(
+  s: WrapSettings,
+  context: PreparedContext | undefined,
+  eventKey: unknown,
+  value: unknown,
+  properties: unknown,
+  native: () => unknown,
+): boolean {
   try {
     const attributes = context && trackAttributes(context, eventKey, value, properties);
-    if (!attributes) return void s.recorder.leftToSdk('not-recordable'), false;
-    const target = s.recorder.target(s.trackSignal, EVENT_FLAGSYNC_TRACK);
-    if (!target) return void s.recorder.leftToSdk('no-exported-signal'), false;
-    const problem = s.recorder.record(target, EVENT_FLAGSYNC_TRACK, attributes, Date.now(), new TrackClaim(native));
-    if (problem) return void s.recorder.leftToSdk(problem), false;
-    return true;
+    const target = attributes ? s.recorder.target(s.trackSignal, EVENT_FLAGSYNC_TRACK) : undefined;
+    const problem = !attributes
+      ? 'not-recordable'
+      : !target
+        ? 'no-exported-signal'
+        : s.recorder.record(target, EVENT_FLAGSYNC_TRACK, attributes, Date.now(), new TrackClaim(native));
+    if (!problem) return true;
+    s.recorder.leftToSdk(problem);
+    return false;
   } catch (error) {
     internalError(s, error);
     return false;
@@ -335,7 +412,10 @@ function watchReadiness(client: ServerClient): () => boolean {
   let ready = false;
   try {
     // waitForReadyCanThrow has no side effects; its rejection is already handled by the SDK.
-    client.waitForReadyCanThrow?.().then(() => (ready = true), () => undefined);
+    client.waitForReadyCanThrow?.().then(
+      () => (ready = true),
+      () => undefined,
+    );
   } catch {
     // not an SDK with readiness: treat as ready-unknown
   }

@@ -7,7 +7,16 @@ import { withBodyFields } from '../convert/converter.js';
 import { logAttributeNames, type DecodeFilter } from './decode-proto.js';
 import { RequestIdentities } from './event-identity.js';
 import type { SpanFacts } from '../convert/derived-rules.js';
-import { MAX_ANY_VALUE_DEPTH, nanosId, nanosToMs, OTLP_SPAN_KINDS, OTLP_STATUS_CODES, OtlpDecodeError, TOO_DEEP, type DecodedRequest } from './otlp-event.js';
+import {
+  MAX_ANY_VALUE_DEPTH,
+  nanosId,
+  nanosToMs,
+  OTLP_SPAN_KINDS,
+  OTLP_STATUS_CODES,
+  OtlpDecodeError,
+  TOO_DEEP,
+  type DecodedRequest,
+} from './otlp-event.js';
 
 type Json = Record<string, unknown>;
 
@@ -20,9 +29,9 @@ const BIG_FIELDS = new Set(['timeUnixNano', 'observedTimeUnixNano', 'intValue'])
  */
 function parse(text: string): unknown {
   try {
-    return JSON.parse(text, function (key, value, context?: { source?: string }) {
-      return BIG_FIELDS.has(key) && typeof value === 'number' && context?.source ? context.source : value;
-    });
+    return JSON.parse(text, (key, value, context?: { source?: string }) =>
+      BIG_FIELDS.has(key) && typeof value === 'number' && context?.source ? context.source : value,
+    );
   } catch (error) {
     if (error instanceof RangeError) return parsePlain(text);
     throw new OtlpDecodeError(`body is not valid JSON: ${(error as Error).message}`);
@@ -43,7 +52,8 @@ export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedReq
   for (const resource of list(object(parse(text), 'request').resourceSpans, 'resourceSpans')) {
     for (const scope of list(object(resource, 'resourceSpans[]').scopeSpans, 'scopeSpans')) {
       const scopeSpans = object(scope, 'scopeSpans[]');
-      const scopeName = out.spans && scopeSpans.scope ? optionalString(object(scopeSpans.scope, 'scope').name, 'scope name') : '';
+      const scopeName =
+        out.spans && scopeSpans.scope ? optionalString(object(scopeSpans.scope, 'scope').name, 'scope name') : '';
       for (const span of list(scopeSpans.spans, 'spans')) {
         const s = object(span, 'span');
         const record = out.records++;
@@ -61,7 +71,14 @@ export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedReq
           const time = nanos(e.timeUnixNano, 'event timeUnixNano');
           if (prefix === null) prefix = identities.span(traceId, rawFromHex(hexId(s.spanId, 'spanId')));
           const id = prefix === undefined ? undefined : prefix + index;
-          out.events.push({ name, timeMs: nanosToMs(time), attributes: attributes(e.attributes, filter.attributeNames), id, traceId, record });
+          out.events.push({
+            name,
+            timeMs: nanosToMs(time),
+            attributes: attributes(e.attributes, filter.attributeNames),
+            id,
+            traceId,
+            record,
+          });
         });
       }
     }
@@ -84,8 +101,22 @@ export function decodeLogsJson(text: string, filter: DecodeFilter): DecodedReque
         const observed = nanos(l.observedTimeUnixNano, 'observedTimeUnixNano');
         const decoded = withBodyFields(attributes(l.attributes, names), bodyFields(l.body, names));
         const traceId = rawFromHex(hexId(l.traceId, 'traceId'));
-        const id = identities.logRecord(traceId, rawFromHex(hexId(l.spanId, 'spanId')), nanosId(time), nanosId(observed), name, decoded);
-        out.events.push({ name, timeMs: nanosToMs(time === 0n ? observed : time), attributes: decoded, id, traceId, record });
+        const id = identities.logRecord(
+          traceId,
+          rawFromHex(hexId(l.spanId, 'spanId')),
+          nanosId(time),
+          nanosId(observed),
+          name,
+          decoded,
+        );
+        out.events.push({
+          name,
+          timeMs: nanosToMs(time === 0n ? observed : time),
+          attributes: decoded,
+          id,
+          traceId,
+          record,
+        });
       }
     }
   }
@@ -109,7 +140,14 @@ function spanFacts(s: Json, wanted: ReadonlySet<string>, scope: string, traceId:
   };
 }
 
-const SPAN_KIND_NAMES = ['SPAN_KIND_UNSPECIFIED', 'SPAN_KIND_INTERNAL', 'SPAN_KIND_SERVER', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER', 'SPAN_KIND_CONSUMER'];
+const SPAN_KIND_NAMES = [
+  'SPAN_KIND_UNSPECIFIED',
+  'SPAN_KIND_INTERNAL',
+  'SPAN_KIND_SERVER',
+  'SPAN_KIND_CLIENT',
+  'SPAN_KIND_PRODUCER',
+  'SPAN_KIND_CONSUMER',
+];
 const STATUS_CODE_NAMES = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'];
 
 function enumNumber(value: unknown, names: readonly string[]): number {
@@ -166,7 +204,10 @@ function anyValue(value: unknown, depth: number): unknown {
     if (d === 'NaN' || d === 'Infinity' || d === '-Infinity') return Number(d);
     throw new OtlpDecodeError('doubleValue must be a number');
   }
-  if ('arrayValue' in v) return list(object(v.arrayValue, 'arrayValue').values, 'arrayValue.values').map((item) => anyValue(item, depth + 1));
+  if ('arrayValue' in v)
+    return list(object(v.arrayValue, 'arrayValue').values, 'arrayValue.values').map((item) =>
+      anyValue(item, depth + 1),
+    );
   if ('kvlistValue' in v) {
     // No prototype: a key such as "__proto__" is data like any other.
     const map: Record<string, unknown> = Object.create(null);
@@ -181,7 +222,8 @@ function anyValue(value: unknown, depth: number): unknown {
 }
 
 function object(value: unknown, what: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new OtlpDecodeError(`${what} must be an object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new OtlpDecodeError(`${what} must be an object`);
   return value as Json;
 }
 
@@ -216,6 +258,7 @@ function rawFromHex(hex: string): string {
 
 function hexId(value: unknown, what: string): string {
   if (value === undefined || value === null || value === '') return '';
-  if (typeof value !== 'string' || !/^[0-9a-fA-F]*$/.test(value) || value.length % 2 !== 0) throw new OtlpDecodeError(`${what} must be hex`);
+  if (typeof value !== 'string' || !/^[0-9a-fA-F]*$/.test(value) || value.length % 2 !== 0)
+    throw new OtlpDecodeError(`${what} must be hex`);
   return value.toLowerCase();
 }

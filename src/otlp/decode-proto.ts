@@ -7,8 +7,21 @@ import { ATTR_FLAGSYNC_CALL_ID } from '../conventions.js';
 import { withBodyFields } from '../convert/converter.js';
 import { RequestIdentities } from './event-identity.js';
 import type { SpanFacts } from '../convert/derived-rules.js';
-import { MAX_ANY_VALUE_DEPTH, OTLP_SPAN_KINDS, OTLP_STATUS_CODES, TOO_DEEP, type DecodedRequest } from './otlp-event.js';
-import { nanosHalvesToMs, ProtoReader, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, type ProtoReader as Reader } from './proto-reader.js';
+import {
+  MAX_ANY_VALUE_DEPTH,
+  OTLP_SPAN_KINDS,
+  OTLP_STATUS_CODES,
+  TOO_DEEP,
+  type DecodedRequest,
+} from './otlp-event.js';
+import {
+  nanosHalvesToMs,
+  ProtoReader,
+  WIRE_FIXED64,
+  WIRE_LEN,
+  WIRE_VARINT,
+  type ProtoReader as Reader,
+} from './proto-reader.js';
 
 type Range = { start: number; end: number };
 /** What the decoders need from the converter: which events and which attribute values matter. */
@@ -49,7 +62,9 @@ export function decodeLogsProto(buf: Uint8Array, filter: DecodeFilter): DecodedR
   const out: DecodedRequest = { events: [], records: 0 };
   const identities = new RequestIdentities();
   forEachLen(new ProtoReader(buf), 1, (resourceLogs) =>
-    forEachLen(resourceLogs, 2, (scopeLogs) => forEachLen(scopeLogs, 2, (record) => readLogRecord(record, out, filter, identities))),
+    forEachLen(resourceLogs, 2, (scopeLogs) =>
+      forEachLen(scopeLogs, 2, (record) => readLogRecord(record, out, filter, identities)),
+    ),
   );
   return out;
 }
@@ -67,7 +82,13 @@ function forEachLen(r: Reader, field: number, fn: (sub: Reader) => void): void {
   }
 }
 
-function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identities: RequestIdentities, scope: string): void {
+function readSpan(
+  r: Reader,
+  out: DecodedRequest,
+  filter: DecodeFilter,
+  identities: RequestIdentities,
+  scope: string,
+): void {
   const record = out.records++;
   const start = r.pos;
   let traceId: Range | undefined;
@@ -119,7 +140,14 @@ function readSpan(r: Reader, out: DecodedRequest, filter: DecodeFilter, identiti
     if (!filter.isCandidateName(name)) continue;
     if (prefix === null) prefix = identities.span(idText(r.buf, traceId), idText(r.buf, spanId));
     const id = prefix === undefined ? undefined : prefix + index;
-    out.events.push({ name, timeMs: nanosHalvesToMs(time.hi, time.lo), attributes: readAttributes(r, attributes, filter.attributeNames), id, traceId: idText(r.buf, traceId), record });
+    out.events.push({
+      name,
+      timeMs: nanosHalvesToMs(time.hi, time.lo),
+      attributes: readAttributes(r, attributes, filter.attributeNames),
+      id,
+      traceId: idText(r.buf, traceId),
+      record,
+    });
   }
 }
 
@@ -171,9 +199,19 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
   // OTLP: a record without a time takes its observed time.
   const when = time.hi === 0 && time.lo === 0 ? observed : time;
   const names = logAttributeNames(filter);
-  const decoded = withBodyFields(readAttributes(r, attributes, names), body ? readBodyFields(r, body, names) : undefined);
+  const decoded = withBodyFields(
+    readAttributes(r, attributes, names),
+    body ? readBodyFields(r, body, names) : undefined,
+  );
   const trace = idText(r.buf, traceId);
-  const id = identities.logRecord(trace, idText(r.buf, spanId), `${time.hi}.${time.lo}`, `${observed.hi}.${observed.lo}`, name, decoded);
+  const id = identities.logRecord(
+    trace,
+    idText(r.buf, spanId),
+    `${time.hi}.${time.lo}`,
+    `${observed.hi}.${observed.lo}`,
+    name,
+    decoded,
+  );
   out.events.push({ name, timeMs: nanosHalvesToMs(when.hi, when.lo), attributes: decoded, id, traceId: trace, record });
 }
 
@@ -220,7 +258,10 @@ function readSpanFacts(r: Reader, wanted: ReadonlySet<string>, scope: string, tr
 const logAttributeSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
 export function logAttributeNames(filter: DecodeFilter): ReadonlySet<string> {
   let names = logAttributeSets.get(filter.attributeNames);
-  if (!names) logAttributeSets.set(filter.attributeNames, (names = new Set([...filter.attributeNames, ATTR_FLAGSYNC_CALL_ID])));
+  if (!names) {
+    names = new Set([...filter.attributeNames, ATTR_FLAGSYNC_CALL_ID]);
+    logAttributeSets.set(filter.attributeNames, names);
+  }
   return names;
 }
 
@@ -258,7 +299,13 @@ function readAttributes(r: Reader, ranges: Range[], wanted: ReadonlySet<string>)
 }
 
 /** A top-level KeyValue read in place (no sub-reader): key matched as bytes, value decoded only if wanted. */
-function readTopKeyValue(r: Reader, start: number, end: number, into: Record<string, unknown>, wanted: ReadonlySet<string>): void {
+function readTopKeyValue(
+  r: Reader,
+  start: number,
+  end: number,
+  into: Record<string, unknown>,
+  wanted: ReadonlySet<string>,
+): void {
   const saved = r.pos;
   const savedEnd = r.end;
   r.end = end;

@@ -7,14 +7,26 @@ import { Buffer } from 'node:buffer';
 export type Signal = 'traces' | 'logs';
 export type Encoding = 'proto' | 'json';
 
-export function encodeExportResponse(signal: Signal, encoding: Encoding, rejected: number, errorMessage: string): Buffer {
+export function encodeExportResponse(
+  signal: Signal,
+  encoding: Encoding,
+  rejected: number,
+  errorMessage: string,
+): Buffer {
   if (encoding === 'json') {
     const field = signal === 'traces' ? 'rejectedSpans' : 'rejectedLogRecords';
-    return Buffer.from(JSON.stringify(rejected > 0 || errorMessage ? { partialSuccess: { [field]: String(rejected), errorMessage } } : {}));
+    return Buffer.from(
+      JSON.stringify(
+        rejected > 0 || errorMessage ? { partialSuccess: { [field]: String(rejected), errorMessage } } : {},
+      ),
+    );
   }
   if (rejected === 0 && !errorMessage) return Buffer.alloc(0);
   // ExportTracePartialSuccess / ExportLogsPartialSuccess: 1 = rejected (int64), 2 = error_message.
-  const partial = Buffer.concat([rejected > 0 ? Buffer.concat([Buffer.from([0x08]), varint(rejected)]) : Buffer.alloc(0), lenField(2, Buffer.from(errorMessage, 'utf8'))]);
+  const partial = Buffer.concat([
+    rejected > 0 ? Buffer.concat([Buffer.from([0x08]), varint(rejected)]) : Buffer.alloc(0),
+    lenField(2, Buffer.from(errorMessage, 'utf8')),
+  ]);
   return lenField(1, partial);
 }
 

@@ -34,10 +34,20 @@ export class RequestIdentities {
    * the n-th repeat of the same content within one request is numbered, so two identical calls in
    * one export both count.
    */
-  logRecord(traceId: string, spanId: string, time: string, observed: string, name: string, attributes: Readonly<Record<string, unknown>>): string {
+  logRecord(
+    traceId: string,
+    spanId: string,
+    time: string,
+    observed: string,
+    name: string,
+    attributes: Readonly<Record<string, unknown>>,
+  ): string {
     const callId = attributes[ATTR_FLAGSYNC_CALL_ID];
-    if (typeof callId === 'string') return `c${digest(`${traceId}\0${spanId}\0${time}\0${observed}\0${name}\0${callId}`)}`;
-    const content = JSON.stringify(attributes, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+    if (typeof callId === 'string')
+      return `c${digest(`${traceId}\0${spanId}\0${time}\0${observed}\0${name}\0${callId}`)}`;
+    const content = JSON.stringify(attributes, (_key, value: unknown) =>
+      typeof value === 'bigint' ? `${value}n` : value,
+    );
     const id = `l${digest(`${traceId}\0${spanId}\0${time}\0${observed}\0${name}\0${content}`)}`;
     const repeat = this._seen.get(id) ?? 0;
     this._seen.set(id, repeat + 1);

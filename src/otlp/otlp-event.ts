@@ -2,7 +2,7 @@
 import type { SourceEvent } from '../convert/converter.js';
 import type { SpanFacts, SpanKindName, SpanStatusName } from '../convert/derived-rules.js';
 
-export interface OtlpEvent extends SourceEvent {
+interface OtlpEvent extends SourceEvent {
   /** Identity for duplicate removal (event-identity.ts); undefined when it has none. */
   id: string | undefined;
   /** Its trace id (raw bytes as latin1, '' when none), for derived events. */
@@ -12,7 +12,7 @@ export interface OtlpEvent extends SourceEvent {
 }
 
 /** A span, for derived events (decoded only when rules are configured). */
-export interface OtlpSpan {
+interface OtlpSpan {
   facts: SpanFacts;
   /** The identity prefix of what is derived from it (event-identity.ts); undefined without valid ids. */
   id: string | undefined;
@@ -27,7 +27,14 @@ export interface DecodedRequest {
 }
 
 /** OTLP's SpanKind numbers (proto and JSON): 1 internal ... 5 consumer; 0 unspecified. */
-export const OTLP_SPAN_KINDS: readonly (SpanKindName | undefined)[] = [undefined, 'internal', 'server', 'client', 'producer', 'consumer'];
+export const OTLP_SPAN_KINDS: readonly (SpanKindName | undefined)[] = [
+  undefined,
+  'internal',
+  'server',
+  'client',
+  'producer',
+  'consumer',
+];
 export const OTLP_STATUS_CODES: readonly SpanStatusName[] = ['unset', 'ok', 'error'];
 
 export class OtlpDecodeError extends Error {

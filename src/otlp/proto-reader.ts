@@ -11,7 +11,7 @@ export class ProtoError extends Error {
 export const WIRE_VARINT = 0;
 export const WIRE_FIXED64 = 1;
 export const WIRE_LEN = 2;
-export const WIRE_FIXED32 = 5;
+const WIRE_FIXED32 = 5;
 
 export class ProtoReader {
   pos: number;
@@ -154,7 +154,7 @@ export class ProtoReader {
 }
 
 /** Strict UTF-8: protobuf strings must be valid UTF-8; invalid bytes are malformed input. */
-export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
+function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
   const buffer = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   // Most attribute strings are ASCII: check bytes in place, skip the UTF-8 validator.
   let ascii = true;

@@ -107,7 +107,11 @@ export class DedupeJournal {
 
   /** Duplicate removal falls back to memory; delivery itself is not affected. Said once. */
   private _reportWriteFailure(error: unknown): void {
-    if (!this._writeFailed) this._log.error(`cannot write to the dedupe directory ${this._dir}: ${code(error)}; until it can, duplicates are removed in memory only`);
+    if (!this._writeFailed)
+      this._log.error(
+        `cannot write to the dedupe directory ${this._dir}: ${code(error)}; until it can, duplicates are removed in ` +
+          `memory only`,
+      );
     this._writeFailed = true;
   }
 
@@ -137,7 +141,12 @@ export class DedupeJournal {
   }
 
   /** Reads the records of one file; a torn last record (a kill mid-write) ends it quietly. */
-  private _parse(name: string, data: Buffer, cutoff: number, remember: (id: string, timeMillis: number) => void): number {
+  private _parse(
+    name: string,
+    data: Buffer,
+    cutoff: number,
+    remember: (id: string, timeMillis: number) => void,
+  ): number {
     let remembered = 0;
     let at = 0;
     while (data.length - at >= 4) {
@@ -178,7 +187,10 @@ export class DedupeJournal {
     // Out of the window, or older than the newest maxEntries ids (memory keeps only those): of no further use.
     const cutoff = start - this._windowMillis - this._segmentMillis;
     let newer = this._segments.reduce((sum, segment) => sum + segment.ids, 0);
-    while (this._segments.length > 1 && (this._segments[0]!.start < cutoff || newer - this._segments[0]!.ids >= this._maxEntries)) {
+    while (
+      this._segments.length > 1 &&
+      (this._segments[0]!.start < cutoff || newer - this._segments[0]!.ids >= this._maxEntries)
+    ) {
       const oldest = this._segments.shift()!;
       newer -= oldest.ids;
       try {

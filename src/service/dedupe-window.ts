@@ -25,7 +25,10 @@ export class DedupeWindow {
     dir?: string,
   ) {
     const enabled = _maxEntries > 0 && _windowMillis > 0;
-    this._journal = dir && enabled ? new DedupeJournal(dir, _windowMillis, _maxEntries, (id, time) => this._add(id, time)) : undefined;
+    this._journal =
+      dir && enabled
+        ? new DedupeJournal(dir, _windowMillis, _maxEntries, (id, time) => this._add(id, time))
+        : undefined;
   }
 
   /** Make the delivered ids durable. Call before acknowledging a request. */
@@ -64,7 +67,10 @@ export class DedupeWindow {
     this._state.set(id, DELIVERED);
     this._ids.push(id);
     this._times.push(now);
-    while (this._head < this._ids.length && (now - this._times[this._head]! > this._windowMillis || this.size > this._maxEntries)) {
+    while (
+      this._head < this._ids.length &&
+      (now - this._times[this._head]! > this._windowMillis || this.size > this._maxEntries)
+    ) {
       const old = this._ids[this._head]!;
       if (this._state.get(old) === DELIVERED) this._state.delete(old);
       this._head++;

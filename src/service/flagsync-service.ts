@@ -30,7 +30,9 @@ export interface FlagSyncService {
   close(timeoutMillis?: number): Promise<void>;
 }
 
-export async function startFlagSyncService(options: FlagSyncServiceOptions & { transport?: Transport } = {}): Promise<FlagSyncService> {
+export async function startFlagSyncService(
+  options: FlagSyncServiceOptions & { transport?: Transport } = {},
+): Promise<FlagSyncService> {
   const config = resolveServiceConfig(options);
   const log = diag.createComponentLogger({ namespace: 'flagsync-otel/service' });
   const engine = new DeliveryEngine(config.delivery, options.transport);
@@ -39,7 +41,10 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   const converter = createConverter(config.converter);
   const deps: HandlerDeps = {
     // The decoders read spans (with the attributes rules need) only when there are rules.
-    converter: derived.rules.length > 0 ? { ...converter, isCandidateName: converter.isCandidateName, spanAttributeNames: derived.attributeNames } : converter,
+    converter:
+      derived.rules.length > 0
+        ? { ...converter, isCandidateName: converter.isCandidateName, spanAttributeNames: derived.attributeNames }
+        : converter,
     derived,
     engine,
     dedupe: new DedupeWindow(config.dedupeWindowMillis, config.dedupeMaxEntries, config.dedupeDir),
@@ -55,12 +60,20 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   async function route(req: IncomingMessage, res: ServerResponse): Promise<number> {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method === 'GET' && path === '/healthz') return plain(res, 200, 'ok\n');
-    if (req.method === 'GET' && path === '/readyz') return plain(res, shuttingDown ? 503 : 200, shuttingDown ? 'shutting down\n' : 'ready\n');
-    if (req.method === 'GET' && path === '/metrics') return plain(res, 200, renderPrometheus(counters, engine.stats(), engine.queued, derived.traces.unattributed), 'text/plain; version=0.0.4');
+    if (req.method === 'GET' && path === '/readyz')
+      return plain(res, shuttingDown ? 503 : 200, shuttingDown ? 'shutting down\n' : 'ready\n');
+    if (req.method === 'GET' && path === '/metrics')
+      return plain(
+        res,
+        200,
+        renderPrometheus(counters, engine.stats(), engine.queued, derived.traces.unattributed),
+        'text/plain; version=0.0.4',
+      );
     const signal = path === '/v1/traces' ? 'traces' : path === '/v1/logs' ? 'logs' : undefined;
     if (!signal) throw new HttpAnswer(404, `no route ${path}`);
     if (req.method !== 'POST') throw new HttpAnswer(405, `${req.method} is not allowed; OTLP/HTTP uses POST`);
-    if (tokenDigest && !authorized(req.headers.authorization, tokenDigest)) throw new HttpAnswer(401, 'missing or wrong bearer token');
+    if (tokenDigest && !authorized(req.headers.authorization, tokenDigest))
+      throw new HttpAnswer(401, 'missing or wrong bearer token');
     if (shuttingDown) throw new HttpAnswer(503, 'shutting down', 5);
     if (active >= config.maxConcurrentRequests) throw new HttpAnswer(503, 'too many requests in flight', 1);
     active++;
@@ -85,20 +98,32 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
       })
       .then((status) => {
         // OTLP answers only: health checks and metric scrapes would swamp them.
-        if (OTLP_PATHS.has((req.url ?? '/').split('?')[0]!)) counters.responses[status] = (counters.responses[status] ?? 0) + 1;
+        if (OTLP_PATHS.has((req.url ?? '/').split('?')[0]!))
+          counters.responses[status] = (counters.responses[status] ?? 0) + 1;
       });
   };
   // Node checks request timeouts only this often (30 s by default): check often enough to enforce them.
   const serverOptions = { connectionsCheckingInterval: Math.min(1000, Math.ceil(config.requestTimeoutMillis / 4)) };
   const server: Server = config.tls
-    ? createHttpsServer({ ...serverOptions, cert: readTlsFile(config.tls.certFile, 'certificate'), key: readTlsFile(config.tls.keyFile, 'key') }, listener)
+    ? createHttpsServer(
+        {
+          ...serverOptions,
+          cert: readTlsFile(config.tls.certFile, 'certificate'),
+          key: readTlsFile(config.tls.keyFile, 'key'),
+        },
+        listener,
+      )
     : createServer(serverOptions, listener);
   // Slow-loris uploads: a request must arrive whole within requestTimeout (Node answers 408 and closes).
   server.requestTimeout = config.requestTimeoutMillis;
   server.headersTimeout = Math.min(30_000, config.requestTimeoutMillis);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new Error(`${config.host}:${config.port} is already in use (FLAGSYNC_SERVICE_PORT)`) : error),
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(`${config.host}:${config.port} is already in use (FLAGSYNC_SERVICE_PORT)`)
+          : error,
+      ),
     );
     server.listen(config.port, config.host, () => resolve());
   });
@@ -107,7 +132,11 @@ export async function startFlagSyncService(options: FlagSyncServiceOptions & { t
   const scheme = config.tls ? 'https' : 'http';
   log.info(`listening on ${scheme}://${host}:${port} (OTLP/HTTP /v1/traces, /v1/logs)`);
   if (!tokenDigest && !isLoopback(config.host)) {
-    log.warn(`listening on ${config.host} beyond loopback without a bearer token: anyone who can reach this port can send data to FlagSync under your SDK key. Set FLAGSYNC_SERVICE_BEARER_TOKEN (and the same token in the collector's headers).`);
+    log.warn(
+      `listening on ${config.host} beyond loopback without a bearer token: anyone who can reach this port can send ` +
+        `data to FlagSync under your SDK key. Set FLAGSYNC_SERVICE_BEARER_TOKEN (and the same token in the ` +
+        `collector's headers).`,
+    );
   }
 
   let closing: Promise<void> | undefined;
@@ -144,7 +173,9 @@ function readTlsFile(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new Error(`cannot read the TLS ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw new Error(
+      `cannot read the TLS ${what} file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+    );
   }
 }
 

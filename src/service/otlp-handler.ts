@@ -3,7 +3,7 @@
  * so the collector's retry and persistent queue hold whatever FlagSync has not accepted yet.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ConversionOutcome, Converter } from '../convert/converter.js';
+import type { Converter } from '../convert/converter.js';
 import type { DerivedEvent, DerivedEvents } from '../convert/derived-events.js';
 import { derivedEventId } from '../otlp/event-identity.js';
 import type { DecodeFilter } from '../otlp/decode-proto.js';
@@ -40,10 +40,16 @@ export class HttpAnswer extends Error {
   }
 }
 
-export async function handleExport(signal: Signal, req: IncomingMessage, res: ServerResponse, deps: HandlerDeps): Promise<void> {
+export async function handleExport(
+  signal: Signal,
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: HandlerDeps,
+): Promise<void> {
   const mediaType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
   const encoding = CONTENT_TYPES[mediaType];
-  if (!encoding) throw new HttpAnswer(415, `Content-Type must be application/x-protobuf or application/json, got "${mediaType}"`);
+  if (!encoding)
+    throw new HttpAnswer(415, `Content-Type must be application/x-protobuf or application/json, got "${mediaType}"`);
   try {
     const body = await readBody(req, deps.maxBodyBytes);
     const decoded = decode(signal, encoding, body, deps.converter);
@@ -51,14 +57,18 @@ export async function handleExport(signal: Signal, req: IncomingMessage, res: Se
     respond(res, 200, encoding, encodeExportResponse(signal, encoding, rejected, errorMessage));
   } catch (error) {
     if (error instanceof BodyError) throw new HttpAnswer(error.status, error.message);
-    if (error instanceof OtlpDecodeError || error instanceof ProtoError) throw new HttpAnswer(400, `cannot decode OTLP ${encoding}: ${error.message}`);
+    if (error instanceof OtlpDecodeError || error instanceof ProtoError)
+      throw new HttpAnswer(400, `cannot decode OTLP ${encoding}: ${error.message}`);
     throw error;
   }
 }
 
 function decode(signal: Signal, encoding: Encoding, body: Buffer, converter: Converter): DecodedRequest {
-  if (encoding === 'proto') return signal === 'traces' ? decodeTracesProto(body, converter) : decodeLogsProto(body, converter);
-  return signal === 'traces' ? decodeTracesJson(body.toString('utf8'), converter) : decodeLogsJson(body.toString('utf8'), converter);
+  if (encoding === 'proto')
+    return signal === 'traces' ? decodeTracesProto(body, converter) : decodeLogsProto(body, converter);
+  return signal === 'traces'
+    ? decodeTracesJson(body.toString('utf8'), converter)
+    : decodeLogsJson(body.toString('utf8'), converter);
 }
 
 /** An item fed to the delivery queue: its dedupe identity (if it has one) and its tag there. */
@@ -70,9 +80,16 @@ interface Fresh {
 
 /** Tags for items without an identity; U+FFFF never occurs in an identity (latin1 or base64url). */
 let anonymous = 0;
-const anonymousTag = () => `\uffff${(anonymous = (anonymous + 1) % Number.MAX_SAFE_INTEGER)}`;
+const anonymousTag = () => {
+  anonymous = (anonymous + 1) % Number.MAX_SAFE_INTEGER;
+  return `\uffff${anonymous}`;
+};
 
-async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDeps): Promise<{ rejected: number; errorMessage: string }> {
+async function deliver(
+  signal: Signal,
+  decoded: DecodedRequest,
+  deps: HandlerDeps,
+): Promise<{ rejected: number; errorMessage: string }> {
   const { counters, dedupe, engine } = deps;
   const deadline = Date.now() + deps.ackTimeoutMillis;
   counters.receivedRecords[signal] += decoded.records;
@@ -108,7 +125,8 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
     } else if (outcome.kind !== 'ignored') {
       take(outcome, event.id);
       // Spans of this trace matching a rule, here or waiting from earlier requests, are this user's too.
-      if (outcome.kind === 'impression') deps.derived.noteContext(event.traceId, outcome.item.context.key, outcome.contextText).forEach(takeDerived);
+      if (outcome.kind === 'impression')
+        deps.derived.noteContext(event.traceId, outcome.item.context.key, outcome.contextText).forEach(takeDerived);
     }
   }
   for (const span of decoded.spans ?? []) {
@@ -120,7 +138,11 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
   const backoff = engine.backoff;
   if (fresh.length > 0 && backoff) {
     const seconds = Math.max(1, Math.ceil((backoff.retryAt - Date.now()) / 1000));
-    throw new HttpAnswer(backoff.status === 429 ? 429 : 503, `FlagSync is not accepting data right now (${backoff.lastError})`, seconds);
+    throw new HttpAnswer(
+      backoff.status === 429 ? 429 : 503,
+      `FlagSync is not accepting data right now (${backoff.lastError})`,
+      seconds,
+    );
   }
 
   // One settle function and one promise per request, not per item.
@@ -154,7 +176,8 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
       break;
     }
   }
-  for (let i = fed; i < fresh.length; i++) settle({ delivered: false, reason: 'not queued before the ack timeout' }, fresh[i]!.tag);
+  for (let i = fed; i < fresh.length; i++)
+    settle({ delivered: false, reason: 'not queued before the ack timeout' }, fresh[i]!.tag);
 
   const waits = [...(fresh.length > 0 ? [settled] : []), ...joined.map((j) => j.settled)];
   const inTime = fed === fresh.length && (await waitFor(waits, deadline - Date.now())) !== undefined;
@@ -162,16 +185,24 @@ async function deliver(signal: Signal, decoded: DecodedRequest, deps: HandlerDep
     // Hand back what has not left yet: the collector keeps the request and sends it again. What
     // is in a request FlagSync has not answered stays pending here: the retry waits for it.
     engine.withdraw(new Set(fresh.slice(0, fed).map((f) => f.tag)));
-    counters.inFlightAtAckTimeout += fresh.slice(0, fed).filter((f) => f.id !== undefined && dedupe.lookup(f.id) instanceof Promise).length;
+    counters.inFlightAtAckTimeout += fresh
+      .slice(0, fed)
+      .filter((f) => f.id !== undefined && dedupe.lookup(f.id) instanceof Promise).length;
   }
   // Durable before the collector hears of it: a retry after a crash from here on finds them.
   dedupe.persist();
-  if (!inTime) throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; send it again`, 1);
+  if (!inTime)
+    throw new HttpAnswer(503, `FlagSync did not accept the data within ${deps.ackTimeoutMillis} ms; send it again`, 1);
   // A copy that another request was delivering and that did not make it: retry the whole request.
   const lostElsewhere = joined.find((j) => dedupe.lookup(j.id) !== true);
   // Retry later: a full queue or a refused answer that may change. Other refusals will not.
   const retryable = failures.find((f) => f.status === undefined || f.status === 429);
-  if (retryable || lostElsewhere) throw new HttpAnswer(503, `not delivered to FlagSync: ${retryable?.reason ?? 'a copy of this data sent earlier failed'}`, 5);
+  if (retryable || lostElsewhere)
+    throw new HttpAnswer(
+      503,
+      `not delivered to FlagSync: ${retryable?.reason ?? 'a copy of this data sent earlier failed'}`,
+      5,
+    );
   if (failures.length > 0) firstReason ||= failures[0]!.reason;
   const rejected = rejectedRecords.size + failures.length;
   return { rejected, errorMessage: rejected > 0 ? firstReason : '' };
@@ -187,14 +218,25 @@ function waitFor<T>(promises: Promise<T>[], timeoutMillis: number): Promise<T[] 
   return Promise.race([Promise.all(promises), timeout]).finally(() => clearTimeout(timer));
 }
 
-export function respond(res: ServerResponse, status: number, encoding: Encoding, body: Buffer, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': encoding === 'proto' ? 'application/x-protobuf' : 'application/json', 'content-length': String(body.length), ...headers });
+function respond(
+  res: ServerResponse,
+  status: number,
+  encoding: Encoding,
+  body: Buffer,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': encoding === 'proto' ? 'application/x-protobuf' : 'application/json',
+    'content-length': String(body.length),
+    ...headers,
+  });
   res.end(body);
 }
 
 export function respondError(res: ServerResponse, req: IncomingMessage, answer: HttpAnswer): void {
   const encoding: Encoding = (req.headers['content-type'] ?? '').includes('json') ? 'json' : 'proto';
-  const headers: Record<string, string> = answer.retryAfterSeconds !== undefined ? { 'retry-after': String(answer.retryAfterSeconds) } : {};
+  const headers: Record<string, string> =
+    answer.retryAfterSeconds !== undefined ? { 'retry-after': String(answer.retryAfterSeconds) } : {};
   if (answer.status === 405) headers.allow = 'POST';
   if (answer.status === 401) headers['www-authenticate'] = 'Bearer';
   respond(res, answer.status, encoding, encodeStatus(encoding, answer.status, answer.message), headers);

@@ -23,7 +23,7 @@ const DECODERS: Record<string, () => Gunzip> = {
   zstd: createZstdDecompress as unknown as () => Gunzip,
 };
 
-export const SUPPORTED_ENCODINGS = ['identity', ...Object.keys(DECODERS)];
+const SUPPORTED_ENCODINGS = ['identity', ...Object.keys(DECODERS)];
 
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
@@ -33,7 +33,11 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     return collect(req, maxBytes, `body larger than ${maxBytes} bytes`);
   }
   const makeDecoder = DECODERS[encoding];
-  if (!makeDecoder) throw new BodyError(415, `Content-Encoding "${encoding}" is not supported (use one of ${SUPPORTED_ENCODINGS.join(', ')})`);
+  if (!makeDecoder)
+    throw new BodyError(
+      415,
+      `Content-Encoding "${encoding}" is not supported (use one of ${SUPPORTED_ENCODINGS.join(', ')})`,
+    );
   if (declared > maxBytes) throw new BodyError(413, `compressed body larger than ${maxBytes} bytes`);
   if (encoding === 'zstd') return readZstd(req, maxBytes);
   const decoder = makeDecoder();
@@ -82,7 +86,11 @@ async function readZstd(req: IncomingMessage, maxBytes: number): Promise<Buffer>
   return Buffer.concat(parts, size);
 }
 
-async function collect(stream: AsyncIterable<unknown> & { destroy?(error?: Error): void }, maxBytes: number, tooLarge: string): Promise<Buffer> {
+async function collect(
+  stream: AsyncIterable<unknown> & { destroy?(error?: Error): void },
+  maxBytes: number,
+  tooLarge: string,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of stream) {

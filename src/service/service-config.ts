@@ -1,5 +1,10 @@
 /** Service options: user options, then environment, then defaults, validated in one place. */
-import { FlagSyncConfigError, resolveDeliveryConfig, type FlagSyncDeliveryOptions, type ResolvedDeliveryConfig } from '../config/delivery-config.js';
+import {
+  FlagSyncConfigError,
+  resolveDeliveryConfig,
+  type FlagSyncDeliveryOptions,
+  type ResolvedDeliveryConfig,
+} from '../config/delivery-config.js';
 import { readFileSync } from 'node:fs';
 import type { ConverterOptions } from '../convert/converter.js';
 import type { DerivedEventsConfig } from '../convert/derived-events.js';
@@ -17,13 +22,24 @@ export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, Convert
   port?: number;
   /** Require `Authorization: Bearer <token>`. Env `FLAGSYNC_SERVICE_BEARER_TOKEN`. Default: none. */
   bearerToken?: string;
-  /** Largest request body after decompression (bytes); 413 above. Env `FLAGSYNC_SERVICE_MAX_BODY_BYTES`. Default 16 MiB. */
+  /**
+   * Largest request body after decompression (bytes); 413 above. Env `FLAGSYNC_SERVICE_MAX_BODY_BYTES`. Default 16 MiB.
+   */
   maxBodyBytes?: number;
-  /** How long a request waits for its data to reach FlagSync before answering 503 (ms). Env `FLAGSYNC_SERVICE_ACK_TIMEOUT`. Default 10000. */
+  /**
+   * How long a request waits for its data to reach FlagSync before answering 503 (ms). Env
+   * `FLAGSYNC_SERVICE_ACK_TIMEOUT`. Default 10000.
+   */
   ackTimeoutMillis?: number;
-  /** How long delivered identities are remembered to drop collector retries (ms). Env `FLAGSYNC_SERVICE_DEDUPE_WINDOW`. Default 600000. */
+  /**
+   * How long delivered identities are remembered to drop collector retries (ms). Env `FLAGSYNC_SERVICE_DEDUPE_WINDOW`.
+   * Default 600000.
+   */
   dedupeWindowMillis?: number;
-  /** Most identities remembered (about 210 bytes of memory each: 1,000,000 is about 210 MB). Env `FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES`. Default 1000000. */
+  /**
+   * Most identities remembered (about 210 bytes of memory each: 1,000,000 is about 210 MB). Env
+   * `FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES`. Default 1000000.
+   */
   dedupeMaxEntries?: number;
   /**
    * Keep delivered identities in this directory too (a local volume), so duplicates are still
@@ -33,7 +49,10 @@ export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, Convert
   dedupeDir?: string;
   /** Requests handled at once; more get 503. Env `FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS`. Default 256. */
   maxConcurrentRequests?: number;
-  /** Longest time a client may take to send a whole request (ms); slower ones get 408 and are closed. Env `FLAGSYNC_SERVICE_REQUEST_TIMEOUT`. Default 60000. */
+  /**
+   * Longest time a client may take to send a whole request (ms); slower ones get 408 and are closed. Env
+   * `FLAGSYNC_SERVICE_REQUEST_TIMEOUT`. Default 60000.
+   */
   requestTimeoutMillis?: number;
   /** Serve HTTPS with this PEM certificate (chain) file. Env `FLAGSYNC_SERVICE_TLS_CERT_FILE`; needs the key too. */
   tlsCertFile?: string;
@@ -73,7 +92,10 @@ const NUMBERS = [
   ['derivedEventsMaxTraces', 'FLAGSYNC_DERIVED_EVENTS_MAX_TRACES', 100_000, 1, 10_000_000],
 ] as const;
 
-export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedServiceConfig {
+export function resolveServiceConfig(
+  options: FlagSyncServiceOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedServiceConfig {
   const numbers: Record<string, number> = {};
   for (const [option, envName, fallback, min, max] of NUMBERS) {
     const fromOption = options[option];
@@ -84,18 +106,24 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
     }
     if (!Number.isInteger(raw) || raw < min || raw > max) {
       const source = fromOption !== undefined ? `option ${option}` : `env ${envName}`;
-      throw new FlagSyncConfigError(`${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(fromOption ?? env[envName])}`);
+      throw new FlagSyncConfigError(
+        `${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(fromOption ?? env[envName])}`,
+      );
     }
     numbers[option] = raw;
   }
   const bearerToken = options.bearerToken ?? (env.FLAGSYNC_SERVICE_BEARER_TOKEN || undefined);
   if (bearerToken !== undefined && (bearerToken.length < 16 || /\s/.test(bearerToken))) {
-    throw new FlagSyncConfigError('the bearer token (FLAGSYNC_SERVICE_BEARER_TOKEN) must be at least 16 characters without white space');
+    throw new FlagSyncConfigError(
+      'the bearer token (FLAGSYNC_SERVICE_BEARER_TOKEN) must be at least 16 characters without white space',
+    );
   }
   const certFile = options.tlsCertFile ?? (env.FLAGSYNC_SERVICE_TLS_CERT_FILE || undefined);
   const keyFile = options.tlsKeyFile ?? (env.FLAGSYNC_SERVICE_TLS_KEY_FILE || undefined);
   if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new FlagSyncConfigError('TLS needs both a certificate and a key (FLAGSYNC_SERVICE_TLS_CERT_FILE and FLAGSYNC_SERVICE_TLS_KEY_FILE)');
+    throw new FlagSyncConfigError(
+      'TLS needs both a certificate and a key (FLAGSYNC_SERVICE_TLS_CERT_FILE and FLAGSYNC_SERVICE_TLS_KEY_FILE)',
+    );
   }
   return {
     tls: certFile && keyFile ? { certFile, keyFile } : undefined,
@@ -110,10 +138,18 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
     maxConcurrentRequests: numbers.maxConcurrentRequests!,
     requestTimeoutMillis: numbers.requestTimeoutMillis!,
     // Requests wait for their data to be delivered, so a partial batch should not wait 2 s for a timer.
-    delivery: resolveDeliveryConfig({ flushIntervalMillis: env.FLAGSYNC_EXPORT_SCHEDULE_DELAY ? undefined : SERVICE_FLUSH_INTERVAL, ...options }, env),
+    delivery: resolveDeliveryConfig(
+      { flushIntervalMillis: env.FLAGSYNC_EXPORT_SCHEDULE_DELAY ? undefined : SERVICE_FLUSH_INTERVAL, ...options },
+      env,
+    ),
     converter: options.providerNames ? { providerNames: options.providerNames } : {},
     derived: {
-      derivedEvents: validRules(options.derivedEvents, 'derivedEvents') ?? validRules(derivedEventsFromEnv(env), env.FLAGSYNC_DERIVED_EVENTS_FILE ? 'FLAGSYNC_DERIVED_EVENTS_FILE' : 'FLAGSYNC_DERIVED_EVENTS'),
+      derivedEvents:
+        validRules(options.derivedEvents, 'derivedEvents') ??
+        validRules(
+          derivedEventsFromEnv(env),
+          env.FLAGSYNC_DERIVED_EVENTS_FILE ? 'FLAGSYNC_DERIVED_EVENTS_FILE' : 'FLAGSYNC_DERIVED_EVENTS',
+        ),
       derivedEventsWindowMillis: numbers.derivedEventsWindowMillis!,
       derivedEventsMaxTraces: numbers.derivedEventsMaxTraces!,
     },
@@ -121,7 +157,10 @@ export function resolveServiceConfig(options: FlagSyncServiceOptions = {}, env: 
 }
 
 /** Rules checked here, so a wrong one stops the service at startup, named by where it came from. */
-function validRules(rules: DerivedEventRule[] | readonly DerivedEventRule[] | undefined, source: string): readonly DerivedEventRule[] | undefined {
+function validRules(
+  rules: DerivedEventRule[] | readonly DerivedEventRule[] | undefined,
+  source: string,
+): readonly DerivedEventRule[] | undefined {
   if (rules !== undefined) compileRules(rules, source);
   return rules;
 }
@@ -142,6 +181,8 @@ function derivedEventsFromEnv(env: NodeJS.ProcessEnv): DerivedEventRule[] | unde
   try {
     return JSON.parse(text) as DerivedEventRule[];
   } catch (error) {
-    throw new FlagSyncConfigError(`${source} must be the JSON of a list of derived-event rules: ${(error as Error).message}`);
+    throw new FlagSyncConfigError(
+      `${source} must be the JSON of a list of derived-event rules: ${(error as Error).message}`,
+    );
   }
 }

@@ -16,7 +16,7 @@ function enabledVariant(flag: FlagDef, context: { key: string; attributes?: Reco
     if (actual !== undefined && rule.values.includes(actual as string)) return rule.variantId;
   }
   if (flag.rollout && flag.rollout.length > 0) {
-    const hash = createHash('sha256').update(context.key + `seed-${flag.key}`).digest('hex');
+    const hash = createHash('sha256').update(`${context.key}seed-${flag.key}`).digest('hex');
     const bucket = parseInt(hash.substring(0, 12), 16) % 100;
     let cumulative = 0;
     for (const [variantId, percentage] of flag.rollout) {

@@ -3,7 +3,7 @@
  * Chosen to cover every value type the SDKs serve and the demo's `register-button-copy` split.
  */
 
-export type DataTypeCode = 'BOOL' | 'STR' | 'NUM' | 'JSON';
+type DataTypeCode = 'BOOL' | 'STR' | 'NUM' | 'JSON';
 
 export interface VariantDef {
   id: number;
@@ -35,7 +35,11 @@ export const STANDIN_FLAGS: FlagDef[] = [
     ],
     enabledVariantId: 1,
     disabledVariantId: 1,
-    rollout: [[1, 34], [2, 33], [3, 33]],
+    rollout: [
+      [1, 34],
+      [2, 33],
+      [3, 33],
+    ],
   },
   {
     key: 'new-checkout',
@@ -46,7 +50,10 @@ export const STANDIN_FLAGS: FlagDef[] = [
     ],
     enabledVariantId: 10,
     disabledVariantId: 11,
-    rollout: [[10, 50], [11, 50]],
+    rollout: [
+      [10, 50],
+      [11, 50],
+    ],
   },
   {
     key: 'price-multiplier',
@@ -63,7 +70,12 @@ export const STANDIN_FLAGS: FlagDef[] = [
     key: 'checkout-config',
     enabled: true,
     variants: [
-      { id: 30, type: 'JSON', name: 'grid', value: { layout: 'grid', columns: [1, 2, 3], extras: { badge: null, 'ключ': 'значение' } } },
+      {
+        id: 30,
+        type: 'JSON',
+        name: 'grid',
+        value: { layout: 'grid', columns: [1, 2, 3], extras: { badge: null, ключ: 'значение' } },
+      },
     ],
     enabledVariantId: 30,
     disabledVariantId: 30,
@@ -125,7 +137,15 @@ export const STANDIN_FLAGS: FlagDef[] = [
   {
     key: 'long-copy',
     enabled: true,
-    variants: [{ id: 110, type: 'STR', name: 'long', value: 'Join thousands of teams who ship features safely with progressive delivery — start your free trial today' }],
+    variants: [
+      {
+        id: 110,
+        type: 'STR',
+        name: 'long',
+        value:
+          'Join thousands of teams who ship features safely with progressive delivery — start your free trial today',
+      },
+    ],
     enabledVariantId: 110,
     disabledVariantId: 110,
   },

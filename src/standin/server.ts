@@ -121,12 +121,20 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       // connection in a state the client then waits on.
       for await (const _chunk of req) void _chunk;
       if (fault.retryAfter) res.setHeader('retry-after', fault.retryAfter);
-      throw new HttpError(fault.status!, fault.status === 401 ? 'INVALID_SDK_KEY' : 'UNKNOWN_ERROR', `injected fault ${fault.status}`);
+      throw new HttpError(
+        fault.status!,
+        fault.status === 401 ? 'INVALID_SDK_KEY' : 'UNKNOWN_ERROR',
+        `injected fault ${fault.status}`,
+      );
     }
 
     if (req.method === 'GET' && /^\/sse\/sdk-updates\/(server|client)$/.test(path)) {
       checkKey(req);
-      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
       res.write(': stand-in stream; flags do not change\n\n');
       return;
     }
@@ -139,13 +147,18 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       case '/sdk/init-client':
         return sendJson(res, 201, {});
       case '/sdk/rules':
-        return sendJson(res, 201, { flags: Object.fromEntries(flags.map((f, i) => [f.key, toEnvironmentDetail(f, i)])) });
+        return sendJson(res, 201, {
+          flags: Object.fromEntries(flags.map((f, i) => [f.key, toEnvironmentDetail(f, i)])),
+        });
       case '/sdk/flags': {
         const context = (body as { context?: unknown }).context;
         const problem = validateContext(context, 'context');
         if (problem) throw new HttpError(400, 'USER_CONTEXT_NOT_FOUND', problem);
         const ctx = context as { key: string; attributes?: Record<string, unknown> };
-        return sendJson(res, 201, { flags: Object.fromEntries(flags.map((f) => [f.key, evaluateFlag(f, ctx)])), context: ctx });
+        return sendJson(res, 201, {
+          flags: Object.fromEntries(flags.map((f) => [f.key, evaluateFlag(f, ctx)])),
+          context: ctx,
+        });
       }
     }
     if (!track) throw new HttpError(404, 'UNKNOWN_ERROR', `Cannot POST ${path}`);
@@ -153,7 +166,9 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     const problem = validateTrackBody(route, audience, body);
     if (problem) throw new HttpError(400, 'INVALID_REQUEST', problem);
     const payload = body as Record<string, unknown> & { sdkContext: ReceivedBatch['sdkContext'] };
-    const items = (payload[route] as Record<string, unknown>[]).map((item) => (audience === 'client' ? { ...item, context: payload.context } : item));
+    const items = (payload[route] as Record<string, unknown>[]).map((item) =>
+      audience === 'client' ? { ...item, context: payload.context } : item,
+    );
     if (fault?.delayMs) {
       // The body is read, so a client that has gone meanwhile shows as a closed connection.
       await sleep(fault.delayMs);
@@ -182,7 +197,8 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
 
   async function readJson(req: IncomingMessage): Promise<unknown> {
     const type = req.headers['content-type'] ?? '';
-    if (!/^application\/json\s*(;|$)/i.test(type)) throw new HttpError(415, 'UNKNOWN_ERROR', `Content-Type must be application/json, got "${type}"`);
+    if (!/^application\/json\s*(;|$)/i.test(type))
+      throw new HttpError(415, 'UNKNOWN_ERROR', `Content-Type must be application/json, got "${type}"`);
     if (req.headers['content-encoding'] && req.headers['content-encoding'] !== 'identity') {
       throw new HttpError(415, 'UNKNOWN_ERROR', 'FlagSync does not accept compressed bodies');
     }
@@ -208,11 +224,20 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
       return sendJson(res, 200, { impressions: standIn.impressions(), events: standIn.events(), batches, rejections });
     }
     if (path === '/__standin/counts' && req.method === 'GET') {
-      return sendJson(res, 200, { impressions: standIn.impressions().length, events: standIn.events().length, batches: batches.length, rejections: rejections.length });
+      return sendJson(res, 200, {
+        impressions: standIn.impressions().length,
+        events: standIn.events().length,
+        batches: batches.length,
+        rejections: rejections.length,
+      });
     }
     if (path === '/__standin/delays' && req.method === 'GET') {
       // Arrival time minus call time (the item's timestamp), per item, in ms.
-      return sendJson(res, 200, batches.flatMap((b) => b.items.map((i) => b.receivedAt - Date.parse(i.timestamp as string))));
+      return sendJson(
+        res,
+        200,
+        batches.flatMap((b) => b.items.map((i) => b.receivedAt - Date.parse(i.timestamp as string))),
+      );
     }
     if (path === '/__standin/reset' && req.method === 'POST') {
       standIn.reset();
@@ -238,8 +263,10 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
         const e = error instanceof HttpError ? error : new HttpError(500, 'UNKNOWN_ERROR', 'stand-in error');
         const path = (req.url ?? '/').split('?')[0]!;
         // Track requests, also under a wrong prefix (a misconfigured events URL).
-        if (path.includes('/track/')) rejections.push({ path, status: e.status, errorCode: e.errorCode, message: e.message });
-        if (!res.headersSent && !req.socket?.destroyed) sendJson(res, e.status, { errorCode: e.errorCode, message: e.message, statusCode: e.status, path });
+        if (path.includes('/track/'))
+          rejections.push({ path, status: e.status, errorCode: e.errorCode, message: e.message });
+        if (!res.headersSent && !req.socket?.destroyed)
+          sendJson(res, e.status, { errorCode: e.errorCode, message: e.message, statusCode: e.status, path });
       })
       .finally(notify);
   });
@@ -299,7 +326,10 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

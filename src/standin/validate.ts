@@ -18,7 +18,8 @@ export function validateTrackBody(route: Route, audience: Audience, body: unknow
   const allowed = new Set([route, 'sdkContext', ...(audience === 'client' ? ['context'] : [])]);
   for (const key of Object.keys(body)) if (!allowed.has(key)) return `unexpected field "${key}"`;
   const sdk = body.sdkContext;
-  if (!isObject(sdk) || !nonEmpty(sdk.sdkName) || !nonEmpty(sdk.sdkVersion)) return 'sdkContext needs non-empty sdkName and sdkVersion';
+  if (!isObject(sdk) || !nonEmpty(sdk.sdkName) || !nonEmpty(sdk.sdkVersion))
+    return 'sdkContext needs non-empty sdkName and sdkVersion';
   if (audience === 'client') {
     const problem = validateContext(body.context, 'context');
     if (problem) return problem;
@@ -26,7 +27,8 @@ export function validateTrackBody(route: Route, audience: Audience, body: unknow
   const items = body[route];
   if (!Array.isArray(items)) return `${route} must be an array`;
   for (let i = 0; i < items.length; i++) {
-    const problem = route === 'impressions' ? validateImpression(items[i], audience) : validateEvent(items[i], audience);
+    const problem =
+      route === 'impressions' ? validateImpression(items[i], audience) : validateEvent(items[i], audience);
     if (problem) return `${route}[${i}]: ${problem}`;
   }
   return undefined;
@@ -34,7 +36,8 @@ export function validateTrackBody(route: Route, audience: Audience, body: unknow
 
 function validateImpression(item: unknown, audience: Audience): string | undefined {
   if (!isObject(item)) return 'must be an object';
-  for (const key of Object.keys(item)) if (!IMPRESSION_FIELDS.has(key) || (key === 'context' && audience === 'client')) return `unexpected field "${key}"`;
+  for (const key of Object.keys(item))
+    if (!IMPRESSION_FIELDS.has(key) || (key === 'context' && audience === 'client')) return `unexpected field "${key}"`;
   if (!nonEmpty(item.flagKey)) return 'flagKey must be a non-empty string';
   if (!('flagValue' in item)) return 'flagValue is required';
   return validateCommon(item, audience);
@@ -42,10 +45,13 @@ function validateImpression(item: unknown, audience: Audience): string | undefin
 
 function validateEvent(item: unknown, audience: Audience): string | undefined {
   if (!isObject(item)) return 'must be an object';
-  for (const key of Object.keys(item)) if (!EVENT_FIELDS.has(key) || (key === 'context' && audience === 'client')) return `unexpected field "${key}"`;
+  for (const key of Object.keys(item))
+    if (!EVENT_FIELDS.has(key) || (key === 'context' && audience === 'client')) return `unexpected field "${key}"`;
   if (typeof item.eventKey !== 'string') return 'eventKey must be a string';
-  if ('value' in item && item.value !== null && !(typeof item.value === 'number' && Number.isFinite(item.value))) return 'value must be a number or null';
-  if ('properties' in item && item.properties !== null && !isObject(item.properties)) return 'properties must be an object or null';
+  if ('value' in item && item.value !== null && !(typeof item.value === 'number' && Number.isFinite(item.value)))
+    return 'value must be a number or null';
+  if ('properties' in item && item.properties !== null && !isObject(item.properties))
+    return 'properties must be an object or null';
   return validateCommon(item, audience);
 }
 
@@ -54,7 +60,11 @@ function validateCommon(item: Record<string, unknown>, audience: Audience): stri
     const problem = validateContext(item.context, 'context');
     if (problem) return problem;
   }
-  if (typeof item.timestamp !== 'string' || !ISO_MS_UTC.test(item.timestamp) || Number.isNaN(Date.parse(item.timestamp))) {
+  if (
+    typeof item.timestamp !== 'string' ||
+    !ISO_MS_UTC.test(item.timestamp) ||
+    Number.isNaN(Date.parse(item.timestamp))
+  ) {
     return 'timestamp must be ISO-8601 UTC with milliseconds';
   }
   return undefined;

@@ -36,10 +36,13 @@ function startSite(dir: string): Promise<Server> {
     if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(html);
     if (path === '/page.bundle.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
     const target = new URL(path.startsWith('/v1/') ? service.url : standIn.url);
-    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
   });
@@ -52,26 +55,53 @@ async function session(mode: string) {
     const page = await context.newPage();
     await page.goto(origin);
     await page.waitForFunction(() => typeof (window as unknown as { runSession?: unknown }).runSession === 'function');
-    await page.evaluate((m) => (window as unknown as { runSession(mode: string): Promise<string> }).runSession(m), mode);
+    await page.evaluate(
+      (m) => (window as unknown as { runSession(mode: string): Promise<string> }).runSession(m),
+      mode,
+    );
   } finally {
     await context.close();
   }
 }
 
 beforeAll(async () => {
-  const executablePath = (await run('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { timeout: 600_000 })).stdout.trim();
+  const executablePath = (
+    await run('bash', [join(ROOT, 'scripts/ensure-chromium.sh')], { timeout: 600_000 })
+  ).stdout.trim();
   const dir = await installFixture('browser', { sharedFiles: 'browser-app' });
-  await run(join(dir, 'node_modules/.bin/esbuild'), ['page.mjs', '--bundle', '--format=esm', '--platform=browser', '--outfile=page.bundle.js', '--log-level=warning'], { cwd: dir });
+  await run(
+    join(dir, 'node_modules/.bin/esbuild'),
+    ['page.mjs', '--bundle', '--format=esm', '--platform=browser', '--outfile=page.bundle.js', '--log-level=warning'],
+    { cwd: dir },
+  );
   standIn = await startStandIn();
-  service = await startFlagSyncService({ port: 0, sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 50 });
+  service = await startFlagSyncService({
+    port: 0,
+    sdkKey: STANDIN_DEFAULT_SDK_KEY,
+    eventsUrl: standIn.url,
+    flushIntervalMillis: 50,
+  });
   site = await startSite(dir);
   origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
   // The flags the browser-only machines refuse: no background networking, no sandbox as root.
-  browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  browser = await chromium.launch({
+    executablePath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
 
   await session('native');
   await standIn.waitFor(() => standIn.impressions().length === 10 && standIn.events().length === 8, 20_000);
-  expect(standIn.batches.every((b) => b.audience === 'client' && b.sdkContext.sdkName === '@flagsync/js-sdk')).toBe(true);
+  expect(standIn.batches.every((b) => b.audience === 'client' && b.sdkContext.sdkName === '@flagsync/js-sdk')).toBe(
+    true,
+  );
   native = { impressions: canonical(standIn.impressions()), events: canonical(standIn.events()) };
 }, 900_000);
 
@@ -86,12 +116,21 @@ describe('in Chromium, with @flagsync/js-sdk', () => {
   it.each([
     ['context-manager', 'span events (a context manager makes the request span active)', 'flagsync-otel', 'traces'],
     ['no-context-manager', 'log-based events (no context manager: no span is ever active)', 'flagsync-otel', 'logs'],
-    ['no-signal', 'the SDK\'s own delivery (no context manager and no LoggerProvider: nothing to record on)', '@flagsync/js-sdk', undefined],
+    [
+      'no-signal',
+      "the SDK's own delivery (no context manager and no LoggerProvider: nothing to record on)",
+      '@flagsync/js-sdk',
+      undefined,
+    ],
   ])('%s: every call arrives once, through %s', async (mode, _how, sender, signal) => {
     standIn.reset();
     const before = { logs: service.counters.receivedRecords.logs, events: service.counters.receivedEvents };
     await session(mode);
-    await standIn.waitFor(() => standIn.impressions().length >= native.impressions.length && standIn.events().length >= native.events.length, 20_000);
+    await standIn.waitFor(
+      () =>
+        standIn.impressions().length >= native.impressions.length && standIn.events().length >= native.events.length,
+      20_000,
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(canonical(standIn.impressions())).toEqual(native.impressions);
     expect(canonical(standIn.events())).toEqual(native.events);
@@ -99,7 +138,16 @@ describe('in Chromium, with @flagsync/js-sdk', () => {
     // Who delivered: this package (the null-config fallback included: js-sdk records it), or the SDK alone.
     expect([...new Set(standIn.batches.map((b) => b.sdkContext.sdkName))]).toEqual([sender]);
     // Which signal the page's OTLP carried the 18 calls on: events on the request spans, or one log record each.
-    const received = { events: service.counters.receivedEvents - before.events, logRecords: service.counters.receivedRecords.logs - before.logs };
-    expect(received).toEqual(signal === 'traces' ? { events: 18, logRecords: 0 } : signal === 'logs' ? { events: 18, logRecords: 18 } : { events: 0, logRecords: 0 });
+    const received = {
+      events: service.counters.receivedEvents - before.events,
+      logRecords: service.counters.receivedRecords.logs - before.logs,
+    };
+    expect(received).toEqual(
+      signal === 'traces'
+        ? { events: 18, logRecords: 0 }
+        : signal === 'logs'
+          ? { events: 18, logRecords: 18 }
+          : { events: 0, logRecords: 0 },
+    );
   });
 });

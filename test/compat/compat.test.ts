@@ -69,7 +69,16 @@ beforeAll(async () => {
 }, 900_000);
 
 function label(cell: Cell): string {
-  return [cell.module, cell.setup, cell.signals, cell.sampler, cell.limit ? 'limit 32' : '', cell.disabled ? 'OTEL_SDK_DISABLED' : ''].filter(Boolean).join(' × ');
+  return [
+    cell.module,
+    cell.setup,
+    cell.signals,
+    cell.sampler,
+    cell.limit ? 'limit 32' : '',
+    cell.disabled ? 'OTEL_SDK_DISABLED' : '',
+  ]
+    .filter(Boolean)
+    .join(' × ');
 }
 
 function cellEnv(cell: Cell | { reference: true }, standIn: StandIn): Record<string, string> {
@@ -96,11 +105,16 @@ async function runCell(dir: string, cell: Cell | { reference: true }, standIn: S
   const esm = !('reference' in cell) && cell.module === 'esm';
   const args = esm ? ['--import', './register-hook.mjs', '--require', './setup.cjs', 'cell.mjs'] : ['cell.cjs'];
   const { stdout } = await run(process.execPath, args, { cwd: dir, env: cellEnv(cell, standIn), timeout: 60_000 });
-  const line = stdout.split('\n').filter((l) => l.startsWith('{"stats"')).pop();
+  const line = stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{"stats"'))
+    .pop();
   if (!line) throw new Error(`the cell printed no result:\n${stdout}`);
   const { stats } = JSON.parse(line) as { stats: { sdkDelivered: Record<string, number> } | null };
   const sent = (route: 'impressions' | 'events', sender: string) =>
-    standIn.batches.filter((b) => b.route === route && b.sdkContext.sdkName === sender).reduce((n, b) => n + b.items.length, 0);
+    standIn.batches
+      .filter((b) => b.route === route && b.sdkContext.sdkName === sender)
+      .reduce((n, b) => n + b.items.length, 0);
   return {
     stats,
     impressions: canonical(standIn.impressions()),
@@ -131,35 +145,40 @@ describe.each(LINES)('OpenTelemetry JS line: %s', (line) => {
     expect(reference.viaSdk).toEqual({ impressions: 55, events: 45 });
   }, 120_000);
 
-  it.concurrent.each(CELLS.map((cell) => [label(cell), cell] as const))('%s: every call arrives once, as the SDK sends it', async (_label, cell) => {
-    const standIn = await startStandIn();
-    try {
-      const result = await runCell(dirs[line]!, cell, standIn);
-      expect(result.rejections).toEqual([]);
-      expect(result.impressions).toEqual(reference.impressions);
-      expect(result.events).toEqual(reference.events);
-      if (!exported(cell)) {
-        expect(result.viaOtel).toEqual({ impressions: 0, events: 0 });
-        return;
+  it.concurrent.each(CELLS.map((cell) => [label(cell), cell] as const))(
+    '%s: every call arrives once, as the SDK sends it',
+    async (_label, cell) => {
+      const standIn = await startStandIn();
+      try {
+        const result = await runCell(dirs[line]!, cell, standIn);
+        expect(result.rejections).toEqual([]);
+        expect(result.impressions).toEqual(reference.impressions);
+        expect(result.events).toEqual(reference.events);
+        if (!exported(cell)) {
+          expect(result.viaOtel).toEqual({ impressions: 0, events: 0 });
+          return;
+        }
+        expect(result.viaOtel.impressions).toBeGreaterThan(0);
+        expect(result.viaOtel.events).toBeGreaterThan(0);
+        if (cell.limit && cell.signals === 'traces') {
+          // Span events cut by the limit: those calls went to the SDK instead.
+          expect(result.viaSdk.impressions).toBeGreaterThan(SDK_ONLY.impressions);
+          if (result.stats) expect(result.stats.sdkDelivered['attribute-limits']).toBeGreaterThan(0);
+        } else if (cell.signals !== 'traces' && !cell.limit) {
+          // Every call has a signal: only the SDK's fallbacks are the SDK's.
+          expect(result.viaSdk).toEqual(SDK_ONLY);
+        }
+      } finally {
+        await standIn.close();
       }
-      expect(result.viaOtel.impressions).toBeGreaterThan(0);
-      expect(result.viaOtel.events).toBeGreaterThan(0);
-      if (cell.limit && cell.signals === 'traces') {
-        // Span events cut by the limit: those calls went to the SDK instead.
-        expect(result.viaSdk.impressions).toBeGreaterThan(SDK_ONLY.impressions);
-        if (result.stats) expect(result.stats.sdkDelivered['attribute-limits']).toBeGreaterThan(0);
-      } else if (cell.signals !== 'traces' && !cell.limit) {
-        // Every call has a signal: only the SDK's fallbacks are the SDK's.
-        expect(result.viaSdk).toEqual(SDK_ONLY);
-      }
-    } finally {
-      await standIn.close();
-    }
-  });
+    },
+  );
 
-  it('type-checks against the line\'s exporter and instrumentation interfaces, ESM and CommonJS, nodenext and bundler resolution', async () => {
+  it("type-checks against the line's exporter and instrumentation interfaces, ESM and CommonJS, nodenext and bundler resolution", async () => {
     for (const project of ['tsconfig.nodenext.json', 'tsconfig.bundler.json']) {
-      const failure = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', project], { cwd: dirs[line]! }).then(
+      const failure = await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', project], {
+        cwd: dirs[line]!,
+      }).then(
         () => '',
         (error: { stdout?: string; message: string }) => error.stdout || error.message,
       );

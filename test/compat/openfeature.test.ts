@@ -19,10 +19,18 @@ beforeAll(async () => {
 afterAll(() => standIn.close());
 
 describe.each(['openfeature-2x', 'openfeature-3x'])('%s', (fixture) => {
-  it('SpanEventHook and EventHook evaluations of the FlagSync provider reach FlagSync once each, other providers\' never', async () => {
+  it("SpanEventHook and EventHook evaluations of the FlagSync provider reach FlagSync once each, other providers' never", async () => {
     const dir = await installFixture(fixture, { sharedFiles: 'openfeature-app' });
     standIn.reset();
-    await run(process.execPath, ['of-app.cjs'], { cwd: dir, env: { PATH: process.env.PATH ?? '', FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY, FLAGSYNC_EVENTS_URL: standIn.url }, timeout: 60_000 });
+    await run(process.execPath, ['of-app.cjs'], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
+        FLAGSYNC_EVENTS_URL: standIn.url,
+      },
+      timeout: 60_000,
+    });
     expect(standIn.rejections).toEqual([]);
     expect(canonical(standIn.impressions())).toEqual(
       canonical([

@@ -17,24 +17,30 @@ let collector: Collector;
 let backend: OtlpSink;
 let native: { impressions: string[]; events: string[] };
 
-const options = (more: Partial<CollectorOptions> = {}): CollectorOptions => ({
-  flagsyncEndpoint: standIn.url,
-  sdkKey: STANDIN_DEFAULT_SDK_KEY,
-  backendEndpoint: backend.url,
-  configErrorRetryDelay: '2s',
-  ...more,
-}) as CollectorOptions;
+const options = (more: Partial<CollectorOptions> = {}): CollectorOptions =>
+  ({
+    flagsyncEndpoint: standIn.url,
+    sdkKey: STANDIN_DEFAULT_SDK_KEY,
+    backendEndpoint: backend.url,
+    configErrorRetryDelay: '2s',
+    ...more,
+  }) as CollectorOptions;
 
 /** One of the flagsync exporter's own counters, from the collector's metrics. */
 const exporterMetric = (name: string) => metricValue(collector.metricsUrl, `otelcol_exporter_flagsync_${name}`);
 
 async function post(body: string): Promise<number> {
-  const response = await fetch(`${collector.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const response = await fetch(`${collector.otlpHttp}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
   await response.arrayBuffer();
   return response.status;
 }
 
-const distinctKeys = (items: Record<string, unknown>[]) => new Set(items.map((i) => (i.context as { key: string }).key)).size;
+const distinctKeys = (items: Record<string, unknown>[]) =>
+  new Set(items.map((i) => (i.context as { key: string }).key)).size;
 
 beforeAll(async () => {
   standIn = await startStandIn();
@@ -49,21 +55,26 @@ afterAll(async () => {
   await backend?.close();
 });
 
-describe.each(['proto', 'json'] as const)('the flagsync exporter in the real collector, app encoding OTLP %s', (encoding) => {
-  it('delivers exactly what the SDK would, and the app\'s other telemetry still reaches its backend', async () => {
-    standIn.reset();
-    backend.traceBodies.length = 0;
-    await runApp(collector.otlpHttp, standIn, encoding);
-    await arrived(standIn, { impressions: native.impressions.length, events: native.events.length }, 30_000);
-    expect(canonical(standIn.impressions())).toEqual(native.impressions);
-    expect(canonical(standIn.events())).toEqual(native.events);
-    expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel' && b.audience === 'server')).toBe(true);
-    await waitUntil(() => backend.traceBodies.join('').includes('GET /broken'), 10_000, 'spans at the backend');
-  });
-});
+describe.each(['proto', 'json'] as const)(
+  'the flagsync exporter in the real collector, app encoding OTLP %s',
+  (encoding) => {
+    it("delivers exactly what the SDK would, and the app's other telemetry still reaches its backend", async () => {
+      standIn.reset();
+      backend.traceBodies.length = 0;
+      await runApp(collector.otlpHttp, standIn, encoding);
+      await arrived(standIn, { impressions: native.impressions.length, events: native.events.length }, 30_000);
+      expect(canonical(standIn.impressions())).toEqual(native.impressions);
+      expect(canonical(standIn.events())).toEqual(native.events);
+      expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel' && b.audience === 'server')).toBe(
+        true,
+      );
+      await waitUntil(() => backend.traceBodies.join('').includes('GET /broken'), 10_000, 'spans at the backend');
+    });
+  },
+);
 
 describe('large and unusual requests through the flagsync exporter', () => {
-  it('another provider\'s event nested 40 levels deep in the same request: ignored, everything else delivered', async () => {
+  it("another provider's event nested 40 levels deep in the same request: ignored, everything else delivered", async () => {
     standIn.reset();
     const rejectedBefore = await exporterMetric('rejected');
     expect(await post(manyEvaluationsRequest({ spans: 50, perSpan: 2, offset: 100_000, deepOther: 40 }))).toBe(200);
@@ -76,13 +87,13 @@ describe('large and unusual requests through the flagsync exporter', () => {
 
   it('10,000 spans of 5 evaluations each, in requests the batch processor merges: 50,000 impressions, each once', async () => {
     standIn.reset();
-    for (let part = 0; part < 5; part++) expect(await post(manyEvaluationsRequest({ spans: 2000, perSpan: 5, offset: part * 10_000 }))).toBe(200);
+    for (let part = 0; part < 5; part++)
+      expect(await post(manyEvaluationsRequest({ spans: 2000, perSpan: 5, offset: part * 10_000 }))).toBe(200);
     await waitUntil(() => standIn.impressions().length >= 50_000, 120_000, '50,000 impressions');
     await new Promise((r) => setTimeout(r, 500));
     expect(standIn.impressions()).toHaveLength(50_000);
     expect(distinctKeys(standIn.impressions())).toBe(50_000);
   }, 180_000);
-
 });
 
 describe('FlagSync failures through the flagsync exporter', () => {
@@ -102,14 +113,21 @@ describe('FlagSync failures through the flagsync exporter', () => {
     await collector.stop();
     collector = await startCollector(options({ sdkKey: 'key-not-yet-active' }));
     await runApp(collector.otlpHttp, standIn, 'proto');
-    await waitUntil(() => standIn.rejections.filter((r) => r.status === 401).length >= 4, 30_000, 'FlagSync refusing the key');
+    await waitUntil(
+      () => standIn.rejections.filter((r) => r.status === 401).length >= 4,
+      30_000,
+      'FlagSync refusing the key',
+    );
     expect(standIn.impressions()).toHaveLength(0);
     // The key becomes active in FlagSync: the kept data goes through on the next retry.
     standIn.setSdkKeys([STANDIN_DEFAULT_SDK_KEY, 'key-not-yet-active']);
     await arrived(standIn, { impressions: native.impressions.length, events: native.events.length }, 60_000);
     expect(canonical(standIn.impressions())).toEqual(native.impressions);
     expect(canonical(standIn.events())).toEqual(native.events);
-    const reports = collector.output().split('\n').filter((line) => line.includes('configuration problem'));
+    const reports = collector
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('configuration problem'));
     expect(reports.map((line) => /"otelcol.signal": "(\w+)"/.exec(line)?.[1]).sort()).toEqual(['logs', 'traces']);
     expect(collector.output()).not.toContain('key-not-yet-active');
     standIn.setSdkKeys([STANDIN_DEFAULT_SDK_KEY]);

@@ -12,7 +12,14 @@ import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/s
 import { arrived, firstHalf, nativeReference, runApp, secondHalf } from '../utils/e2e-app.js';
 import { manyEvaluationsRequest } from '../utils/otlp-request.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
-import { freePort, startCollector, startServiceProcess, waitUntil, type Collector, type ServiceProcess } from '../utils/processes.js';
+import {
+  freePort,
+  startCollector,
+  startServiceProcess,
+  waitUntil,
+  type Collector,
+  type ServiceProcess,
+} from '../utils/processes.js';
 import { canonical } from '../utils/scenario.js';
 
 const TOKEN = 'e2e-token-0123456789abcdef';
@@ -39,7 +46,7 @@ function serviceEnv(): Record<string, string> {
 
 async function serviceMetric(name: string, of: ServiceProcess = service): Promise<number> {
   const text = await (await fetch(`${of.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(name + ' '));
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? NaN);
 }
 
@@ -81,34 +88,43 @@ describe.each(['proto', 'json'] as const)('through the real collector, app encod
 });
 
 async function post(body: string): Promise<number> {
-  const response = await fetch(`${collector.otlpHttp}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const response = await fetch(`${collector.otlpHttp}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
   await response.arrayBuffer();
   return response.status;
 }
 
-const distinctKeys = (items: Record<string, unknown>[]) => new Set(items.map((i) => (i.context as { key: string }).key)).size;
+const distinctKeys = (items: Record<string, unknown>[]) =>
+  new Set(items.map((i) => (i.context as { key: string }).key)).size;
 
 describe('large and unusual requests through the collector and the service', () => {
-  it('another provider\'s attribute nested 40 levels deep in the same request: ignored, everything else delivered', async () => {
+  it("another provider's attribute nested 40 levels deep in the same request: ignored, everything else delivered", async () => {
     standIn.reset();
     expect(await post(manyEvaluationsRequest({ spans: 50, perSpan: 2, offset: 100_000, deepOther: 40 }))).toBe(200);
     await waitUntil(() => standIn.impressions().length >= 100, 60_000, '100 impressions');
     await new Promise((r) => setTimeout(r, 500));
     expect(standIn.impressions()).toHaveLength(100);
     expect(distinctKeys(standIn.impressions())).toBe(100);
-    expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(/flagsync_otel_responses_total\{code="400"\}/);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(
+      /flagsync_otel_responses_total\{code="400"\}/,
+    );
   }, 90_000);
 
-  it('10,000 spans of 5 evaluations each: batches stay below the service\'s limits, 50,000 impressions, each once', async () => {
+  it("10,000 spans of 5 evaluations each: batches stay below the service's limits, 50,000 impressions, each once", async () => {
     standIn.reset();
-    for (let part = 0; part < 5; part++) expect(await post(manyEvaluationsRequest({ spans: 2000, perSpan: 5, offset: part * 10_000 }))).toBe(200);
+    for (let part = 0; part < 5; part++)
+      expect(await post(manyEvaluationsRequest({ spans: 2000, perSpan: 5, offset: part * 10_000 }))).toBe(200);
     await waitUntil(() => standIn.impressions().length >= 50_000, 120_000, '50,000 impressions');
     await new Promise((r) => setTimeout(r, 500));
     expect(standIn.impressions()).toHaveLength(50_000);
     expect(distinctKeys(standIn.impressions())).toBe(50_000);
-    expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(/flagsync_otel_responses_total\{code="(413|429)"\}/);
+    expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(
+      /flagsync_otel_responses_total\{code="(413|429)"\}/,
+    );
   }, 180_000);
-
 });
 
 describe('failures through the real collector', () => {
@@ -130,7 +146,14 @@ describe('failures through the real collector', () => {
     // request's impressions were delivered and before the request was acknowledged.
     standIn.addFault({ route: 'events', delayMs: 5000 });
     await runApp(collector.otlpHttp, standIn, 'proto', firstHalf);
-    await waitUntil(async () => standIn.impressions().length > 0 && (await serviceMetric('flagsync_otel_delivered_total{kind="impression"}')) - deliveredBefore === standIn.impressions().length, 30_000, 'first impressions delivered');
+    await waitUntil(
+      async () =>
+        standIn.impressions().length > 0 &&
+        (await serviceMetric('flagsync_otel_delivered_total{kind="impression"}')) - deliveredBefore ===
+          standIn.impressions().length,
+      30_000,
+      'first impressions delivered',
+    );
     expect(standIn.events()).toHaveLength(0);
     await service.stop('SIGKILL');
     // The second half reaches the collector while the service is dead...
@@ -139,7 +162,12 @@ describe('failures through the real collector', () => {
     // ...and the collector itself restarts, keeping the backlog in its file_storage queue.
     const queueDir = collector.queueDir;
     await collector.stop();
-    collector = await startCollector({ serviceEndpoint: service.url, backendEndpoint: backend.url, token: TOKEN, queueDir });
+    collector = await startCollector({
+      serviceEndpoint: service.url,
+      backendEndpoint: backend.url,
+      token: TOKEN,
+      queueDir,
+    });
     service = await startServiceProcess(serviceEnv());
     await arrived(standIn, { impressions: native.impressions.length, events: native.events.length }, 120_000);
     // The collector sent the killed request again; the impressions it had delivered were skipped.

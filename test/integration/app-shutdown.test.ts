@@ -25,12 +25,26 @@ afterEach(() => standIn.reset());
 interface Outcome {
   code: number | null;
   stderr: string;
-  result: { shutdownMillis: number; unhandled: number; stats: Record<'impressions' | 'events', { accepted: number; delivered: number; failed: number; dropped: number; unanswered: number }> };
+  result: {
+    shutdownMillis: number;
+    unhandled: number;
+    stats: Record<
+      'impressions' | 'events',
+      { accepted: number; delivered: number; failed: number; dropped: number; unanswered: number }
+    >;
+  };
 }
 
 async function runApp(eventsUrl: string): Promise<Outcome> {
   const child = spawn(process.execPath, [fixture], {
-    env: { ...process.env, FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY, FLAGSYNC_SDK_URL: standIn.url, FLAGSYNC_EVENTS_URL: eventsUrl, FLAGSYNC_EXPORT_SHUTDOWN_TIMEOUT: String(DEADLINE), USERS: String(USERS) },
+    env: {
+      ...process.env,
+      FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
+      FLAGSYNC_SDK_URL: standIn.url,
+      FLAGSYNC_EVENTS_URL: eventsUrl,
+      FLAGSYNC_EXPORT_SHUTDOWN_TIMEOUT: String(DEADLINE),
+      USERS: String(USERS),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -61,7 +75,9 @@ describe('the app shuts down while FlagSync misbehaves', () => {
     expect(stderr).not.toContain('unhandled rejection');
     expect(result.stats.impressions).toMatchObject({ accepted: USERS, delivered: 0, failed: USERS, dropped: 0 });
     expect(result.stats.events).toMatchObject({ accepted: USERS, delivered: 0, failed: USERS, dropped: 0 });
-    expect(stderr).toContain(`shutdown deadline (${DEADLINE} ms) passed: ${USERS} impressions and ${USERS} events were not delivered to FlagSync`);
+    expect(stderr).toContain(
+      `shutdown deadline (${DEADLINE} ms) passed: ${USERS} impressions and ${USERS} events were not delivered to FlagSync`,
+    );
     // The SDK's own copies are held back as always: the stand-in (its flag API) got no track data.
     expect(standIn.batches).toHaveLength(0);
     console.log(`shutdown took ${result.shutdownMillis} ms with a ${DEADLINE} ms deadline (FlagSync unreachable)`);
@@ -76,7 +92,9 @@ describe('the app shuts down while FlagSync misbehaves', () => {
     expect(standIn.events()).toHaveLength(0);
     expect(result.stats.impressions).toMatchObject({ accepted: USERS, delivered: USERS, failed: 0 });
     expect(result.stats.events).toMatchObject({ accepted: USERS, delivered: 0, failed: USERS, unanswered: 0 });
-    expect(stderr).toContain(`shutdown deadline (${DEADLINE} ms) passed: 0 impressions and ${USERS} events were not delivered to FlagSync\n`);
+    expect(stderr).toContain(
+      `shutdown deadline (${DEADLINE} ms) passed: 0 impressions and ${USERS} events were not delivered to FlagSync\n`,
+    );
     console.log(`shutdown took ${result.shutdownMillis} ms with a ${DEADLINE} ms deadline (events answered 503)`);
   }, 30_000);
 
@@ -85,18 +103,24 @@ describe('the app shuts down while FlagSync misbehaves', () => {
   it.each<[string, Fault, number]>([
     ['had not stored the batch yet', { route: 'events', delayMs: 5000, times: Infinity }, 0],
     ['had stored the batch and was slow to answer', { route: 'events', lateAnswerMs: 5000, times: Infinity }, USERS],
-  ])('FlagSync slower than the deadline (%s): the events are reported as sent and unanswered', async (name, fault, arriving) => {
-    standIn.addFault(fault);
-    const { code, stderr, result } = await runApp(standIn.url);
-    expect(code).toBe(0);
-    expect(result.unhandled).toBe(0);
-    expect(contextKeys(standIn.impressions())).toEqual(ALL);
-    // Past FlagSync's delay: what it does with the abandoned request is settled.
-    await new Promise((r) => setTimeout(r, 5300));
-    expect(standIn.events()).toHaveLength(arriving);
-    expect(result.stats.impressions).toMatchObject({ accepted: USERS, delivered: USERS, failed: 0, unanswered: 0 });
-    expect(result.stats.events).toMatchObject({ accepted: USERS, delivered: 0, failed: USERS, unanswered: USERS });
-    expect(stderr).toContain(`shutdown deadline (${DEADLINE} ms) passed: 0 impressions and ${USERS} events were not delivered to FlagSync (${USERS} of them were sent and not answered yet: FlagSync may have stored them)`);
-    console.log(`shutdown took ${result.shutdownMillis} ms with a ${DEADLINE} ms deadline (FlagSync ${name})`);
-  }, 30_000);
+  ])(
+    'FlagSync slower than the deadline (%s): the events are reported as sent and unanswered',
+    async (name, fault, arriving) => {
+      standIn.addFault(fault);
+      const { code, stderr, result } = await runApp(standIn.url);
+      expect(code).toBe(0);
+      expect(result.unhandled).toBe(0);
+      expect(contextKeys(standIn.impressions())).toEqual(ALL);
+      // Past FlagSync's delay: what it does with the abandoned request is settled.
+      await new Promise((r) => setTimeout(r, 5300));
+      expect(standIn.events()).toHaveLength(arriving);
+      expect(result.stats.impressions).toMatchObject({ accepted: USERS, delivered: USERS, failed: 0, unanswered: 0 });
+      expect(result.stats.events).toMatchObject({ accepted: USERS, delivered: 0, failed: USERS, unanswered: USERS });
+      expect(stderr).toContain(
+        `shutdown deadline (${DEADLINE} ms) passed: 0 impressions and ${USERS} events were not delivered to FlagSync (${USERS} of them were sent and not answered yet: FlagSync may have stored them)`,
+      );
+      console.log(`shutdown took ${result.shutdownMillis} ms with a ${DEADLINE} ms deadline (FlagSync ${name})`);
+    },
+    30_000,
+  );
 });

@@ -26,15 +26,28 @@ async function runFixture(args: string[], env: Record<string, string> = {}) {
     env: { ...process.env, FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY, FLAGSYNC_EVENTS_URL: standIn.url, ...env },
     timeout: 30_000,
   });
-  const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  return JSON.parse(line!) as { served: string[]; stats: { spanEvents: number; logEvents: number; sdkDelivered: Record<string, number> } };
+  const line = stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
+  return JSON.parse(line!) as {
+    served: string[];
+    stats: { spanEvents: number; logEvents: number; sdkDelivered: Record<string, number> };
+  };
 }
 
 function summary() {
   return {
     senders: [...new Set(standIn.batches.map((b) => b.sdkContext.sdkName))],
-    impressions: standIn.impressions().map((i) => [i.flagKey, i.flagValue, (i.context as { key: string }).key]).sort(),
-    events: standIn.events().map((e) => [e.eventKey, e.value ?? null, (e.context as { key: string }).key]).sort(),
+    impressions: standIn
+      .impressions()
+      .map((i) => [i.flagKey, i.flagValue, (i.context as { key: string }).key])
+      .sort(),
+    events: standIn
+      .events()
+      .map((e) => [e.eventKey, e.value ?? null, (e.context as { key: string }).key])
+      .sort(),
   };
 }
 
@@ -63,9 +76,16 @@ describe.each([
     const { served } = await runFixture(args, { DISABLE_MIDWAY: '1' });
     const { impressions, events, senders } = summary();
     expect(senders.sort()).toEqual(['@flagsync/node-sdk', 'flagsync-otel']);
-    expect(impressions).toEqual([['number-one', 1, 'u4'], ...served.map((value, i) => ['register-button-copy', value, `u${i + 1}`])].sort());
-    expect(events).toEqual([['page_load_time', 321, 'u4'], ['purchase_event', null, 'u1']]);
-    const native = standIn.batches.filter((b) => b.sdkContext.sdkName === '@flagsync/node-sdk').flatMap((b) => b.items.map((i) => i.flagKey ?? i.eventKey));
+    expect(impressions).toEqual(
+      [['number-one', 1, 'u4'], ...served.map((value, i) => ['register-button-copy', value, `u${i + 1}`])].sort(),
+    );
+    expect(events).toEqual([
+      ['page_load_time', 321, 'u4'],
+      ['purchase_event', null, 'u1'],
+    ]);
+    const native = standIn.batches
+      .filter((b) => b.sdkContext.sdkName === '@flagsync/node-sdk')
+      .flatMap((b) => b.items.map((i) => i.flagKey ?? i.eventKey));
     expect(native.sort()).toEqual(['number-one', 'page_load_time']);
   });
 });

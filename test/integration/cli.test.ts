@@ -13,7 +13,9 @@ describe('flagsync-otel CLI', () => {
     // 60 visitors: node-sdk's queue fills (50) inside a flag() call, which the guard must still hold back.
     const { stdout } = await run(process.execPath, [cli, 'demo'], { timeout: 60_000 });
     expect(stdout).toContain('flag() calls: 60 -> impressions received: 60');
-    expect(stdout).toMatch(/register_server_ms derived from server spans \(no track\(\) call\): (\d+) events, one per sampled visit \(\1\)/);
+    expect(stdout).toMatch(
+      /register_server_ms derived from server spans \(no track\(\) call\): (\d+) events, one per sampled visit \(\1\)/,
+    );
     expect(stdout).toContain('avg register_server_ms (derived)');
     expect(stdout).toMatch(/track\(\) calls: (\d+) -> events received: \1\n/);
     for (const variant of ['"Register"', '"Join Now"', '"Sign Up"']) expect(stdout).toContain(variant);
@@ -29,11 +31,27 @@ describe('flagsync-otel CLI', () => {
     });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const body = JSON.stringify({ events: [{ context: { key: 'u' }, eventKey: 'e', timestamp: '2026-11-25T10:00:00.000Z' }], sdkContext: { sdkName: 'x', sdkVersion: '1' } });
-    const bad = await fetch(`${url}/track/events/server`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ridgeline-key': 'nope' }, body });
+    const body = JSON.stringify({
+      events: [{ context: { key: 'u' }, eventKey: 'e', timestamp: '2026-11-25T10:00:00.000Z' }],
+      sdkContext: { sdkName: 'x', sdkVersion: '1' },
+    });
+    const bad = await fetch(`${url}/track/events/server`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ridgeline-key': 'nope' },
+      body,
+    });
     expect(bad.status).toBe(401);
-    expect(await bad.json()).toEqual({ errorCode: 'INVALID_SDK_KEY', message: 'Invalid SDK key', statusCode: 401, path: '/track/events/server' });
-    const good = await fetch(`${url}/track/events/server`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ridgeline-key': 'standin-sdk-key' }, body });
+    expect(await bad.json()).toEqual({
+      errorCode: 'INVALID_SDK_KEY',
+      message: 'Invalid SDK key',
+      statusCode: 401,
+      path: '/track/events/server',
+    });
+    const good = await fetch(`${url}/track/events/server`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-ridgeline-key': 'standin-sdk-key' },
+      body,
+    });
     expect(good.status).toBe(201);
     const received = (await (await fetch(`${url}/__standin/received`)).json()) as { events: unknown[] };
     expect(received.events).toEqual([{ context: { key: 'u' }, eventKey: 'e', timestamp: '2026-11-25T10:00:00.000Z' }]);
@@ -45,21 +63,38 @@ describe('flagsync-otel CLI', () => {
 
   it('serve without an SDK key says what to set, with one prefix', async () => {
     const env = { PATH: process.env.PATH ?? '' };
-    const failure = await run(process.execPath, [cli, 'serve', '--port', '0'], { env }).catch((error: { code: number; stderr: string }) => error);
-    expect(failure).toMatchObject({ code: 1, stderr: 'flagsync-otel: set FLAGSYNC_SDK_KEY to your FlagSync server SDK key\n' });
+    const failure = await run(process.execPath, [cli, 'serve', '--port', '0'], { env }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(failure).toMatchObject({
+      code: 1,
+      stderr: 'flagsync-otel: set FLAGSYNC_SDK_KEY to your FlagSync server SDK key\n',
+    });
   });
 
   it('an older Node gets one line saying which Node is needed', async () => {
     // The machine's own Node, where it is older than the one this package needs (else: a Node we pretend is older).
-    const older = ['/usr/bin/node', '/usr/local/bin/node'].find((path) => existsSync(path) && Number(execFileSync(path, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 22);
+    const older = ['/usr/bin/node', '/usr/local/bin/node'].find(
+      (path) =>
+        existsSync(path) && Number(execFileSync(path, ['-p', 'process.versions.node.split(".")[0]']).toString()) < 22,
+    );
     const bin = fileURLToPath(new URL('../../bin/flagsync-otel.cjs', import.meta.url));
-    const args = older ? [bin, '--help'] : ['--require', fileURLToPath(new URL('../fixtures/pretend-node-20.cjs', import.meta.url)), bin, '--help'];
-    const failure = await run(older ?? process.execPath, args).catch((error: { code: number; stderr: string; stdout: string }) => error);
+    const args = older
+      ? [bin, '--help']
+      : ['--require', fileURLToPath(new URL('../fixtures/pretend-node-20.cjs', import.meta.url)), bin, '--help'];
+    const failure = await run(older ?? process.execPath, args).catch(
+      (error: { code: number; stderr: string; stdout: string }) => error,
+    );
     expect(failure).toMatchObject({ code: 1, stdout: '' });
-    expect((failure as { stderr: string }).stderr).toMatch(/^flagsync-otel: needs Node\.js >= 22\.19\.0 \(this is v\d+\.\d+\.\d+\)\n$/);
+    expect((failure as { stderr: string }).stderr).toMatch(
+      /^flagsync-otel: needs Node\.js >= 22\.19\.0 \(this is v\d+\.\d+\.\d+\)\n$/,
+    );
   });
 
   it('unknown commands fail with usage', async () => {
-    await expect(run(process.execPath, [cli, 'nope'])).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('unknown command "nope"') });
+    await expect(run(process.execPath, [cli, 'nope'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('unknown command "nope"'),
+    });
   });
 });

@@ -29,13 +29,33 @@ afterEach(async () => {
 function makeEngine(options: FlagSyncDeliveryOptions = {}) {
   logs = captureDiag();
   engine = new DeliveryEngine(
-    resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, initialBackoffMillis: 20, maxBackoffMillis: 100, ...options }, {}),
+    resolveDeliveryConfig(
+      {
+        sdkKey: STANDIN_DEFAULT_SDK_KEY,
+        eventsUrl: standIn.url,
+        flushIntervalMillis: 20,
+        initialBackoffMillis: 20,
+        maxBackoffMillis: 100,
+        ...options,
+      },
+      {},
+    ),
   );
   return engine;
 }
 
-const impression = (i: number): FlagSyncImpression => ({ flagKey: 'register-button-copy', flagValue: i % 2 ? 'Join Now' : 'Sign Up', context: { key: `u${i}` }, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString() });
-const event = (i: number): FlagSyncEvent => ({ context: { key: `u${i}` }, eventKey: 'page_load_time', value: i, timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 1, i)).toISOString() });
+const impression = (i: number): FlagSyncImpression => ({
+  flagKey: 'register-button-copy',
+  flagValue: i % 2 ? 'Join Now' : 'Sign Up',
+  context: { key: `u${i}` },
+  timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, i)).toISOString(),
+});
+const event = (i: number): FlagSyncEvent => ({
+  context: { key: `u${i}` },
+  eventKey: 'page_load_time',
+  value: i,
+  timestamp: new Date(Date.UTC(2026, 0, 1, 0, 0, 1, i)).toISOString(),
+});
 
 describe('DeliveryEngine → stand-in', () => {
   it('delivers exact items in batches, with our sdkContext and the SDK key header', async () => {
@@ -46,7 +66,9 @@ describe('DeliveryEngine → stand-in', () => {
     expect(standIn.impressions()).toEqual(Array.from({ length: 10 }, (_, i) => impression(i)));
     expect(standIn.events()).toEqual([event(0), event(1), event(2)]);
     expect(standIn.batches.filter((b) => b.route === 'impressions').map((b) => b.items.length)).toEqual([4, 4, 2]);
-    expect(new Set(standIn.batches.map((b) => JSON.stringify(b.sdkContext)))).toEqual(new Set(['{"sdkName":"flagsync-otel","sdkVersion":"0.1.0"}']));
+    expect(new Set(standIn.batches.map((b) => JSON.stringify(b.sdkContext)))).toEqual(
+      new Set(['{"sdkName":"flagsync-otel","sdkVersion":"0.1.0"}']),
+    );
     expect(e.stats().impressions).toMatchObject({ accepted: 10, delivered: 10, dropped: 0, failed: 0, retries: 0 });
   });
 
@@ -86,7 +108,9 @@ describe('DeliveryEngine → stand-in', () => {
     expect(e.stats().impressions).toMatchObject({ delivered: 5, failed: 0, retries: 1, unconfirmed: 5 });
     const warnings = logs.lines.filter((l) => l.level === 'warn').map((l) => l.text);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/request to FlagSync failed: timed out; impressions kept queued \(FlagSync may have stored them already; stats\(\)\.unconfirmed counts what may arrive twice\), next attempt in \d+ ms$/);
+    expect(warnings[0]).toMatch(
+      /request to FlagSync failed: timed out; impressions kept queued \(FlagSync may have stored them already; stats\(\)\.unconfirmed counts what may arrive twice\), next attempt in \d+ ms$/,
+    );
   });
 
   it('FlagSync stores a batch but answers after the timeout: what arrives twice is exactly what stats() reports as unconfirmed', async () => {
@@ -110,12 +134,25 @@ describe('DeliveryEngine → stand-in', () => {
     const url = closed.url;
     await closed.close();
     logs = captureDiag();
-    engine = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: url, flushIntervalMillis: 10, initialBackoffMillis: 20, maxBackoffMillis: 50 }, {}));
+    engine = new DeliveryEngine(
+      resolveDeliveryConfig(
+        {
+          sdkKey: STANDIN_DEFAULT_SDK_KEY,
+          eventsUrl: url,
+          flushIntervalMillis: 10,
+          initialBackoffMillis: 20,
+          maxBackoffMillis: 50,
+        },
+        {},
+      ),
+    );
     engine.addImpression(impression(1));
     await engine.forceFlush(200);
     expect(engine.stats().impressions).toMatchObject({ delivered: 0, unconfirmed: 0 });
     expect(engine.stats().impressions.retries).toBeGreaterThan(0);
-    expect(logs.lines.some((l) => l.level === 'warn' && l.text.includes('ECONNREFUSED; impressions kept queued, next'))).toBe(true);
+    expect(
+      logs.lines.some((l) => l.level === 'warn' && l.text.includes('ECONNREFUSED; impressions kept queued, next')),
+    ).toBe(true);
   });
 
   it('honours Retry-After on 429', async () => {
@@ -134,7 +171,12 @@ describe('DeliveryEngine → stand-in', () => {
     const small = await startStandIn({ maxBodyBytes: 600 });
     try {
       logs = captureDiag();
-      engine = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: small.url, maxBatchSize: 8, flushIntervalMillis: 20 }, {}));
+      engine = new DeliveryEngine(
+        resolveDeliveryConfig(
+          { sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: small.url, maxBatchSize: 8, flushIntervalMillis: 20 },
+          {},
+        ),
+      );
       for (let i = 0; i < 8; i++) engine.addImpression(impression(i));
       await engine.forceFlush(5000);
       expect(contextKeys(small.impressions())).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7']);
@@ -150,7 +192,16 @@ describe('DeliveryEngine → stand-in', () => {
   it('an SDK key FlagSync refuses: one clear error, the items kept and delivered once the key is accepted, key never logged', async () => {
     logs = captureDiag();
     engine = new DeliveryEngine(
-      resolveDeliveryConfig({ sdkKey: 'wrong-secret-key-123', eventsUrl: standIn.url, flushIntervalMillis: 10, maxBatchSize: 2, configErrorRetryDelayMillis: 300 }, {}),
+      resolveDeliveryConfig(
+        {
+          sdkKey: 'wrong-secret-key-123',
+          eventsUrl: standIn.url,
+          flushIntervalMillis: 10,
+          maxBatchSize: 2,
+          configErrorRetryDelayMillis: 300,
+        },
+        {},
+      ),
     );
     for (let i = 0; i < 6; i++) engine.addImpression(impression(i));
     await standIn.waitFor(() => standIn.rejections.length >= 2);
@@ -163,7 +214,9 @@ describe('DeliveryEngine → stand-in', () => {
     expect(engine.stats().impressions).toMatchObject({ failed: 0, delivered: 6, dropped: 0 });
     const errors = logs.lines.filter((l) => l.level === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]!.text).toContain('FlagSync answered 401 INVALID_SDK_KEY: Invalid SDK key (check the SDK key, FLAGSYNC_SDK_KEY): a setting is wrong; impressions are kept queued and retried every 300 ms');
+    expect(errors[0]!.text).toContain(
+      'FlagSync answered 401 INVALID_SDK_KEY: Invalid SDK key (check the SDK key, FLAGSYNC_SDK_KEY): a setting is wrong; impressions are kept queued and retried every 300 ms',
+    );
     expect(logs.text()).not.toContain('wrong-secret-key-123');
     standIn.setSdkKeys([STANDIN_DEFAULT_SDK_KEY]);
   });
@@ -179,17 +232,27 @@ describe('DeliveryEngine → stand-in', () => {
       } else if (target === 'redirect') {
         res.writeHead(308, { location: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/elsewhere` }).end();
       } else {
-        req.pipe(httpRequest(`${target}${req.url}`, { method: 'POST', headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode!, answer.headers);
-          answer.pipe(res);
-        }));
+        req.pipe(
+          httpRequest(`${target}${req.url}`, { method: 'POST', headers: req.headers }, (answer) => {
+            res.writeHead(answer.statusCode!, answer.headers);
+            answer.pipe(res);
+          }),
+        );
       }
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
       logs = captureDiag();
       engine = new DeliveryEngine(
-        resolveDeliveryConfig({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, flushIntervalMillis: 10, configErrorRetryDelayMillis: 200 }, {}),
+        resolveDeliveryConfig(
+          {
+            sdkKey: STANDIN_DEFAULT_SDK_KEY,
+            eventsUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+            flushIntervalMillis: 10,
+            configErrorRetryDelayMillis: 200,
+          },
+          {},
+        ),
       );
       engine.addEvent(event(1));
       await standIn.waitFor(() => standIn.rejections.some((r) => r.status === 404));
@@ -209,7 +272,7 @@ describe('DeliveryEngine → stand-in', () => {
     }
   });
 
-  it('a Retry-After of a day (or beyond a timer\'s range) is cut to maxRetryAfterMillis', async () => {
+  it("a Retry-After of a day (or beyond a timer's range) is cut to maxRetryAfterMillis", async () => {
     standIn.addFault({ status: 429, retryAfter: '999999999' });
     const e = makeEngine({ maxRetryAfterMillis: 300 });
     e.addEvent(event(2));
@@ -255,7 +318,9 @@ describe('DeliveryEngine → stand-in', () => {
     await e.shutdown(300);
     expect(e.stats().impressions).toMatchObject({ delivered: 0, failed: 3 });
     expect(e.stats().events).toMatchObject({ delivered: 0, failed: 1 });
-    expect(logs.lines.some((l) => l.level === 'error' && l.text.includes('3 impressions and 1 events were not delivered'))).toBe(true);
+    expect(
+      logs.lines.some((l) => l.level === 'error' && l.text.includes('3 impressions and 1 events were not delivered')),
+    ).toBe(true);
     expect(e.addImpression(impression(9))).toBe(false);
     engine = undefined;
   });
@@ -264,14 +329,17 @@ describe('DeliveryEngine → stand-in', () => {
     standIn.addFault({ lateAnswerMs: 3000 });
     const settles: string[] = [];
     const e = makeEngine();
-    for (let i = 0; i < 3; i++) e.addImpression(impression(i), (outcome, tag) => settles.push(`${tag}:${outcome.delivered}`), `i${i}`);
+    for (let i = 0; i < 3; i++)
+      e.addImpression(impression(i), (outcome, tag) => settles.push(`${tag}:${outcome.delivered}`), `i${i}`);
     await standIn.waitFor(() => standIn.impressions().length === 3); // stored, answer pending
     const started = Date.now();
     await e.shutdown(100);
     const took = Date.now() - started;
     expect(e.stats().impressions).toMatchObject({ delivered: 0, failed: 3, unanswered: 3 });
     expect(logs.lines.filter((l) => l.level === 'error').map((l) => l.text)).toEqual([
-      expect.stringContaining('shutdown deadline (100 ms) passed: 3 impressions and 0 events were not delivered to FlagSync (3 of them were sent and not answered yet: FlagSync may have stored them)'),
+      expect.stringContaining(
+        'shutdown deadline (100 ms) passed: 3 impressions and 0 events were not delivered to FlagSync (3 of them were sent and not answered yet: FlagSync may have stored them)',
+      ),
     ]);
     // The abandoned request ends after shutdown: nothing settles twice, nothing is counted again.
     await new Promise((r) => setTimeout(r, 300));

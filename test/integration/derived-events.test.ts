@@ -24,7 +24,13 @@ describe('derived events with @opentelemetry/instrumentation-http (in-process ex
     expect(servers.map((s) => s.user).sort()).toEqual(['u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
     expect(receivedEvents(standIn)).toEqual(expectedCheckoutEvents(servers));
     // Users 3 and 6 got a 500.
-    expect(standIn.events().filter((e) => e.eventKey === 'checkout_error' && e.value === 1).map((e) => (e.context as { key: string }).key).sort()).toEqual(['u3', 'u6']);
+    expect(
+      standIn
+        .events()
+        .filter((e) => e.eventKey === 'checkout_error' && e.value === 1)
+        .map((e) => (e.context as { key: string }).key)
+        .sort(),
+    ).toEqual(['u3', 'u6']);
     expect(standIn.impressions()).toHaveLength(6);
     expect(stats).toMatchObject({ derived: 12, unattributed: 0 });
     expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);

@@ -22,16 +22,30 @@ afterAll(async () => {
 });
 
 function env() {
-  return { ...process.env, FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY, FLAGSYNC_EVENTS_URL: standIn.url, OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url };
+  return {
+    ...process.env,
+    FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
+    FLAGSYNC_EVENTS_URL: standIn.url,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink.url,
+  };
 }
 
 describe('examples', () => {
   it('in-process: OTLP exporter and FlagSync exporters side by side', async () => {
     standIn.reset();
-    const { stdout } = await run(process.execPath, ['examples/in-process/app.mjs'], { cwd: root, env: env(), timeout: 30_000 });
+    const { stdout } = await run(process.execPath, ['examples/in-process/app.mjs'], {
+      cwd: root,
+      env: env(),
+      timeout: 30_000,
+    });
     const served = Object.fromEntries([...stdout.matchAll(/(\w+) sees "([^"]+)"/g)].map((m) => [m[1], m[2]]));
     expect(Object.keys(served)).toEqual(['alice', 'bob', 'carol']);
-    expect(standIn.impressions().map((i) => [(i.context as { key: string }).key, i.flagValue]).sort()).toEqual(Object.entries(served).sort());
+    expect(
+      standIn
+        .impressions()
+        .map((i) => [(i.context as { key: string }).key, i.flagValue])
+        .sort(),
+    ).toEqual(Object.entries(served).sort());
     expect(JSON.stringify(standIn.batches)).not.toContain('@example.com');
     const purchases = Object.values(served).filter((copy) => copy !== 'Register').length;
     expect(standIn.events().filter((e) => e.eventKey === 'purchase_event')).toHaveLength(purchases);
@@ -46,11 +60,20 @@ describe('examples', () => {
 
   it('auto-instrumentation: ESM app with no flagsync-otel import', async () => {
     standIn.reset();
-    await run(process.execPath, ['--import', './examples/auto-instrumentation/otel-setup.mjs', 'examples/auto-instrumentation/app.mjs'], { cwd: root, env: env(), timeout: 30_000 });
+    await run(
+      process.execPath,
+      ['--import', './examples/auto-instrumentation/otel-setup.mjs', 'examples/auto-instrumentation/app.mjs'],
+      { cwd: root, env: env(), timeout: 30_000 },
+    );
     const impressions = standIn.impressions();
-    expect(impressions.map((i) => [i.flagKey, i.flagValue])).toEqual([['price-multiplier', 1.5], ['price-multiplier', 1.5]]);
+    expect(impressions.map((i) => [i.flagKey, i.flagValue])).toEqual([
+      ['price-multiplier', 1.5],
+      ['price-multiplier', 1.5],
+    ]);
     const keys = impressions.map((i) => (i.context as { key: string }).key);
     for (const key of keys) expect(key).toMatch(/^[0-9a-f]{64}$/); // hashContextKey with a salt
-    expect(standIn.events().map((e) => [(e.context as { key: string }).key, e.eventKey, e.value])).toEqual(keys.map((k) => [k, 'job_price_computed', 150]));
+    expect(standIn.events().map((e) => [(e.context as { key: string }).key, e.eventKey, e.value])).toEqual(
+      keys.map((k) => [k, 'job_price_computed', 150]),
+    );
   });
 });

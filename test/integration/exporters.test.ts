@@ -33,7 +33,12 @@ function spanWith(users: string[]) {
 }
 
 function logRecord(user: string) {
-  const body: Record<string, unknown> = { 'flagsync.size': 0, 'flagsync.event.key': 'signup', 'flagsync.context': JSON.stringify({ key: user }), 'flagsync.call_id': `c-${user}` };
+  const body: Record<string, unknown> = {
+    'flagsync.size': 0,
+    'flagsync.event.key': 'signup',
+    'flagsync.context': JSON.stringify({ key: user }),
+    'flagsync.call_id': `c-${user}`,
+  };
   body['flagsync.size'] = payloadSize(body);
   return { eventName: 'flagsync.track', hrTime: [1_795_000_001, 0] as [number, number], attributes: {}, body };
 }
@@ -44,7 +49,12 @@ const exported = (exporter: { export(items: never[], cb: (r: ExportResult) => vo
 describe('FlagSync exporters in one process', () => {
   it('share one delivery engine when set up alike: one queue bound, one set of counts, delivery until the last shuts down', async () => {
     standIn.reset();
-    const options = { sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, maxQueueSize: 3 };
+    const options = {
+      sdkKey: STANDIN_DEFAULT_SDK_KEY,
+      eventsUrl: standIn.url,
+      flushIntervalMillis: 20,
+      maxQueueSize: 3,
+    };
     const spans = new FlagSyncSpanExporter(options);
     const logs = new FlagSyncLogRecordExporter(options);
     expect((await exported(spans, [spanWith(['s1', 's2'])])).code).toBe(EXPORT_SUCCESS);
@@ -65,7 +75,13 @@ describe('FlagSync exporters in one process', () => {
   it('export() reports failure when items were dropped (queue full), so the SDK processor sees it', async () => {
     standIn.reset();
     standIn.addFault({ status: 503, times: Infinity });
-    const exporter = new FlagSyncSpanExporter({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, maxQueueSize: 2, flushIntervalMillis: 5000, shutdownTimeoutMillis: 0 });
+    const exporter = new FlagSyncSpanExporter({
+      sdkKey: STANDIN_DEFAULT_SDK_KEY,
+      eventsUrl: standIn.url,
+      maxQueueSize: 2,
+      flushIntervalMillis: 5000,
+      shutdownTimeoutMillis: 0,
+    });
     expect((await exported(exporter, [spanWith(['a', 'b'])])).code).toBe(EXPORT_SUCCESS);
     const full = await exported(exporter, [spanWith(['c', 'd', 'e'])]);
     expect(full.code).toBe(EXPORT_FAILED);

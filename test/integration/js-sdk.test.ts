@@ -16,10 +16,7 @@ import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/s
 import { setupOtel } from '../utils/otel.js';
 import { canonicalSortedKeys as canonical } from '../utils/scenario.js';
 
-const USERS = [
-  { key: 'browser-1', attributes: { plan: 'pro' } },
-  { key: 'browser-2' },
-];
+const USERS = [{ key: 'browser-1', attributes: { plan: 'pro' } }, { key: 'browser-2' }];
 
 let standIn: StandIn;
 beforeAll(async () => {
@@ -31,8 +28,18 @@ afterAll(async () => {
 
 type BrowserClient = ReturnType<ReturnType<typeof FlagSyncFactory>['client']>;
 
-async function session(wrap: (client: BrowserClient) => BrowserClient, core: { key: string; attributes?: Record<string, unknown> }) {
-  const client = wrap(FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, core, urls: { sdk: standIn.url }, sync: { type: 'off' } }).client());
+async function session(
+  wrap: (client: BrowserClient) => BrowserClient,
+  core: { key: string; attributes?: Record<string, unknown> },
+) {
+  const client = wrap(
+    FlagSyncFactory({
+      sdkKey: STANDIN_DEFAULT_SDK_KEY,
+      core,
+      urls: { sdk: standIn.url },
+      sync: { type: 'off' },
+    }).client(),
+  );
   await client.waitForReady();
   client.flag('register-button-copy', 'Register');
   client.flag('checkout-config');
@@ -49,7 +56,9 @@ describe('js-sdk through the OpenTelemetry SDK to FlagSync', () => {
     removeSdkDeliveryGuards();
     for (const user of USERS) await session((c) => c, user);
     await standIn.waitFor(() => standIn.impressions().length === 8 && standIn.events().length === 6);
-    expect(standIn.batches.every((b) => b.audience === 'client' && b.sdkContext.sdkName === '@flagsync/js-sdk')).toBe(true);
+    expect(standIn.batches.every((b) => b.audience === 'client' && b.sdkContext.sdkName === '@flagsync/js-sdk')).toBe(
+      true,
+    );
     const nativeImpressions = standIn.impressions();
     const nativeEvents = standIn.events();
     standIn.reset();
@@ -68,11 +77,18 @@ describe('js-sdk through the OpenTelemetry SDK to FlagSync', () => {
     }
     await otel.shutdown();
 
-    expect(standIn.batches.every((b) => b.audience === 'server' && b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);
+    expect(standIn.batches.every((b) => b.audience === 'server' && b.sdkContext.sdkName === 'flagsync-otel')).toBe(
+      true,
+    );
     expect(canonical(standIn.impressions())).toEqual(canonical(nativeImpressions));
     expect(canonical(standIn.events())).toEqual(canonical(nativeEvents));
     // js-sdk records missing flags too, with the default it served.
-    expect(standIn.impressions().filter((i) => i.flagKey === 'no-such-flag').map((i) => [i.flagValue, i.context])).toEqual([
+    expect(
+      standIn
+        .impressions()
+        .filter((i) => i.flagKey === 'no-such-flag')
+        .map((i) => [i.flagValue, i.context]),
+    ).toEqual([
       ['fallback', { key: 'browser-1', attributes: { plan: 'pro' } }],
       ['fallback', { key: 'browser-2', attributes: {} }],
     ]);

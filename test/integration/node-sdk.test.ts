@@ -32,7 +32,11 @@ afterEach(async () => {
 });
 
 function newSdkClient() {
-  return FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } }).client();
+  return FlagSyncFactory({
+    sdkKey: STANDIN_DEFAULT_SDK_KEY,
+    urls: { sdk: standIn.url },
+    sync: { type: 'off' },
+  }).client();
 }
 
 /** OTel SDK with both FlagSync exporters behind batch processors, as an app would set it up. */
@@ -40,8 +44,15 @@ function setupPipeline(sampler?: Sampler) {
   const exporterOptions = { sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 50 };
   otel = setupOtel({
     ...(sampler ? { sampler } : {}),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new FlagSyncSpanExporter(exporterOptions), scheduledDelayMillis: 50 })],
-    logProcessors: [new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter(exporterOptions), scheduledDelayMillis: 50 })],
+    spanProcessors: [
+      new BatchSpanProcessor({ exporter: new FlagSyncSpanExporter(exporterOptions), scheduledDelayMillis: 50 }),
+    ],
+    logProcessors: [
+      new BatchLogRecordProcessor({
+        exporter: new FlagSyncLogRecordExporter(exporterOptions),
+        scheduledDelayMillis: 50,
+      }),
+    ],
   });
   return otel;
 }
@@ -54,10 +65,11 @@ async function instrumentedClient(options: FlagSyncInstrumentationOptions = {}) 
 }
 
 function inSpans(o: TestOtel) {
-  return (name: string, fn: () => void) => o.tracer.startActiveSpan(name, (span) => {
-    fn();
-    span.end();
-  });
+  return (name: string, fn: () => void) =>
+    o.tracer.startActiveSpan(name, (span) => {
+      fn();
+      span.end();
+    });
 }
 
 describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
@@ -70,8 +82,14 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
     expect(standIn.impressions()).toHaveLength(expectedImpressions);
     expect(standIn.events()).toHaveLength(EVENTS_PER_SCENARIO);
     expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);
-    const first = standIn.impressions().find((i) => (i.context as { key: string }).key === 'user-1' && i.flagKey === 'string-true');
-    expect(first).toMatchObject({ flagKey: 'string-true', flagValue: 'true', context: { key: 'user-1', attributes: { plan: 'pro', email: 'one@example.com' } } });
+    const first = standIn
+      .impressions()
+      .find((i) => (i.context as { key: string }).key === 'user-1' && i.flagKey === 'string-true');
+    expect(first).toMatchObject({
+      flagKey: 'string-true',
+      flagValue: 'true',
+      context: { key: 'user-1', attributes: { plan: 'pro', email: 'one@example.com' } },
+    });
     const numberOne = standIn.impressions().find((i) => i.flagKey === 'number-one');
     expect(numberOne?.flagValue).toBe(1);
     await client.destroy();
@@ -81,7 +99,8 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
     const o = setupPipeline();
     const client = await instrumentedClient();
     const filteredBefore = sdkDeliveryGuardStats().filteredImpressions;
-    for (let i = 0; i < 120; i++) inSpans(o)(`GET /page/${i}`, () => client.flag({ key: `full-queue-${i}` }, 'string-true'));
+    for (let i = 0; i < 120; i++)
+      inSpans(o)(`GET /page/${i}`, () => client.flag({ key: `full-queue-${i}` }, 'string-true'));
     await o.shutdown();
     otel = undefined;
     await client.destroy();
@@ -109,7 +128,9 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
     const o = setupPipeline();
     const client = await instrumentedClient();
     const otelStart = Date.now();
-    runScenario(client as unknown as ServerLikeClient, (name, fn) => (name.endsWith('3') ? fn() : inSpans(o)(name, fn)));
+    runScenario(client as unknown as ServerLikeClient, (name, fn) =>
+      name.endsWith('3') ? fn() : inSpans(o)(name, fn),
+    );
     await client.destroy(); // the SDK's own flush: must not reach FlagSync
     await o.shutdown();
     otel = undefined;
@@ -120,7 +141,8 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
     expect(nativeImpressions.length).toBeGreaterThan(0);
     // Timestamps: each taken at the call, so both runs are offset by the same start difference.
     const offset = otelStart - nativeStart;
-    const byKey = (items: Record<string, unknown>[]) => new Map(items.map((i) => [JSON.stringify({ ...i, timestamp: undefined }), Date.parse(i.timestamp as string)]));
+    const byKey = (items: Record<string, unknown>[]) =>
+      new Map(items.map((i) => [JSON.stringify({ ...i, timestamp: undefined }), Date.parse(i.timestamp as string)]));
     const nativeTimes = byKey(nativeImpressions);
     for (const [key, time] of byKey(standIn.impressions())) {
       expect(Math.abs(time - offset - nativeTimes.get(key)!)).toBeLessThan(1000);
@@ -150,7 +172,12 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
 
   it('delivers with the log signal chosen for both, and hashes keys the same on impressions and events', async () => {
     const o = setupPipeline();
-    const client = await instrumentedClient({ flagSignal: 'log', trackSignal: 'log', hashContextKey: { salt: 'pepper' }, contextAttributes: { deny: ['email'] } });
+    const client = await instrumentedClient({
+      flagSignal: 'log',
+      trackSignal: 'log',
+      hashContextKey: { salt: 'pepper' },
+      contextAttributes: { deny: ['email'] },
+    });
     runScenario(client as unknown as ServerLikeClient, inSpans(o));
     await o.shutdown();
     otel = undefined;
@@ -177,7 +204,7 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
     expect(new Set(canonical(standIn.events())).size).toBe(EVENTS_PER_SCENARIO);
   });
 
-  it('the guard suppressed the SDK\'s own track requests instead of sending them', () => {
+  it("the guard suppressed the SDK's own track requests instead of sending them", () => {
     expect(sdkDeliveryGuardStats().suppressedRequests).toBeGreaterThan(0);
   });
 });

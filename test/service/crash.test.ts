@@ -44,7 +44,11 @@ const REQUEST = flagSpansRequest(USERS);
 const ALL_USERS = userKeys(USERS);
 
 function post(p: ServiceProcess) {
-  return fetch(`${p.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: REQUEST });
+  return fetch(`${p.url}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: REQUEST,
+  });
 }
 
 /** Send the request, let the impressions reach FlagSync while the events are held up, then SIGKILL. */
@@ -56,7 +60,14 @@ async function killMidRequest(victim: ServiceProcess) {
   );
   await standIn.waitFor(() => standIn.impressions().length === USERS, 10_000);
   // ...and the service has FlagSync's answer (killed before that, it cannot know FlagSync has them).
-  await waitUntil(async () => (await (await fetch(`${victim.url}/metrics`)).text()).includes(`flagsync_otel_delivered_total{kind="impression"} ${USERS}`), 10_000, 'the service to see the impressions delivered');
+  await waitUntil(
+    async () =>
+      (await (await fetch(`${victim.url}/metrics`)).text()).includes(
+        `flagsync_otel_delivered_total{kind="impression"} ${USERS}`,
+      ),
+    10_000,
+    'the service to see the impressions delivered',
+  );
   expect(standIn.events()).toHaveLength(0);
   await victim.stop('SIGKILL');
   // Never acknowledged: the sender must send it again.

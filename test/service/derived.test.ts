@@ -15,7 +15,9 @@ interface Golden {
   request: unknown;
   expect: { derived: string[] };
 }
-const cases = JSON.parse(readFileSync(new URL('../../testdata/golden/derived.json', import.meta.url), 'utf8')) as Golden[];
+const cases = JSON.parse(
+  readFileSync(new URL('../../testdata/golden/derived.json', import.meta.url), 'utf8'),
+) as Golden[];
 let standIn: StandIn;
 
 beforeAll(async () => {
@@ -33,10 +35,18 @@ describe('derived events in the service', () => {
       eventsUrl: standIn.url,
       flushIntervalMillis: 20,
       ...(c.converter.providerNames ? { providerNames: c.converter.providerNames } : {}),
-      ...resolveServiceConfig({}, { FLAGSYNC_SDK_KEY: 'k', FLAGSYNC_DERIVED_EVENTS: JSON.stringify(c.converter.derivedEvents) }).derived,
+      ...resolveServiceConfig(
+        {},
+        { FLAGSYNC_SDK_KEY: 'k', FLAGSYNC_DERIVED_EVENTS: JSON.stringify(c.converter.derivedEvents) },
+      ).derived,
     });
     try {
-      const post = () => fetch(`${service.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(c.request) });
+      const post = () =>
+        fetch(`${service.url}/v1/traces`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(c.request),
+        });
       expect((await post()).status).toBe(200);
       const derivedKeys = new Set(c.expect.derived.map((d) => (JSON.parse(d) as { eventKey: string }).eventKey));
       const derived = () => standIn.events().filter((e) => derivedKeys.has(e.eventKey as string));
@@ -51,9 +61,17 @@ describe('derived events in the service', () => {
   });
 
   it('rules are validated at startup, named by where they came from', async () => {
-    expect(() => resolveServiceConfig({}, { FLAGSYNC_SDK_KEY: 'k', FLAGSYNC_DERIVED_EVENTS: '[{"eventKey":"e"' })).toThrow('FLAGSYNC_DERIVED_EVENTS must be the JSON of a list of derived-event rules');
-    expect(() => resolveServiceConfig({}, { FLAGSYNC_SDK_KEY: 'k', FLAGSYNC_DERIVED_EVENTS: '[{"eventKey":"e","match":{}}]' })).toThrow('FLAGSYNC_DERIVED_EVENTS[0]: match needs at least one criterion');
-    await expect(startFlagSyncService({ port: 0, sdkKey: 'k', derivedEvents: [{ eventKey: 'e', match: {} }] })).rejects.toThrow('derivedEvents[0]: match needs at least one criterion');
-    expect(() => resolveServiceConfig({}, { FLAGSYNC_SDK_KEY: 'k', FLAGSYNC_DERIVED_EVENTS_FILE: '/nonexistent/rules.json' })).toThrow('cannot read FLAGSYNC_DERIVED_EVENTS_FILE (/nonexistent/rules.json): ENOENT');
+    expect(() =>
+      resolveServiceConfig({}, { FLAGSYNC_SDK_KEY: 'k', FLAGSYNC_DERIVED_EVENTS: '[{"eventKey":"e"' }),
+    ).toThrow('FLAGSYNC_DERIVED_EVENTS must be the JSON of a list of derived-event rules');
+    expect(() =>
+      resolveServiceConfig({}, { FLAGSYNC_SDK_KEY: 'k', FLAGSYNC_DERIVED_EVENTS: '[{"eventKey":"e","match":{}}]' }),
+    ).toThrow('FLAGSYNC_DERIVED_EVENTS[0]: match needs at least one criterion');
+    await expect(
+      startFlagSyncService({ port: 0, sdkKey: 'k', derivedEvents: [{ eventKey: 'e', match: {} }] }),
+    ).rejects.toThrow('derivedEvents[0]: match needs at least one criterion');
+    expect(() =>
+      resolveServiceConfig({}, { FLAGSYNC_SDK_KEY: 'k', FLAGSYNC_DERIVED_EVENTS_FILE: '/nonexistent/rules.json' }),
+    ).toThrow('cannot read FLAGSYNC_DERIVED_EVENTS_FILE (/nonexistent/rules.json): ENOENT');
   });
 });

@@ -28,13 +28,30 @@ afterEach(async () => {
 });
 
 async function service(options: FlagSyncServiceOptions = {}): Promise<FlagSyncService> {
-  const s = await startFlagSyncService({ port: 0, sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 20, initialBackoffMillis: 50, maxBackoffMillis: 200, ...options });
+  const s = await startFlagSyncService({
+    port: 0,
+    sdkKey: STANDIN_DEFAULT_SDK_KEY,
+    eventsUrl: standIn.url,
+    flushIntervalMillis: 20,
+    initialBackoffMillis: 50,
+    maxBackoffMillis: 200,
+    ...options,
+  });
   services.push(s);
   return s;
 }
 
-async function post(s: FlagSyncService, body: string | Uint8Array, headers: Record<string, string> = {}, path = '/v1/traces') {
-  const response = await fetch(`${s.url}${path}`, { method: 'POST', headers: { 'content-type': typeof body === 'string' ? 'application/json' : 'application/x-protobuf', ...headers }, body: body as BodyInit });
+async function post(
+  s: FlagSyncService,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+  path = '/v1/traces',
+) {
+  const response = await fetch(`${s.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': typeof body === 'string' ? 'application/json' : 'application/x-protobuf', ...headers },
+    body: body as BodyInit,
+  });
   return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
 }
 
@@ -49,13 +66,16 @@ describe('requests the service must not lose or wedge', () => {
     expect(s.deliveryStats().impressions).toMatchObject({ delivered: 3000, dropped: 0 });
   });
 
-  it.each([200, 5000])('another provider\'s attribute nested %i levels deep, which the converter does not read: ignored, the rest delivered', async (depth) => {
-    const s = await service();
-    const answer = await post(s, manyEvaluationsRequest({ spans: 10, perSpan: 2, deepOther: depth }));
-    expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.text)).toEqual({});
-    expect(contextKeys(standIn.impressions())).toEqual(range(0, 20));
-  });
+  it.each([200, 5000])(
+    "another provider's attribute nested %i levels deep, which the converter does not read: ignored, the rest delivered",
+    async (depth) => {
+      const s = await service();
+      const answer = await post(s, manyEvaluationsRequest({ spans: 10, perSpan: 2, deepOther: depth }));
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.text)).toEqual({});
+      expect(contextKeys(standIn.impressions())).toEqual(range(0, 20));
+    },
+  );
 
   it('a nested value the converter does read, too deep: that event rejected and reported, the others delivered (protobuf log records)', async () => {
     const s = await service({ providerNames: ['AnotherVendor'] });
@@ -63,7 +83,12 @@ describe('requests the service must not lose or wedge', () => {
     const otel = setupOtel({ logProcessors: [new SimpleLogRecordProcessor({ exporter })] });
     let deep: unknown = 'bottom';
     for (let d = 0; d < 80; d++) deep = { k: deep };
-    const other = (key: string, value: unknown) => ({ 'feature_flag.provider.name': 'AnotherVendor', 'feature_flag.key': 'f', 'feature_flag.context.id': key, 'feature_flag.result.value': value as never });
+    const other = (key: string, value: unknown) => ({
+      'feature_flag.provider.name': 'AnotherVendor',
+      'feature_flag.key': 'f',
+      'feature_flag.context.id': key,
+      'feature_flag.result.value': value as never,
+    });
     const logger = logs.getLogger('vendor');
     logger.emit({ eventName: 'feature_flag.evaluation', attributes: other('deep-user', deep) });
     logger.emit({ eventName: 'feature_flag.evaluation', attributes: other('plain-user', { a: [1, 2] }) });
@@ -82,22 +107,35 @@ describe('requests the service must not lose or wedge', () => {
     const s = await service();
     const request = manyEvaluationsRequest({ spans: 40, perSpan: 1 });
     const cut = Math.floor(request.length / 3);
-    const framed = Buffer.concat([request.slice(0, cut), request.slice(cut, 2 * cut), request.slice(2 * cut)].map((part) => zstdCompressSync(Buffer.from(part))));
-    expect((await post(s, framed, { 'content-type': 'application/json', 'content-encoding': 'zstd' })).status).toBe(200);
+    const framed = Buffer.concat(
+      [request.slice(0, cut), request.slice(cut, 2 * cut), request.slice(2 * cut)].map((part) =>
+        zstdCompressSync(Buffer.from(part)),
+      ),
+    );
+    expect((await post(s, framed, { 'content-type': 'application/json', 'content-encoding': 'zstd' })).status).toBe(
+      200,
+    );
     expect(contextKeys(standIn.impressions())).toEqual(range(0, 40));
     // Bytes after the last frame that are not a frame: a clear 400, nothing delivered from it.
-    const trailing = await post(s, Buffer.concat([framed, Buffer.from('not zstd')]), { 'content-type': 'application/json', 'content-encoding': 'zstd' });
+    const trailing = await post(s, Buffer.concat([framed, Buffer.from('not zstd')]), {
+      'content-type': 'application/json',
+      'content-encoding': 'zstd',
+    });
     expect(trailing.status).toBe(400);
     expect(trailing.text).toContain('not valid zstd at byte');
     expect(standIn.impressions()).toHaveLength(40);
   });
 
-  it.each(['none', 'zero'] as const)('spans with %s ids: different users\' events are never taken for duplicates', async (ids) => {
-    const s = await service();
-    for (const offset of [0, 100]) expect((await post(s, manyEvaluationsRequest({ spans: 5, perSpan: 2, offset, ids }))).status).toBe(200);
-    expect(contextKeys(standIn.impressions())).toEqual([...range(0, 10), ...range(100, 10)].sort());
-    expect(s.counters.duplicates).toBe(0);
-  });
+  it.each(['none', 'zero'] as const)(
+    "spans with %s ids: different users' events are never taken for duplicates",
+    async (ids) => {
+      const s = await service();
+      for (const offset of [0, 100])
+        expect((await post(s, manyEvaluationsRequest({ spans: 5, perSpan: 2, offset, ids }))).status).toBe(200);
+      expect(contextKeys(standIn.impressions())).toEqual([...range(0, 10), ...range(100, 10)].sort());
+      expect(s.counters.duplicates).toBe(0);
+    },
+  );
 
   it('FlagSync asks for a Retry-After of 999999999 s: waited for at most maxRetryAfterMillis, and passed on capped', async () => {
     const s = await service({ maxRetryAfterMillis: 1500, ackTimeoutMillis: 500 });
@@ -114,7 +152,11 @@ describe('requests the service must not lose or wedge', () => {
   });
 
   it('a wrong events URL (404): answered 503, never 200, so the collector keeps the data for the fixed service', async () => {
-    const wrong = await service({ eventsUrl: `${standIn.url}/v2`, ackTimeoutMillis: 500, configErrorRetryDelayMillis: 60_000 });
+    const wrong = await service({
+      eventsUrl: `${standIn.url}/v2`,
+      ackTimeoutMillis: 500,
+      configErrorRetryDelayMillis: 60_000,
+    });
     const answer = await post(wrong, flagSpansRequest(4));
     expect(answer.status).toBe(503);
     // While the setting is wrong, later requests are refused at once, with the reason.

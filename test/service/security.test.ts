@@ -23,19 +23,68 @@ beforeAll(async () => {
 afterAll(() => standIn.close());
 
 const logsBody = JSON.stringify({
-  resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: '1795000000000000000', observedTimeUnixNano: '1', eventName: 'flagsync.track', attributes: [{ key: 'flagsync.event.key', value: { stringValue: 'e' } }, { key: 'flagsync.context', value: { stringValue: '{"key":"u"}' } }] }] }] }],
+  resourceLogs: [
+    {
+      scopeLogs: [
+        {
+          logRecords: [
+            {
+              timeUnixNano: '1795000000000000000',
+              observedTimeUnixNano: '1',
+              eventName: 'flagsync.track',
+              attributes: [
+                { key: 'flagsync.event.key', value: { stringValue: 'e' } },
+                { key: 'flagsync.context', value: { stringValue: '{"key":"u"}' } },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+  ],
 });
 
 describe('TLS', () => {
   it('serves HTTPS with the configured certificate and key', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'flagsync-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const good = await startStandIn({ sdkKeys: [SDK_KEY] });
-    const service = await startFlagSyncService({ port: 0, sdkKey: SDK_KEY, eventsUrl: good.url, tlsCertFile: join(dir, 'cert.pem'), tlsKeyFile: join(dir, 'key.pem') });
+    const service = await startFlagSyncService({
+      port: 0,
+      sdkKey: SDK_KEY,
+      eventsUrl: good.url,
+      tlsCertFile: join(dir, 'cert.pem'),
+      tlsKeyFile: join(dir, 'key.pem'),
+    });
     try {
       expect(service.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
       const dispatcher = new Agent({ connect: { ca: readFileSync(join(dir, 'cert.pem')) } });
-      const res = await request(`${service.url}/v1/logs`, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body: logsBody });
+      const res = await request(`${service.url}/v1/logs`, {
+        method: 'POST',
+        dispatcher,
+        headers: { 'content-type': 'application/json' },
+        body: logsBody,
+      });
       expect(res.statusCode).toBe(200);
       await res.body.dump();
       expect(good.events()).toHaveLength(1);
@@ -49,17 +98,37 @@ describe('TLS', () => {
   });
 
   it('needs both files', async () => {
-    await expect(startFlagSyncService({ port: 0, sdkKey: SDK_KEY, tlsCertFile: '/nonexistent.pem' })).rejects.toThrow('TLS needs both a certificate and a key');
-    await expect(startFlagSyncService({ port: 0, sdkKey: SDK_KEY, tlsCertFile: '/nonexistent.pem', tlsKeyFile: '/nonexistent-key.pem' })).rejects.toThrow('cannot read the TLS certificate file /nonexistent.pem: ENOENT');
+    await expect(startFlagSyncService({ port: 0, sdkKey: SDK_KEY, tlsCertFile: '/nonexistent.pem' })).rejects.toThrow(
+      'TLS needs both a certificate and a key',
+    );
+    await expect(
+      startFlagSyncService({
+        port: 0,
+        sdkKey: SDK_KEY,
+        tlsCertFile: '/nonexistent.pem',
+        tlsKeyFile: '/nonexistent-key.pem',
+      }),
+    ).rejects.toThrow('cannot read the TLS certificate file /nonexistent.pem: ENOENT');
   });
 });
 
 describe('secrets never appear in output', () => {
   it('a faulty run of the service process: logs, answers and metrics hold neither the SDK key nor the token', async () => {
-    const service = await startServiceProcess({ FLAGSYNC_SDK_KEY: SDK_KEY, FLAGSYNC_EVENTS_URL: standIn.url, FLAGSYNC_SERVICE_PORT: String(await freePort()), FLAGSYNC_SERVICE_BEARER_TOKEN: TOKEN, FLAGSYNC_SERVICE_ACK_TIMEOUT: '2000', OTEL_LOG_LEVEL: 'debug' });
+    const service = await startServiceProcess({
+      FLAGSYNC_SDK_KEY: SDK_KEY,
+      FLAGSYNC_EVENTS_URL: standIn.url,
+      FLAGSYNC_SERVICE_PORT: String(await freePort()),
+      FLAGSYNC_SERVICE_BEARER_TOKEN: TOKEN,
+      FLAGSYNC_SERVICE_ACK_TIMEOUT: '2000',
+      OTEL_LOG_LEVEL: 'debug',
+    });
     const answers: string[] = [];
     const post = async (headers: Record<string, string>) => {
-      const res = await fetch(`${service.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: logsBody });
+      const res = await fetch(`${service.url}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: logsBody,
+      });
       answers.push(`${res.status} ${JSON.stringify([...res.headers])} ${await res.text()}`);
       return res.status;
     };
@@ -80,10 +149,22 @@ describe('secrets never appear in output', () => {
     const logs = captureDiag();
     try {
       // A transport error whose message contains the key (say, a proxy echoing headers) is scrubbed.
-      const engine = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: SDK_KEY, eventsUrl: `http://user:${SDK_KEY}@127.0.0.1:9`, flushIntervalMillis: 10, timeoutMillis: 200 }, {}));
+      const engine = new DeliveryEngine(
+        resolveDeliveryConfig(
+          {
+            sdkKey: SDK_KEY,
+            eventsUrl: `http://user:${SDK_KEY}@127.0.0.1:9`,
+            flushIntervalMillis: 10,
+            timeoutMillis: 200,
+          },
+          {},
+        ),
+      );
       engine.addEvent({ context: { key: 'u' }, eventKey: 'e', timestamp: '2026-11-25T10:00:00.000Z' });
       await engine.shutdown(500);
-      const engine2 = new DeliveryEngine(resolveDeliveryConfig({ sdkKey: SDK_KEY, eventsUrl: echo.url, flushIntervalMillis: 10 }, {}));
+      const engine2 = new DeliveryEngine(
+        resolveDeliveryConfig({ sdkKey: SDK_KEY, eventsUrl: echo.url, flushIntervalMillis: 10 }, {}),
+      );
       engine2.addEvent({ context: { key: 'u' }, eventKey: 'e', timestamp: '2026-11-25T10:00:00.000Z' });
       await engine2.shutdown(2000);
       let thrown = '';
@@ -105,9 +186,20 @@ describe('limits', () => {
   it('answers 503 with Retry-After beyond maxConcurrentRequests', async () => {
     const slow = await startStandIn({ sdkKeys: [SDK_KEY] });
     slow.addFault({ delayMs: 800, times: Infinity }); // FlagSync takes its time: the first request stays in flight
-    const service = await startFlagSyncService({ port: 0, sdkKey: SDK_KEY, eventsUrl: slow.url, maxConcurrentRequests: 1, flushIntervalMillis: 10 });
+    const service = await startFlagSyncService({
+      port: 0,
+      sdkKey: SDK_KEY,
+      eventsUrl: slow.url,
+      maxConcurrentRequests: 1,
+      flushIntervalMillis: 10,
+    });
     try {
-      const post = () => fetch(`${service.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: logsBody });
+      const post = () =>
+        fetch(`${service.url}/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: logsBody,
+        });
       const first = post();
       await new Promise((r) => setTimeout(r, 200));
       const second = await post();
@@ -126,10 +218,18 @@ describe('exposure', () => {
     const diagLines = captureDiag();
     try {
       for (const bearerToken of [undefined, TOKEN]) {
-        const service = await startFlagSyncService({ host: '0.0.0.0', port: 0, sdkKey: SDK_KEY, eventsUrl: standIn.url, ...(bearerToken ? { bearerToken } : {}) });
+        const service = await startFlagSyncService({
+          host: '0.0.0.0',
+          port: 0,
+          sdkKey: SDK_KEY,
+          eventsUrl: standIn.url,
+          ...(bearerToken ? { bearerToken } : {}),
+        });
         await service.close(500);
       }
-      const warnings = diagLines.lines.filter((l) => l.level === 'warn' && l.text.includes('beyond loopback without a bearer token'));
+      const warnings = diagLines.lines.filter(
+        (l) => l.level === 'warn' && l.text.includes('beyond loopback without a bearer token'),
+      );
       expect(warnings).toHaveLength(1);
       expect(diagLines.text()).not.toContain(SDK_KEY);
     } finally {
@@ -141,7 +241,13 @@ describe('exposure', () => {
 describe('slow clients', () => {
   it('a slow-loris upload is cut off at the request timeout while other requests are served', async () => {
     const good = await startStandIn({ sdkKeys: [SDK_KEY] });
-    const service = await startFlagSyncService({ port: 0, sdkKey: SDK_KEY, eventsUrl: good.url, requestTimeoutMillis: 1500, flushIntervalMillis: 10 });
+    const service = await startFlagSyncService({
+      port: 0,
+      sdkKey: SDK_KEY,
+      eventsUrl: good.url,
+      requestTimeoutMillis: 1500,
+      flushIntervalMillis: 10,
+    });
     const { connect } = await import('node:net');
     try {
       const url = new URL(service.url);
@@ -149,10 +255,16 @@ describe('slow clients', () => {
       let answer = '';
       socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
       const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-      socket.write(`POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`);
+      socket.write(
+        `POST /v1/logs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{`,
+      );
       const trickle = setInterval(() => socket.writable && socket.write(' '), 200);
       // Meanwhile a normal client is served.
-      const res = await fetch(`${service.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: logsBody });
+      const res = await fetch(`${service.url}/v1/logs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: logsBody,
+      });
       expect(res.status).toBe(200);
       await closed;
       clearInterval(trickle);

@@ -32,7 +32,9 @@ function journal(windowMillis = 60_000, maxEntries = 100_000) {
 
 /** A record as the journal writes it. */
 function record(time: number, ids: string[]): Buffer {
-  const body = Buffer.concat(ids.map((id) => Buffer.concat([Buffer.from([Buffer.byteLength(id)]), Buffer.from(id, 'utf8')])));
+  const body = Buffer.concat(
+    ids.map((id) => Buffer.concat([Buffer.from([Buffer.byteLength(id)]), Buffer.from(id, 'utf8')])),
+  );
   const header = Buffer.alloc(16);
   header.writeUInt32LE(12 + body.length, 0);
   header.writeDoubleLE(time, 4);
@@ -70,12 +72,17 @@ describe('DedupeJournal', () => {
     writeFileSync(join(dir, '1-000000.ids'), Buffer.concat([whole, torn.subarray(0, 22)]));
     writeFileSync(join(dir, '2-000000.ids'), Buffer.from([1, 0, 0, 0, 1, 2, 3]));
     expect(journal().ids).toEqual(['whole-1']);
-    expect(logs.lines.filter((l) => l.level === 'warn').map((l) => l.text)).toEqual([expect.stringContaining('dedupe file 2-000000.ids is corrupt at byte 0')]);
+    expect(logs.lines.filter((l) => l.level === 'warn').map((l) => l.text)).toEqual([
+      expect.stringContaining('dedupe file 2-000000.ids is corrupt at byte 0'),
+    ]);
   });
 
   it('skips ids older than the window and deletes files out of it', () => {
     const now = Date.now();
-    writeFileSync(join(dir, `${now - 120_000}-000000.ids`), Buffer.concat([record(now - 120_000, ['stale']), record(now - 1_000, ['recent'])]));
+    writeFileSync(
+      join(dir, `${now - 120_000}-000000.ids`),
+      Buffer.concat([record(now - 120_000, ['stale']), record(now - 1_000, ['recent'])]),
+    );
     writeFileSync(join(dir, `${now - 600_000}-000000.ids`), record(now - 600_000, ['expired']));
     const old = (now - 600_000) / 1000;
     utimesSync(join(dir, `${now - 600_000}-000000.ids`), old, old);
@@ -114,13 +121,17 @@ describe('DedupeJournal', () => {
       a.j.append(`after-${i}`);
       expect(() => a.j.flush()).not.toThrow();
     }
-    expect(logs.lines.filter((l) => l.level === 'error').map((l) => l.text)).toEqual([expect.stringContaining('cannot write to the dedupe directory')]);
+    expect(logs.lines.filter((l) => l.level === 'error').map((l) => l.text)).toEqual([
+      expect.stringContaining('cannot write to the dedupe directory'),
+    ]);
   });
 
   it('names the setting when the directory cannot be created', () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, '');
-    expect(() => new DedupeJournal(join(file, 'sub'), 1000, 1000, () => undefined)).toThrow(/cannot create the dedupe directory .*FLAGSYNC_SERVICE_DEDUPE_DIR.*ENOTDIR/);
+    expect(() => new DedupeJournal(join(file, 'sub'), 1000, 1000, () => undefined)).toThrow(
+      /cannot create the dedupe directory .*FLAGSYNC_SERVICE_DEDUPE_DIR.*ENOTDIR/,
+    );
   });
 });
 
@@ -181,10 +192,17 @@ describe('identities (event-identity.ts)', () => {
     expect(repeat).toBe(`${first}#1`);
     // The same request sent again: the same identities.
     const again = new RequestIdentities();
-    expect([again.logRecord(TRACE, SPAN, '1.2', '1.2', 'feature_flag.evaluation', big), again.logRecord(TRACE, SPAN, '1.2', '1.2', 'feature_flag.evaluation', big)]).toEqual([first, repeat]);
+    expect([
+      again.logRecord(TRACE, SPAN, '1.2', '1.2', 'feature_flag.evaluation', big),
+      again.logRecord(TRACE, SPAN, '1.2', '1.2', 'feature_flag.evaluation', big),
+    ]).toEqual([first, repeat]);
     expect(request.logRecord('', '', '1.2', '1.2', 'feature_flag.evaluation', big)).not.toBe(first);
-    expect(request.logRecord('', '', '1.2', '1.2', 'feature_flag.evaluation', { ...big, 'feature_flag.key': 'g' })).not.toBe(request.logRecord('', '', '1.2', '1.2', 'feature_flag.evaluation', big));
+    expect(
+      request.logRecord('', '', '1.2', '1.2', 'feature_flag.evaluation', { ...big, 'feature_flag.key': 'g' }),
+    ).not.toBe(request.logRecord('', '', '1.2', '1.2', 'feature_flag.evaluation', big));
     // Ours carry a call id: an identity even without trace context.
-    expect(request.logRecord('', '', '1.2', '1.2', 'feature_flag.evaluation', { 'flagsync.call_id': 'n.7' })).toMatch(/^c[\w-]{22}$/);
+    expect(request.logRecord('', '', '1.2', '1.2', 'feature_flag.evaluation', { 'flagsync.call_id': 'n.7' })).toMatch(
+      /^c[\w-]{22}$/,
+    );
   });
 });

@@ -1,22 +1,55 @@
 import { describe, expect, it } from 'vitest';
 import { FlagSyncConfigError, resolveDeliveryConfig } from '../../src/config/delivery-config.js';
-import { backoffMillis, isConfigProblemStatus, isRetryableStatus, parseRetryAfter } from '../../src/delivery/retry-policy.js';
+import {
+  backoffMillis,
+  isConfigProblemStatus,
+  isRetryableStatus,
+  parseRetryAfter,
+} from '../../src/delivery/retry-policy.js';
 
 describe('resolveDeliveryConfig', () => {
   it('merges options over env over defaults', () => {
-    const config = resolveDeliveryConfig({ maxBatchSize: 7 }, { FLAGSYNC_SDK_KEY: 'k-env', FLAGSYNC_EVENTS_URL: 'http://127.0.0.1:9/', FLAGSYNC_EXPORT_MAX_BATCH_SIZE: '99', FLAGSYNC_EXPORT_MAX_QUEUE_SIZE: '123' });
-    expect(config).toMatchObject({ sdkKey: 'k-env', eventsUrl: 'http://127.0.0.1:9', maxBatchSize: 7, maxQueueSize: 123, flushIntervalMillis: 2000, timeoutMillis: 10_000 });
+    const config = resolveDeliveryConfig(
+      { maxBatchSize: 7 },
+      {
+        FLAGSYNC_SDK_KEY: 'k-env',
+        FLAGSYNC_EVENTS_URL: 'http://127.0.0.1:9/',
+        FLAGSYNC_EXPORT_MAX_BATCH_SIZE: '99',
+        FLAGSYNC_EXPORT_MAX_QUEUE_SIZE: '123',
+      },
+    );
+    expect(config).toMatchObject({
+      sdkKey: 'k-env',
+      eventsUrl: 'http://127.0.0.1:9',
+      maxBatchSize: 7,
+      maxQueueSize: 123,
+      flushIntervalMillis: 2000,
+      timeoutMillis: 10_000,
+    });
   });
 
   it('requires an SDK key, naming both ways to give it', () => {
-    expect(() => resolveDeliveryConfig({}, {})).toThrow(new FlagSyncConfigError('an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY', 'set FLAGSYNC_SDK_KEY to your FlagSync server SDK key'));
+    expect(() => resolveDeliveryConfig({}, {})).toThrow(
+      new FlagSyncConfigError(
+        'an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY',
+        'set FLAGSYNC_SDK_KEY to your FlagSync server SDK key',
+      ),
+    );
   });
 
   it('rejects bad URLs and numbers with the option name, never echoing the key', () => {
-    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', eventsUrl: 'ftp://x' }, {})).toThrow(/eventsUrl \(FLAGSYNC_EVENTS_URL\) must use http or https/);
-    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', eventsUrl: 'not a url' }, {})).toThrow(/must be an http\(s\) URL/);
-    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1' }, { FLAGSYNC_EXPORT_TIMEOUT: 'soon' })).toThrow('env FLAGSYNC_EXPORT_TIMEOUT must be an integer >= 1, got "soon"');
-    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', maxBatchSize: 0 }, {})).toThrow('option maxBatchSize must be an integer >= 1, got 0');
+    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', eventsUrl: 'ftp://x' }, {})).toThrow(
+      /eventsUrl \(FLAGSYNC_EVENTS_URL\) must use http or https/,
+    );
+    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', eventsUrl: 'not a url' }, {})).toThrow(
+      /must be an http\(s\) URL/,
+    );
+    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1' }, { FLAGSYNC_EXPORT_TIMEOUT: 'soon' })).toThrow(
+      'env FLAGSYNC_EXPORT_TIMEOUT must be an integer >= 1, got "soon"',
+    );
+    expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', maxBatchSize: 0 }, {})).toThrow(
+      'option maxBatchSize must be an integer >= 1, got 0',
+    );
     try {
       resolveDeliveryConfig({ sdkKey: 'secret-key-1', maxQueueSize: -1 }, {});
     } catch (error) {

@@ -27,25 +27,60 @@ describe('derived-event rules: validation', () => {
     [{ eventKey: '', match: { kind: 'server' } }, 'derivedEvents[0]: eventKey must be a non-empty string'],
     [{ eventKey: 'e' }, 'derivedEvents[0]: match is required'],
     [{ eventKey: 'e', match: {} }, 'derivedEvents[0]: match needs at least one criterion'],
-    [{ eventKey: 'e', match: { kind: 'serverish' } }, 'derivedEvents[0]: match.kind must be one of internal, server, client, producer, consumer'],
+    [
+      { eventKey: 'e', match: { kind: 'serverish' } },
+      'derivedEvents[0]: match.kind must be one of internal, server, client, producer, consumer',
+    ],
     [{ eventKey: 'e', match: { status: 'failed' } }, 'derivedEvents[0]: match.status must be one of unset, ok, error'],
-    [{ eventKey: 'e', match: { spanNameRegex: '(' } }, 'derivedEvents[0]: match.spanNameRegex is not a valid RE2-compatible regular expression'],
+    [
+      { eventKey: 'e', match: { spanNameRegex: '(' } },
+      'derivedEvents[0]: match.spanNameRegex is not a valid RE2-compatible regular expression',
+    ],
     [{ eventKey: 'e', match: { spanNameRegex: '^(?!health)' } }, 'lookaround and backreferences are not RE2'],
-    [{ eventKey: 'e', match: { attributes: [{ key: 'a' }] } }, 'derivedEvents[0]: match.attributes[0] needs exactly one of equals, in, regex'],
-    [{ eventKey: 'e', match: { attributes: [{ key: 'a', equals: 1, regex: 'x' }] } }, 'needs exactly one of equals, in, regex'],
-    [{ eventKey: 'e', match: { attributes: [{ key: 'a', in: [] }] } }, 'match.attributes[0].in must be a non-empty list'],
-    [{ eventKey: 'e', match: { attributes: [{ key: 'a', equals: { x: 1 } }] } }, 'match.attributes[0].equals must be a string, a finite number or a boolean'],
-    [{ eventKey: 'e', match: { kind: 'server' }, value: { from: 'size' } }, 'value.from must be duration, attribute or flag'],
-    [{ eventKey: 'e', match: { kind: 'server' }, value: { from: 'attribute' } }, 'value.key must name a numeric span attribute'],
-    [{ eventKey: 'e', match: { kind: 'server' }, value: { from: 'flag', when: {} } }, "value.when must be { status: 'error' } or { attribute: condition }"],
-    [{ eventKey: 'e', match: { kind: 'server' }, value: { from: 'flag', when: { status: 'ok' } } }, "value.when.status must be 'error'"],
-    [{ eventKey: 'e', match: { kind: 'server' }, properties: ['ok', ''] }, 'properties must be a list of attribute keys'],
+    [
+      { eventKey: 'e', match: { attributes: [{ key: 'a' }] } },
+      'derivedEvents[0]: match.attributes[0] needs exactly one of equals, in, regex',
+    ],
+    [
+      { eventKey: 'e', match: { attributes: [{ key: 'a', equals: 1, regex: 'x' }] } },
+      'needs exactly one of equals, in, regex',
+    ],
+    [
+      { eventKey: 'e', match: { attributes: [{ key: 'a', in: [] }] } },
+      'match.attributes[0].in must be a non-empty list',
+    ],
+    [
+      { eventKey: 'e', match: { attributes: [{ key: 'a', equals: { x: 1 } }] } },
+      'match.attributes[0].equals must be a string, a finite number or a boolean',
+    ],
+    [
+      { eventKey: 'e', match: { kind: 'server' }, value: { from: 'size' } },
+      'value.from must be duration, attribute or flag',
+    ],
+    [
+      { eventKey: 'e', match: { kind: 'server' }, value: { from: 'attribute' } },
+      'value.key must name a numeric span attribute',
+    ],
+    [
+      { eventKey: 'e', match: { kind: 'server' }, value: { from: 'flag', when: {} } },
+      "value.when must be { status: 'error' } or { attribute: condition }",
+    ],
+    [
+      { eventKey: 'e', match: { kind: 'server' }, value: { from: 'flag', when: { status: 'ok' } } },
+      "value.when.status must be 'error'",
+    ],
+    [
+      { eventKey: 'e', match: { kind: 'server' }, properties: ['ok', ''] },
+      'properties must be a list of attribute keys',
+    ],
   ])('%j: %s', (rule, message) => {
     expect(() => compileRules([rule as DerivedEventRule])).toThrow(message);
   });
 
   it('names the source of the rules', () => {
-    expect(() => compileRules([latency, { eventKey: 'e', match: {} } as DerivedEventRule], 'FLAGSYNC_DERIVED_EVENTS')).toThrow('FLAGSYNC_DERIVED_EVENTS[1]: match needs');
+    expect(() =>
+      compileRules([latency, { eventKey: 'e', match: {} } as DerivedEventRule], 'FLAGSYNC_DERIVED_EVENTS'),
+    ).toThrow('FLAGSYNC_DERIVED_EVENTS[1]: match needs');
   });
 });
 
@@ -53,7 +88,16 @@ describe('derived-event rules: matching and values', () => {
   const evaluate = (rule: DerivedEventRule, s: SpanFacts) => compileRules([rule])[0]!.evaluate(s);
 
   it('every criterion must hold', () => {
-    const rule: DerivedEventRule = { eventKey: 'e', match: { spanName: 'GET /checkout', kind: 'server', scope: '@opentelemetry/instrumentation-http', status: 'unset', attributes: [{ key: 'http.route', equals: '/checkout' }] } };
+    const rule: DerivedEventRule = {
+      eventKey: 'e',
+      match: {
+        spanName: 'GET /checkout',
+        kind: 'server',
+        scope: '@opentelemetry/instrumentation-http',
+        status: 'unset',
+        attributes: [{ key: 'http.route', equals: '/checkout' }],
+      },
+    };
     expect(evaluate(rule, span())).toBe('');
     expect(evaluate(rule, span({ name: 'GET /cart' }))).toBeUndefined();
     expect(evaluate(rule, span({ kind: 'client' }))).toBeUndefined();
@@ -63,7 +107,11 @@ describe('derived-event rules: matching and values', () => {
   });
 
   it('attribute conditions: numbers as numbers (BigInt included), strings as strings, in, regex on strings only', () => {
-    const cond = (condition: object, value: unknown) => evaluate({ eventKey: 'e', match: { attributes: [{ key: 'a', ...condition }] } }, span({ attributes: { a: value } })) !== undefined;
+    const cond = (condition: object, value: unknown) =>
+      evaluate(
+        { eventKey: 'e', match: { attributes: [{ key: 'a', ...condition }] } },
+        span({ attributes: { a: value } }),
+      ) !== undefined;
     expect(cond({ equals: 200 }, 200)).toBe(true);
     expect(cond({ equals: 200 }, 200n)).toBe(true);
     expect(cond({ equals: 200 }, '200')).toBe(false);
@@ -78,31 +126,60 @@ describe('derived-event rules: matching and values', () => {
 
   it('values: duration in ms (sub-millisecond kept), a numeric attribute, a flag; no value', () => {
     expect(evaluate(latency, span())).toBe('812.345678');
-    expect(evaluate({ eventKey: 'e', match: { kind: 'server' }, value: { from: 'attribute', key: 'size' } }, span({ attributes: { size: 9007199254740993n } }))).toBe('9007199254740993');
-    expect(evaluate({ eventKey: 'e', match: { kind: 'server' }, value: { from: 'attribute', key: 'size' } }, span({ attributes: { size: 'big' } }))).toBeUndefined();
-    const errors: DerivedEventRule = { eventKey: 'e', match: { kind: 'server' }, value: { from: 'flag', when: { status: 'error' } } };
+    expect(
+      evaluate(
+        { eventKey: 'e', match: { kind: 'server' }, value: { from: 'attribute', key: 'size' } },
+        span({ attributes: { size: 9007199254740993n } }),
+      ),
+    ).toBe('9007199254740993');
+    expect(
+      evaluate(
+        { eventKey: 'e', match: { kind: 'server' }, value: { from: 'attribute', key: 'size' } },
+        span({ attributes: { size: 'big' } }),
+      ),
+    ).toBeUndefined();
+    const errors: DerivedEventRule = {
+      eventKey: 'e',
+      match: { kind: 'server' },
+      value: { from: 'flag', when: { status: 'error' } },
+    };
     expect([evaluate(errors, span({ status: 'error' })), evaluate(errors, span())]).toEqual(['1', '0']);
-    const slow: DerivedEventRule = { eventKey: 'e', match: { kind: 'server' }, value: { from: 'flag', when: { attribute: { key: 'http.response.status_code', in: [500, 503] } } } };
-    expect([evaluate(slow, span({ attributes: { 'http.response.status_code': 503 } })), evaluate(slow, span())]).toEqual(['1', '0']);
+    const slow: DerivedEventRule = {
+      eventKey: 'e',
+      match: { kind: 'server' },
+      value: { from: 'flag', when: { attribute: { key: 'http.response.status_code', in: [500, 503] } } },
+    };
+    expect([
+      evaluate(slow, span({ attributes: { 'http.response.status_code': 503 } })),
+      evaluate(slow, span()),
+    ]).toEqual(['1', '0']);
   });
 
-  it('properties: only allow-listed scalars, in the list\'s order', () => {
-    const rule = compileRules([{ eventKey: 'e', match: { kind: 'server' }, properties: ['b', 'a', 'missing', 'list', 'nan', 'big'] }])[0]!;
-    expect(rule.properties(span({ attributes: { a: 'x"y', b: true, list: [1, 2], nan: Number.NaN, big: 12345678901234567890n, secret: 's' } }))).toBe(
-      ',"properties":{"b":true,"a":"x\\"y","big":12345678901234567890}',
-    );
+  it("properties: only allow-listed scalars, in the list's order", () => {
+    const rule = compileRules([
+      { eventKey: 'e', match: { kind: 'server' }, properties: ['b', 'a', 'missing', 'list', 'nan', 'big'] },
+    ])[0]!;
+    expect(
+      rule.properties(
+        span({
+          attributes: { a: 'x"y', b: true, list: [1, 2], nan: Number.NaN, big: 12345678901234567890n, secret: 's' },
+        }),
+      ),
+    ).toBe(',"properties":{"b":true,"a":"x\\"y","big":12345678901234567890}');
     expect(rule.properties(span({ attributes: {} }))).toBe('');
   });
 });
 
 describe('joining spans to the users of their trace', () => {
-  it('a matching span gives one event per context of its trace, with the span\'s end as its time', () => {
+  it("a matching span gives one event per context of its trace, with the span's end as its time", () => {
     const { derived } = joiner([latency]);
     derived.noteContext('t1', 'u1', CONTEXT);
-    expect(derived.derive(span(), 's1').map((e) => e.json)).toEqual([`{"context":${CONTEXT},"eventKey":"latency_ms","value":812.345678,"timestamp":"2026-11-27T10:00:00.123Z"}`]);
+    expect(derived.derive(span(), 's1').map((e) => e.json)).toEqual([
+      `{"context":${CONTEXT},"eventKey":"latency_ms","value":812.345678,"timestamp":"2026-11-27T10:00:00.123Z"}`,
+    ]);
   });
 
-  it('a span before its trace\'s first evaluation waits and is attributed then, to the contexts known at that moment', () => {
+  it("a span before its trace's first evaluation waits and is attributed then, to the contexts known at that moment", () => {
     const { derived } = joiner([latency]);
     expect(derived.derive(span(), 's1')).toEqual([]);
     const released = derived.noteContext('t1', 'u1', CONTEXT);
@@ -134,7 +211,7 @@ describe('joining spans to the users of their trace', () => {
     expect(derived.derive(span({ traceId: 'b' }), 's2')).toHaveLength(1);
   });
 
-  it('the log exporter\'s evaluations count for the span exporter\'s spans (one trace memory); none is kept without rules', () => {
+  it("the log exporter's evaluations count for the span exporter's spans (one trace memory); none is kept without rules", () => {
     const traces = new TraceContexts();
     const logSide = new DerivedEvents([], traces);
     expect(logSide.noteContext('t1', 'u1', CONTEXT)).toEqual([]);

@@ -41,14 +41,33 @@ interface SpanJson {
 }
 interface OtlpRequest {
   resourceSpans?: { scopeSpans: { scope?: { name: string }; spans: SpanJson[] }[] }[];
-  resourceLogs?: { scopeLogs: { logRecords: { eventName: string; timeUnixNano: string; observedTimeUnixNano: string; attributes: KeyValueJson[]; body?: AnyValueJson }[] }[] }[];
+  resourceLogs?: {
+    scopeLogs: {
+      logRecords: {
+        eventName: string;
+        timeUnixNano: string;
+        observedTimeUnixNano: string;
+        attributes: KeyValueJson[];
+        body?: AnyValueJson;
+      }[];
+    }[];
+  }[];
 }
 
 const dir = new URL('../../testdata/golden/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-function collect(withDerived: boolean, run: (onOutcome: (o: ConversionOutcome) => void, onDerived: (json: string) => void) => void): Outcomes {
-  const out: Outcomes = { impressions: [], events: [], rejected: [], damaged: 0, ...(withDerived ? { derived: [] } : {}) };
+function collect(
+  withDerived: boolean,
+  run: (onOutcome: (o: ConversionOutcome) => void, onDerived: (json: string) => void) => void,
+): Outcomes {
+  const out: Outcomes = {
+    impressions: [],
+    events: [],
+    rejected: [],
+    damaged: 0,
+    ...(withDerived ? { derived: [] } : {}),
+  };
   run(
     (o) => {
       if (o.kind === 'impression') out.impressions.push(o.json);
@@ -66,7 +85,8 @@ function jsValue(v: AnyValueJson | undefined): unknown {
   if (!v || Object.keys(v).length === 0) return null;
   if ('stringValue' in v) return v.stringValue;
   if ('boolValue' in v) return v.boolValue;
-  if ('intValue' in v) return Number.isSafeInteger(Number(v.intValue)) ? Number(v.intValue) : BigInt(v.intValue as string);
+  if ('intValue' in v)
+    return Number.isSafeInteger(Number(v.intValue)) ? Number(v.intValue) : BigInt(v.intValue as string);
   if ('doubleValue' in v) return Number(v.doubleValue);
   if ('arrayValue' in v) return ((v.arrayValue as { values?: AnyValueJson[] }).values ?? []).map(jsValue);
   if ('kvlistValue' in v) return jsAttributes((v.kvlistValue as { values?: KeyValueJson[] }).values ?? []);
@@ -76,7 +96,10 @@ function jsValue(v: AnyValueJson | undefined): unknown {
 function jsAttributes(list: KeyValueJson[]): Record<string, unknown> {
   return Object.fromEntries(list.map((kv) => [kv.key, jsValue(kv.value)]));
 }
-const hrTime = (nanos: string): [number, number] => [Number(BigInt(nanos) / 1_000_000_000n), Number(BigInt(nanos) % 1_000_000_000n)];
+const hrTime = (nanos: string): [number, number] => [
+  Number(BigInt(nanos) / 1_000_000_000n),
+  Number(BigInt(nanos) % 1_000_000_000n),
+];
 
 describe.each(files)('golden vectors: %s', (file) => {
   const cases = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as GoldenCase[];
@@ -90,39 +113,58 @@ describe.each(files)('golden vectors: %s', (file) => {
       for (const e of decoded.events) {
         const o = converter.convert(e);
         on(o);
-        if (o.kind === 'impression') derived.noteContext(e.traceId, o.item.context.key, o.contextText).forEach((d) => onDerived(d.json));
+        if (o.kind !== 'impression') continue;
+        for (const d of derived.noteContext(e.traceId, o.item.context.key, o.contextText)) onDerived(d.json);
       }
-      for (const span of decoded.spans ?? []) derived.derive(span.facts, span.id ?? '').forEach((d) => onDerived(d.json));
+      for (const span of decoded.spans ?? [])
+        for (const d of derived.derive(span.facts, span.id ?? '')) onDerived(d.json);
     });
     expect(outcomes).toEqual(c.expect);
   });
 
-  it.each(cases.map((c) => [c.name, c] as const))('%s (SDK spans and log records, as the in-process exporters)', (_name, c) => {
-    const converter = createConverter(c.converter);
-    const derived = createDerivedEvents(c.converter ?? {}, new TraceContexts());
-    if (c.signal === 'traces') {
-      const spans: SpanLike[] = c.request.resourceSpans!.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((span) => ({ span, scope: s.scope?.name ?? '' })))).map(({ span, scope }) => ({
-        events: span.events.map((e) => ({ name: e.name, time: hrTime(e.timeUnixNano), attributes: jsAttributes(e.attributes) })),
-        // The SDK's SpanKind counts from internal = 0; OTLP's from unspecified = 0.
-        name: span.name,
-        kind: span.kind - 1,
-        startTime: hrTime(span.startTimeUnixNano),
-        endTime: hrTime(span.endTimeUnixNano),
-        status: { code: span.status?.code ?? 0 },
-        attributes: jsAttributes(span.attributes ?? []),
-        instrumentationScope: { name: scope },
-        spanContext: () => ({ traceId: span.traceId, spanId: span.spanId }),
-      }));
-      expect(collect(derived.rules.length > 0, (on, onDerived) => convertSpans(converter, spans, on, derived, (d) => onDerived(d.json)))).toEqual(c.expect);
-    } else {
-      const records: LogRecordLike[] = c.request.resourceLogs!.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)).map((record) => ({
-        eventName: record.eventName,
-        // The SDK gives every record a time: a record without one takes its observed time.
-        hrTime: hrTime(record.timeUnixNano === '0' ? record.observedTimeUnixNano : record.timeUnixNano),
-        attributes: jsAttributes(record.attributes),
-        body: jsValue(record.body),
-      }));
-      expect(collect(false, (on) => convertLogRecords(converter, records, on))).toEqual(c.expect);
-    }
-  });
+  it.each(cases.map((c) => [c.name, c] as const))(
+    '%s (SDK spans and log records, as the in-process exporters)',
+    (_name, c) => {
+      const converter = createConverter(c.converter);
+      const derived = createDerivedEvents(c.converter ?? {}, new TraceContexts());
+      if (c.signal === 'traces') {
+        const spans: SpanLike[] = c.request
+          .resourceSpans!.flatMap((r) =>
+            r.scopeSpans.flatMap((s) => s.spans.map((span) => ({ span, scope: s.scope?.name ?? '' }))),
+          )
+          .map(({ span, scope }) => ({
+            events: span.events.map((e) => ({
+              name: e.name,
+              time: hrTime(e.timeUnixNano),
+              attributes: jsAttributes(e.attributes),
+            })),
+            // The SDK's SpanKind counts from internal = 0; OTLP's from unspecified = 0.
+            name: span.name,
+            kind: span.kind - 1,
+            startTime: hrTime(span.startTimeUnixNano),
+            endTime: hrTime(span.endTimeUnixNano),
+            status: { code: span.status?.code ?? 0 },
+            attributes: jsAttributes(span.attributes ?? []),
+            instrumentationScope: { name: scope },
+            spanContext: () => ({ traceId: span.traceId, spanId: span.spanId }),
+          }));
+        expect(
+          collect(derived.rules.length > 0, (on, onDerived) =>
+            convertSpans(converter, spans, on, derived, (d) => onDerived(d.json)),
+          ),
+        ).toEqual(c.expect);
+      } else {
+        const records: LogRecordLike[] = c.request
+          .resourceLogs!.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords))
+          .map((record) => ({
+            eventName: record.eventName,
+            // The SDK gives every record a time: a record without one takes its observed time.
+            hrTime: hrTime(record.timeUnixNano === '0' ? record.observedTimeUnixNano : record.timeUnixNano),
+            attributes: jsAttributes(record.attributes),
+            body: jsValue(record.body),
+          }));
+        expect(collect(false, (on) => convertLogRecords(converter, records, on))).toEqual(c.expect);
+      }
+    },
+  );
 });

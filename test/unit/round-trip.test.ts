@@ -23,7 +23,7 @@ const VALUES: [string, unknown][] = [
   ['null', null],
   ['empty object', {}],
   ['empty array', []],
-  ['nested object', { layout: 'grid', columns: [1, 2, 3], extras: { badge: null, on: true, 'ключ': 'значение' } }],
+  ['nested object', { layout: 'grid', columns: [1, 2, 3], extras: { badge: null, on: true, ключ: 'значение' } }],
   ['array of objects', [{ a: 1 }, { b: [null] }]],
 ];
 
@@ -32,8 +32,21 @@ const PROPERTIES: [string, unknown][] = [
   ['null', null],
   ['empty', {}],
   ['flat', { price: 42.5, discount: 'SPRING' }],
-  ['nested with arrays, booleans, null', { cart: { items: [{ sku: 'A-1', qty: 2 }, { sku: 'B', qty: 1 }] }, gift: false, note: null, tags: [] }],
-  ['unicode keys', { 'ключ': 'значение', '😀': 1, 'a.b': { 'c d': 'e' } }],
+  [
+    'nested with arrays, booleans, null',
+    {
+      cart: {
+        items: [
+          { sku: 'A-1', qty: 2 },
+          { sku: 'B', qty: 1 },
+        ],
+      },
+      gift: false,
+      note: null,
+      tags: [],
+    },
+  ],
+  ['unicode keys', { ключ: 'значение', '😀': 1, 'a.b': { 'c d': 'e' } }],
 ];
 
 const TRACK_VALUES: [string, unknown][] = [
@@ -45,7 +58,10 @@ const TRACK_VALUES: [string, unknown][] = [
   ['integer', 42],
 ];
 
-const context = { key: 'user-ü-1', attributes: { plan: 'pro', age: 41, beta: true, tags: ['a', 'b'], nested: { x: null } } };
+const context = {
+  key: 'user-ü-1',
+  attributes: { plan: 'pro', age: 41, beta: true, tags: ['a', 'b'], nested: { x: null } },
+};
 
 let otel: TestOtel;
 beforeAll(() => {
@@ -62,7 +78,10 @@ function fakeServerClient(value: unknown) {
   return { flag: (..._args: unknown[]) => value, track: (..._args: unknown[]) => undefined };
 }
 
-async function roundTrip(signal: 'span' | 'log', act: (client: { flag: Function; track: Function }) => void): Promise<ConversionOutcome[]> {
+async function roundTrip(
+  signal: 'span' | 'log',
+  act: (client: { flag: (...args: unknown[]) => unknown; track: (...args: unknown[]) => unknown }) => void,
+): Promise<ConversionOutcome[]> {
   otel.spans.reset();
   otel.logs.reset();
   const instrumenter = createClientInstrumenter({ flagSignal: signal, trackSignal: signal }, () => true);
@@ -104,7 +123,10 @@ for (const signal of ['span', 'log'] as const) {
       if (outcome?.kind !== 'event') return;
       expect(outcome.json).toBe(JSON.stringify(outcome.item));
       const { timestamp: _t, ...item } = outcome.item;
-      const expected = properties === undefined ? { context, eventKey: 'purchase_event', value: 9.99 } : { context, eventKey: 'purchase_event', value: 9.99, properties };
+      const expected =
+        properties === undefined
+          ? { context, eventKey: 'purchase_event', value: 9.99 }
+          : { context, eventKey: 'purchase_event', value: 9.99, properties };
       expect(JSON.stringify(item)).toBe(JSON.stringify(expected));
     });
 
@@ -114,7 +136,10 @@ for (const signal of ['span', 'log'] as const) {
       if (outcome?.kind !== 'event') return;
       expect(outcome.json).toBe(JSON.stringify(outcome.item));
       const { timestamp: _t, ...item } = outcome.item;
-      const expected = value === undefined ? { context: { key: 'u1' }, eventKey: 'page_load_time' } : { context: { key: 'u1' }, eventKey: 'page_load_time', value };
+      const expected =
+        value === undefined
+          ? { context: { key: 'u1' }, eventKey: 'page_load_time' }
+          : { context: { key: 'u1' }, eventKey: 'page_load_time', value };
       expect(JSON.stringify(item)).toBe(JSON.stringify(expected));
     });
   });

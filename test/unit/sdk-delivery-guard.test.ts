@@ -2,7 +2,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLAIMED, claimClientImpression, ownContext, RELEASE, resetClaims } from '../../src/instrumentation/claims.js';
 import { Fallback } from '../../src/instrumentation/fallback.js';
-import { guardAxios, guardFetch, installBrowserSdkDeliveryGuard, removeSdkDeliveryGuards, sdkDeliveryGuardStats } from '../../src/instrumentation/sdk-delivery-guard.js';
+import {
+  guardAxios,
+  guardFetch,
+  installBrowserSdkDeliveryGuard,
+  removeSdkDeliveryGuards,
+  sdkDeliveryGuardStats,
+} from '../../src/instrumentation/sdk-delivery-guard.js';
 
 /** Stands in for axios' Axios class: records what would go on the wire (as JSON, as axios sends it). */
 class FakeAxios {
@@ -33,7 +39,11 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
     const theirs = { key: 'u2' };
     const axios = new FakeAxios();
     const before = { ...sdkDeliveryGuardStats() };
-    const onlyOurs = await axios._request({ url: '/track/impressions/server', method: 'POST', data: { impressions: [{ flagKey: 'f', context: mine }], sdkContext: {} } } as never);
+    const onlyOurs = await axios._request({
+      url: '/track/impressions/server',
+      method: 'POST',
+      data: { impressions: [{ flagKey: 'f', context: mine }], sdkContext: {} },
+    } as never);
     expect(onlyOurs).toMatchObject({ status: 202 });
     const fallback = new Fallback('dflt');
     await axios._request({
@@ -78,7 +88,11 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
     await axios._request(rules as never);
     const app = new FakeAxios();
     app.defaults.headers = {};
-    const appRequest = { url: 'https://shop.example/track/impressions/server', method: 'POST', data: { impressions: [{ context: owned }] } };
+    const appRequest = {
+      url: 'https://shop.example/track/impressions/server',
+      method: 'POST',
+      data: { impressions: [{ context: owned }] },
+    };
     await app._request(appRequest as never);
     expect(axios.sent).toEqual(JSON.parse(JSON.stringify([events, rules])));
     expect(app.sent).toEqual(JSON.parse(JSON.stringify([appRequest])));
@@ -90,7 +104,11 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
     const owned = ownContext({ key: 'u' });
     owned[CLAIMED] = true;
     const axios = new FakeAxios();
-    await axios._request({ url: '/track/impressions/server', method: 'POST', data: { impressions: [{ context: owned }] } } as never);
+    await axios._request({
+      url: '/track/impressions/server',
+      method: 'POST',
+      data: { impressions: [{ context: owned }] },
+    } as never);
     expect(axios.sent).toHaveLength(1);
     expect(guardAxios({})).toBe(false);
     expect(guardAxios(undefined)).toBe(false);
@@ -118,7 +136,12 @@ describe('SDK delivery guard: js-sdk (items without context, fetch keepalive on 
       ];
       const headers = { 'Content-Type': 'application/json', 'x-ridgeline-key': 'k' };
       const body = JSON.stringify({ context: { key: 'b', attributes: {} }, impressions, sdkContext: {} });
-      await fetch('https://sdk.flagsync.com/track/impressions/client', { method: 'POST', keepalive: true, headers, body });
+      await fetch('https://sdk.flagsync.com/track/impressions/client', {
+        method: 'POST',
+        keepalive: true,
+        headers,
+        body,
+      });
       expect(JSON.parse(sent[0]!.body).impressions).toEqual(impressions.slice(1));
 
       claimClientImpression('b', 'f', 4000, 4002)[CLAIMED] = true;
@@ -129,7 +152,10 @@ describe('SDK delivery guard: js-sdk (items without context, fetch keepalive on 
       });
       expect(onlyOurs.status).toBe(202);
       await fetch('https://sdk.flagsync.com/track/events/client', { method: 'POST', headers, body: '{"events":[]}' });
-      expect(sent.map((s) => s.url)).toEqual(['https://sdk.flagsync.com/track/impressions/client', 'https://sdk.flagsync.com/track/events/client']);
+      expect(sent.map((s) => s.url)).toEqual([
+        'https://sdk.flagsync.com/track/impressions/client',
+        'https://sdk.flagsync.com/track/events/client',
+      ]);
     } finally {
       removeSdkDeliveryGuards();
       globalThis.fetch = realFetch;

@@ -21,7 +21,10 @@ afterEach(async () => {
 });
 
 /** A RECORD-only sampler: spans record but are not sampled, so no processor exports them. */
-const recordOnly: Sampler = { shouldSample: () => ({ decision: SamplingDecision.RECORD }), toString: () => 'RecordOnly' };
+const recordOnly: Sampler = {
+  shouldSample: () => ({ decision: SamplingDecision.RECORD }),
+  toString: () => 'RecordOnly',
+};
 
 /**
  * Like node-sdk 0.1.x: a missing flag returns the default and queues nothing; a present flag
@@ -89,12 +92,22 @@ describe('instrumentFlagSyncClient', () => {
   it('passes SDK exceptions through unchanged and never throws its own', () => {
     otel = setupOtel();
     const boom = new Error('sdk failure');
-    const client = instrumentFlagSyncClient({ flag: (..._args: unknown[]): unknown => { throw boom; }, track: () => undefined });
+    const client = instrumentFlagSyncClient({
+      flag: (..._args: unknown[]): unknown => {
+        throw boom;
+      },
+      track: () => undefined,
+    });
     expect(() => client.flag({ key: 'u' }, 'f')).toThrow(boom);
 
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    const hostile = { key: 'u', get attributes(): Record<string, unknown> { throw new Error('getter'); } };
+    const hostile = {
+      key: 'u',
+      get attributes(): Record<string, unknown> {
+        throw new Error('getter');
+      },
+    };
     const raw = serverClient({ f: 1 });
     const ok = instrumentFlagSyncClient(raw);
     expect(() => ok.track({ key: 'u' }, 'e', 1, circular)).not.toThrow();
@@ -114,7 +127,9 @@ describe('instrumentFlagSyncClient', () => {
     state.guarded.server = true;
     const raw = serverClient({ 'register-button-copy': 'Join Now' });
     const client = instrumentFlagSyncClient(raw);
-    inSpan(otel, () => client.flag({ key: 'user-1', attributes: { plan: 'pro' }, email: 'a@b.c' }, 'register-button-copy', 'Register'));
+    inSpan(otel, () =>
+      client.flag({ key: 'user-1', attributes: { plan: 'pro' }, email: 'a@b.c' }, 'register-button-copy', 'Register'),
+    );
     const { spans, logs } = await flushed(otel);
     expect(logs).toHaveLength(0);
     const attributes = {
@@ -126,7 +141,9 @@ describe('instrumentFlagSyncClient', () => {
       'feature_flag.result.value': 'Join Now',
       'flagsync.context': '{"key":"user-1","attributes":{"plan":"pro"},"email":"a@b.c"}',
     };
-    expect(spans[0]!.events.map((e) => [e.name, e.attributes])).toEqual([['feature_flag.evaluation', { 'flagsync.size': payloadSize(attributes), ...attributes }]]);
+    expect(spans[0]!.events.map((e) => [e.name, e.attributes])).toEqual([
+      ['feature_flag.evaluation', { 'flagsync.size': payloadSize(attributes), ...attributes }],
+    ]);
     expect(Object.keys(spans[0]!.events[0]!.attributes!)[0]).toBe('flagsync.size');
     // Recorded, and the guard covers node-sdk: the SDK's copy is held back.
     expect(sdkSends(raw)).toEqual([]);
@@ -163,13 +180,29 @@ describe('instrumentFlagSyncClient', () => {
       [{ key: 7 }, 'e'],
     ];
     for (const args of notRecordable) (client.track as (...a: unknown[]) => void)(...args);
-    expect(raw.calls.filter((c) => c[0] === 'track').map((c) => c.slice(1))).toEqual(notRecordable.map((args) => [...args, ...Array(4 - args.length).fill(undefined)]));
+    expect(raw.calls.filter((c) => c[0] === 'track').map((c) => c.slice(1))).toEqual(
+      notRecordable.map((args) => [...args, ...Array(4 - args.length).fill(undefined)]),
+    );
     const { logs } = await flushed(otel);
     expect(logs.map((l) => [l.eventName, l.body])).toEqual([
-      ['flagsync.track', expect.objectContaining({ 'flagsync.event.key': 'purchase_event', 'flagsync.event.value': '3', 'flagsync.event.properties': '{"a":1}' })],
+      [
+        'flagsync.track',
+        expect.objectContaining({
+          'flagsync.event.key': 'purchase_event',
+          'flagsync.event.value': '3',
+          'flagsync.event.properties': '{"a":1}',
+        }),
+      ],
       // The SDK's JSON has null for NaN, and 1e+21 for 1e21: kept as that text.
       ['flagsync.track', expect.objectContaining({ 'flagsync.event.key': 'nan', 'flagsync.event.value': 'null' })],
-      ['flagsync.track', expect.objectContaining({ 'flagsync.event.value': '1e+21', 'flagsync.event.properties': 'null', 'flagsync.context': '{"key":"u","extra":true}' })],
+      [
+        'flagsync.track',
+        expect.objectContaining({
+          'flagsync.event.value': '1e+21',
+          'flagsync.event.properties': 'null',
+          'flagsync.context': '{"key":"u","extra":true}',
+        }),
+      ],
     ]);
   });
 
@@ -185,7 +218,14 @@ describe('instrumentFlagSyncClient', () => {
       expect(client.flag({ key: 'u' }, 'present', 'dflt')).toBe('x');
     });
     const { spans } = await flushed(otel);
-    expect(spans[0]!.events.map((e) => [e.attributes?.['feature_flag.result.reason'], e.attributes?.['error.type'], e.attributes?.['flagsync.impression'], e.attributes?.['flagsync.value']])).toEqual([
+    expect(
+      spans[0]!.events.map((e) => [
+        e.attributes?.['feature_flag.result.reason'],
+        e.attributes?.['error.type'],
+        e.attributes?.['flagsync.impression'],
+        e.attributes?.['flagsync.value'],
+      ]),
+    ).toEqual([
       ['error', 'flag_not_found', false, '"dflt"'],
       ['default', undefined, false, '"control"'],
       ['unknown', undefined, undefined, '"x"'],
@@ -196,7 +236,10 @@ describe('instrumentFlagSyncClient', () => {
     state.guarded.server = false;
     const unguarded = instrumentFlagSyncClient(serverClient({}));
     await Promise.resolve();
-    otel.tracer.startActiveSpan('r2', (span) => (unguarded.flag({ key: 'u' }, 'missing'), span.end()));
+    otel.tracer.startActiveSpan('r2', (span) => {
+      unguarded.flag({ key: 'u' }, 'missing');
+      span.end();
+    });
     const after = await flushed(otel);
     expect(after.spans[1]!.events[0]!.attributes?.['error.type']).toBe('flag_not_found');
   });
@@ -213,10 +256,26 @@ describe('instrumentFlagSyncClient', () => {
       });
       const { spans, logs } = await flushed(otel);
       expect(spans).toHaveLength(0);
-      expect(logs.map((l) => l.eventName)).toEqual(['feature_flag.evaluation', 'feature_flag.evaluation', 'flagsync.track']);
+      expect(logs.map((l) => l.eventName)).toEqual([
+        'feature_flag.evaluation',
+        'feature_flag.evaluation',
+        'flagsync.track',
+      ]);
       // The FlagSync data is in the body, size marker and call id included; semconv attributes stay attributes.
-      expect(logs[0]!.body).toEqual(expect.objectContaining({ 'flagsync.size': expect.any(Number), 'flagsync.value': 'true', 'flagsync.call_id': expect.any(String) }));
-      expect(logs[0]!.attributes).toEqual({ 'feature_flag.key': 'f', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': 'u', 'feature_flag.result.value': true, 'feature_flag.result.reason': 'unknown' });
+      expect(logs[0]!.body).toEqual(
+        expect.objectContaining({
+          'flagsync.size': expect.any(Number),
+          'flagsync.value': 'true',
+          'flagsync.call_id': expect.any(String),
+        }),
+      );
+      expect(logs[0]!.attributes).toEqual({
+        'feature_flag.key': 'f',
+        'feature_flag.provider.name': 'FlagSync',
+        'feature_flag.context.id': 'u',
+        'feature_flag.result.value': true,
+        'feature_flag.result.reason': 'unknown',
+      });
       expect(instrumenter.stats.logEvents).toBe(3);
       await otel.shutdown();
       otel = undefined;
@@ -225,7 +284,16 @@ describe('instrumentFlagSyncClient', () => {
 
   it('leaves calls to the SDK (counted, reported once) when asked to, or when there is no LoggerProvider', async () => {
     const infos: string[] = [];
-    diag.setLogger({ warn: () => {}, error: () => {}, info: (...args: unknown[]) => infos.push(args.join(' ')), debug: () => {}, verbose: () => {} }, DiagLogLevel.INFO);
+    diag.setLogger(
+      {
+        warn: () => {},
+        error: () => {},
+        info: (...args: unknown[]) => infos.push(args.join(' ')),
+        debug: () => {},
+        verbose: () => {},
+      },
+      DiagLogLevel.INFO,
+    );
     otel = setupOtel({ withLogs: false });
     state.guarded.server = true;
     const sdkChoice = createClientInstrumenter({ noRecordingSpan: 'sdk' }, () => true);
@@ -256,7 +324,12 @@ describe('instrumentFlagSyncClient', () => {
       span.end();
     });
     const { spans, logs } = await flushed(otel);
-    expect(spans[0]!.events.map((e) => e.name)).toEqual(['app-event', 'feature_flag.evaluation', 'feature_flag.evaluation', 'feature_flag.evaluation']);
+    expect(spans[0]!.events.map((e) => e.name)).toEqual([
+      'app-event',
+      'feature_flag.evaluation',
+      'feature_flag.evaluation',
+      'feature_flag.evaluation',
+    ]);
     expect(spans[0]!.droppedEventsCount).toBe(0);
     expect(logs.map((l) => l.attributes['feature_flag.context.id'])).toEqual(['u3', 'u4']);
   });
@@ -292,18 +365,28 @@ describe('instrumentFlagSyncClient', () => {
     });
     const { spans } = await flushed(otel);
     expect(spans[0]!.events).toHaveLength(2);
-    for (const event of spans[0]!.events) expect(payloadSize(event.attributes!)).not.toBe(event.attributes!['flagsync.size']);
+    for (const event of spans[0]!.events)
+      expect(payloadSize(event.attributes!)).not.toBe(event.attributes!['flagsync.size']);
     expect(instrumenter.stats.sdkDelivered['attribute-limits']).toBe(2);
     expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":"a long served value","context":{"key":"u"}}']);
-    expect(raw.calls.filter((c) => c[0] === 'track')).toEqual([['track', { key: 'a-longer-user-key' }, 'e', 1.25, undefined]]);
+    expect(raw.calls.filter((c) => c[0] === 'track')).toEqual([
+      ['track', { key: 'a-longer-user-key' }, 'e', 1.25, undefined],
+    ]);
   });
 
   it('never writes a number an OTLP encoding cannot carry exactly', async () => {
     otel = setupOtel();
     const client = instrumentFlagSyncClient(serverClient({ big: 1e19, huge: 1e21, fine: 2 ** 53 - 1, half: 0.5 }));
-    inSpan(otel, () => ['big', 'huge', 'fine', 'half'].forEach((f) => client.flag({ key: 'u' }, f)));
+    inSpan(otel, () => {
+      for (const f of ['big', 'huge', 'fine', 'half']) client.flag({ key: 'u' }, f);
+    });
     const { spans } = await flushed(otel);
-    expect(spans[0]!.events.map((e) => e.attributes?.['feature_flag.result.value'])).toEqual(['10000000000000000000', '1e+21', 2 ** 53 - 1, 0.5]);
+    expect(spans[0]!.events.map((e) => e.attributes?.['feature_flag.result.value'])).toEqual([
+      '10000000000000000000',
+      '1e+21',
+      2 ** 53 - 1,
+      0.5,
+    ]);
   });
 
   it('records in the log form by choice, per signal', async () => {
@@ -341,7 +424,12 @@ describe('instrumentFlagSyncClient', () => {
   it('records js-sdk shaped clients with the core context, flags() included, and claims each impression', async () => {
     otel = setupOtel();
     state.guarded.client = true;
-    const raw = { core: { key: 'browser-user', attributes: { plan: 'free' } }, flag: (k: string, d?: unknown) => (k === 'a' ? 1 : (d ?? 'control')), flags: () => ({ a: 1, b: 'x' }), track: (..._args: unknown[]) => undefined };
+    const raw = {
+      core: { key: 'browser-user', attributes: { plan: 'free' } },
+      flag: (k: string, d?: unknown) => (k === 'a' ? 1 : (d ?? 'control')),
+      flags: () => ({ a: 1, b: 'x' }),
+      track: (..._args: unknown[]) => undefined,
+    };
     const client = instrumentFlagSyncClient(raw);
     inSpan(otel, () => {
       expect(client.flag('a')).toBe(1);
@@ -350,14 +438,23 @@ describe('instrumentFlagSyncClient', () => {
       client.track('clicked', null);
     });
     const { spans } = await flushed(otel);
-    expect(spans[0]!.events.map((e) => [e.name, e.attributes?.['feature_flag.key'] ?? e.attributes?.['flagsync.event.key'], e.attributes?.['flagsync.value'], e.attributes?.['flagsync.impression']])).toEqual([
+    expect(
+      spans[0]!.events.map((e) => [
+        e.name,
+        e.attributes?.['feature_flag.key'] ?? e.attributes?.['flagsync.event.key'],
+        e.attributes?.['flagsync.value'],
+        e.attributes?.['flagsync.impression'],
+      ]),
+    ).toEqual([
       ['feature_flag.evaluation', 'a', '1', undefined],
       ['feature_flag.evaluation', 'missing', '"d"', undefined],
       ['feature_flag.evaluation', 'a', '1', undefined],
       ['feature_flag.evaluation', 'b', '"x"', undefined],
       ['flagsync.track', 'clicked', undefined, undefined],
     ]);
-    expect(new Set(spans[0]!.events.map((e) => e.attributes?.['flagsync.context']))).toEqual(new Set(['{"key":"browser-user","attributes":{"plan":"free"}}']));
+    expect(new Set(spans[0]!.events.map((e) => e.attributes?.['flagsync.context']))).toEqual(
+      new Set(['{"key":"browser-user","attributes":{"plan":"free"}}']),
+    );
     expect(state.clientClaims.map((c) => [c.contextKey, c.flagKey, c[CLAIMED]])).toEqual([
       ['browser-user', 'a', true],
       ['browser-user', 'missing', true],

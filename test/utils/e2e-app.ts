@@ -21,11 +21,14 @@ import { canonical, runScenario, type ServerLikeClient } from './scenario.js';
 export type Scenario = (client: ServerLikeClient, step: (name: string, fn: () => void) => void) => void;
 
 /** The scenario for users 1-2 only, or 3-4 only: to split a run around a failure. */
-export const firstHalf: Scenario = (client, step) => runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
-export const secondHalf: Scenario = (client, step) => runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
+export const firstHalf: Scenario = (client, step) =>
+  runScenario(client, (name, fn) => (/[12]$/.test(name) ? step(name, fn) : undefined));
+export const secondHalf: Scenario = (client, step) =>
+  runScenario(client, (name, fn) => (/[34]$/.test(name) ? step(name, fn) : undefined));
 export const ofFirstHalf = (item: string) => /"key":"user-[12]"/.test(item);
 
-const newClient = (standIn: StandIn) => FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } }).client();
+const newClient = (standIn: StandIn) =>
+  FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } }).client();
 
 /**
  * What the SDK sends natively for the scenario: the reference for every end-to-end test. Leaves
@@ -45,25 +48,61 @@ export async function nativeReference(standIn: StandIn): Promise<{ impressions: 
 }
 
 /** The app: OTLP exporters to the collector, users 1-2 in spans (span events), 3-4 without (log form), plus unrelated telemetry. */
-export async function runApp(collectorUrl: string, standIn: StandIn, encoding: 'proto' | 'json', scenario: Scenario = runScenario): Promise<void> {
+export async function runApp(
+  collectorUrl: string,
+  standIn: StandIn,
+  encoding: 'proto' | 'json',
+  scenario: Scenario = runScenario,
+): Promise<void> {
   const traces = `${collectorUrl}/v1/traces`;
   const logsUrl = `${collectorUrl}/v1/logs`;
   const otel = setupOtel({
-    spanProcessors: [new BatchSpanProcessor({ exporter: encoding === 'proto' ? new OTLPTraceExporterProto({ url: traces }) : new OTLPTraceExporterJson({ url: traces }), scheduledDelayMillis: 50 })],
-    logProcessors: [new BatchLogRecordProcessor({ exporter: encoding === 'proto' ? new OTLPLogExporterProto({ url: logsUrl }) : new OTLPLogExporterJson({ url: logsUrl }), scheduledDelayMillis: 50 })],
+    spanProcessors: [
+      new BatchSpanProcessor({
+        exporter:
+          encoding === 'proto'
+            ? new OTLPTraceExporterProto({ url: traces })
+            : new OTLPTraceExporterJson({ url: traces }),
+        scheduledDelayMillis: 50,
+      }),
+    ],
+    logProcessors: [
+      new BatchLogRecordProcessor({
+        exporter:
+          encoding === 'proto' ? new OTLPLogExporterProto({ url: logsUrl }) : new OTLPLogExporterJson({ url: logsUrl }),
+        scheduledDelayMillis: 50,
+      }),
+    ],
   });
   const client = instrumentFlagSyncClient(newClient(standIn));
   await client.waitForReady();
-  scenario(client as unknown as ServerLikeClient, (name, fn) => (/[12]$/.test(name) ? otel.tracer.startActiveSpan(name, (span) => (fn(), span.end())) : fn()));
+  scenario(client as unknown as ServerLikeClient, (name, fn) => {
+    if (!/[12]$/.test(name)) return fn();
+    otel.tracer.startActiveSpan(name, (span) => {
+      fn();
+      span.end();
+    });
+  });
   // Telemetry FlagSync does not need: must reach the backend, never FlagSync's pipelines.
   for (let i = 0; i < 5; i++) otel.tracer.startActiveSpan('GET /health', (span) => span.end());
-  otel.tracer.startActiveSpan('GET /broken', (span) => (span.addEvent('exception', { 'exception.message': 'boom' }), span.end()));
+  otel.tracer.startActiveSpan('GET /broken', (span) => {
+    span.addEvent('exception', { 'exception.message': 'boom' });
+    span.end();
+  });
   for (let i = 0; i < 3; i++) logs.getLogger('app').emit({ body: `app log ${i}` });
   await otel.shutdown();
 }
 
-export async function arrived(standIn: StandIn, expected: { impressions: number; events: number }, timeoutMs: number): Promise<void> {
-  await waitUntil(() => standIn.impressions().length >= expected.impressions && standIn.events().length >= expected.events, timeoutMs, 'impressions and events at the stand-in');
+export async function arrived(
+  standIn: StandIn,
+  expected: { impressions: number; events: number },
+  timeoutMs: number,
+): Promise<void> {
+  await waitUntil(
+    () => standIn.impressions().length >= expected.impressions && standIn.events().length >= expected.events,
+    timeoutMs,
+    'impressions and events at the stand-in',
+  );
   // Anything extra (duplicates) would arrive in the same breath: give it a moment before comparing.
   await new Promise((r) => setTimeout(r, 500));
 }

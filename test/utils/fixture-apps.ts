@@ -19,7 +19,7 @@ const PACK = join(ROOT, '.cache/pack');
 let packing: Promise<string> | undefined;
 
 /** The tarball `npm pack` makes of the current build (dist/ must be built). Packed once per build. */
-export function packedTarball(): Promise<string> {
+function packedTarball(): Promise<string> {
   packing ??= pack();
   return packing;
 }
@@ -33,7 +33,10 @@ async function pack(): Promise<string> {
   for (const old of readdirSync(PACK)) if (old.endsWith('.tgz')) rmSync(join(PACK, old), { force: true });
   const work = join(PACK, `work-${process.pid}`);
   mkdirSync(work, { recursive: true });
-  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', work], {
+    cwd: ROOT,
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const { filename } = (JSON.parse(stdout) as { filename: string }[])[0]!;
   // Rename into place: a concurrent test file packing the same build gets the same bytes.
   cpSync(join(work, filename), `${tarball}.${process.pid}`);
@@ -51,12 +54,17 @@ async function pack(): Promise<string> {
  * Install fixture `name` (a directory of test/compat with package.json and package-lock.json),
  * copy the shared app files next to it, and install this package's tarball. Returns its directory.
  */
-export async function installFixture(name: string, options: { sharedFiles?: string } = { sharedFiles: 'app' }): Promise<string> {
+export async function installFixture(
+  name: string,
+  options: { sharedFiles?: string } = { sharedFiles: 'app' },
+): Promise<string> {
   const source = join(FIXTURES, name);
   const dir = join(CACHE, name);
   const lockStamp = hashFiles(join(source, 'package.json'), join(source, 'package-lock.json'), join(source, '.npmrc'));
   const stampFile = join(dir, '.installed');
-  const installed = existsSync(stampFile) ? (JSON.parse(readFileSync(stampFile, 'utf8')) as { lock?: string; tarball?: string }) : {};
+  const installed = existsSync(stampFile)
+    ? (JSON.parse(readFileSync(stampFile, 'utf8')) as { lock?: string; tarball?: string })
+    : {};
   if (installed.lock !== lockStamp) {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
@@ -71,7 +79,9 @@ export async function installFixture(name: string, options: { sharedFiles?: stri
   // App files: the fixture's own, and the shared ones (refreshed every run; they are not installed).
   for (const from of [options.sharedFiles ? join(FIXTURES, options.sharedFiles) : undefined, source]) {
     if (!from) continue;
-    for (const file of readdirSync(from)) if (!file.startsWith('package') && file !== '.npmrc') cpSync(join(from, file), join(dir, file), { recursive: true });
+    for (const file of readdirSync(from))
+      if (!file.startsWith('package') && file !== '.npmrc')
+        cpSync(join(from, file), join(dir, file), { recursive: true });
   }
   const tarball = await packedTarball();
   if (installed.tarball !== tarball) {
@@ -86,7 +96,11 @@ export async function installFixture(name: string, options: { sharedFiles?: stri
 
 async function npm(cwd: string, args: string[]): Promise<void> {
   try {
-    await run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 });
+    await run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], {
+      cwd,
+      maxBuffer: 16 * 1024 * 1024,
+      timeout: 600_000,
+    });
   } catch (error) {
     const { stderr, stdout } = error as { stderr?: string; stdout?: string };
     throw new Error(`npm ${args.join(' ')} in ${cwd} failed:\n${stderr ?? ''}${stdout ?? ''}`);

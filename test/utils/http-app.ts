@@ -16,22 +16,44 @@ export interface ServerSpan {
   attributes: Record<string, unknown>;
 }
 
-export const HTTP_SCOPE = '@opentelemetry/instrumentation-http';
+const HTTP_SCOPE = '@opentelemetry/instrumentation-http';
 
 /** Latency of /checkout with two allow-listed properties, and an error rate: the rules both paths run. */
 export const CHECKOUT_RULES: DerivedEventRule[] = [
-  { eventKey: 'checkout_latency_ms', match: { kind: 'server', scope: HTTP_SCOPE, attributes: [{ key: 'url.path', equals: '/checkout' }] }, value: { from: 'duration' }, properties: ['http.request.method', 'http.response.status_code'] },
-  { eventKey: 'checkout_error', match: { kind: 'server', scope: HTTP_SCOPE }, value: { from: 'flag', when: { status: 'error' } } },
+  {
+    eventKey: 'checkout_latency_ms',
+    match: { kind: 'server', scope: HTTP_SCOPE, attributes: [{ key: 'url.path', equals: '/checkout' }] },
+    value: { from: 'duration' },
+    properties: ['http.request.method', 'http.response.status_code'],
+  },
+  {
+    eventKey: 'checkout_error',
+    match: { kind: 'server', scope: HTTP_SCOPE },
+    value: { from: 'flag', when: { status: 'error' } },
+  },
 ];
 
 /** The same rules as the collector's YAML takes them (snake_case). */
 export const CHECKOUT_RULES_YAML = [
-  { event_key: 'checkout_latency_ms', match: { kind: 'server', scope: HTTP_SCOPE, attributes: [{ key: 'url.path', equals: '/checkout' }] }, value: { from: 'duration' }, properties: ['http.request.method', 'http.response.status_code'] },
-  { event_key: 'checkout_error', match: { kind: 'server', scope: HTTP_SCOPE }, value: { from: 'flag', when: { status: 'error' } } },
+  {
+    event_key: 'checkout_latency_ms',
+    match: { kind: 'server', scope: HTTP_SCOPE, attributes: [{ key: 'url.path', equals: '/checkout' }] },
+    value: { from: 'duration' },
+    properties: ['http.request.method', 'http.response.status_code'],
+  },
+  {
+    event_key: 'checkout_error',
+    match: { kind: 'server', scope: HTTP_SCOPE },
+    value: { from: 'flag', when: { status: 'error' } },
+  },
 ];
 
 /** Runs the app: in-process with `rules`, or exporting OTLP to `otlpEndpoint`. Users 3 and 6 get a 500. */
-export async function runHttpApp(standIn: StandIn, target: { rules: DerivedEventRule[] } | { otlpEndpoint: string }, visitors = 6) {
+export async function runHttpApp(
+  standIn: StandIn,
+  target: { rules: DerivedEventRule[] } | { otlpEndpoint: string },
+  visitors = 6,
+) {
   const { stdout } = await run(process.execPath, ['http-app.cjs'], {
     cwd: fixtures,
     env: {
@@ -39,11 +61,16 @@ export async function runHttpApp(standIn: StandIn, target: { rules: DerivedEvent
       FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
       FLAGSYNC_EVENTS_URL: standIn.url,
       VISITORS: String(visitors),
-      ...('rules' in target ? { DERIVED_EVENTS: JSON.stringify(target.rules) } : { OTLP_ENDPOINT: target.otlpEndpoint }),
+      ...('rules' in target
+        ? { DERIVED_EVENTS: JSON.stringify(target.rules) }
+        : { OTLP_ENDPOINT: target.otlpEndpoint }),
     },
     timeout: 60_000,
   });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as { servers: ServerSpan[]; stats?: { derived: number; unattributed: number } };
+  return JSON.parse(stdout.trim().split('\n').pop()!) as {
+    servers: ServerSpan[];
+    stats?: { derived: number; unattributed: number };
+  };
 }
 
 /** The events CHECKOUT_RULES must give for these server spans (without timestamps), sorted. */
@@ -55,7 +82,10 @@ export function expectedCheckoutEvents(servers: ServerSpan[]) {
         context: context(s.user),
         eventKey: 'checkout_latency_ms',
         value: s.durationNanos / 1e6,
-        properties: { 'http.request.method': 'GET', 'http.response.status_code': s.attributes['http.response.status_code'] },
+        properties: {
+          'http.request.method': 'GET',
+          'http.response.status_code': s.attributes['http.response.status_code'],
+        },
       },
       { context: context(s.user), eventKey: 'checkout_error', value: s.status === 'error' ? 1 : 0 },
     ]),

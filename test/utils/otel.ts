@@ -1,14 +1,18 @@
 /** Real OpenTelemetry SDK pipelines for tests, registered globally and torn down after. */
 import { context, logs, trace, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type LogRecordExporter, type LogRecordProcessor } from '@opentelemetry/sdk-logs';
+import {
+  InMemoryLogRecordExporter,
+  LoggerProvider,
+  SimpleLogRecordProcessor,
+  type LogRecordProcessor,
+} from '@opentelemetry/sdk-logs';
 import {
   AlwaysOnSampler,
   InMemorySpanExporter,
   SimpleSpanProcessor,
   TracerProvider,
   type Sampler,
-  type SpanExporter,
   type SpanLimits,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
@@ -42,7 +46,9 @@ export function setupOtel(options: TestOtelOptions = {}): TestOtel {
     spanProcessors: [new SimpleSpanProcessor({ exporter: spans }), ...(options.spanProcessors ?? [])],
   });
   trace.setGlobalTracerProvider(tracerProvider);
-  const loggerProvider = new LoggerProvider({ processors: [new SimpleLogRecordProcessor({ exporter: logExporter }), ...(options.logProcessors ?? [])] });
+  const loggerProvider = new LoggerProvider({
+    processors: [new SimpleLogRecordProcessor({ exporter: logExporter }), ...(options.logProcessors ?? [])],
+  });
   if (options.withLogs !== false) logs.setGlobalLoggerProvider(loggerProvider);
   return {
     tracer: tracerProvider.getTracer('test'),
@@ -59,5 +65,3 @@ export function setupOtel(options: TestOtelOptions = {}): TestOtel {
     },
   };
 }
-
-export type { LogRecordExporter, SpanExporter };

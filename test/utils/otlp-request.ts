@@ -32,9 +32,19 @@ export function flagSpansRequest(users: number): string {
                 {
                   name: 'feature_flag.evaluation',
                   timeUnixNano: String(1795000000000000000n + BigInt(i) * 1_000_000n),
-                  attributes: attributes({ 'feature_flag.key': 'register-button-copy', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': `u${i}`, 'flagsync.value': '"Join Now"', 'flagsync.context': `{"key":"u${i}"}` }),
+                  attributes: attributes({
+                    'feature_flag.key': 'register-button-copy',
+                    'feature_flag.provider.name': 'FlagSync',
+                    'feature_flag.context.id': `u${i}`,
+                    'flagsync.value': '"Join Now"',
+                    'flagsync.context': `{"key":"u${i}"}`,
+                  }),
                 },
-                { name: 'flagsync.track', timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n), attributes: attributes({ 'flagsync.event.key': 'purchase', 'flagsync.context': `{"key":"u${i}"}` }) },
+                {
+                  name: 'flagsync.track',
+                  timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n),
+                  attributes: attributes({ 'flagsync.event.key': 'purchase', 'flagsync.context': `{"key":"u${i}"}` }),
+                },
               ],
             })),
           },
@@ -47,7 +57,8 @@ export function flagSpansRequest(users: number): string {
 export const userKeys = (users: number) => Array.from({ length: users }, (_, i) => `u${i}`).sort();
 
 /** The context keys of items received by the stand-in, sorted (duplicates kept). */
-export const contextKeys = (items: Record<string, unknown>[]) => items.map((i) => (i.context as { key: string }).key).sort();
+export const contextKeys = (items: Record<string, unknown>[]) =>
+  items.map((i) => (i.context as { key: string }).key).sort();
 
 /**
  * A large OTLP/JSON traces request: `spans` spans of `perSpan` evaluations each, one user per
@@ -55,10 +66,17 @@ export const contextKeys = (items: Record<string, unknown>[]) => items.map((i) =
  * carries another provider's evaluation whose attribute is nested that many levels (legal OTLP).
  * With `ids`, the spans have no ids, or all-zero ones.
  */
-export function manyEvaluationsRequest(options: { spans: number; perSpan: number; offset?: number; deepOther?: number; ids?: 'none' | 'zero' }): string {
+export function manyEvaluationsRequest(options: {
+  spans: number;
+  perSpan: number;
+  offset?: number;
+  deepOther?: number;
+  ids?: 'none' | 'zero';
+}): string {
   const offset = options.offset ?? 0;
   // Spans without ids (legal from some senders) or with all-zero ids.
-  const id = (n: number, width: number) => (options.ids === 'none' ? '' : options.ids === 'zero' ? '0'.repeat(width) : hex(n, width));
+  const id = (n: number, width: number) =>
+    options.ids === 'none' ? '' : options.ids === 'zero' ? '0'.repeat(width) : hex(n, width);
   // Built as text: JSON.stringify itself recurses, and gives out before the depths tested.
   let deep = '{"stringValue":"x"}';
   for (let d = 0; d < (options.deepOther ?? 0); d++) deep = `{"kvlistValue":{"values":[{"key":"k","value":${deep}}]}}`;
@@ -80,11 +98,27 @@ export function manyEvaluationsRequest(options: { spans: number; perSpan: number
                   return {
                     name: 'feature_flag.evaluation',
                     timeUnixNano: String(1795000000000000000n + BigInt(e) * 1_000_000n),
-                    attributes: attributes({ 'feature_flag.key': 'register-button-copy', 'feature_flag.provider.name': 'FlagSync', 'feature_flag.context.id': user, 'flagsync.value': '"Join Now"', 'flagsync.context': `{"key":"${user}"}` }),
+                    attributes: attributes({
+                      'feature_flag.key': 'register-button-copy',
+                      'feature_flag.provider.name': 'FlagSync',
+                      'feature_flag.context.id': user,
+                      'flagsync.value': '"Join Now"',
+                      'flagsync.context': `{"key":"${user}"}`,
+                    }),
                   };
                 }),
                 ...(options.deepOther
-                  ? [{ name: 'feature_flag.evaluation', timeUnixNano: '1795000000000000000', attributes: [{ key: 'feature_flag.provider.name', value: { stringValue: 'AnotherVendor' } }, { key: 'feature_flag.key', value: { stringValue: 'f' } }, { key: 'vendor.detail', value: '<deep value>' }] }]
+                  ? [
+                      {
+                        name: 'feature_flag.evaluation',
+                        timeUnixNano: '1795000000000000000',
+                        attributes: [
+                          { key: 'feature_flag.provider.name', value: { stringValue: 'AnotherVendor' } },
+                          { key: 'feature_flag.key', value: { stringValue: 'f' } },
+                          { key: 'vendor.detail', value: '<deep value>' },
+                        ],
+                      },
+                    ]
                   : []),
               ],
             })),

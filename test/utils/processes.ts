@@ -19,7 +19,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
@@ -33,8 +37,11 @@ export async function waitUntil(check: () => Promise<boolean> | boolean, timeout
 }
 
 /** Path of the test collector; builds it once (cached) with scripts/build-collector.sh. */
-export function collectorBinary(): string {
-  return execFileSync('bash', [join(ROOT, 'scripts/build-collector.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+function collectorBinary(): string {
+  return execFileSync('bash', [join(ROOT, 'scripts/build-collector.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 export interface Collector {
@@ -55,7 +62,10 @@ export type CollectorOptions = { backendEndpoint: string; queueDir?: string } & 
       /** derived_events rules (snake_case), passed as FLAGSYNC_DERIVED_EVENTS. */
       derivedEvents?: unknown[];
     }
-  | { /** collector-config.sidecar.yaml: otlp_http to the flagsync-otel service. */ serviceEndpoint: string; token?: string }
+  | {
+      /** collector-config.sidecar.yaml: otlp_http to the flagsync-otel service. */ serviceEndpoint: string;
+      token?: string;
+    }
 );
 
 /** The repo's collector-config.yaml or collector-config.sidecar.yaml, unchanged; endpoints and the queue path come from env. */
@@ -63,32 +73,40 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const [http, grpc, health, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const queueDir = options.queueDir ?? mkdtempSync(join(tmpdir(), 'flagsync-queue-'));
   const sidecar = 'serviceEndpoint' in options;
-  const child = spawn(collectorBinary(), ['--config', join(ROOT, sidecar ? 'collector-config.sidecar.yaml' : 'collector-config.yaml')], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
-      OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
-      OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
-      OTELCOL_METRICS_PORT: String(metrics),
-      OTEL_BACKEND_ENDPOINT: options.backendEndpoint,
-      FLAGSYNC_QUEUE_DIR: queueDir,
-      ...(sidecar
-        ? { FLAGSYNC_SERVICE_ENDPOINT: options.serviceEndpoint, FLAGSYNC_SERVICE_BEARER_TOKEN: options.token ?? '' }
-        : {
-            FLAGSYNC_ENDPOINT: options.flagsyncEndpoint,
-            FLAGSYNC_SDK_KEY: options.sdkKey,
-            FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s',
-            ...(options.derivedEvents ? { FLAGSYNC_DERIVED_EVENTS: JSON.stringify(options.derivedEvents) } : {}),
-          }),
+  const child = spawn(
+    collectorBinary(),
+    ['--config', join(ROOT, sidecar ? 'collector-config.sidecar.yaml' : 'collector-config.yaml')],
+    {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
+        OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
+        OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+        OTELCOL_METRICS_PORT: String(metrics),
+        OTEL_BACKEND_ENDPOINT: options.backendEndpoint,
+        FLAGSYNC_QUEUE_DIR: queueDir,
+        ...(sidecar
+          ? { FLAGSYNC_SERVICE_ENDPOINT: options.serviceEndpoint, FLAGSYNC_SERVICE_BEARER_TOKEN: options.token ?? '' }
+          : {
+              FLAGSYNC_ENDPOINT: options.flagsyncEndpoint,
+              FLAGSYNC_SDK_KEY: options.sdkKey,
+              FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s',
+              ...(options.derivedEvents ? { FLAGSYNC_DERIVED_EVENTS: JSON.stringify(options.derivedEvents) } : {}),
+            }),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitUntil(async () => (await fetch(`http://127.0.0.1:${health}/`)).ok, 30_000, `collector health (output: ${output.slice(-2000)})`);
+  await waitUntil(
+    async () => (await fetch(`http://127.0.0.1:${health}/`)).ok,
+    30_000,
+    `collector health (output: ${output.slice(-2000)})`,
+  );
   return {
     otlpHttp: `http://127.0.0.1:${http}`,
     metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
@@ -123,7 +141,10 @@ export interface ServiceProcess {
 
 /** `flagsync-otel serve` from the build, as an operator runs it. */
 export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

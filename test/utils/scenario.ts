@@ -1,5 +1,5 @@
 /** One scripted sequence of flag()/track() calls, used to compare delivery paths. */
-export interface Ctx {
+interface Ctx {
   key: string;
   attributes?: Record<string, unknown>;
 }
@@ -9,7 +9,7 @@ export interface ServerLikeClient {
   track(context: Ctx, eventKey: string, value?: number | null, properties?: Record<string, unknown>): void;
 }
 
-export const USERS: Ctx[] = [
+const USERS: Ctx[] = [
   { key: 'user-1', attributes: { plan: 'pro', email: 'one@example.com' } },
   { key: 'user-2', attributes: { plan: 'free' } },
   { key: 'user-3' },
@@ -17,7 +17,10 @@ export const USERS: Ctx[] = [
 ];
 
 /** Returns how many impressions the SDK itself would record (missing flags record none). */
-export function runScenario(client: ServerLikeClient, step: (name: string, fn: () => void) => void = (_n, fn) => fn()): number {
+export function runScenario(
+  client: ServerLikeClient,
+  step: (name: string, fn: () => void) => void = (_n, fn) => fn(),
+): number {
   let impressions = 0;
   for (const user of USERS) {
     step(`request ${user.key}`, () => {
@@ -31,7 +34,14 @@ export function runScenario(client: ServerLikeClient, step: (name: string, fn: (
       client.flag(user, 'no-such-flag', 'fallback');
       impressions += 7;
       client.track(user, 'page_load_time', 1234.5);
-      client.track(user, 'purchase_event', null, { price: 42.5, discount: 'SPRING', items: [{ sku: 'A-1', qty: 2 }], gift: false, note: null, 'ключ': 'значение' });
+      client.track(user, 'purchase_event', null, {
+        price: 42.5,
+        discount: 'SPRING',
+        items: [{ sku: 'A-1', qty: 2 }],
+        gift: false,
+        note: null,
+        ключ: 'значение',
+      });
       client.track(user, 'signup');
       client.track(user, 'clicked', 0, {});
     });
@@ -49,6 +59,14 @@ export function canonical(items: Record<string, unknown>[]): string[] {
 /** Like canonical(), with object keys sorted: for comparing client-form items (context added by the stand-in) with server-form ones. */
 export function canonicalSortedKeys(items: Record<string, unknown>[]): string[] {
   const sortKeys = (value: unknown): unknown =>
-    Array.isArray(value) ? value.map(sortKeys) : value && typeof value === 'object' ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])])) : value;
+    Array.isArray(value)
+      ? value.map(sortKeys)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+          )
+        : value;
   return canonical(items.map((item) => sortKeys(item) as Record<string, unknown>));
 }

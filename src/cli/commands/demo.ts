@@ -41,7 +41,10 @@ async function loadPeers() {
     ]);
     return { sdk, traceSdk, logsSdk, asyncHooks };
   } catch (error) {
-    throw new Error(`the demo needs @flagsync/node-sdk, @opentelemetry/sdk-trace, @opentelemetry/sdk-logs and @opentelemetry/context-async-hooks installed (${String(error)})`);
+    throw new Error(
+      `the demo needs @flagsync/node-sdk, @opentelemetry/sdk-trace, @opentelemetry/sdk-logs and ` +
+        `@opentelemetry/context-async-hooks installed (${String(error)})`,
+    );
   }
 }
 
@@ -49,17 +52,26 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'run an instrumented example app against the built-in FlagSync stand-in and show what arrived',
   async run(args) {
-    const { values } = parseArgs({ args, options: { users: { type: 'string', default: '60' }, 'sample-ratio': { type: 'string', default: '0.5' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({
+      args,
+      options: {
+        users: { type: 'string', default: '60' },
+        'sample-ratio': { type: 'string', default: '0.5' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
     if (values.help) {
-      process.stdout.write(HELP + '\n');
+      process.stdout.write(`${HELP}\n`);
       return 0;
     }
     const users = Number(values.users);
     const ratio = Number(values['sample-ratio']);
-    if (!Number.isInteger(users) || users < 1) throw new Error(`--users must be a positive integer, got "${values.users}"`);
-    if (!(ratio >= 0 && ratio <= 1)) throw new Error(`--sample-ratio must be between 0 and 1, got "${values['sample-ratio']}"`);
+    if (!Number.isInteger(users) || users < 1)
+      throw new Error(`--users must be a positive integer, got "${values.users}"`);
+    if (!(ratio >= 0 && ratio <= 1))
+      throw new Error(`--sample-ratio must be between 0 and 1, got "${values['sample-ratio']}"`);
     const { sdk, traceSdk, logsSdk, asyncHooks } = await loadPeers();
-    const say = (line: string) => process.stdout.write(line + '\n');
+    const say = (line: string) => process.stdout.write(`${line}\n`);
 
     const standIn = await startStandIn();
     say(`FlagSync stand-in on ${standIn.url}`);
@@ -68,27 +80,48 @@ export const demoCommand: Command = {
     context.setGlobalContextManager(new asyncHooks.AsyncLocalStorageContextManager().enable());
     // A metric without track(): the register page's server time, from its server spans, for the
     // user whose flag the page evaluated (docs: "Metrics without track()").
-    const derivedEvents: DerivedEventRule[] = [{ eventKey: 'register_server_ms', match: { kind: 'server', spanName: 'GET /register' }, value: { from: 'duration' } }];
-    const exporterOptions = { sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url, flushIntervalMillis: 200, derivedEvents };
+    const derivedEvents: DerivedEventRule[] = [
+      {
+        eventKey: 'register_server_ms',
+        match: { kind: 'server', spanName: 'GET /register' },
+        value: { from: 'duration' },
+      },
+    ];
+    const exporterOptions = {
+      sdkKey: STANDIN_DEFAULT_SDK_KEY,
+      eventsUrl: standIn.url,
+      flushIntervalMillis: 200,
+      derivedEvents,
+    };
     // Counts the sampled register server spans, the ones a derived event can come from.
     let sampledRegisterSpans = 0;
     const counter = {
       onStart: () => undefined,
-      onEnd: (span: { name: string; kind: number }) => void (span.name === 'GET /register' && span.kind === SpanKind.SERVER && sampledRegisterSpans++),
+      onEnd: (span: { name: string; kind: number }) =>
+        void (span.name === 'GET /register' && span.kind === SpanKind.SERVER && sampledRegisterSpans++),
       forceFlush: () => Promise.resolve(),
       shutdown: () => Promise.resolve(),
     };
     const tracerProvider = new traceSdk.TracerProvider({
       sampler: new traceSdk.ParentBasedSampler({ root: new traceSdk.TraceIdRatioBasedSampler(ratio) }),
-      spanProcessors: [new traceSdk.BatchSpanProcessor({ exporter: new FlagSyncSpanExporter(exporterOptions) }), counter],
+      spanProcessors: [
+        new traceSdk.BatchSpanProcessor({ exporter: new FlagSyncSpanExporter(exporterOptions) }),
+        counter,
+      ],
     });
-    const loggerProvider = new logsSdk.LoggerProvider({ processors: [new logsSdk.BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter(exporterOptions) })] });
+    const loggerProvider = new logsSdk.LoggerProvider({
+      processors: [new logsSdk.BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter(exporterOptions) })],
+    });
     trace.setGlobalTracerProvider(tracerProvider);
     logs.setGlobalLoggerProvider(loggerProvider);
 
     await installSdkDeliveryGuard();
     const instrumenter = createClientInstrumenter({}, () => true);
-    const client = instrumenter.wrap(sdk.FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } }).client());
+    const client = instrumenter.wrap(
+      sdk
+        .FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } })
+        .client(),
+    );
     await client.waitForReady();
     const app = await startDemoApp(client as unknown as DemoFlagClient);
     say(`example app on ${app.url}; sampling ${Math.round(ratio * 100)}% of traces; ${users} visitors`);
@@ -101,12 +134,18 @@ export const demoCommand: Command = {
     for (let i = 0; i < users; i++) {
       const user = `visitor-${String(i + 1).padStart(3, '0')}`;
       const plan = random() < 0.25 ? 'pro' : 'free';
-      const page = await fetch(`${app.url}/register?user=${user}&plan=${plan}&loadMs=${Math.round(400 + random() * 900)}&renderMs=${4 + ((i * 7) % 9)}`);
+      const loadMs = Math.round(400 + random() * 900);
+      const page = await fetch(
+        `${app.url}/register?user=${user}&plan=${plan}&loadMs=${loadMs}&renderMs=${4 + ((i * 7) % 9)}`,
+      );
       const copy = /<button>(.*)<\/button>/.exec(await page.text())?.[1] ?? '';
       flagCalls++;
       trackCalls++;
       if (random() < (odds[copy] ?? 0)) {
-        await fetch(`${app.url}/purchase?user=${user}&plan=${plan}&price=${(19 + Math.round(random() * 80)).toFixed(2)}`, { method: 'POST' });
+        await fetch(
+          `${app.url}/purchase?user=${user}&plan=${plan}&price=${(19 + Math.round(random() * 80)).toFixed(2)}`,
+          { method: 'POST' },
+        );
         trackCalls++;
       }
     }
@@ -127,12 +166,26 @@ export const demoCommand: Command = {
     say(`flag() calls: ${flagCalls} -> impressions received: ${impressions.length}`);
     say(`track() calls: ${trackCalls} -> events received: ${events.length}`);
     // Only sampled traces have a server span to derive from: about the sample ratio of the visits.
-    say(`register_server_ms derived from server spans (no track() call): ${derived.length} events, one per sampled visit (${sampledRegisterSpans})`);
-    const leftToSdk = Object.entries(stats.sdkDelivered).filter(([, n]) => n > 0).map(([reason, n]) => `${reason} ${n}`);
-    say(`recorded as span events: ${stats.spanEvents}, as log events (no recording span): ${stats.logEvents}; left to the SDK's own delivery: ${leftToSdk.join(', ') || 'none'}`);
-    say(`senders seen by FlagSync: ${[...new Set(standIn.batches.map((b) => `${b.sdkContext.sdkName}@${b.sdkContext.sdkVersion}`))].join(', ')}; SDK impressions held back: ${sdkDeliveryGuardStats().filteredImpressions}; rejected requests: ${standIn.rejections.length}`);
+    say(
+      `register_server_ms derived from server spans (no track() call): ${derived.length} events, one per sampled ` +
+        `visit (${sampledRegisterSpans})`,
+    );
+    const leftToSdk = Object.entries(stats.sdkDelivered)
+      .filter(([, n]) => n > 0)
+      .map(([reason, n]) => `${reason} ${n}`);
+    say(
+      `recorded as span events: ${stats.spanEvents}, as log events (no recording span): ${stats.logEvents}; left to ` +
+        `the SDK's own delivery: ${leftToSdk.join(', ') || 'none'}`,
+    );
+    const senders = [...new Set(standIn.batches.map((b) => `${b.sdkContext.sdkName}@${b.sdkContext.sdkVersion}`))];
+    say(
+      `senders seen by FlagSync: ${senders.join(', ')}; ` +
+        `SDK impressions held back: ${sdkDeliveryGuardStats().filteredImpressions}; ` +
+        `rejected requests: ${standIn.rejections.length}`,
+    );
     await standIn.close();
-    const ok = impressions.length === flagCalls && events.length === trackCalls && derived.length === sampledRegisterSpans;
+    const ok =
+      impressions.length === flagCalls && events.length === trackCalls && derived.length === sampledRegisterSpans;
     say(ok ? 'OK: every call reached FlagSync exactly once.' : 'MISMATCH: see the counts above.');
     // node-sdk 0.1.1 leaves a timer running after destroy(); end the demo explicitly.
     process.exit(ok ? 0 : 1);

@@ -26,16 +26,25 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'run the collector-side OTLP/HTTP service that forwards to FlagSync',
   async run(args) {
-    const { values } = parseArgs({ args, options: { host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({
+      args,
+      options: { host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    });
     if (values.help) {
-      process.stdout.write(HELP + '\n');
+      process.stdout.write(`${HELP}\n`);
       return 0;
     }
-    diag.setLogger(jsonStderrLogger(), { logLevel: logLevelFromEnv(process.env.OTEL_LOG_LEVEL), suppressOverrideMessage: true });
+    diag.setLogger(jsonStderrLogger(), {
+      logLevel: logLevelFromEnv(process.env.OTEL_LOG_LEVEL),
+      suppressOverrideMessage: true,
+    });
     const port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && !Number.isInteger(port)) throw new Error(`--port must be a number, got "${values.port}"`);
-    const service = await startFlagSyncService({ ...(values.host ? { host: values.host } : {}), ...(port !== undefined ? { port } : {}) });
-    process.stdout.write(service.url + '\n');
+    const service = await startFlagSyncService({
+      ...(values.host ? { host: values.host } : {}),
+      ...(port !== undefined ? { port } : {}),
+    });
+    process.stdout.write(`${service.url}\n`);
     const signal = await untilSignal();
     diag.info(`received ${signal}: draining`);
     await service.close();

@@ -27,16 +27,27 @@ export const standInCommand: Command = {
       },
     });
     if (values.help) {
-      process.stdout.write(HELP + '\n');
+      process.stdout.write(`${HELP}\n`);
       return 0;
     }
     const port = Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got "${values.port}"`);
-    const standIn = await startStandIn({ port, host: values.host, sdkKeys: values['sdk-key'] ?? [STANDIN_DEFAULT_SDK_KEY] });
-    process.stderr.write(`FlagSync stand-in listening on ${standIn.url} (accepted SDK keys: ${values['sdk-key'] ? `${values['sdk-key'].length} given` : STANDIN_DEFAULT_SDK_KEY})\n`);
-    process.stdout.write(standIn.url + '\n');
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error(`--port must be 0..65535, got "${values.port}"`);
+    const standIn = await startStandIn({
+      port,
+      host: values.host,
+      sdkKeys: values['sdk-key'] ?? [STANDIN_DEFAULT_SDK_KEY],
+    });
+    process.stderr.write(
+      `FlagSync stand-in listening on ${standIn.url} (accepted SDK keys: ` +
+        `${values['sdk-key'] ? `${values['sdk-key'].length} given` : STANDIN_DEFAULT_SDK_KEY})\n`,
+    );
+    process.stdout.write(`${standIn.url}\n`);
     await untilSignal();
-    process.stderr.write(`received ${standIn.impressions().length} impressions and ${standIn.events().length} events; ${standIn.rejections.length} requests rejected\n`);
+    process.stderr.write(
+      `received ${standIn.impressions().length} impressions and ${standIn.events().length} events; ` +
+        `${standIn.rejections.length} requests rejected\n`,
+    );
     await standIn.close();
     return 0;
   },

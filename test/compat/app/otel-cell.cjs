@@ -8,7 +8,8 @@ const SMALL_LIMIT = 32;
 
 module.exports = function createCellOtel(line) {
   const cell = JSON.parse(process.env.CELL);
-  if (cell.reference) return { reference: true, inRequest: (_name, fn) => fn(), shutdown: async () => undefined, stats: () => null };
+  if (cell.reference)
+    return { reference: true, inRequest: (_name, fn) => fn(), shutdown: async () => undefined, stats: () => null };
 
   const { FlagSyncSpanExporter, FlagSyncLogRecordExporter } = require('flagsync-otel/exporters');
   const options = { flushIntervalMillis: 50 }; // key and URL from FLAGSYNC_SDK_KEY / FLAGSYNC_EVENTS_URL
@@ -20,7 +21,10 @@ module.exports = function createCellOtel(line) {
     on: () => new line.samplers.AlwaysOnSampler(),
     off: () => new line.samplers.AlwaysOffSampler(),
     // Records, never samples: processors do not export such spans.
-    record: () => ({ shouldSample: () => ({ decision: line.samplers.SamplingDecision.RECORD }), toString: () => 'RecordOnly' }),
+    record: () => ({
+      shouldSample: () => ({ decision: line.samplers.SamplingDecision.RECORD }),
+      toString: () => 'RecordOnly',
+    }),
     'parent-unsampled': () => new line.samplers.ParentBasedSampler({ root: new line.samplers.AlwaysOnSampler() }),
   }[cell.sampler]();
 
@@ -56,12 +60,21 @@ module.exports = function createCellOtel(line) {
   // The request's parent, for the parent-based cell: a remote caller that did not sample the trace.
   const parent = () =>
     cell.sampler === 'parent-unsampled'
-      ? api.trace.setSpanContext(api.ROOT_CONTEXT, { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: api.TraceFlags.NONE, isRemote: true })
+      ? api.trace.setSpanContext(api.ROOT_CONTEXT, {
+          traceId: '0af7651916cd43dd8448eb211c80319c',
+          spanId: 'b7ad6b7169203331',
+          traceFlags: api.TraceFlags.NONE,
+          isRemote: true,
+        })
       : api.context.active();
   const tracer = api.trace.getTracer('compat-app');
   return {
     auto: cell.setup === 'nodesdk',
-    inRequest: (name, fn) => tracer.startActiveSpan(name, {}, parent(), (span) => (fn(), span.end())),
+    inRequest: (name, fn) =>
+      tracer.startActiveSpan(name, {}, parent(), (span) => {
+        fn();
+        span.end();
+      }),
     shutdown,
     stats: () => instrumentation?.recorderStats ?? null,
   };

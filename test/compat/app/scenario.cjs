@@ -47,12 +47,21 @@ function calls(client, user) {
  * some of its span events within a small attribute length limit.
  */
 async function runScenario({ FlagSyncFactory, wrap, otel }) {
-  const client = wrap(FlagSyncFactory({ sdkKey: process.env.FLAGSYNC_SDK_KEY, urls: { sdk: process.env.FLAGSYNC_EVENTS_URL }, sync: { type: 'off' } }).client());
+  const client = wrap(
+    FlagSyncFactory({
+      sdkKey: process.env.FLAGSYNC_SDK_KEY,
+      urls: { sdk: process.env.FLAGSYNC_EVENTS_URL },
+      sync: { type: 'off' },
+    }).client(),
+  );
   await client.waitForReady();
-  USERS.forEach((user, i) => (i === 0 || i === 3 ? otel.inRequest(`GET /page/${i}`, () => calls(client, user)) : calls(client, user)));
+  USERS.forEach((user, i) => {
+    if (i === 0 || i === 3) otel.inRequest(`GET /page/${i}`, () => calls(client, user));
+    else calls(client, user);
+  });
   await otel.shutdown();
   await client.destroy();
-  process.stdout.write(JSON.stringify({ stats: otel.stats() }) + '\n');
+  process.stdout.write(`${JSON.stringify({ stats: otel.stats() })}\n`);
   // node-sdk 0.1.1 leaves a 60 s timer behind after destroy() (and traps SIGTERM): exit explicitly.
   process.exit(0);
 }

@@ -12,10 +12,7 @@ import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { StackContextManager, WebTracerProvider } from '@opentelemetry/sdk-trace-web';
 import { installBrowserSdkDeliveryGuard, instrumentFlagSyncClient } from 'flagsync-otel';
 
-const USERS = [
-  { key: 'browser-1', attributes: { plan: 'pro', locale: 'nb-NO' } },
-  { key: 'browser-2' },
-];
+const USERS = [{ key: 'browser-1', attributes: { plan: 'pro', locale: 'nb-NO' } }, { key: 'browser-2' }];
 
 function calls(client) {
   client.flag('register-button-copy', 'Register');
@@ -37,13 +34,21 @@ function calls(client) {
 window.runSession = async (mode) => {
   const providers = [];
   if (mode !== 'native') {
-    const tracerProvider = new WebTracerProvider({ spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: '/v1/traces' }), { scheduledDelayMillis: 50 })] });
+    const tracerProvider = new WebTracerProvider({
+      spanProcessors: [
+        new BatchSpanProcessor(new OTLPTraceExporter({ url: '/v1/traces' }), { scheduledDelayMillis: 50 }),
+      ],
+    });
     // register() installs a context manager; without it, spans are never active.
     if (mode === 'context-manager') tracerProvider.register({ contextManager: new StackContextManager() });
     else trace.setGlobalTracerProvider(tracerProvider);
     providers.push(tracerProvider);
     if (mode !== 'no-signal') {
-      const loggerProvider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: '/v1/logs' }), scheduledDelayMillis: 50 })] });
+      const loggerProvider = new LoggerProvider({
+        processors: [
+          new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: '/v1/logs' }), scheduledDelayMillis: 50 }),
+        ],
+      });
       logs.setGlobalLoggerProvider(loggerProvider);
       providers.push(loggerProvider);
     }
@@ -51,7 +56,12 @@ window.runSession = async (mode) => {
   }
   const tracer = trace.getTracer('page');
   for (const core of USERS) {
-    const raw = FlagSyncFactory({ sdkKey: 'standin-sdk-key', core, urls: { sdk: location.origin }, sync: { type: 'off' } }).client();
+    const raw = FlagSyncFactory({
+      sdkKey: 'standin-sdk-key',
+      core,
+      urls: { sdk: location.origin },
+      sync: { type: 'off' },
+    }).client();
     const client = mode === 'native' ? raw : instrumentFlagSyncClient(raw);
     await client.waitForReady();
     tracer.startActiveSpan(`render for ${core.key}`, (span) => {

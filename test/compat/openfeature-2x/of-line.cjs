@@ -6,12 +6,16 @@ const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-
 const { logs } = require('@opentelemetry/api-logs');
 
 exports.tracerProvider = (exporter) => {
-  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 50 })] });
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 50 })],
+  });
   api.trace.setGlobalTracerProvider(provider);
   return provider;
 };
 exports.loggerProvider = (exporter) => {
-  const provider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 50 })] });
+  const provider = new LoggerProvider({
+    processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 50 })],
+  });
   logs.setGlobalLoggerProvider(provider);
   return provider;
 };

@@ -7,12 +7,16 @@ const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-
 const apiLogs = require('@opentelemetry/api-logs');
 
 exports.tracerProvider = (exporter) => {
-  const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 50 })] });
+  const provider = new TracerProvider({
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 50 })],
+  });
   api.trace.setGlobalTracerProvider(provider);
   return provider;
 };
 exports.loggerProvider = (exporter) => {
-  const provider = new LoggerProvider({ processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 50 })] });
+  const provider = new LoggerProvider({
+    processors: [new BatchLogRecordProcessor({ exporter, scheduledDelayMillis: 50 })],
+  });
   api.logs.setGlobalLoggerProvider(provider);
   apiLogs.logs.setGlobalLoggerProvider(provider);
   return provider;

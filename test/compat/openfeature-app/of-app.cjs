@@ -21,7 +21,11 @@ async function main() {
   const tracerProvider = line.tracerProvider(new FlagSyncSpanExporter(options));
   const loggerProvider = line.loggerProvider(new FlagSyncLogRecordExporter(options));
   const flags = {
-    'register-button-copy': { variants: { register: 'Register', join: 'Join Now' }, defaultVariant: 'join', disabled: false },
+    'register-button-copy': {
+      variants: { register: 'Register', join: 'Join Now' },
+      defaultVariant: 'join',
+      disabled: false,
+    },
     'checkout-config': { variants: { grid: { layout: 'grid', columns: 3 } }, defaultVariant: 'grid', disabled: false },
   };
   await OpenFeature.setProviderAndWait(new FlagSyncNamedProvider(flags));
@@ -45,7 +49,10 @@ async function main() {
   await tracerProvider.shutdown();
   await loggerProvider.shutdown();
 }
-main().then(() => process.exit(0), (error) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

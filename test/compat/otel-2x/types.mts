@@ -11,6 +11,9 @@ const options: FlagSyncInstrumentationOptions = { flagSignal: 'log', noRecording
 export const spanExporter: SpanExporter = new FlagSyncSpanExporter({ sdkKey: 'k' });
 export const logExporter: LogRecordExporter = new FlagSyncLogRecordExporter({ sdkKey: 'k' });
 export const instrumentation: Instrumentation = new FlagSyncInstrumentation(options);
-export const processors = [new BatchSpanProcessor(new FlagSyncSpanExporter()), new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter() })];
+export const processors = [
+  new BatchSpanProcessor(new FlagSyncSpanExporter()),
+  new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter() }),
+];
 export const client = instrumentFlagSyncClient(FlagSyncFactory({ sdkKey: 'k' }).client(), options);
 export const value: unknown = client.flag({ key: 'u' }, 'f', 'default');

@@ -8,9 +8,12 @@ import { FlagSyncLogRecordExporter, FlagSyncSpanExporter } from 'flagsync-otel/e
 import { FlagSyncInstrumentation } from 'flagsync-otel/instrumentation';
 
 const options: FlagSyncInstrumentationOptions = { flagSignal: 'log', noRecordingSpan: 'sdk' };
-const spanExporter: SpanExporter = new FlagSyncSpanExporter({ sdkKey: 'k' });
-const logExporter: LogRecordExporter = new FlagSyncLogRecordExporter({ sdkKey: 'k' });
-const instrumentation: Instrumentation = new FlagSyncInstrumentation(options);
-const processors = [new BatchSpanProcessor({ exporter: new FlagSyncSpanExporter() }), new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter() })];
+const _spanExporter: SpanExporter = new FlagSyncSpanExporter({ sdkKey: 'k' });
+const _logExporter: LogRecordExporter = new FlagSyncLogRecordExporter({ sdkKey: 'k' });
+const _instrumentation: Instrumentation = new FlagSyncInstrumentation(options);
+const _processors = [
+  new BatchSpanProcessor({ exporter: new FlagSyncSpanExporter() }),
+  new BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter() }),
+];
 const client = instrumentFlagSyncClient(FlagSyncFactory({ sdkKey: 'k' }).client(), options);
-const value: unknown = client.flag({ key: 'u' }, 'f', 'default');
+const _value: unknown = client.flag({ key: 'u' }, 'f', 'default');

@@ -1,4 +1,5 @@
-// Node entry point: the local FlagSync stand-in, for tests and offline trials.
+// Node entry point for tests and offline trials: a local FlagSync stand-in (the track API with
+// strict validation, the flag routes of both SDKs, fault injection). Not for production.
 export { startStandIn, STANDIN_DEFAULT_SDK_KEY } from './standin/server.js';
 export type { Fault, ReceivedBatch, Rejection, StandIn, StandInOptions } from './standin/server.js';
 export { STANDIN_FLAGS } from './standin/flags.js';
