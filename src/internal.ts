@@ -6,3 +6,4 @@ export { decodeLogsJson, decodeTracesJson } from './otlp/decode-json.js';
 export { createClientInstrumenter } from './instrumentation/wrap-client.js';
 export { createDerivedEvents, TraceContexts } from './convert/derived-events.js';
 export { convertSpans } from './convert/sources.js';
+export { withGeneratedOptions } from './config/options-docs.js';

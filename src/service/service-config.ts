@@ -1,66 +1,36 @@
-/** Service options: user options, then environment, then defaults, validated in one place. */
+/** Service options: user options, then environment, then defaults, through the one option schema. */
+import { readFileSync } from 'node:fs';
 import {
-  FlagSyncConfigError,
   resolveDeliveryConfig,
   type FlagSyncDeliveryOptions,
   type ResolvedDeliveryConfig,
 } from '../config/delivery-config.js';
-import { readFileSync } from 'node:fs';
+import { FlagSyncConfigError, optionsOf, resolveOptions } from '../config/options.js';
 import type { ConverterOptions } from '../convert/converter.js';
 import type { DerivedEventsConfig } from '../convert/derived-events.js';
 import { compileRules, type DerivedEventRule } from '../convert/derived-rules.js';
 
 /**
- * Derived-event rules (`derivedEvents`) come from options, or from env `FLAGSYNC_DERIVED_EVENTS`
- * (their JSON) or `FLAGSYNC_DERIVED_EVENTS_FILE` (a file of it); the trace memory's bounds from
- * `FLAGSYNC_DERIVED_EVENTS_WINDOW` (ms) and `FLAGSYNC_DERIVED_EVENTS_MAX_TRACES`.
+ * The service's options; environment variables, defaults and bounds are in docs/collector.md,
+ * generated from the schema (src/config/options.ts). Derived-event rules come from
+ * `derivedEvents`, or env FLAGSYNC_DERIVED_EVENTS (their JSON) or FLAGSYNC_DERIVED_EVENTS_FILE.
  */
 export interface FlagSyncServiceOptions extends FlagSyncDeliveryOptions, ConverterOptions, DerivedEventsConfig {
-  /** Bind address. Env `FLAGSYNC_SERVICE_HOST`. Default `127.0.0.1` (loopback only). */
   host?: string;
-  /** Env `FLAGSYNC_SERVICE_PORT`. Default 4318; 0 picks a free port. */
   port?: number;
-  /** Require `Authorization: Bearer <token>`. Env `FLAGSYNC_SERVICE_BEARER_TOKEN`. Default: none. */
   bearerToken?: string;
-  /**
-   * Largest request body after decompression (bytes); 413 above. Env `FLAGSYNC_SERVICE_MAX_BODY_BYTES`. Default 16 MiB.
-   */
   maxBodyBytes?: number;
-  /**
-   * How long a request waits for its data to reach FlagSync before answering 503 (ms). Env
-   * `FLAGSYNC_SERVICE_ACK_TIMEOUT`. Default 10000.
-   */
   ackTimeoutMillis?: number;
-  /**
-   * How long delivered identities are remembered to drop collector retries (ms). Env `FLAGSYNC_SERVICE_DEDUPE_WINDOW`.
-   * Default 600000.
-   */
   dedupeWindowMillis?: number;
-  /**
-   * Most identities remembered (about 210 bytes of memory each: 1,000,000 is about 210 MB). Env
-   * `FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES`. Default 1000000.
-   */
   dedupeMaxEntries?: number;
-  /**
-   * Keep delivered identities in this directory too (a local volume), so duplicates are still
-   * removed after a crash or restart. One service per directory. Env `FLAGSYNC_SERVICE_DEDUPE_DIR`.
-   * Default: memory only.
-   */
   dedupeDir?: string;
-  /** Requests handled at once; more get 503. Env `FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS`. Default 256. */
   maxConcurrentRequests?: number;
-  /**
-   * Longest time a client may take to send a whole request (ms); slower ones get 408 and are closed. Env
-   * `FLAGSYNC_SERVICE_REQUEST_TIMEOUT`. Default 60000.
-   */
   requestTimeoutMillis?: number;
-  /** Serve HTTPS with this PEM certificate (chain) file. Env `FLAGSYNC_SERVICE_TLS_CERT_FILE`; needs the key too. */
   tlsCertFile?: string;
-  /** PEM private key file for `tlsCertFile`. Env `FLAGSYNC_SERVICE_TLS_KEY_FILE`. */
   tlsKeyFile?: string;
 }
 
-/** The service's default for FLAGSYNC_EXPORT_SCHEDULE_DELAY (the exporters' is 2000 ms). */
+/** The service's default flush interval: requests wait for delivery (the exporters' is 2000 ms). */
 const SERVICE_FLUSH_INTERVAL = 200;
 
 export interface ResolvedServiceConfig {
@@ -80,78 +50,56 @@ export interface ResolvedServiceConfig {
   derived: DerivedEventsConfig;
 }
 
-const NUMBERS = [
-  ['port', 'FLAGSYNC_SERVICE_PORT', 4318, 0, 65535],
-  ['maxBodyBytes', 'FLAGSYNC_SERVICE_MAX_BODY_BYTES', 16 * 1024 * 1024, 1024, 1024 ** 3],
-  ['ackTimeoutMillis', 'FLAGSYNC_SERVICE_ACK_TIMEOUT', 10_000, 1, 3_600_000],
-  ['dedupeWindowMillis', 'FLAGSYNC_SERVICE_DEDUPE_WINDOW', 600_000, 0, 7 * 24 * 3_600_000],
-  ['dedupeMaxEntries', 'FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES', 1_000_000, 0, 100_000_000],
-  ['maxConcurrentRequests', 'FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS', 256, 1, 100_000],
-  ['requestTimeoutMillis', 'FLAGSYNC_SERVICE_REQUEST_TIMEOUT', 60_000, 100, 3_600_000],
-  ['derivedEventsWindowMillis', 'FLAGSYNC_DERIVED_EVENTS_WINDOW', 300_000, 1000, 24 * 3_600_000],
-  ['derivedEventsMaxTraces', 'FLAGSYNC_DERIVED_EVENTS_MAX_TRACES', 100_000, 1, 10_000_000],
-] as const;
-
 export function resolveServiceConfig(
   options: FlagSyncServiceOptions = {},
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedServiceConfig {
-  const numbers: Record<string, number> = {};
-  for (const [option, envName, fallback, min, max] of NUMBERS) {
-    const fromOption = options[option];
-    const raw = fromOption ?? (env[envName] ? Number(env[envName]) : undefined);
-    if (raw === undefined) {
-      numbers[option] = fallback;
-      continue;
-    }
-    if (!Number.isInteger(raw) || raw < min || raw > max) {
-      const source = fromOption !== undefined ? `option ${option}` : `env ${envName}`;
-      throw new FlagSyncConfigError(
-        `${source} must be an integer from ${min} to ${max}, got ${JSON.stringify(fromOption ?? env[envName])}`,
-      );
-    }
-    numbers[option] = raw;
-  }
-  const bearerToken = options.bearerToken ?? (env.FLAGSYNC_SERVICE_BEARER_TOKEN || undefined);
-  if (bearerToken !== undefined && (bearerToken.length < 16 || /\s/.test(bearerToken))) {
+  const given = options as Record<string, unknown>;
+  type ServiceValues = Omit<ResolvedServiceConfig, 'tls' | 'delivery' | 'converter' | 'derived'> & {
+    tlsCertFile: string | undefined;
+    tlsKeyFile: string | undefined;
+  };
+  const v = resolveOptions(optionsOf('service'), given, env) as unknown as ServiceValues;
+  const derived = resolveOptions(optionsOf('derived'), given, env) as unknown as Required<
+    Omit<DerivedEventsConfig, 'derivedEvents'>
+  >;
+  const bearerToken = v.bearerToken;
+  if (bearerToken !== undefined && bearerToken.length < 16) {
     throw new FlagSyncConfigError(
       'the bearer token (FLAGSYNC_SERVICE_BEARER_TOKEN) must be at least 16 characters without white space',
     );
   }
-  const certFile = options.tlsCertFile ?? (env.FLAGSYNC_SERVICE_TLS_CERT_FILE || undefined);
-  const keyFile = options.tlsKeyFile ?? (env.FLAGSYNC_SERVICE_TLS_KEY_FILE || undefined);
+  const certFile = v.tlsCertFile;
+  const keyFile = v.tlsKeyFile;
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new FlagSyncConfigError(
       'TLS needs both a certificate and a key (FLAGSYNC_SERVICE_TLS_CERT_FILE and FLAGSYNC_SERVICE_TLS_KEY_FILE)',
     );
   }
+  const rulesSource =
+    options.derivedEvents !== undefined
+      ? 'derivedEvents'
+      : env.FLAGSYNC_DERIVED_EVENTS_FILE
+        ? 'FLAGSYNC_DERIVED_EVENTS_FILE'
+        : 'FLAGSYNC_DERIVED_EVENTS';
   return {
-    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
-    host: options.host ?? env.FLAGSYNC_SERVICE_HOST ?? '127.0.0.1',
-    port: numbers.port!,
+    host: v.host,
+    port: v.port,
     bearerToken,
-    maxBodyBytes: numbers.maxBodyBytes!,
-    ackTimeoutMillis: numbers.ackTimeoutMillis!,
-    dedupeWindowMillis: numbers.dedupeWindowMillis!,
-    dedupeMaxEntries: numbers.dedupeMaxEntries!,
-    dedupeDir: options.dedupeDir ?? (env.FLAGSYNC_SERVICE_DEDUPE_DIR || undefined),
-    maxConcurrentRequests: numbers.maxConcurrentRequests!,
-    requestTimeoutMillis: numbers.requestTimeoutMillis!,
-    // Requests wait for their data to be delivered, so a partial batch should not wait 2 s for a timer.
-    delivery: resolveDeliveryConfig(
-      { flushIntervalMillis: env.FLAGSYNC_EXPORT_SCHEDULE_DELAY ? undefined : SERVICE_FLUSH_INTERVAL, ...options },
-      env,
-    ),
+    maxBodyBytes: v.maxBodyBytes,
+    ackTimeoutMillis: v.ackTimeoutMillis,
+    dedupeWindowMillis: v.dedupeWindowMillis,
+    dedupeMaxEntries: v.dedupeMaxEntries,
+    dedupeDir: v.dedupeDir,
+    maxConcurrentRequests: v.maxConcurrentRequests,
+    requestTimeoutMillis: v.requestTimeoutMillis,
+    tls: certFile && keyFile ? { certFile, keyFile } : undefined,
+    delivery: resolveDeliveryConfig(options, env, { flushIntervalMillis: SERVICE_FLUSH_INTERVAL }),
     converter: options.providerNames ? { providerNames: options.providerNames } : {},
     derived: {
-      derivedEvents:
-        validRules(options.derivedEvents, 'derivedEvents') ??
-        validRules(
-          derivedEventsFromEnv(env),
-          env.FLAGSYNC_DERIVED_EVENTS_FILE ? 'FLAGSYNC_DERIVED_EVENTS_FILE' : 'FLAGSYNC_DERIVED_EVENTS',
-        ),
-      derivedEventsWindowMillis: numbers.derivedEventsWindowMillis!,
-      derivedEventsMaxTraces: numbers.derivedEventsMaxTraces!,
+      derivedEvents: validRules(options.derivedEvents ?? derivedEventsFromEnv(env), rulesSource),
+      derivedEventsWindowMillis: derived.derivedEventsWindowMillis,
+      derivedEventsMaxTraces: derived.derivedEventsMaxTraces,
     },
   };
 }

@@ -48,6 +48,6 @@ describe('resolveServiceConfig', () => {
       /bearer token \(FLAGSYNC_SERVICE_BEARER_TOKEN\) must be at least 16 characters/,
     );
     expect(() => resolveServiceConfig({ bearerToken: 'short' }, key)).not.toThrow(/short/);
-    expect(() => resolveServiceConfig({}, {})).toThrow('an SDK key is required');
+    expect(() => resolveServiceConfig({}, {})).toThrow('a FlagSync server SDK key is required');
   });
 });

@@ -31,7 +31,7 @@ describe('resolveDeliveryConfig', () => {
   it('requires an SDK key, naming both ways to give it', () => {
     expect(() => resolveDeliveryConfig({}, {})).toThrow(
       new FlagSyncConfigError(
-        'an SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY',
+        'a FlagSync server SDK key is required: pass { sdkKey } or set FLAGSYNC_SDK_KEY',
         'set FLAGSYNC_SDK_KEY to your FlagSync server SDK key',
       ),
     );
@@ -39,22 +39,27 @@ describe('resolveDeliveryConfig', () => {
 
   it('rejects bad URLs and numbers with the option name, never echoing the key', () => {
     expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', eventsUrl: 'ftp://x' }, {})).toThrow(
-      /eventsUrl \(FLAGSYNC_EVENTS_URL\) must use http or https/,
+      'option eventsUrl must be an http(s) URL, got "ftp://x"',
     );
     expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', eventsUrl: 'not a url' }, {})).toThrow(
       /must be an http\(s\) URL/,
     );
     expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1' }, { FLAGSYNC_EXPORT_TIMEOUT: 'soon' })).toThrow(
-      'env FLAGSYNC_EXPORT_TIMEOUT must be an integer >= 1, got "soon"',
+      'env FLAGSYNC_EXPORT_TIMEOUT must be an integer from 1 to 3600000, got "soon"',
     );
     expect(() => resolveDeliveryConfig({ sdkKey: 'secret-key-1', maxBatchSize: 0 }, {})).toThrow(
-      'option maxBatchSize must be an integer >= 1, got 0',
+      'option maxBatchSize must be an integer from 1 to 10000, got 0',
     );
     try {
       resolveDeliveryConfig({ sdkKey: 'secret-key-1', maxQueueSize: -1 }, {});
     } catch (error) {
       expect(String(error)).not.toContain('secret-key-1');
     }
+    // A wrong key itself is never shown either.
+    expect(() => resolveDeliveryConfig({ sdkKey: 'has space' }, {})).toThrow(
+      'option sdkKey must not contain white space',
+    );
+    expect(() => resolveDeliveryConfig({}, { FLAGSYNC_SDK_KEY: 'has space' })).not.toThrow(/has space/);
   });
 });
 

@@ -1,6 +1,7 @@
 /** `flagsync-otel serve`: the collector-side OTLP/HTTP service, until SIGTERM/SIGINT. */
 import { parseArgs } from 'node:util';
 import { diag } from '@opentelemetry/api';
+import { envHelp } from '../../config/options-docs.js';
 import { startFlagSyncService } from '../../service/flagsync-service.js';
 import { untilSignal, type Command } from '../command.js';
 import { jsonStderrLogger, logLevelFromEnv } from '../json-diag-logger.js';
@@ -12,14 +13,10 @@ OpenTelemetry Collector's otlp_http exporter (collector-config.sidecar.yaml), an
 impressions and events to FlagSync, answering only once they are delivered. Run one beside each
 collector (a sidecar); with a collector built with the flagsync exporter, no service is needed.
 
-Configuration (flags override env):
-  FLAGSYNC_SDK_KEY (required), FLAGSYNC_EVENTS_URL
-  FLAGSYNC_SERVICE_HOST, FLAGSYNC_SERVICE_PORT, FLAGSYNC_SERVICE_BEARER_TOKEN,
-  FLAGSYNC_SERVICE_MAX_BODY_BYTES, FLAGSYNC_SERVICE_ACK_TIMEOUT, FLAGSYNC_SERVICE_DEDUPE_WINDOW,
-  FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES, FLAGSYNC_SERVICE_DEDUPE_DIR (keep delivered ids on a local
-  volume: duplicates removed across restarts; one service per directory), FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS,
-  FLAGSYNC_SERVICE_REQUEST_TIMEOUT, FLAGSYNC_SERVICE_TLS_CERT_FILE, FLAGSYNC_SERVICE_TLS_KEY_FILE,
-  FLAGSYNC_EXPORT_* (batching, queue, timeouts), OTEL_LOG_LEVEL (default info).
+Environment (flags override it):
+${envHelp(['delivery', 'service', 'derived'])}
+  FLAGSYNC_DERIVED_EVENTS, FLAGSYNC_DERIVED_EVENTS_FILE  derived-event rules, JSON (default: none)
+  OTEL_LOG_LEVEL  log level, JSON lines on stderr (default: info)
 Endpoints: GET /healthz, GET /readyz, GET /metrics (Prometheus text).`;
 
 export const serveCommand: Command = {

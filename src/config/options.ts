@@ -1,0 +1,386 @@
+/**
+ * The one option schema: every setting of the exporters and the sidecar service, with its
+ * environment variable, type, default, bounds and documentation. Exporters, service and CLI
+ * resolve through resolveOptions(); the README and docs tables and `serve --help` are generated
+ * from it (options-docs.ts; a test fails when they drift).
+ *
+ * A table and one function rather than a schema library: the rules are few (integers with bounds,
+ * URLs, secrets, strings), the table is what the docs are generated from, and the package keeps
+ * no dependency on either OpenTelemetry line's core.
+ */
+
+type OptionType = 'integer' | 'url' | 'secret' | 'string';
+
+export interface OptionSpec {
+  /** The option's name in code. */
+  readonly name: string;
+  /** Its environment variable, if it has one. */
+  readonly env?: string;
+  readonly type: OptionType;
+  /** Default; undefined means none (required when `required`). */
+  readonly default?: number | string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly required?: boolean;
+  /** How the default reads in the docs, when the number alone would not say it (units). */
+  readonly defaultText?: string;
+  readonly doc: string;
+  /** Exporters and service (delivery), service only, derived events. */
+  readonly scope: 'delivery' | 'service' | 'derived';
+}
+
+const HOUR = 3_600_000;
+
+export const OPTIONS: readonly OptionSpec[] = [
+  // Delivery to FlagSync: the in-process exporters and the service alike.
+  {
+    scope: 'delivery',
+    name: 'sdkKey',
+    env: 'FLAGSYNC_SDK_KEY',
+    type: 'secret',
+    required: true,
+    doc: 'FlagSync server SDK key',
+  },
+  {
+    scope: 'delivery',
+    name: 'eventsUrl',
+    env: 'FLAGSYNC_EVENTS_URL',
+    type: 'url',
+    default: 'https://sdk.flagsync.com',
+    doc: "base URL of FlagSync's track API",
+  },
+  {
+    scope: 'delivery',
+    name: 'maxBatchSize',
+    env: 'FLAGSYNC_EXPORT_MAX_BATCH_SIZE',
+    type: 'integer',
+    default: 500,
+    min: 1,
+    max: 10_000,
+    doc: 'items per request to FlagSync',
+  },
+  {
+    scope: 'delivery',
+    name: 'maxBatchBytes',
+    env: 'FLAGSYNC_EXPORT_MAX_BATCH_BYTES',
+    type: 'integer',
+    default: 1024 * 1024,
+    min: 1024,
+    max: 64 * 1024 * 1024,
+    defaultText: '1 MiB',
+    doc: 'bytes per request body',
+  },
+  {
+    scope: 'delivery',
+    name: 'flushIntervalMillis',
+    env: 'FLAGSYNC_EXPORT_SCHEDULE_DELAY',
+    type: 'integer',
+    default: 2000,
+    min: 1,
+    max: HOUR,
+    defaultText: '2000 ms (the service: 200 ms, as requests wait for delivery)',
+    doc: 'longest wait before a partial batch is sent',
+  },
+  {
+    scope: 'delivery',
+    name: 'maxQueueSize',
+    env: 'FLAGSYNC_EXPORT_MAX_QUEUE_SIZE',
+    type: 'integer',
+    default: 50_000,
+    min: 1,
+    max: 10_000_000,
+    doc: 'items queued per route (impressions, events) while FlagSync is slow or down; beyond it new items are dropped and counted',
+  },
+  {
+    scope: 'delivery',
+    name: 'maxQueueBytes',
+    env: 'FLAGSYNC_EXPORT_MAX_QUEUE_BYTES',
+    type: 'integer',
+    default: 64 * 1024 * 1024,
+    min: 1024,
+    max: 8 * 1024 ** 3,
+    defaultText: '64 MiB',
+    doc: 'bytes of queued JSON per route; beyond it new items are dropped and counted',
+  },
+  {
+    scope: 'delivery',
+    name: 'timeoutMillis',
+    env: 'FLAGSYNC_EXPORT_TIMEOUT',
+    type: 'integer',
+    default: 10_000,
+    min: 1,
+    max: HOUR,
+    defaultText: '10000 ms (doubled, up to 4x, after a timeout)',
+    doc: 'per-request timeout',
+  },
+  {
+    scope: 'delivery',
+    name: 'initialBackoffMillis',
+    type: 'integer',
+    default: 1000,
+    min: 1,
+    max: HOUR,
+    doc: 'first retry delay; doubles per attempt, with jitter',
+  },
+  {
+    scope: 'delivery',
+    name: 'maxBackoffMillis',
+    type: 'integer',
+    default: 30_000,
+    min: 1,
+    max: HOUR,
+    doc: "longest retry delay, unless FlagSync's Retry-After asks for more",
+  },
+  {
+    scope: 'delivery',
+    name: 'maxRetryAfterMillis',
+    env: 'FLAGSYNC_EXPORT_MAX_RETRY_AFTER',
+    type: 'integer',
+    default: 300_000,
+    min: 0,
+    max: 24 * HOUR,
+    doc: 'longest Retry-After honoured; longer ones are cut to this',
+  },
+  {
+    scope: 'delivery',
+    name: 'configErrorRetryDelayMillis',
+    env: 'FLAGSYNC_EXPORT_CONFIG_ERROR_RETRY_DELAY',
+    type: 'integer',
+    default: 30_000,
+    min: 1,
+    max: 24 * HOUR,
+    doc: 'pause before retrying after 401/403 (the key), 404/405 or a redirect (the URL); the data is kept meanwhile',
+  },
+  {
+    scope: 'delivery',
+    name: 'shutdownTimeoutMillis',
+    env: 'FLAGSYNC_EXPORT_SHUTDOWN_TIMEOUT',
+    type: 'integer',
+    default: 10_000,
+    min: 0,
+    max: HOUR,
+    doc: 'deadline for shutdown() and forceFlush()',
+  },
+  // Derived events: exporters and service.
+  {
+    scope: 'derived',
+    name: 'derivedEventsWindowMillis',
+    env: 'FLAGSYNC_DERIVED_EVENTS_WINDOW',
+    type: 'integer',
+    default: 300_000,
+    min: 1000,
+    max: 24 * HOUR,
+    doc: "how long a trace's flag contexts (and spans waiting for one) are kept for derived events",
+  },
+  {
+    scope: 'derived',
+    name: 'derivedEventsMaxTraces',
+    env: 'FLAGSYNC_DERIVED_EVENTS_MAX_TRACES',
+    type: 'integer',
+    default: 100_000,
+    min: 1,
+    max: 10_000_000,
+    doc: 'traces remembered at once for derived events (the oldest are forgotten first)',
+  },
+  // The sidecar service.
+  {
+    scope: 'service',
+    name: 'host',
+    env: 'FLAGSYNC_SERVICE_HOST',
+    type: 'string',
+    default: '127.0.0.1',
+    defaultText: '127.0.0.1 (loopback only)',
+    doc: 'bind address (also --host)',
+  },
+  {
+    scope: 'service',
+    name: 'port',
+    env: 'FLAGSYNC_SERVICE_PORT',
+    type: 'integer',
+    default: 4318,
+    min: 0,
+    max: 65_535,
+    doc: 'port; 0 picks a free one (also --port)',
+  },
+  {
+    scope: 'service',
+    name: 'bearerToken',
+    env: 'FLAGSYNC_SERVICE_BEARER_TOKEN',
+    type: 'secret',
+    defaultText: 'none',
+    doc: 'require `Authorization: Bearer <token>` (16+ characters) from the collector',
+  },
+  {
+    scope: 'service',
+    name: 'maxBodyBytes',
+    env: 'FLAGSYNC_SERVICE_MAX_BODY_BYTES',
+    type: 'integer',
+    default: 16 * 1024 * 1024,
+    min: 1024,
+    max: 1024 ** 3,
+    defaultText: '16 MiB',
+    doc: 'largest request body after decompression; 413 above',
+  },
+  {
+    scope: 'service',
+    name: 'ackTimeoutMillis',
+    env: 'FLAGSYNC_SERVICE_ACK_TIMEOUT',
+    type: 'integer',
+    default: 10_000,
+    min: 1,
+    max: HOUR,
+    doc: 'how long a request waits for its data to reach FlagSync before answering 503',
+  },
+  {
+    scope: 'service',
+    name: 'dedupeWindowMillis',
+    env: 'FLAGSYNC_SERVICE_DEDUPE_WINDOW',
+    type: 'integer',
+    default: 600_000,
+    min: 0,
+    max: 7 * 24 * HOUR,
+    doc: 'how long delivered identities are remembered, to drop collector retries',
+  },
+  {
+    scope: 'service',
+    name: 'dedupeMaxEntries',
+    env: 'FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES',
+    type: 'integer',
+    default: 1_000_000,
+    min: 0,
+    max: 100_000_000,
+    doc: 'most identities remembered (about 210 bytes of memory each)',
+  },
+  {
+    scope: 'service',
+    name: 'dedupeDir',
+    env: 'FLAGSYNC_SERVICE_DEDUPE_DIR',
+    type: 'string',
+    defaultText: 'none: memory only',
+    doc: 'also keep delivered identities in this directory (a local volume; one service per directory): kept across restarts',
+  },
+  {
+    scope: 'service',
+    name: 'maxConcurrentRequests',
+    env: 'FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS',
+    type: 'integer',
+    default: 256,
+    min: 1,
+    max: 100_000,
+    doc: 'requests handled at once; more get 503',
+  },
+  {
+    scope: 'service',
+    name: 'requestTimeoutMillis',
+    env: 'FLAGSYNC_SERVICE_REQUEST_TIMEOUT',
+    type: 'integer',
+    default: 60_000,
+    min: 100,
+    max: HOUR,
+    doc: 'longest time a client may take to send a whole request; slower ones get 408 and are closed',
+  },
+  {
+    scope: 'service',
+    name: 'tlsCertFile',
+    env: 'FLAGSYNC_SERVICE_TLS_CERT_FILE',
+    type: 'string',
+    defaultText: 'none: plain HTTP',
+    doc: 'serve HTTPS with this PEM certificate (chain) file; needs the key too',
+  },
+  {
+    scope: 'service',
+    name: 'tlsKeyFile',
+    env: 'FLAGSYNC_SERVICE_TLS_KEY_FILE',
+    type: 'string',
+    defaultText: 'none',
+    doc: 'PEM private key file for the certificate',
+  },
+];
+
+export class FlagSyncConfigError extends Error {
+  override name = 'FlagSyncConfigError';
+  /** Worded for someone running the CLI, who sets environment variables and flags. */
+  readonly cliMessage: string;
+  constructor(message: string, cliMessage?: string) {
+    super(message);
+    this.cliMessage = cliMessage ?? message;
+  }
+}
+
+type Values = Record<string, number | string | undefined>;
+
+/**
+ * The values of these options: from `options` (an explicit undefined counts as not given), else
+ * the environment, else `defaults` (per-use overrides), else the spec's default. Every value is
+ * checked against its spec; a bad one throws a FlagSyncConfigError naming the option or variable.
+ */
+export function resolveOptions(
+  specs: readonly OptionSpec[],
+  options: Readonly<Record<string, unknown>>,
+  env: NodeJS.ProcessEnv,
+  defaults: Values = {},
+): Values {
+  const out: Values = {};
+  for (const spec of specs) {
+    const given = options[spec.name];
+    const fromEnv = spec.env ? env[spec.env] : undefined;
+    const source = given !== undefined ? `option ${spec.name}` : `env ${spec.env}`;
+    const raw = given !== undefined ? given : fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
+    if (raw === undefined) {
+      const fallback = spec.name in defaults ? defaults[spec.name] : spec.default;
+      if (fallback === undefined && spec.required) throw missing(spec);
+      out[spec.name] = fallback;
+      continue;
+    }
+    out[spec.name] = check(spec, raw, source, given !== undefined);
+  }
+  return out;
+}
+
+function check(spec: OptionSpec, raw: unknown, source: string, fromOption: boolean): number | string {
+  const fail = (what: string) => new FlagSyncConfigError(`${source} must be ${what}, got ${shown(spec, raw)}`);
+  switch (spec.type) {
+    case 'integer': {
+      const n = typeof raw === 'string' && !fromOption ? Number(raw) : raw;
+      const min = spec.min ?? Number.MIN_SAFE_INTEGER;
+      const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+        throw fail(`an integer from ${min} to ${max}`);
+      }
+      return n;
+    }
+    case 'url': {
+      let url: URL | undefined;
+      try {
+        url = typeof raw === 'string' ? new URL(raw) : undefined;
+      } catch {
+        url = undefined;
+      }
+      if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw fail('an http(s) URL');
+      return url.href.replace(/\/+$/, '');
+    }
+    case 'secret':
+      if (typeof raw !== 'string' || raw.trim() === '') throw fail('a non-empty string');
+      if (/\s/.test(raw)) throw new FlagSyncConfigError(`${source} must not contain white space`);
+      return raw;
+    default:
+      if (typeof raw !== 'string') throw fail('a string');
+      return raw;
+  }
+}
+
+/** Secrets are never shown, not even when they are wrong. */
+function shown(spec: OptionSpec, raw: unknown): string {
+  return spec.type === 'secret' ? '(hidden)' : JSON.stringify(raw);
+}
+
+function missing(spec: OptionSpec): FlagSyncConfigError {
+  return new FlagSyncConfigError(
+    `a ${spec.doc} is required: pass { ${spec.name} } or set ${spec.env}`,
+    `set ${spec.env} to your ${spec.doc}`,
+  );
+}
+
+export function optionsOf(scope: OptionSpec['scope']): readonly OptionSpec[] {
+  return OPTIONS.filter((o) => o.scope === scope);
+}
