@@ -89,7 +89,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 50_000,
     min: 1,
     max: 10_000_000,
-    doc: 'items queued per route (impressions, events) while FlagSync is slow or down; beyond it new items are dropped and counted',
+    doc:
+      'items queued per route (impressions, events) while FlagSync is slow or down; ' +
+      'beyond it new items are dropped and counted',
   },
   {
     scope: 'delivery',
@@ -257,7 +259,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'FLAGSYNC_SERVICE_DEDUPE_DIR',
     type: 'string',
     defaultText: 'none: memory only',
-    doc: 'also keep delivered identities in this directory (a local volume; one service per directory): kept across restarts',
+    doc:
+      'also keep delivered identities in this directory (a local volume; one service per directory): ' +
+      'kept across restarts',
   },
   {
     scope: 'service',

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { arrived, firstHalf, nativeReference, runApp, secondHalf } from '../utils/e2e-app.js';
+import { CHECKOUT_RULES, expectedCheckoutEvents, receivedEvents, runHttpApp } from '../utils/http-app.js';
 import { manyEvaluationsRequest } from '../utils/otlp-request.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
 import {
@@ -190,4 +191,39 @@ describe('failures through the real collector', () => {
     expect(canonical(standIn.impressions())).toEqual(native.impressions);
     expect(canonical(standIn.events())).toEqual(native.events);
   });
+});
+
+describe('derived events through the collector and the service', () => {
+  it('with the two edits collector-config.sidecar.yaml describes: one latency and one error-rate event per request, once', async () => {
+    standIn.reset();
+    const derivedService = await startServiceProcess({
+      ...serviceEnv(),
+      FLAGSYNC_SERVICE_PORT: '0',
+      FLAGSYNC_SERVICE_DEDUPE_DIR: mkdtempSync(join(tmpdir(), 'flagsync-dedupe-')),
+      FLAGSYNC_DERIVED_EVENTS: JSON.stringify(CHECKOUT_RULES),
+    });
+    // Server spans (no flag events of their own) pass the span filter, with the attributes the rules read.
+    const derivedCollector = await startCollector({
+      serviceEndpoint: derivedService.url,
+      backendEndpoint: backend.url,
+      token: TOKEN,
+      editConfig: (yaml) =>
+        yaml
+          .replace(`- "Len(span.events) == 0"`, `- 'Len(span.events) == 0 and kind != SPAN_KIND_SERVER'`)
+          .replace(
+            `- "keep_keys(span.attributes, [])"`,
+            `- 'keep_keys(span.attributes, ["url.path", "http.request.method", "http.response.status_code"])'`,
+          ),
+    });
+    try {
+      const { servers } = await runHttpApp(standIn, { otlpEndpoint: derivedCollector.otlpHttp });
+      await waitUntil(() => standIn.events().length >= 12, 60_000, 'derived events');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receivedEvents(standIn)).toEqual(expectedCheckoutEvents(servers));
+      expect(standIn.impressions()).toHaveLength(6);
+    } finally {
+      await derivedCollector.stop();
+      await derivedService.stop();
+    }
+  }, 120_000);
 });

@@ -1,9 +1,9 @@
 /** Real processes for end-to-end tests: the built collector and the flagsync-otel service. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -65,6 +65,8 @@ export type CollectorOptions = { backendEndpoint: string; queueDir?: string } & 
   | {
       /** collector-config.sidecar.yaml: otlp_http to the flagsync-otel service. */ serviceEndpoint: string;
       token?: string;
+      /** An edit a user would make to the file (the test asserts it applied). */
+      editConfig?: (yaml: string) => string;
     }
 );
 
@@ -73,31 +75,35 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   const [http, grpc, health, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const queueDir = options.queueDir ?? mkdtempSync(join(tmpdir(), 'flagsync-queue-'));
   const sidecar = 'serviceEndpoint' in options;
-  const child = spawn(
-    collectorBinary(),
-    ['--config', join(ROOT, sidecar ? 'collector-config.sidecar.yaml' : 'collector-config.yaml')],
-    {
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
-        OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
-        OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
-        OTELCOL_METRICS_PORT: String(metrics),
-        OTEL_BACKEND_ENDPOINT: options.backendEndpoint,
-        FLAGSYNC_QUEUE_DIR: queueDir,
-        ...(sidecar
-          ? { FLAGSYNC_SERVICE_ENDPOINT: options.serviceEndpoint, FLAGSYNC_SERVICE_BEARER_TOKEN: options.token ?? '' }
-          : {
-              FLAGSYNC_ENDPOINT: options.flagsyncEndpoint,
-              FLAGSYNC_SDK_KEY: options.sdkKey,
-              FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s',
-              ...(options.derivedEvents ? { FLAGSYNC_DERIVED_EVENTS: JSON.stringify(options.derivedEvents) } : {}),
-            }),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  let config = join(ROOT, sidecar ? 'collector-config.sidecar.yaml' : 'collector-config.yaml');
+  if (sidecar && options.editConfig) {
+    const original = readFileSync(config, 'utf8');
+    const edited = options.editConfig(original);
+    if (edited === original) throw new Error('editConfig changed nothing');
+    config = join(queueDir, '..', `${basename(queueDir)}.yaml`);
+    writeFileSync(config, edited);
+  }
+  const child = spawn(collectorBinary(), ['--config', config], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,
+      OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
+      OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
+      OTELCOL_METRICS_PORT: String(metrics),
+      OTEL_BACKEND_ENDPOINT: options.backendEndpoint,
+      FLAGSYNC_QUEUE_DIR: queueDir,
+      ...(sidecar
+        ? { FLAGSYNC_SERVICE_ENDPOINT: options.serviceEndpoint, FLAGSYNC_SERVICE_BEARER_TOKEN: options.token ?? '' }
+        : {
+            FLAGSYNC_ENDPOINT: options.flagsyncEndpoint,
+            FLAGSYNC_SDK_KEY: options.sdkKey,
+            FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s',
+            ...(options.derivedEvents ? { FLAGSYNC_DERIVED_EVENTS: JSON.stringify(options.derivedEvents) } : {}),
+          }),
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
