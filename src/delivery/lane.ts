@@ -273,8 +273,9 @@ export class Lane {
         this._timeoutFactor = 1;
         this._lastError = undefined;
         this._lastStatus = undefined;
-        this._batchLimit = this._options.maxBatchSize;
         this._remove(count);
+        // A batch halved after 413 stays small for the rest of the backlog, not re-probed per request.
+        if (this.size === 0) this._batchLimit = this._options.maxBatchSize;
         this.stats.delivered += count;
         for (const entry of entries) entry.settle?.(DELIVERED, entry.tag);
         this._events.onDelivered(this._options.kind, count);

@@ -7,7 +7,7 @@ import { suppressTracing } from '../otel/sdk-contract.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { isConfigProblemStatus, isRetryableStatus, parseRetryAfter } from './retry-policy.js';
 
-type TransportResult =
+export type TransportResult =
   | { kind: 'success'; status: number }
   | {
       kind: 'retryable';
