@@ -2,4 +2,4 @@
 export { startFlagSyncService } from './service/flagsync-service.js';
 export type { FlagSyncService } from './service/flagsync-service.js';
 export type { FlagSyncServiceOptions } from './service/service-config.js';
-export type { ServiceCounters } from './service/self-metrics.js';
+export type { ServiceCounters } from './service/service-metrics.js';

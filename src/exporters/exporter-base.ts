@@ -1,5 +1,5 @@
 /** Converter + shared delivery engine + rejection accounting: what both in-process exporters share. */
-import { diag } from '@opentelemetry/api';
+import { diag, metrics, type MeterProvider } from '@opentelemetry/api';
 import { resolveDeliveryConfig, type FlagSyncDeliveryOptions } from '../config/delivery-config.js';
 import {
   createConverter,
@@ -18,10 +18,16 @@ import { acquireEngine, type EngineLease } from '../delivery/shared-engine.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
 import type { Transport } from '../delivery/transport.js';
 import { EXPORT_FAILED, EXPORT_SUCCESS, type ExportResult } from '../otel/sdk-contract.js';
+import { CONVERSION_METRICS, observeSelfMetrics, type ConversionSource } from '../otel/self-metrics.js';
 
 export interface FlagSyncExporterOptions extends FlagSyncDeliveryOptions, ConverterOptions, DerivedEventsConfig {
   /** Replace the HTTP transport (tests); such an exporter gets an engine of its own. */
   transport?: Transport;
+  /**
+   * Where self-metrics (`flagsync_otel.*`) go. Default: the global MeterProvider, looked up at each
+   * export, since the SDK usually registers it after the exporter is constructed.
+   */
+  meterProvider?: MeterProvider;
 }
 
 export interface ExporterStats extends DeliveryStats {
@@ -48,6 +54,10 @@ export abstract class FlagSyncExporterBase<Item> {
   private _isShutdown = false;
   /** Items of the export() in progress that could not be queued or converted. */
   private _lost = 0;
+  private readonly _signal: 'traces' | 'logs';
+  private readonly _explicitMeterProvider: boolean;
+  private _meterProvider: MeterProvider | undefined;
+  private _stopMetrics: (() => void) | undefined;
   protected readonly _handle = (outcome: ConversionOutcome): void => {
     switch (outcome.kind) {
       case 'impression':
@@ -76,11 +86,43 @@ export abstract class FlagSyncExporterBase<Item> {
     else this._lost++;
   };
 
-  constructor(options: FlagSyncExporterOptions, component: string) {
+  constructor(options: FlagSyncExporterOptions, component: string, signal: 'traces' | 'logs') {
     this._converter = createConverter(options);
     this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport, options);
     this._derived = createDerivedEvents(options, this._lease.traces);
     this._log = new ThrottledLog(diag.createComponentLogger({ namespace: `flagsync-otel/${component}` }));
+    this._signal = signal;
+    this._explicitMeterProvider = options.meterProvider !== undefined;
+    if (options.meterProvider) this._reportMetricsTo(options.meterProvider, true);
+    else this._followGlobalMeterProvider();
+  }
+
+  /** Conversion counts of this exporter (attribute `signal`) and the shared engine's delivery counts. */
+  private _reportMetricsTo(provider: MeterProvider, explicit: boolean): void {
+    this._stopMetrics?.();
+    this._meterProvider = provider;
+    this._lease.reportMetricsTo(provider, explicit);
+    const stats = () => this.stats();
+    const source: ConversionSource = {
+      get rejected() {
+        return Object.values(stats().rejected).reduce((a, b) => a + b, 0);
+      },
+      get damaged() {
+        return stats().damaged;
+      },
+      get derived() {
+        return stats().derived;
+      },
+      get unattributed() {
+        return stats().unattributed;
+      },
+    };
+    this._stopMetrics = observeSelfMetrics(provider, CONVERSION_METRICS, source, { signal: this._signal });
+  }
+
+  private _followGlobalMeterProvider(): void {
+    const global = metrics.getMeterProvider();
+    if (global !== this._meterProvider) this._reportMetricsTo(global, false);
   }
 
   /** Pick FlagSync events out of the items and queue them (through `this._handle`). */
@@ -97,6 +139,7 @@ export abstract class FlagSyncExporterBase<Item> {
       return;
     }
     this._lost = 0;
+    if (!this._explicitMeterProvider) this._followGlobalMeterProvider();
     try {
       this._convert(items);
     } catch (error) {
@@ -119,9 +162,10 @@ export abstract class FlagSyncExporterBase<Item> {
   }
 
   /** Deliver what is queued within the shutdown timeout, then stop; the rest is reported. */
-  shutdown(): Promise<void> {
+  async shutdown(): Promise<void> {
     this._isShutdown = true;
-    return this._lease.release();
+    await this._lease.release();
+    this._stopMetrics?.();
   }
 
   /** Delivery counts are those of the engine this exporter shares with others of the same settings. */

@@ -8,7 +8,7 @@ import { FlagSyncExporterBase, type FlagSyncExporterOptions } from './exporter-b
 
 export class FlagSyncLogRecordExporter extends FlagSyncExporterBase<LogRecordLike> {
   constructor(options: FlagSyncExporterOptions = {}) {
-    super(options, 'log-exporter');
+    super(options, 'log-exporter', 'logs');
   }
 
   protected _convert(records: readonly LogRecordLike[]): void {

@@ -9,7 +9,7 @@ import { FlagSyncExporterBase, type FlagSyncExporterOptions } from './exporter-b
 
 export class FlagSyncSpanExporter extends FlagSyncExporterBase<SpanLike> {
   constructor(options: FlagSyncExporterOptions = {}) {
-    super(options, 'span-exporter');
+    super(options, 'span-exporter', 'traces');
   }
 
   protected _convert(spans: readonly SpanLike[]): void {

@@ -16,7 +16,7 @@ import { DeliveryEngine, type DeliveryStats } from '../delivery/delivery-engine.
 import type { Transport } from '../delivery/transport.js';
 import { DedupeWindow } from './dedupe-window.js';
 import { handleExport, HttpAnswer, respondError, type HandlerDeps } from './otlp-handler.js';
-import { newCounters, renderPrometheus, type ServiceCounters } from './self-metrics.js';
+import { newCounters, serviceMetricsRegistry, type ServiceCounters } from './service-metrics.js';
 import { resolveServiceConfig, type FlagSyncServiceOptions } from './service-config.js';
 
 const OTLP_PATHS = new Set(['/v1/traces', '/v1/logs']);
@@ -52,6 +52,7 @@ export async function startFlagSyncService(
     maxBodyBytes: config.maxBodyBytes,
     ackTimeoutMillis: config.ackTimeoutMillis,
   };
+  const metrics = serviceMetricsRegistry(counters, engine, () => derived.traces.unattributed);
   const tokenDigest = config.bearerToken ? digest(config.bearerToken) : undefined;
   let active = 0;
   let shuttingDown = false;
@@ -63,12 +64,7 @@ export async function startFlagSyncService(
     if (req.method === 'GET' && path === '/readyz')
       return plain(res, shuttingDown ? 503 : 200, shuttingDown ? 'shutting down\n' : 'ready\n');
     if (req.method === 'GET' && path === '/metrics')
-      return plain(
-        res,
-        200,
-        renderPrometheus(counters, engine.stats(), engine.queued, derived.traces.unattributed),
-        'text/plain; version=0.0.4',
-      );
+      return plain(res, 200, await metrics.metrics(), metrics.contentType);
     const signal = path === '/v1/traces' ? 'traces' : path === '/v1/logs' ? 'logs' : undefined;
     if (!signal) throw new HttpAnswer(404, `no route ${path}`);
     if (req.method !== 'POST') throw new HttpAnswer(405, `${req.method} is not allowed; OTLP/HTTP uses POST`);

@@ -16,7 +16,7 @@ import { OtlpDecodeError, type DecodedRequest } from '../otlp/otlp-event.js';
 import { ProtoError } from '../otlp/proto-reader.js';
 import type { DedupeWindow } from './dedupe-window.js';
 import { BodyError, readBody } from './read-body.js';
-import type { ServiceCounters } from './self-metrics.js';
+import type { ServiceCounters } from './service-metrics.js';
 
 export interface HandlerDeps {
   converter: Converter & DecodeFilter;
