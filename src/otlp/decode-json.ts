@@ -4,7 +4,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { withBodyFields } from '../convert/converter.js';
-import { logAttributeNames, type DecodeFilter } from './decode-proto.js';
+import type { DecodeFilter } from './decode-filter.js';
 import { RequestIdentities } from './event-identity.js';
 import type { SpanFacts } from '../convert/derived-rules.js';
 import {
@@ -47,7 +47,7 @@ function parsePlain(text: string): unknown {
 }
 
 export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedRequest {
-  const out: DecodedRequest = { events: [], records: 0, ...(filter.spanAttributeNames ? { spans: [] } : {}) };
+  const out: DecodedRequest = { events: [], records: 0, ...(filter.spanAttributes ? { spans: [] } : {}) };
   const identities = new RequestIdentities();
   for (const resource of list(object(parse(text), 'request').resourceSpans, 'resourceSpans')) {
     for (const scope of list(object(resource, 'resourceSpans[]').scopeSpans, 'scopeSpans')) {
@@ -62,7 +62,7 @@ export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedReq
         let prefix: string | undefined | null = null;
         if (out.spans) {
           prefix = identities.span(traceId, rawFromHex(hexId(s.spanId, 'spanId')));
-          out.spans.push({ facts: spanFacts(s, filter.spanAttributeNames!, scopeName, traceId), id: prefix });
+          out.spans.push({ facts: spanFacts(s, filter.spanAttributes!.names, scopeName, traceId), id: prefix });
         }
         events.forEach((event, index) => {
           const e = object(event, 'event');
@@ -74,7 +74,7 @@ export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedReq
           out.events.push({
             name,
             timeMs: nanosToMs(time),
-            attributes: attributes(e.attributes, filter.attributeNames),
+            attributes: attributes(e.attributes, filter.eventAttributes.names),
             id,
             traceId,
             record,
@@ -89,7 +89,7 @@ export function decodeTracesJson(text: string, filter: DecodeFilter): DecodedReq
 export function decodeLogsJson(text: string, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
   const identities = new RequestIdentities();
-  const names = logAttributeNames(filter);
+  const names = filter.logAttributes.names;
   for (const resource of list(object(parse(text), 'request').resourceLogs, 'resourceLogs')) {
     for (const scope of list(object(resource, 'resourceLogs[]').scopeLogs, 'scopeLogs')) {
       for (const logRecord of list(object(scope, 'scopeLogs[]').logRecords, 'logRecords')) {

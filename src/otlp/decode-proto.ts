@@ -3,8 +3,8 @@
  * fields the converter needs are decoded; spans without candidate events cost a skip per field.
  */
 import { Buffer } from 'node:buffer';
-import { ATTR_FLAGSYNC_CALL_ID } from '../conventions.js';
 import { withBodyFields } from '../convert/converter.js';
+import type { DecodeFilter, WantedKeys } from './decode-filter.js';
 import { RequestIdentities } from './event-identity.js';
 import type { SpanFacts } from '../convert/derived-rules.js';
 import {
@@ -24,16 +24,9 @@ import {
 } from './proto-reader.js';
 
 type Range = { start: number; end: number };
-/** What the decoders need from the converter: which events and which attribute values matter. */
-export interface DecodeFilter {
-  isCandidateName(name: string): boolean;
-  readonly attributeNames: ReadonlySet<string>;
-  /** With derived-event rules: the span attributes they read; spans are then decoded too. */
-  readonly spanAttributeNames?: ReadonlySet<string> | undefined;
-}
 
 export function decodeTracesProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
-  const out: DecodedRequest = { events: [], records: 0, ...(filter.spanAttributeNames ? { spans: [] } : {}) };
+  const out: DecodedRequest = { events: [], records: 0, ...(filter.spanAttributes ? { spans: [] } : {}) };
   const identities = new RequestIdentities();
   forEachLen(new ProtoReader(buf), 1, (resourceSpans) =>
     forEachLen(resourceSpans, 2, (scopeSpans) => {
@@ -111,7 +104,7 @@ function readSpan(
   let prefix: string | undefined | null = null;
   if (out.spans) {
     prefix = identities.span(idText(r.buf, traceId), idText(r.buf, spanId));
-    const facts = readSpanFacts(r.at(start, r.end), filter.spanAttributeNames!, scope, idText(r.buf, traceId));
+    const facts = readSpanFacts(r.at(start, r.end), filter.spanAttributes!, scope, idText(r.buf, traceId));
     out.spans.push({ facts, id: prefix });
   }
   if (events.length === 0) return;
@@ -143,7 +136,7 @@ function readSpan(
     out.events.push({
       name,
       timeMs: nanosHalvesToMs(time.hi, time.lo),
-      attributes: readAttributes(r, attributes, filter.attributeNames),
+      attributes: readAttributes(r, attributes, filter.eventAttributes),
       id,
       traceId: idText(r.buf, traceId),
       record,
@@ -198,7 +191,7 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
   if (!filter.isCandidateName(name)) return;
   // OTLP: a record without a time takes its observed time.
   const when = time.hi === 0 && time.lo === 0 ? observed : time;
-  const names = logAttributeNames(filter);
+  const names = filter.logAttributes;
   const decoded = withBodyFields(
     readAttributes(r, attributes, names),
     body ? readBodyFields(r, body, names) : undefined,
@@ -218,7 +211,7 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
 const ZERO = { hi: 0, lo: 0 };
 
 /** Span fields 5 name, 6 kind, 7 start, 8 end, 9 attributes, 15 status (its field 3, code). */
-function readSpanFacts(r: Reader, wanted: ReadonlySet<string>, scope: string, traceId: string): SpanFacts {
+function readSpanFacts(r: Reader, wanted: WantedKeys, scope: string, traceId: string): SpanFacts {
   let name = '';
   let kind = 0;
   let start = ZERO;
@@ -254,19 +247,8 @@ function readSpanFacts(r: Reader, wanted: ReadonlySet<string>, scope: string, tr
   };
 }
 
-/** Log records also need flagsync.call_id, for their identity. */
-const logAttributeSets = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
-export function logAttributeNames(filter: DecodeFilter): ReadonlySet<string> {
-  let names = logAttributeSets.get(filter.attributeNames);
-  if (!names) {
-    names = new Set([...filter.attributeNames, ATTR_FLAGSYNC_CALL_ID]);
-    logAttributeSets.set(filter.attributeNames, names);
-  }
-  return names;
-}
-
 /** A log body that is a kvlist, as a map of its wanted top-level entries; undefined for any other body. */
-function readBodyFields(r: Reader, body: Range, wanted: ReadonlySet<string>): Record<string, unknown> | undefined {
+function readBodyFields(r: Reader, body: Range, wanted: WantedKeys): Record<string, unknown> | undefined {
   const value = r.at(body.start, body.end);
   let fields: Record<string, unknown> | undefined;
   while (!value.done) {
@@ -292,7 +274,7 @@ function readBodyFields(r: Reader, body: Range, wanted: ReadonlySet<string>): Re
 }
 
 /** Top-level attributes whose key is wanted; the values of the others are skipped, not decoded. */
-function readAttributes(r: Reader, ranges: Range[], wanted: ReadonlySet<string>): Record<string, unknown> {
+function readAttributes(r: Reader, ranges: Range[], wanted: WantedKeys): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
   for (const range of ranges) readTopKeyValue(r, range.start, range.end, attributes, wanted);
   return attributes;
@@ -304,7 +286,7 @@ function readTopKeyValue(
   start: number,
   end: number,
   into: Record<string, unknown>,
-  wanted: ReadonlySet<string>,
+  wanted: WantedKeys,
 ): void {
   const saved = r.pos;
   const savedEnd = r.end;
@@ -320,7 +302,7 @@ function readTopKeyValue(
       if (field === 1) {
         r.expect(tag & 7, WIRE_LEN, 'attribute key');
         r.skipLen();
-        key = matchKey(wanted, r.buf, r.lenStart, r.lenEnd);
+        key = wanted.match(r.buf, r.lenStart, r.lenEnd);
       } else if (field === 2) {
         r.expect(tag & 7, WIRE_LEN, 'attribute value');
         r.skipLen();
@@ -355,30 +337,6 @@ function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number): 
     }
   }
   into[key] = value;
-}
-
-/** Wanted names by byte length, as bytes, for matching keys without decoding them. */
-const keyTables = new WeakMap<ReadonlySet<string>, Map<number, { name: string; bytes: Buffer }[]>>();
-
-function matchKey(wanted: ReadonlySet<string>, buf: Uint8Array, start: number, end: number): string | undefined {
-  let table = keyTables.get(wanted);
-  if (!table) {
-    table = new Map();
-    for (const name of wanted) {
-      const bytes = Buffer.from(name, 'utf8');
-      const list = table.get(bytes.length) ?? [];
-      list.push({ name, bytes });
-      table.set(bytes.length, list);
-    }
-    keyTables.set(wanted, table);
-  }
-  const candidates = table.get(end - start);
-  if (!candidates) return undefined;
-  outer: for (const { name, bytes } of candidates) {
-    for (let i = 0; i < bytes.length; i++) if (buf[start + i] !== bytes[i]) continue outer;
-    return name;
-  }
-  return undefined;
 }
 
 function readAnyValue(r: Reader, depth: number): unknown {

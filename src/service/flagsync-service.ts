@@ -10,12 +10,14 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { diag } from '@opentelemetry/api';
+import { createDecodeFilter } from '../otlp/decode-filter.js';
 import { createConverter } from '../convert/converter.js';
 import { createDerivedEvents, TraceContexts } from '../convert/derived-events.js';
 import { DeliveryEngine, type DeliveryStats } from '../delivery/delivery-engine.js';
 import type { Transport } from '../delivery/transport.js';
 import { DedupeWindow } from './dedupe-window.js';
-import { handleExport, HttpAnswer, respondError, type HandlerDeps } from './otlp-handler.js';
+import { HttpAnswer } from './http-answer.js';
+import { handleExport, respondError, type HandlerDeps } from './otlp-handler.js';
 import { newCounters, serviceMetricsRegistry, type ServiceCounters } from './service-metrics.js';
 import { resolveServiceConfig, type FlagSyncServiceOptions } from './service-config.js';
 
@@ -40,11 +42,9 @@ export async function startFlagSyncService(
   const derived = createDerivedEvents(config.derived, new TraceContexts(config.derived));
   const converter = createConverter(config.converter);
   const deps: HandlerDeps = {
+    converter,
     // The decoders read spans (with the attributes rules need) only when there are rules.
-    converter:
-      derived.rules.length > 0
-        ? { ...converter, isCandidateName: converter.isCandidateName, spanAttributeNames: derived.attributeNames }
-        : converter,
+    filter: createDecodeFilter(converter, derived.rules.length > 0 ? derived.attributeNames : undefined),
     derived,
     engine,
     dedupe: new DedupeWindow(config.dedupeWindowMillis, config.dedupeMaxEntries, config.dedupeDir),

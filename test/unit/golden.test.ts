@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createConverter, type ConversionOutcome, type ConverterOptions } from '../../src/convert/converter.js';
 import { createDerivedEvents, TraceContexts, type DerivedEventsConfig } from '../../src/convert/derived-events.js';
 import { convertLogRecords, convertSpans, type LogRecordLike, type SpanLike } from '../../src/convert/sources.js';
+import { createDecodeFilter } from '../../src/otlp/decode-filter.js';
 import { decodeLogsJson, decodeTracesJson } from '../../src/otlp/decode-json.js';
 
 interface GoldenCase {
@@ -107,7 +108,7 @@ describe.each(files)('golden vectors: %s', (file) => {
   it.each(cases.map((c) => [c.name, c] as const))('%s (OTLP decoder, as the service)', (_name, c) => {
     const converter = createConverter(c.converter);
     const derived = createDerivedEvents(c.converter ?? {}, new TraceContexts());
-    const filter = derived.rules.length > 0 ? { ...converter, spanAttributeNames: derived.attributeNames } : converter;
+    const filter = createDecodeFilter(converter, derived.rules.length > 0 ? derived.attributeNames : undefined);
     const decoded = (c.signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(c.request), filter);
     const outcomes = collect(derived.rules.length > 0, (on, onDerived) => {
       for (const e of decoded.events) {

@@ -15,14 +15,14 @@ function attributes(values: Record<string, string>) {
   ];
 }
 
-/** `users` spans; span i carries an impression and an event for user `u<i>`. */
-export function flagSpansRequest(users: number): string {
+/** `users` spans; span i carries an impression and an event for user `u<from + i>`. */
+export function flagSpansRequest(users: number, from = 0): string {
   return JSON.stringify({
     resourceSpans: [
       {
         scopeSpans: [
           {
-            spans: Array.from({ length: users }, (_, i) => ({
+            spans: Array.from({ length: users }, (_, k) => k + from).map((i) => ({
               traceId: hex(i + 1, 32),
               spanId: hex(i + 1, 16),
               name: 'GET /checkout',
