@@ -79,7 +79,7 @@ const anonymousTag = () => {
   return `\uffff${anonymous}`;
 };
 
-export function collect(signal: Signal, decoded: DecodedRequest, deps: DeliverDeps): Collected {
+function collect(signal: Signal, decoded: DecodedRequest, deps: DeliverDeps): Collected {
   const { counters, dedupe, derived, converter } = deps;
   counters.receivedRecords[signal] += decoded.records;
   counters.receivedEvents += decoded.events.length;
@@ -124,7 +124,7 @@ export function collect(signal: Signal, decoded: DecodedRequest, deps: DeliverDe
  * FlagSync is refusing for now: answer before queuing anything, so the collector keeps the data
  * and retries after FlagSync's own delay. 429 stays 429 (the collector honours both).
  */
-export function admit(collected: Collected, engine: DeliveryEngine, now: number): void {
+function admit(collected: Collected, engine: DeliveryEngine, now: number): void {
   const backoff = engine.backoff;
   if (collected.fresh.length === 0 || !backoff) return;
   throw new HttpAnswer(
