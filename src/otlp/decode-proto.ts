@@ -15,6 +15,19 @@ import {
   type DecodedRequest,
 } from './otlp-event.js';
 import {
+  ANY_VALUE,
+  EXPORT_REQUEST,
+  INSTRUMENTATION_SCOPE,
+  KEY_VALUE,
+  LIST_VALUES,
+  LOG_RECORD,
+  RESOURCE_DATA,
+  SCOPE_DATA,
+  SPAN,
+  SPAN_EVENT,
+  STATUS,
+} from './proto-fields.js';
+import {
   nanosHalvesToMs,
   ProtoReader,
   WIRE_FIXED64,
@@ -28,23 +41,23 @@ type Range = { start: number; end: number };
 export function decodeTracesProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0, ...(filter.spanAttributes ? { spans: [] } : {}) };
   const identities = new RequestIdentities();
-  forEachLen(new ProtoReader(buf), 1, (resourceSpans) =>
-    forEachLen(resourceSpans, 2, (scopeSpans) => {
+  forEachLen(new ProtoReader(buf), EXPORT_REQUEST.resources, (resourceSpans) =>
+    forEachLen(resourceSpans, RESOURCE_DATA.scopes, (scopeSpans) => {
       // Spans need their scope's name only for derived events.
       const scope = out.spans ? scopeName(scopeSpans.at(scopeSpans.pos, scopeSpans.end)) : '';
-      forEachLen(scopeSpans, 2, (span) => readSpan(span, out, filter, identities, scope));
+      forEachLen(scopeSpans, SCOPE_DATA.items, (span) => readSpan(span, out, filter, identities, scope));
     }),
   );
   return out;
 }
 
-/** ScopeSpans.scope.name (fields 1, 1). */
+/** ScopeSpans.scope.name. */
 function scopeName(r: Reader): string {
   let name = '';
-  forEachLen(r, 1, (scope) => {
+  forEachLen(r, SCOPE_DATA.scope, (scope) => {
     while (!scope.done) {
       const { field, wire } = scope.tag();
-      if (field === 1 && wire === WIRE_LEN) name = scope.string();
+      if (field === INSTRUMENTATION_SCOPE.name && wire === WIRE_LEN) name = scope.string();
       else scope.skip(wire);
     }
   });
@@ -54,9 +67,9 @@ function scopeName(r: Reader): string {
 export function decodeLogsProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0 };
   const identities = new RequestIdentities();
-  forEachLen(new ProtoReader(buf), 1, (resourceLogs) =>
-    forEachLen(resourceLogs, 2, (scopeLogs) =>
-      forEachLen(scopeLogs, 2, (record) => readLogRecord(record, out, filter, identities)),
+  forEachLen(new ProtoReader(buf), EXPORT_REQUEST.resources, (resourceLogs) =>
+    forEachLen(resourceLogs, RESOURCE_DATA.scopes, (scopeLogs) =>
+      forEachLen(scopeLogs, SCOPE_DATA.items, (record) => readLogRecord(record, out, filter, identities)),
     ),
   );
   return out;
@@ -90,12 +103,12 @@ function readSpan(
   while (!r.done) {
     const tag = r.rawTag();
     const field = tag >>> 3;
-    if (field === 1 || field === 2 || field === 11) {
+    if (field === SPAN.traceId || field === SPAN.spanId || field === SPAN.events) {
       r.expect(tag & 7, WIRE_LEN, 'span field');
       r.skipLen();
       const range = { start: r.lenStart, end: r.lenEnd };
-      if (field === 1) traceId = range;
-      else if (field === 2) spanId = range;
+      if (field === SPAN.traceId) traceId = range;
+      else if (field === SPAN.spanId) spanId = range;
       else events.push(range);
     } else {
       r.skip(tag & 7);
@@ -116,13 +129,13 @@ function readSpan(
     while (!er.done) {
       const tag = er.rawTag();
       const field = tag >>> 3;
-      if (field === 1) {
+      if (field === SPAN_EVENT.timeUnixNano) {
         er.expect(tag & 7, WIRE_FIXED64, 'event time');
         time = er.fixed64();
-      } else if (field === 2) {
+      } else if (field === SPAN_EVENT.name) {
         er.expect(tag & 7, WIRE_LEN, 'event name');
         name = er.string();
-      } else if (field === 3) {
+      } else if (field === SPAN_EVENT.attributes) {
         er.expect(tag & 7, WIRE_LEN, 'event attribute');
         er.skipLen();
         attributes.push({ start: er.lenStart, end: er.lenEnd });
@@ -156,31 +169,31 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
   while (!r.done) {
     const { field, wire } = r.tag();
     switch (field) {
-      case 5:
+      case LOG_RECORD.body:
         r.expect(wire, WIRE_LEN, 'log body');
         body = r.bytes();
         break;
-      case 1:
+      case LOG_RECORD.timeUnixNano:
         r.expect(wire, WIRE_FIXED64, 'log time');
         time = r.fixed64();
         break;
-      case 11:
+      case LOG_RECORD.observedTimeUnixNano:
         r.expect(wire, WIRE_FIXED64, 'log observed time');
         observed = r.fixed64();
         break;
-      case 6:
+      case LOG_RECORD.attributes:
         r.expect(wire, WIRE_LEN, 'log attribute');
         attributes.push(r.bytes());
         break;
-      case 9:
+      case LOG_RECORD.traceId:
         r.expect(wire, WIRE_LEN, 'log trace id');
         traceId = r.bytes();
         break;
-      case 10:
+      case LOG_RECORD.spanId:
         r.expect(wire, WIRE_LEN, 'log span id');
         spanId = r.bytes();
         break;
-      case 12:
+      case LOG_RECORD.eventName:
         r.expect(wire, WIRE_LEN, 'log event name');
         name = r.string();
         break;
@@ -210,7 +223,7 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
 
 const ZERO = { hi: 0, lo: 0 };
 
-/** Span fields 5 name, 6 kind, 7 start, 8 end, 9 attributes, 15 status (its field 3, code). */
+/** What derived-event rules read of a span: name, kind, times, attributes, status code. */
 function readSpanFacts(r: Reader, wanted: WantedKeys, scope: string, traceId: string): SpanFacts {
   let name = '';
   let kind = 0;
@@ -220,16 +233,16 @@ function readSpanFacts(r: Reader, wanted: WantedKeys, scope: string, traceId: st
   const attributes: Range[] = [];
   while (!r.done) {
     const { field, wire } = r.tag();
-    if (field === 5 && wire === WIRE_LEN) name = r.string();
-    else if (field === 6 && wire === WIRE_VARINT) kind = r.varint();
-    else if (field === 7 && wire === WIRE_FIXED64) start = r.fixed64();
-    else if (field === 8 && wire === WIRE_FIXED64) end = r.fixed64();
-    else if (field === 9 && wire === WIRE_LEN) attributes.push(r.bytes());
-    else if (field === 15 && wire === WIRE_LEN) {
+    if (field === SPAN.name && wire === WIRE_LEN) name = r.string();
+    else if (field === SPAN.kind && wire === WIRE_VARINT) kind = r.varint();
+    else if (field === SPAN.startTimeUnixNano && wire === WIRE_FIXED64) start = r.fixed64();
+    else if (field === SPAN.endTimeUnixNano && wire === WIRE_FIXED64) end = r.fixed64();
+    else if (field === SPAN.attributes && wire === WIRE_LEN) attributes.push(r.bytes());
+    else if (field === SPAN.status && wire === WIRE_LEN) {
       const st = r.sub();
       while (!st.done) {
         const t = st.tag();
-        if (t.field === 3 && t.wire === WIRE_VARINT) status = st.varint();
+        if (t.field === STATUS.code && t.wire === WIRE_VARINT) status = st.varint();
         else st.skip(t.wire);
       }
     } else r.skip(wire);
@@ -253,13 +266,13 @@ function readBodyFields(r: Reader, body: Range, wanted: WantedKeys): Record<stri
   let fields: Record<string, unknown> | undefined;
   while (!value.done) {
     const tag = value.rawTag();
-    if (tag >>> 3 === 6 && (tag & 7) === WIRE_LEN) {
+    if (tag >>> 3 === ANY_VALUE.kvlistValue && (tag & 7) === WIRE_LEN) {
       value.skipLen();
       const list = value.at(value.lenStart, value.lenEnd);
       fields = {};
       while (!list.done) {
         const entry = list.rawTag();
-        if (entry >>> 3 === 1 && (entry & 7) === WIRE_LEN) {
+        if (entry >>> 3 === LIST_VALUES && (entry & 7) === WIRE_LEN) {
           list.skipLen();
           readTopKeyValue(list, list.lenStart, list.lenEnd, fields, wanted);
         } else {
@@ -299,11 +312,11 @@ function readTopKeyValue(
     while (!r.done) {
       const tag = r.rawTag();
       const field = tag >>> 3;
-      if (field === 1) {
+      if (field === KEY_VALUE.key) {
         r.expect(tag & 7, WIRE_LEN, 'attribute key');
         r.skipLen();
         key = wanted.match(r.buf, r.lenStart, r.lenEnd);
-      } else if (field === 2) {
+      } else if (field === KEY_VALUE.value) {
         r.expect(tag & 7, WIRE_LEN, 'attribute value');
         r.skipLen();
         valueStart = r.lenStart;
@@ -326,10 +339,10 @@ function readKeyValue(r: Reader, into: Record<string, unknown>, depth: number): 
   let value: unknown = null;
   while (!r.done) {
     const { field, wire } = r.tag();
-    if (field === 1) {
+    if (field === KEY_VALUE.key) {
       r.expect(wire, WIRE_LEN, 'attribute key');
       key = r.string();
-    } else if (field === 2) {
+    } else if (field === KEY_VALUE.value) {
       r.expect(wire, WIRE_LEN, 'attribute value');
       value = readAnyValue(r.sub(), depth);
     } else {
@@ -345,41 +358,41 @@ function readAnyValue(r: Reader, depth: number): unknown {
   while (!r.done) {
     const { field, wire } = r.tag();
     switch (field) {
-      case 1:
+      case ANY_VALUE.stringValue:
         r.expect(wire, WIRE_LEN, 'string value');
         value = r.string();
         break;
-      case 2:
+      case ANY_VALUE.boolValue:
         r.expect(wire, WIRE_VARINT, 'bool value');
         value = r.varint() !== 0;
         break;
-      case 3: {
+      case ANY_VALUE.intValue: {
         r.expect(wire, WIRE_VARINT, 'int value');
         const big = r.varintBigInt();
         // Past 2^53 a number would round: kept exact, written as the same digits.
         value = Number.isSafeInteger(Number(big)) ? Number(big) : big;
         break;
       }
-      case 4:
+      case ANY_VALUE.doubleValue:
         r.expect(wire, WIRE_FIXED64, 'double value');
         value = r.double();
         break;
-      case 5: {
+      case ANY_VALUE.arrayValue: {
         r.expect(wire, WIRE_LEN, 'array value');
         const items: unknown[] = [];
-        forEachLen(r.sub(), 1, (item) => items.push(readAnyValue(item, depth + 1)));
+        forEachLen(r.sub(), LIST_VALUES, (item) => items.push(readAnyValue(item, depth + 1)));
         value = items;
         break;
       }
-      case 6: {
+      case ANY_VALUE.kvlistValue: {
         r.expect(wire, WIRE_LEN, 'kvlist value');
         // No prototype: a key such as "__proto__" is data like any other.
         const map: Record<string, unknown> = Object.create(null);
-        forEachLen(r.sub(), 1, (kv) => readKeyValue(kv, map, depth + 1));
+        forEachLen(r.sub(), LIST_VALUES, (kv) => readKeyValue(kv, map, depth + 1));
         value = map;
         break;
       }
-      case 7: {
+      case ANY_VALUE.bytesValue: {
         r.expect(wire, WIRE_LEN, 'bytes value');
         const { start, end } = r.bytes();
         value = r.buf.slice(start, end);
