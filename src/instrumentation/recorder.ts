@@ -87,7 +87,11 @@ function newRecorderStats(): RecorderStats {
   };
 }
 
-/** The SDK's ReadableSpan fields, where the span is the SDK's. */
+/**
+ * `events` and `droppedEventsCount` of the SDK's span: public `ReadableSpan` fields in both lines
+ * (sdk-trace-base 2.x, sdk-trace 3.x), read structurally because this package depends on the API
+ * only. A span without them (another SDK's) is recorded on without the limit checks.
+ */
 interface ReadableSpanFields {
   events?: StoredEvent[];
   droppedEventsCount?: number;
