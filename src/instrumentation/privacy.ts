@@ -3,7 +3,11 @@ import type { ContextAttributeFilter, FlagSyncInstrumentationOptions } from '../
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
-/** Synchronous and browser-safe (flag() is synchronous; SubtleCrypto is not): an audited library. */
+/**
+ * Synchronous and browser-safe (flag() is synchronous; SubtleCrypto is not): an audited library.
+ * @noble/hashes 1.x because it ships CommonJS: 2.x is ESM-only, and our CommonJS build's require() of it
+ * fails on Node 22 when the app registers async loader hooks (`--import .../register`, as OTel setups do).
+ */
 export function sha256Hex(text: string): string {
   return bytesToHex(sha256(utf8ToBytes(text)));
 }
