@@ -115,9 +115,12 @@ function readSpan(
     }
   }
   let prefix: string | undefined | null = null;
+  // Made once per span, on first need: most spans carry no event we read.
+  let traceText: string | undefined;
   if (out.spans) {
-    prefix = identities.span(idText(r.buf, traceId), idText(r.buf, spanId));
-    const facts = readSpanFacts(r.at(start, r.end), filter.spanAttributes!, scope, idText(r.buf, traceId));
+    traceText = idText(r.buf, traceId);
+    prefix = identities.span(traceText, idText(r.buf, spanId));
+    const facts = readSpanFacts(r.at(start, r.end), filter.spanAttributes!, scope, traceText);
     out.spans.push({ facts, id: prefix });
   }
   if (events.length === 0) return;
@@ -144,14 +147,15 @@ function readSpan(
       }
     }
     if (!filter.isCandidateName(name)) continue;
-    if (prefix === null) prefix = identities.span(idText(r.buf, traceId), idText(r.buf, spanId));
+    traceText ??= idText(r.buf, traceId);
+    if (prefix === null) prefix = identities.span(traceText, idText(r.buf, spanId));
     const id = prefix === undefined ? undefined : prefix + index;
     out.events.push({
       name,
       timeMs: nanosHalvesToMs(time.hi, time.lo),
       attributes: readAttributes(r, attributes, filter.eventAttributes),
       id,
-      traceId: idText(r.buf, traceId),
+      traceId: traceText,
       record,
     });
   }
@@ -368,9 +372,8 @@ function readAnyValue(r: Reader, depth: number): unknown {
         break;
       case ANY_VALUE.intValue: {
         r.expect(wire, WIRE_VARINT, 'int value');
-        const big = r.varintBigInt();
-        // Past 2^53 a number would round: kept exact, written as the same digits.
-        value = Number.isSafeInteger(Number(big)) ? Number(big) : big;
+        // Past 2^53 a number would round: kept exact (a bigint), written as the same digits.
+        value = r.int64();
         break;
       }
       case ANY_VALUE.doubleValue:

@@ -76,6 +76,19 @@ export class ProtoReader {
     throw new ProtoError('varint longer than 10 bytes');
   }
 
+  /**
+   * A varint as a signed 64-bit integer: a number when that is exact, else a bigint. The number read
+   * comes first: below 2^53 it is exact and the int64 is non-negative, so no BigInt is made.
+   */
+  int64(): number | bigint {
+    const start = this.pos;
+    const small = this.varint();
+    if (small <= Number.MAX_SAFE_INTEGER) return small;
+    this.pos = start;
+    const big = this.varintBigInt();
+    return Number.isSafeInteger(Number(big)) ? Number(big) : big;
+  }
+
   /** A varint as a signed 64-bit integer (two's complement), as a bigint. */
   varintBigInt(): bigint {
     let result = 0n;

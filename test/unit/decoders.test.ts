@@ -24,6 +24,7 @@ import { createClientInstrumenter } from '../../src/instrumentation/wrap-client.
 import { createDecodeFilter } from '../../src/otlp/decode-filter.js';
 import { decodeLogsJson, decodeTracesJson } from '../../src/otlp/decode-json.js';
 import { decodeLogsProto, decodeTracesProto } from '../../src/otlp/decode-proto.js';
+import { ProtoReader } from '../../src/otlp/proto-reader.js';
 import type { DecodedRequest } from '../../src/otlp/otlp-event.js';
 import { setupOtel } from '../utils/otel.js';
 
@@ -161,5 +162,39 @@ describe('OTLP decoders, differentially', () => {
     convertLogRecords(converter, logRecords, (o) => inProcess.push(outcomeText(o)));
     expect(convertDecoded(proto)).toEqual(inProcess);
     expect(inProcess.filter((o) => o.startsWith('{')).length).toBe(proto.events.length);
+  });
+});
+
+describe('ProtoReader.int64', () => {
+  /** The varint protobuf writes for an int64 (two's complement, so negatives take 10 bytes). */
+  function varint(value: bigint): Uint8Array {
+    let rest = BigInt.asUintN(64, value);
+    const bytes: number[] = [];
+    do {
+      const low = Number(rest & 0x7fn);
+      rest >>= 7n;
+      bytes.push(rest > 0n ? low | 0x80 : low);
+    } while (rest > 0n);
+    return Uint8Array.from(bytes);
+  }
+
+  it.each([
+    0n,
+    1n,
+    -1n,
+    300n,
+    2n ** 31n,
+    2n ** 53n - 1n,
+    2n ** 53n,
+    2n ** 53n + 1n,
+    -(2n ** 53n) + 1n,
+    -(2n ** 53n) - 1n,
+    2n ** 63n - 1n,
+    -(2n ** 63n),
+  ])('%s: a number when exact, else the same bigint', (value) => {
+    const read = new ProtoReader(varint(value)).int64();
+    if (value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= BigInt(Number.MIN_SAFE_INTEGER))
+      expect(read).toBe(Number(value));
+    else expect(read).toBe(value);
   });
 });
