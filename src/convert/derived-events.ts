@@ -93,11 +93,11 @@ export class TraceContexts {
   }
 
   /** A flag was evaluated for this context in this trace; returns the events of spans that were waiting for it. */
-  note(traceId: string, contextKey: string, contextText: string): DerivedEvent[] {
-    if (!this.active || !traceId) return [];
+  note(traceId: string, contextKey: string, contextText: string): readonly DerivedEvent[] {
+    if (!this.active || !traceId) return NO_EVENTS;
     const trace = this._trace(traceId);
     if (!trace.contexts.has(contextKey)) trace.contexts.set(contextKey, contextText);
-    if (trace.pending.length === 0) return [];
+    if (trace.pending.length === 0) return NO_EVENTS;
     return trace.pending.splice(0).flatMap((w) => events(trace, w));
   }
 
@@ -141,23 +141,24 @@ export class TraceContexts {
 }
 
 const NO_RULES: readonly CompiledRule[] = [];
+/** Returned for "no events" (most calls): no array allocated. Callers only read it. */
+const NO_EVENTS: readonly DerivedEvent[] = Object.freeze([]);
 /** Distinct span names per kind whose candidate rules are remembered. */
 const MAX_INDEXED = 4096;
-const KIND_SLOTS: readonly (SpanKindName | undefined)[] = [
-  'internal',
-  'server',
-  'client',
-  'producer',
-  'consumer',
-  undefined,
-];
+const KIND_SLOT: Readonly<Record<SpanKindName, number>> = {
+  internal: 0,
+  server: 1,
+  client: 2,
+  producer: 3,
+  consumer: 4,
+};
 
 /** Rules applied to spans, joined through the shared TraceContexts. */
 export class DerivedEvents {
   /** Every attribute any rule reads. */
   readonly attributeNames: ReadonlySet<string>;
-  /** Per kind (KIND_SLOTS), span name → the rules such a span may meet. */
-  private readonly _candidates = KIND_SLOTS.map(() => new Map<string, readonly CompiledRule[]>());
+  /** Per kind (KIND_SLOT; 5: no kind), span name → the rules such a span may meet. */
+  private readonly _candidates = Array.from({ length: 6 }, () => new Map<string, readonly CompiledRule[]>());
 
   constructor(
     readonly rules: readonly CompiledRule[],
@@ -173,7 +174,7 @@ export class DerivedEvents {
    */
   rulesFor(kind: SpanKindName | undefined, name: string): readonly CompiledRule[] {
     if (this.rules.length === 0) return NO_RULES;
-    const byName = this._candidates[kind === undefined ? 5 : KIND_SLOTS.indexOf(kind)]!;
+    const byName = this._candidates[kind === undefined ? 5 : KIND_SLOT[kind]]!;
     let list = byName.get(name);
     if (!list) {
       list = this.rules.filter(
@@ -186,7 +187,7 @@ export class DerivedEvents {
     return list;
   }
 
-  noteContext(traceId: string, contextKey: string, contextText: string): DerivedEvent[] {
+  noteContext(traceId: string, contextKey: string, contextText: string): readonly DerivedEvent[] {
     return this.traces.note(traceId, contextKey, contextText);
   }
 
@@ -195,8 +196,8 @@ export class DerivedEvents {
     span: SpanFacts,
     spanId: string,
     rules: readonly CompiledRule[] = this.rulesFor(span.kind, span.name),
-  ): DerivedEvent[] {
-    if (!span.traceId || rules.length === 0) return [];
+  ): readonly DerivedEvent[] {
+    if (!span.traceId || rules.length === 0) return NO_EVENTS;
     let out: DerivedEvent[] | undefined;
     for (const rule of rules) {
       const value = rule.evaluate(span);
@@ -206,7 +207,7 @@ export class DerivedEvents {
       out ??= [];
       out.push(...attributed);
     }
-    return out ?? [];
+    return out ?? NO_EVENTS;
   }
 }
 

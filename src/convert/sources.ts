@@ -77,26 +77,22 @@ export function convertSpans(
     }
   }
   if (!join || join.rules.length === 0) return;
-  for (const span of spans) {
+  for (let i = 0; i < spans.length; i++) {
+    const span = spans[i]!;
     // Most spans meet no rule: checked by kind and name before anything is built.
     const rules = join.rulesFor(SDK_KINDS[span.kind ?? -1], span.name ?? '');
     if (rules.length === 0) continue;
-    const facts = spanFacts(span);
-    if (facts) for (const event of join.derive(facts, span.spanContext!().spanId, rules)) onDerived!(event);
+    const ids = span.spanContext?.();
+    if (!ids || !span.startTime || !span.endTime) continue;
+    const events = join.derive(new SdkSpanFacts(span, ids.traceId), ids.spanId, rules);
+    for (let e = 0; e < events.length; e++) onDerived!(events[e]!);
   }
 }
 
 const SDK_KINDS: readonly SpanKindName[] = ['internal', 'server', 'client', 'producer', 'consumer'];
 const STATUSES: readonly SpanStatusName[] = ['unset', 'ok', 'error'];
 
-/** What rules read of an SDK span; undefined for a span without ids or times. */
-function spanFacts(span: SpanLike): SpanFacts | undefined {
-  const ids = span.spanContext?.();
-  if (!ids || !span.startTime || !span.endTime) return undefined;
-  return new SdkSpanFacts(span, ids.traceId);
-}
-
-/** An SDK span read as SpanFacts; the times only when a rule asks (most spans meet none). */
+/** An SDK span (with ids and times) read as SpanFacts; the times only when a rule asks. */
 class SdkSpanFacts implements SpanFacts {
   constructor(
     private readonly _span: SpanLike,
