@@ -14,11 +14,12 @@ import {
   SimpleSpanProcessor,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
+import { FlagSyncSpanExporter } from 'flagsync-otel/exporters';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { createClientInstrumenter, createConverter, createDerivedEvents, TraceContexts } from '../dist/internal.js';
 import { convertSpans } from '../dist/internal.js';
 import { measure, writeResult } from './lib.mjs';
-import { ROOT } from './spawn.mjs';
+import { CLI, freePort, ROOT, startNode } from './spawn.mjs';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const memory = new InMemorySpanExporter();
@@ -143,6 +144,51 @@ const overhead = +(100 * (results['ten rules, none met'].median / results['no ru
 const addedNs = +((results['ten rules, none met'].median - results['no rules'].median) / spans.length).toFixed(1);
 const ofSdkSpan = +((100 * addedNs) / perSpan['the SDK: a span started and ended by the app'].median).toFixed(1);
 
+// The whole exporter per span: FlagSyncSpanExporter converting the batch and delivering what it
+// makes to the stand-in (its own process); this process's CPU per span, alternating rounds.
+const standIn = startNode([CLI, 'standin', '--port', String(await freePort())]);
+const eventsUrl = await standIn.first;
+const exporterSetups = {
+  'no rules': new FlagSyncSpanExporter({ sdkKey: 'standin-sdk-key', eventsUrl }),
+  'ten rules, none met': new FlagSyncSpanExporter({
+    sdkKey: 'standin-sdk-key',
+    eventsUrl,
+    derivedEvents: matchingNothing,
+  }),
+};
+const EXPORTS_PER_ROUND = 40;
+const exporterRounds = Object.fromEntries(Object.keys(exporterSetups).map((name) => [name, []]));
+for (let round = 0; round < 9; round++) {
+  const names = Object.keys(exporterSetups);
+  for (const name of round % 2 ? names.reverse() : names) {
+    const exporter = exporterSetups[name];
+    const cpu0 = process.cpuUsage();
+    for (let i = 0; i < EXPORTS_PER_ROUND; i++) await new Promise((resolve) => exporter.export(spans, resolve));
+    await exporter.forceFlush();
+    const cpu = process.cpuUsage(cpu0);
+    // The first round warms up.
+    if (round > 0) exporterRounds[name].push(((cpu.user + cpu.system) * 1000) / (EXPORTS_PER_ROUND * spans.length));
+  }
+}
+for (const exporter of Object.values(exporterSetups)) await exporter.shutdown();
+standIn.child.kill('SIGTERM');
+const exporterPerSpan = Object.fromEntries(
+  Object.entries(exporterRounds).map(([name, values]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return [
+      name,
+      {
+        median: +sorted[Math.floor(sorted.length / 2)].toFixed(1),
+        min: +sorted[0].toFixed(1),
+        max: +sorted.at(-1).toFixed(1),
+      },
+    ];
+  }),
+);
+const exporterAddedNs = +(exporterPerSpan['ten rules, none met'].median - exporterPerSpan['no rules'].median).toFixed(
+  1,
+);
+
 // The component: its own alternating benchmark.
 let component;
 try {
@@ -174,6 +220,11 @@ const summary = {
     overheadPercent: overhead,
     addedNsPerSpan: addedNs,
     addedPercentOfSdkSpan: ofSdkSpan,
+    wholeExporter: {
+      nsPerSpan: exporterPerSpan,
+      addedNsPerSpan: exporterAddedNs,
+      overheadPercent: +((100 * exporterAddedNs) / exporterPerSpan['no rules'].median).toFixed(1),
+    },
   },
   component,
   target: 'rules add < 10% per span with 10 rules',
