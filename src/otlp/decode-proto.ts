@@ -41,14 +41,24 @@ type Range = { start: number; end: number };
 export function decodeTracesProto(buf: Uint8Array, filter: DecodeFilter): DecodedRequest {
   const out: DecodedRequest = { events: [], records: 0, ...(filter.spanAttributes ? { spans: [] } : {}) };
   const identities = new RequestIdentities();
+  const scratch: SpanScratch = { events: [], attributes: [] };
   forEachLen(new ProtoReader(buf), EXPORT_REQUEST.resources, (resourceSpans) =>
     forEachLen(resourceSpans, RESOURCE_DATA.scopes, (scopeSpans) => {
       // Spans need their scope's name only for derived events.
       const scope = out.spans ? scopeName(scopeSpans.at(scopeSpans.pos, scopeSpans.end)) : '';
-      forEachLen(scopeSpans, SCOPE_DATA.items, (span) => readSpan(span, out, filter, identities, scope));
+      forEachLen(scopeSpans, SCOPE_DATA.items, (span) => readSpan(span, out, filter, identities, scope, scratch));
     }),
   );
   return out;
+}
+
+/**
+ * Bounds ([start, end, start, end, ...]) of a span's events and of one event's attributes,
+ * reused across the spans of a request: most spans carry events we skip, so no objects per field.
+ */
+interface SpanScratch {
+  events: number[];
+  attributes: number[];
 }
 
 /** ScopeSpans.scope.name. */
@@ -94,22 +104,30 @@ function readSpan(
   filter: DecodeFilter,
   identities: RequestIdentities,
   scope: string,
+  scratch: SpanScratch,
 ): void {
   const record = out.records++;
   const start = r.pos;
-  let traceId: Range | undefined;
-  let spanId: Range | undefined;
-  const events: Range[] = [];
+  const end = r.end;
+  let traceStart = -1;
+  let traceEnd = -1;
+  let spanStart = -1;
+  let spanEnd = -1;
+  const events = scratch.events;
+  events.length = 0;
   while (!r.done) {
     const tag = r.rawTag();
     const field = tag >>> 3;
     if (field === SPAN.traceId || field === SPAN.spanId || field === SPAN.events) {
       r.expect(tag & 7, WIRE_LEN, 'span field');
       r.skipLen();
-      const range = { start: r.lenStart, end: r.lenEnd };
-      if (field === SPAN.traceId) traceId = range;
-      else if (field === SPAN.spanId) spanId = range;
-      else events.push(range);
+      if (field === SPAN.traceId) {
+        traceStart = r.lenStart;
+        traceEnd = r.lenEnd;
+      } else if (field === SPAN.spanId) {
+        spanStart = r.lenStart;
+        spanEnd = r.lenEnd;
+      } else events.push(r.lenStart, r.lenEnd);
     } else {
       r.skip(tag & 7);
     }
@@ -118,41 +136,43 @@ function readSpan(
   // Made once per span, on first need: most spans carry no event we read.
   let traceText: string | undefined;
   if (out.spans) {
-    traceText = idText(r.buf, traceId);
-    prefix = identities.span(traceText, idText(r.buf, spanId));
-    const facts = readSpanFacts(r.at(start, r.end), filter.spanAttributes!, scope, traceText);
+    traceText = idText(r.buf, traceStart, traceEnd);
+    prefix = identities.span(traceText, idText(r.buf, spanStart, spanEnd));
+    const facts = readSpanFacts(r.at(start, end), filter.spanAttributes!, scope, traceText);
     out.spans.push({ facts, id: prefix });
   }
-  if (events.length === 0) return;
-  for (let index = 0; index < events.length; index++) {
-    const er = r.at(events[index]!.start, events[index]!.end);
-    let time = ZERO;
+  const attributes = scratch.attributes;
+  // The span's own reader is spent: it is pointed at each event in turn.
+  for (let index = 0; index < events.length / 2; index++) {
+    r.pos = events[2 * index]!;
+    r.end = events[2 * index + 1]!;
+    let timeMs = 0;
     let name = '';
-    const attributes: Range[] = [];
-    while (!er.done) {
-      const tag = er.rawTag();
+    attributes.length = 0;
+    while (!r.done) {
+      const tag = r.rawTag();
       const field = tag >>> 3;
       if (field === SPAN_EVENT.timeUnixNano) {
-        er.expect(tag & 7, WIRE_FIXED64, 'event time');
-        time = er.fixed64();
+        r.expect(tag & 7, WIRE_FIXED64, 'event time');
+        timeMs = r.fixed64Millis();
       } else if (field === SPAN_EVENT.name) {
-        er.expect(tag & 7, WIRE_LEN, 'event name');
-        name = er.string();
+        r.expect(tag & 7, WIRE_LEN, 'event name');
+        name = r.string();
       } else if (field === SPAN_EVENT.attributes) {
-        er.expect(tag & 7, WIRE_LEN, 'event attribute');
-        er.skipLen();
-        attributes.push({ start: er.lenStart, end: er.lenEnd });
+        r.expect(tag & 7, WIRE_LEN, 'event attribute');
+        r.skipLen();
+        attributes.push(r.lenStart, r.lenEnd);
       } else {
-        er.skip(tag & 7);
+        r.skip(tag & 7);
       }
     }
     if (!filter.isCandidateName(name)) continue;
-    traceText ??= idText(r.buf, traceId);
-    if (prefix === null) prefix = identities.span(traceText, idText(r.buf, spanId));
+    traceText ??= idText(r.buf, traceStart, traceEnd);
+    if (prefix === null) prefix = identities.span(traceText, idText(r.buf, spanStart, spanEnd));
     const id = prefix === undefined ? undefined : prefix + index;
     out.events.push({
       name,
-      timeMs: nanosHalvesToMs(time.hi, time.lo),
+      timeMs,
       attributes: readAttributes(r, attributes, filter.eventAttributes),
       id,
       traceId: traceText,
@@ -169,7 +189,7 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
   let traceId: Range | undefined;
   let spanId: Range | undefined;
   let body: Range | undefined;
-  const attributes: Range[] = [];
+  const attributes: number[] = [];
   while (!r.done) {
     const { field, wire } = r.tag();
     switch (field) {
@@ -187,7 +207,8 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
         break;
       case LOG_RECORD.attributes:
         r.expect(wire, WIRE_LEN, 'log attribute');
-        attributes.push(r.bytes());
+        r.skipLen();
+        attributes.push(r.lenStart, r.lenEnd);
         break;
       case LOG_RECORD.traceId:
         r.expect(wire, WIRE_LEN, 'log trace id');
@@ -213,10 +234,10 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
     readAttributes(r, attributes, names),
     body ? readBodyFields(r, body, names) : undefined,
   );
-  const trace = idText(r.buf, traceId);
+  const trace = idText(r.buf, traceId?.start ?? -1, traceId?.end ?? -1);
   const id = identities.logRecord(
     trace,
-    idText(r.buf, spanId),
+    idText(r.buf, spanId?.start ?? -1, spanId?.end ?? -1),
     `${time.hi}.${time.lo}`,
     `${observed.hi}.${observed.lo}`,
     name,
@@ -234,14 +255,17 @@ function readSpanFacts(r: Reader, wanted: WantedKeys, scope: string, traceId: st
   let start = ZERO;
   let end = ZERO;
   let status = 0;
-  const attributes: Range[] = [];
+  const attributes: number[] = [];
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === SPAN.name && wire === WIRE_LEN) name = r.string();
     else if (field === SPAN.kind && wire === WIRE_VARINT) kind = r.varint();
     else if (field === SPAN.startTimeUnixNano && wire === WIRE_FIXED64) start = r.fixed64();
     else if (field === SPAN.endTimeUnixNano && wire === WIRE_FIXED64) end = r.fixed64();
-    else if (field === SPAN.attributes && wire === WIRE_LEN) attributes.push(r.bytes());
+    else if (field === SPAN.attributes && wire === WIRE_LEN) {
+      r.skipLen();
+      attributes.push(r.lenStart, r.lenEnd);
+    }
     else if (field === SPAN.status && wire === WIRE_LEN) {
       const st = r.sub();
       while (!st.done) {
@@ -291,9 +315,9 @@ function readBodyFields(r: Reader, body: Range, wanted: WantedKeys): Record<stri
 }
 
 /** Top-level attributes whose key is wanted; the values of the others are skipped, not decoded. */
-function readAttributes(r: Reader, ranges: Range[], wanted: WantedKeys): Record<string, unknown> {
+function readAttributes(r: Reader, bounds: readonly number[], wanted: WantedKeys): Record<string, unknown> {
   const attributes: Record<string, unknown> = {};
-  for (const range of ranges) readTopKeyValue(r, range.start, range.end, attributes, wanted);
+  for (let i = 0; i < bounds.length; i += 2) readTopKeyValue(r, bounds[i]!, bounds[i + 1]!, attributes, wanted);
   return attributes;
 }
 
@@ -329,12 +353,19 @@ function readTopKeyValue(
         r.skip(tag & 7);
       }
     }
+    if (key === undefined) return;
+    if (valueStart < 0) {
+      into[key] = null;
+      return;
+    }
+    // The value, read by the same reader (no sub-reader per attribute).
+    r.pos = valueStart;
+    r.end = valueEnd;
+    into[key] = readAnyValue(r, 0);
   } finally {
     r.end = savedEnd;
     r.pos = saved;
   }
-  if (key === undefined) return;
-  into[key] = valueStart >= 0 ? readAnyValue(r.at(valueStart, valueEnd), 0) : null;
 }
 
 /** A nested KeyValue (inside a kvlist value). */
@@ -360,8 +391,9 @@ function readAnyValue(r: Reader, depth: number): unknown {
   if (depth > MAX_ANY_VALUE_DEPTH) return TOO_DEEP;
   let value: unknown = null;
   while (!r.done) {
-    const { field, wire } = r.tag();
-    switch (field) {
+    const tag = r.rawTag();
+    const wire = tag & 7;
+    switch (tag >>> 3) {
       case ANY_VALUE.stringValue:
         r.expect(wire, WIRE_LEN, 'string value');
         value = r.string();
@@ -409,6 +441,8 @@ function readAnyValue(r: Reader, depth: number): unknown {
 }
 
 /** A trace or span id, its raw bytes as latin1 (decode-json.ts turns hex ids into the same form). */
-function idText(buf: Uint8Array, range: Range | undefined): string {
-  return range ? Buffer.from(buf.buffer, buf.byteOffset + range.start, range.end - range.start).toString('latin1') : '';
+function idText(buf: Uint8Array, start: number, end: number): string {
+  if (start < 0) return '';
+  if (Buffer.isBuffer(buf)) return buf.toString('latin1', start, end);
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1');
 }

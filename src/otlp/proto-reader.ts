@@ -112,6 +112,15 @@ export class ProtoReader {
     return { hi, lo };
   }
 
+  /** A fixed64 count of nanoseconds as milliseconds (floor), without an object for its halves. */
+  fixed64Millis(): number {
+    this._need(8);
+    const lo = this._view.getUint32(this.pos, true);
+    const hi = this._view.getUint32(this.pos + 4, true);
+    this.pos += 8;
+    return nanosHalvesToMs(hi, lo);
+  }
+
   double(): number {
     this._need(8);
     const value = this._view.getFloat64(this.pos, true);
@@ -126,8 +135,8 @@ export class ProtoReader {
   }
 
   string(): string {
-    const { start, end } = this.bytes();
-    return decodeUtf8(this.buf, start, end);
+    this.skipLen();
+    return decodeUtf8(this.buf, this.lenStart, this.lenEnd);
   }
 
   skip(wire: number): void {
