@@ -265,8 +265,7 @@ function readSpanFacts(r: Reader, wanted: WantedKeys, scope: string, traceId: st
     else if (field === SPAN.attributes && wire === WIRE_LEN) {
       r.skipLen();
       attributes.push(r.lenStart, r.lenEnd);
-    }
-    else if (field === SPAN.status && wire === WIRE_LEN) {
+    } else if (field === SPAN.status && wire === WIRE_LEN) {
       const st = r.sub();
       while (!st.done) {
         const t = st.tag();
