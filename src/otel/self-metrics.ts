@@ -104,7 +104,7 @@ export const CONVERSION_METRICS: readonly SelfMetric<ConversionSource>[] = [
 
 /**
  * Report `metrics` of `source` through a meter of `provider`, with `attributes` added to every
- * sample. Returns the function that stops it (at shutdown).
+ * sample. Returns the function that stops it (at shutdown), after one more report.
  */
 export function observeSelfMetrics<S>(
   provider: MeterProvider,
@@ -120,12 +120,19 @@ export function observeSelfMetrics<S>(
       ? meter.createObservableCounter(name, options)
       : meter.createObservableGauge(name, options);
   });
+  let stopped = false;
   const callback = (result: BatchObservableResult) => {
     metrics.forEach((metric, i) => {
       for (const [labels, value] of metric.samples(source))
         result.observe(instruments[i] as Observable, value, { ...attributes, ...labels });
     });
+    // That was the last report; removed once this collection's callbacks have all been called.
+    if (stopped) queueMicrotask(() => meter.removeBatchObservableCallback(callback, instruments));
   };
   meter.addBatchObservableCallback(callback, instruments);
-  return () => meter.removeBatchObservableCallback(callback, instruments);
+  // Stopping leaves one more report: the counts of a shutdown's last flush reach the next collection
+  // (a periodic reader's, or the MeterProvider's own at its shutdown), which keeps them.
+  return () => {
+    stopped = true;
+  };
 }

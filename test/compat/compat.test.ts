@@ -3,7 +3,8 @@
  * JS line (its own lockfile), running the real @flagsync/node-sdk against the stand-in. In every
  * cell, each flag() becomes one impression and each track() one event at FlagSync, field for field
  * what the SDK sends on its own (the reference run of the same app without OpenTelemetry),
- * whichever path carried it: this package's exporters, or the SDK's own delivery.
+ * whichever path carried it: this package's exporters, or the SDK's own delivery; and the
+ * exporters' self-metrics, read through the line's own sdk-metrics, count what they delivered.
  *
  * Not the full product of the dimensions: on each line every value of every dimension at least
  * once, plus the pairs that interact (traces only × unsampled, RECORD-only × log form, limits ×
@@ -110,13 +111,17 @@ async function runCell(dir: string, cell: Cell | { reference: true }, standIn: S
     .filter((l) => l.startsWith('{"stats"'))
     .pop();
   if (!line) throw new Error(`the cell printed no result:\n${stdout}`);
-  const { stats } = JSON.parse(line) as { stats: { sdkDelivered: Record<string, number> } | null };
+  const { stats, metrics } = JSON.parse(line) as {
+    stats: { sdkDelivered: Record<string, number> } | null;
+    metrics?: Record<string, number>;
+  };
   const sent = (route: 'impressions' | 'events', sender: string) =>
     standIn.batches
       .filter((b) => b.route === route && b.sdkContext.sdkName === sender)
       .reduce((n, b) => n + b.items.length, 0);
   return {
     stats,
+    metrics,
     impressions: canonical(standIn.impressions()),
     events: canonical(standIn.events()),
     rejections: standIn.rejections,
@@ -154,6 +159,11 @@ describe.each(LINES)('OpenTelemetry JS line: %s', (line) => {
         expect(result.rejections).toEqual([]);
         expect(result.impressions).toEqual(reference.impressions);
         expect(result.events).toEqual(reference.events);
+        // Self-metrics through the line's own sdk-metrics count exactly what this package delivered.
+        expect({
+          impressions: result.metrics?.['flagsync_otel.delivered{kind=impression}'] ?? 0,
+          events: result.metrics?.['flagsync_otel.delivered{kind=event}'] ?? 0,
+        }).toEqual(result.viaOtel);
         if (!exported(cell)) {
           expect(result.viaOtel).toEqual({ impressions: 0, events: 0 });
           return;

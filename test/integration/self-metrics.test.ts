@@ -113,10 +113,15 @@ describe('self-metrics through the OpenTelemetry Metrics API', () => {
       'flagsync_otel.unattributed{signal=logs}': 0,
     });
     const before = await samples(reader);
+    // Delivered by the shutdown's last flush with no collection in between: reported once more after it.
+    await exported(spans, [{ events: [evaluation('u4')] }]);
     await spans.shutdown();
     await logs.shutdown();
-    // Shut down: the callbacks are gone, collection still works and keeps the final counts.
-    expect(await samples(reader)).toEqual(before);
+    expect(standIn.impressions()).toHaveLength(3);
+    const after = await samples(reader);
+    expect(after).toEqual({ ...before, 'flagsync_otel.delivered{kind=impression}': 3 });
+    // Then the callbacks are gone; collection still works and keeps the final counts.
+    expect(await samples(reader)).toEqual(after);
     await meterProvider.shutdown();
   });
 

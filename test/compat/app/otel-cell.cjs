@@ -12,7 +12,17 @@ module.exports = function createCellOtel(line) {
     return { reference: true, inRequest: (_name, fn) => fn(), shutdown: async () => undefined, stats: () => null };
 
   const { FlagSyncSpanExporter, FlagSyncLogRecordExporter } = require('flagsync-otel/exporters');
+  // The app's own MeterProvider of the line's sdk-metrics: the exporters' self-metrics, read at the end.
+  const { MeterProvider, MetricReader } = require('@opentelemetry/sdk-metrics');
+  class Reader extends MetricReader {
+    onForceFlush = () => Promise.resolve();
+    onShutdown = () => Promise.resolve();
+  }
+  const reader = new Reader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
   const options = { flushIntervalMillis: 50 }; // key and URL from FLAGSYNC_SDK_KEY / FLAGSYNC_EVENTS_URL
+  // Plain providers hand the exporters the MeterProvider; NodeSDK apps register it globally (below).
+  if (cell.setup !== 'nodesdk') options.meterProvider = meterProvider;
   const traces = cell.signals !== 'logs';
   const logs = cell.signals !== 'traces';
   const spanProcessors = traces ? [line.batchSpanProcessor(new FlagSyncSpanExporter(options))] : undefined;
@@ -37,6 +47,8 @@ module.exports = function createCellOtel(line) {
     instrumentation = new FlagSyncInstrumentation();
     const sdk = new NodeSDK({ sampler, spanProcessors, logRecordProcessors, instrumentations: [instrumentation] });
     sdk.start();
+    // After the exporters were built, as an app registering its metrics setup last does.
+    api.metrics.setGlobalMeterProvider(meterProvider);
     shutdown = () => sdk.shutdown();
   } else {
     const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks');
@@ -68,6 +80,24 @@ module.exports = function createCellOtel(line) {
         })
       : api.context.active();
   const tracer = api.trace.getTracer('compat-app');
+  // flagsync_otel.* data points as `name{attributes}` → value, collected after the exporters shut down.
+  const collected = {};
+  const collectSelfMetrics = async () => {
+    const { resourceMetrics } = await reader.collect();
+    for (const scope of resourceMetrics.scopeMetrics)
+      for (const metric of scope.metrics)
+        for (const point of metric.dataPoints) {
+          const attributes = Object.entries(point.attributes).map(([k, v]) => `${k}=${v}`);
+          if (metric.descriptor.name.startsWith('flagsync_otel.'))
+            collected[`${metric.descriptor.name}{${attributes.sort().join(',')}}`] = point.value;
+        }
+    await meterProvider.shutdown();
+  };
+  const shutdownTelemetry = shutdown;
+  shutdown = async () => {
+    await shutdownTelemetry();
+    await collectSelfMetrics();
+  };
   return {
     auto: cell.setup === 'nodesdk',
     inRequest: (name, fn) =>
@@ -77,5 +107,6 @@ module.exports = function createCellOtel(line) {
       }),
     shutdown,
     stats: () => instrumentation?.recorderStats ?? null,
+    metrics: () => collected,
   };
 };

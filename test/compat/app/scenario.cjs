@@ -61,7 +61,7 @@ async function runScenario({ FlagSyncFactory, wrap, otel }) {
   });
   await otel.shutdown();
   await client.destroy();
-  process.stdout.write(`${JSON.stringify({ stats: otel.stats() })}\n`);
+  process.stdout.write(`${JSON.stringify({ stats: otel.stats(), metrics: otel.metrics?.() })}\n`);
   // node-sdk 0.1.1 leaves a 60 s timer behind after destroy() (and traps SIGTERM): exit explicitly.
   process.exit(0);
 }
