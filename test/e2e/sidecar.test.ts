@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { arrived, firstHalf, nativeReference, runApp, secondHalf } from '../utils/e2e-app.js';
 import { CHECKOUT_RULES, expectedCheckoutEvents, receivedEvents, runHttpApp } from '../utils/http-app.js';
-import { manyEvaluationsRequest } from '../utils/otlp-request.js';
+import { distinctKeys, manyEvaluationsRequest, postTraces } from '../utils/otlp-request.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
 import {
   freePort,
@@ -88,25 +88,16 @@ describe.each(['proto', 'json'] as const)('through the real collector, app encod
   });
 });
 
-async function post(body: string): Promise<number> {
-  const response = await fetch(`${collector.otlpHttp}/v1/traces`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-  });
-  await response.arrayBuffer();
-  return response.status;
-}
-
-const distinctKeys = (items: Record<string, unknown>[]) =>
-  new Set(items.map((i) => (i.context as { key: string }).key)).size;
-
 describe('large and unusual requests through the collector and the service', () => {
   it("another provider's attribute nested 40 levels deep in the same request: ignored, everything else delivered", async () => {
     standIn.reset();
-    expect(await post(manyEvaluationsRequest({ spans: 50, perSpan: 2, offset: 100_000, deepOther: 40 }))).toBe(200);
-    await waitUntil(() => standIn.impressions().length >= 100, 60_000, '100 impressions');
-    await new Promise((r) => setTimeout(r, 500));
+    expect(
+      await postTraces(
+        collector.otlpHttp,
+        manyEvaluationsRequest({ spans: 50, perSpan: 2, offset: 100_000, deepOther: 40 }),
+      ),
+    ).toBe(200);
+    await arrived(standIn, { impressions: 100, events: 0 }, 60_000);
     expect(standIn.impressions()).toHaveLength(100);
     expect(distinctKeys(standIn.impressions())).toBe(100);
     expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(
@@ -117,9 +108,13 @@ describe('large and unusual requests through the collector and the service', () 
   it("10,000 spans of 5 evaluations each: batches stay below the service's limits, 50,000 impressions, each once", async () => {
     standIn.reset();
     for (let part = 0; part < 5; part++)
-      expect(await post(manyEvaluationsRequest({ spans: 2000, perSpan: 5, offset: part * 10_000 }))).toBe(200);
-    await waitUntil(() => standIn.impressions().length >= 50_000, 120_000, '50,000 impressions');
-    await new Promise((r) => setTimeout(r, 500));
+      expect(
+        await postTraces(
+          collector.otlpHttp,
+          manyEvaluationsRequest({ spans: 2000, perSpan: 5, offset: part * 10_000 }),
+        ),
+      ).toBe(200);
+    await arrived(standIn, { impressions: 50_000, events: 0 }, 120_000);
     expect(standIn.impressions()).toHaveLength(50_000);
     expect(distinctKeys(standIn.impressions())).toBe(50_000);
     expect(await (await fetch(`${service.url}/metrics`)).text()).not.toMatch(

@@ -6,45 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadSize } from '../../src/convert/payload-size.js';
 import { FlagSyncLogRecordExporter } from '../../src/exporters/flagsync-log-record-exporter.js';
 import { FlagSyncSpanExporter } from '../../src/exporters/flagsync-span-exporter.js';
-import { EXPORT_FAILED, EXPORT_SUCCESS, type ExportResult } from '../../src/otel/sdk-contract.js';
+import { EXPORT_FAILED, EXPORT_SUCCESS } from '../../src/otel/sdk-contract.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
+import { exported, spanWith, trackLogRecord } from '../utils/exporter-input.js';
 
 let standIn: StandIn;
 beforeAll(async () => {
   standIn = await startStandIn();
 });
 afterAll(() => standIn.close());
-
-/** A span with one evaluation event per user, written as the instrumentation writes them. */
-function spanWith(users: string[]) {
-  return {
-    events: users.map((user, i) => {
-      const attributes: Record<string, unknown> = {
-        'flagsync.size': 0,
-        'feature_flag.key': 'register-button-copy',
-        'feature_flag.provider.name': 'FlagSync',
-        'flagsync.value': '"Join Now"',
-        'flagsync.context': JSON.stringify({ key: user }),
-      };
-      attributes['flagsync.size'] = payloadSize(attributes);
-      return { name: 'feature_flag.evaluation', time: [1_795_000_000, i * 1_000_000] as [number, number], attributes };
-    }),
-  };
-}
-
-function logRecord(user: string) {
-  const body: Record<string, unknown> = {
-    'flagsync.size': 0,
-    'flagsync.event.key': 'signup',
-    'flagsync.context': JSON.stringify({ key: user }),
-    'flagsync.call_id': `c-${user}`,
-  };
-  body['flagsync.size'] = payloadSize(body);
-  return { eventName: 'flagsync.track', hrTime: [1_795_000_001, 0] as [number, number], attributes: {}, body };
-}
-
-const exported = (exporter: { export(items: never[], cb: (r: ExportResult) => void): void }, items: unknown[]) =>
-  new Promise<ExportResult>((resolve) => exporter.export(items as never[], resolve));
 
 describe('FlagSync exporters in one process', () => {
   it('share one delivery engine when set up alike: one queue bound, one set of counts, delivery until the last shuts down', async () => {
@@ -58,7 +28,7 @@ describe('FlagSync exporters in one process', () => {
     const spans = new FlagSyncSpanExporter(options);
     const logs = new FlagSyncLogRecordExporter(options);
     expect((await exported(spans, [spanWith(['s1', 's2'])])).code).toBe(EXPORT_SUCCESS);
-    expect((await exported(logs, [logRecord('l1')])).code).toBe(EXPORT_SUCCESS);
+    expect((await exported(logs, [trackLogRecord('l1')])).code).toBe(EXPORT_SUCCESS);
     // Counts are the shared engine's, whichever exporter is asked.
     await spans.forceFlush();
     expect(logs.stats().impressions.delivered).toBe(2);
@@ -66,7 +36,7 @@ describe('FlagSync exporters in one process', () => {
     // One exporter shut down: the other still delivers.
     await spans.shutdown();
     expect((await exported(spans, [spanWith(['late'])])).code).toBe(EXPORT_FAILED);
-    expect((await exported(logs, [logRecord('l2')])).code).toBe(EXPORT_SUCCESS);
+    expect((await exported(logs, [trackLogRecord('l2')])).code).toBe(EXPORT_SUCCESS);
     await logs.shutdown();
     expect(standIn.impressions().map((i) => (i.context as { key: string }).key)).toEqual(['s1', 's2']);
     expect(standIn.events().map((e) => (e.context as { key: string }).key)).toEqual(['l1', 'l2']);

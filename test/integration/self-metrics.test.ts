@@ -6,11 +6,10 @@
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { payloadSize } from '../../src/convert/payload-size.js';
 import { FlagSyncLogRecordExporter } from '../../src/exporters/flagsync-log-record-exporter.js';
 import { FlagSyncSpanExporter } from '../../src/exporters/flagsync-span-exporter.js';
-import type { ExportResult } from '../../src/otel/sdk-contract.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
+import { evaluationEvent, exported, trackLogRecord } from '../utils/exporter-input.js';
 
 class TestReader extends MetricReader {
   protected override onForceFlush = () => Promise.resolve();
@@ -39,33 +38,6 @@ async function samples(reader: MetricReader): Promise<Record<string, number>> {
   return out;
 }
 
-function evaluation(user: string, extra: Record<string, unknown> = {}) {
-  const attributes: Record<string, unknown> = {
-    'flagsync.size': 0,
-    'feature_flag.key': 'register-button-copy',
-    'feature_flag.provider.name': 'FlagSync',
-    'flagsync.value': '"Join Now"',
-    'flagsync.context': JSON.stringify({ key: user }),
-    ...extra,
-  };
-  attributes['flagsync.size'] = payloadSize(attributes);
-  return { name: 'feature_flag.evaluation', time: [1_795_000_000, 0] as [number, number], attributes };
-}
-
-function track(user: string) {
-  const body: Record<string, unknown> = {
-    'flagsync.size': 0,
-    'flagsync.event.key': 'signup',
-    'flagsync.context': JSON.stringify({ key: user }),
-    'flagsync.call_id': `c-${user}`,
-  };
-  body['flagsync.size'] = payloadSize(body);
-  return { eventName: 'flagsync.track', hrTime: [1_795_000_001, 0] as [number, number], attributes: {}, body };
-}
-
-const exported = (exporter: { export(items: never[], cb: (r: ExportResult) => void): void }, items: unknown[]) =>
-  new Promise<ExportResult>((resolve) => exporter.export(items as never[], resolve));
-
 let standIn: StandIn;
 beforeAll(async () => {
   standIn = await startStandIn();
@@ -82,9 +54,9 @@ describe('self-metrics through the OpenTelemetry Metrics API', () => {
     const logs = new FlagSyncLogRecordExporter(options);
     // Two evaluations and one that cannot be converted (its context is not JSON).
     await exported(spans, [
-      { events: [evaluation('u1'), evaluation('u2'), evaluation('u3', { 'flagsync.context': '{' })] },
+      { events: [evaluationEvent('u1'), evaluationEvent('u2'), evaluationEvent('u3', { 'flagsync.context': '{' })] },
     ]);
-    await exported(logs, [track('u1')]);
+    await exported(logs, [trackLogRecord('u1')]);
     await spans.forceFlush();
     expect(standIn.impressions()).toHaveLength(2);
     expect(await samples(reader)).toEqual({
@@ -114,7 +86,7 @@ describe('self-metrics through the OpenTelemetry Metrics API', () => {
     });
     const before = await samples(reader);
     // Delivered by the shutdown's last flush with no collection in between: reported once more after it.
-    await exported(spans, [{ events: [evaluation('u4')] }]);
+    await exported(spans, [{ events: [evaluationEvent('u4')] }]);
     await spans.shutdown();
     await logs.shutdown();
     expect(standIn.impressions()).toHaveLength(3);
@@ -138,7 +110,7 @@ describe('self-metrics through the OpenTelemetry Metrics API', () => {
     const meterProvider = new MeterProvider({ readers: [reader] });
     expect(metrics.setGlobalMeterProvider(meterProvider)).toBe(true);
     try {
-      await exported(exporter, [{ events: [evaluation('late')] }]);
+      await exported(exporter, [{ events: [evaluationEvent('late')] }]);
       await exporter.forceFlush();
       const collected = await samples(reader);
       expect(collected['flagsync_otel.delivered{kind=impression}']).toBe(1);

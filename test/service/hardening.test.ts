@@ -55,14 +55,12 @@ async function post(
   return { status: response.status, retryAfter: response.headers.get('retry-after'), text: await response.text() };
 }
 
-const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => `u${from + i}`).sort();
-
 describe('requests the service must not lose or wedge', () => {
   it('more items than the delivery queue holds: delivered in parts, in one request, each once', async () => {
     const s = await service({ maxQueueSize: 1000, maxBatchSize: 250 });
     const answer = await post(s, manyEvaluationsRequest({ spans: 600, perSpan: 5 }));
     expect(answer.status).toBe(200);
-    expect(contextKeys(standIn.impressions())).toEqual(range(0, 3000));
+    expect(contextKeys(standIn.impressions())).toEqual(userKeys(3000));
     expect(s.deliveryStats().impressions).toMatchObject({ delivered: 3000, dropped: 0 });
   });
 
@@ -73,7 +71,7 @@ describe('requests the service must not lose or wedge', () => {
       const answer = await post(s, manyEvaluationsRequest({ spans: 10, perSpan: 2, deepOther: depth }));
       expect(answer.status).toBe(200);
       expect(JSON.parse(answer.text)).toEqual({});
-      expect(contextKeys(standIn.impressions())).toEqual(range(0, 20));
+      expect(contextKeys(standIn.impressions())).toEqual(userKeys(20));
     },
   );
 
@@ -115,7 +113,7 @@ describe('requests the service must not lose or wedge', () => {
     expect((await post(s, framed, { 'content-type': 'application/json', 'content-encoding': 'zstd' })).status).toBe(
       200,
     );
-    expect(contextKeys(standIn.impressions())).toEqual(range(0, 40));
+    expect(contextKeys(standIn.impressions())).toEqual(userKeys(40));
     // Bytes after the last frame that are not a frame: a clear 400, nothing delivered from it.
     const trailing = await post(s, Buffer.concat([framed, Buffer.from('not zstd')]), {
       'content-type': 'application/json',
@@ -132,7 +130,7 @@ describe('requests the service must not lose or wedge', () => {
       const s = await service();
       for (const offset of [0, 100])
         expect((await post(s, manyEvaluationsRequest({ spans: 5, perSpan: 2, offset, ids }))).status).toBe(200);
-      expect(contextKeys(standIn.impressions())).toEqual([...range(0, 10), ...range(100, 10)].sort());
+      expect(contextKeys(standIn.impressions())).toEqual([...userKeys(10), ...userKeys(10, 100)].sort());
       expect(s.counters.duplicates).toBe(0);
     },
   );

@@ -54,11 +54,26 @@ export function flagSpansRequest(users: number, from = 0): string {
   });
 }
 
-export const userKeys = (users: number) => Array.from({ length: users }, (_, i) => `u${i}`).sort();
+/** The keys `u<from>`… of `users` users, sorted as contextKeys() sorts. */
+export const userKeys = (users: number, from = 0) => Array.from({ length: users }, (_, i) => `u${from + i}`).sort();
 
 /** The context keys of items received by the stand-in, sorted (duplicates kept). */
 export const contextKeys = (items: Record<string, unknown>[]) =>
   items.map((i) => (i.context as { key: string }).key).sort();
+
+/** How many different users the items are for. */
+export const distinctKeys = (items: Record<string, unknown>[]) => new Set(contextKeys(items)).size;
+
+/** POST an OTLP/JSON traces request to `${baseUrl}/v1/traces`; the answer's status. */
+export async function postTraces(baseUrl: string, body: string): Promise<number> {
+  const response = await fetch(`${baseUrl}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
 
 /**
  * A large OTLP/JSON traces request: `spans` spans of `perSpan` evaluations each, one user per
