@@ -157,20 +157,14 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
     },
     track(context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
-      if (!s.isEnabled()) return track(context, eventKey, value, properties);
-      const native = () => track(context, eventKey, value, properties);
-      if (
-        recordTrack(
-          s,
-          safePrepare(s, () => prepareServerContext(context, s.privacy)),
-          eventKey,
-          value,
-          properties,
-          native,
-        )
-      )
-        return undefined;
-      return native();
+      return trackCall(
+        s,
+        () => prepareServerContext(context, s.privacy),
+        eventKey,
+        value,
+        properties,
+        () => track(context, eventKey, value, properties),
+      );
     },
   };
 }
@@ -202,20 +196,14 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
     },
     track(eventKey: unknown, value?: unknown, properties?: unknown) {
       const s = settings();
-      if (!s.isEnabled()) return track(eventKey, value, properties);
-      const native = () => track(eventKey, value, properties);
-      if (
-        recordTrack(
-          s,
-          safePrepare(s, () => prepareBrowserContext(client.core, s.privacy)),
-          eventKey,
-          value,
-          properties,
-          native,
-        )
-      )
-        return undefined;
-      return native();
+      return trackCall(
+        s,
+        () => prepareBrowserContext(client.core, s.privacy),
+        eventKey,
+        value,
+        properties,
+        () => track(eventKey, value, properties),
+      );
     },
   };
   if (typeof flags === 'function') {
@@ -349,6 +337,19 @@ function finishFlag(
   } catch (error) {
     internalError(s, error);
   }
+}
+
+/** track() of either SDK: recorded (the SDK's own track() then does not run), else the SDK's call. */
+function trackCall(
+  s: WrapSettings,
+  prepare: () => PreparedContext | undefined,
+  eventKey: unknown,
+  value: unknown,
+  properties: unknown,
+  native: () => unknown,
+): unknown {
+  if (!s.isEnabled()) return native();
+  return recordTrack(s, safePrepare(s, prepare), eventKey, value, properties, native) ? undefined : native();
 }
 
 /** True when the call was recorded (the SDK's track() must not run); false leaves it to the SDK. */
