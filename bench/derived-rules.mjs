@@ -18,7 +18,7 @@ import { FlagSyncSpanExporter } from 'flagsync-otel/exporters';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { createClientInstrumenter, createConverter, createDerivedEvents, TraceContexts } from '../dist/internal.js';
 import { convertSpans } from '../dist/internal.js';
-import { measure, writeResult } from './lib.mjs';
+import { measure, summarize, writeResult } from './lib.mjs';
 import { CLI, freePort, ROOT, startNode } from './spawn.mjs';
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -173,17 +173,7 @@ for (let round = 0; round < 9; round++) {
 for (const exporter of Object.values(exporterSetups)) await exporter.shutdown();
 standIn.child.kill('SIGTERM');
 const exporterPerSpan = Object.fromEntries(
-  Object.entries(exporterRounds).map(([name, values]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return [
-      name,
-      {
-        median: +sorted[Math.floor(sorted.length / 2)].toFixed(1),
-        min: +sorted[0].toFixed(1),
-        max: +sorted.at(-1).toFixed(1),
-      },
-    ];
-  }),
+  Object.entries(exporterRounds).map(([name, values]) => [name, summarize(values)]),
 );
 const exporterAddedNs = +(exporterPerSpan['ten rules, none met'].median - exporterPerSpan['no rules'].median).toFixed(
   1,
@@ -200,12 +190,11 @@ try {
   const runs = [...out.matchAll(/([\d.]+) %overhead\s+([\d.]+) ns\/span-no-rules\s+([\d.]+) ns\/span-ten-rules/g)].map(
     (m) => m.slice(1).map(Number),
   );
-  const sorted = (i) => runs.map((r) => r[i]).sort((a, b) => a - b);
-  const median = (i) => sorted(i)[Math.floor(runs.length / 2)];
+  const column = (i) => summarize(runs.map((r) => r[i]));
   component = {
-    overheadPercent: { median: median(0), min: sorted(0)[0], max: sorted(0).at(-1) },
-    nsPerSpanNoRules: median(1),
-    nsPerSpanTenRules: median(2),
+    overheadPercent: column(0),
+    nsPerSpanNoRules: column(1).median,
+    nsPerSpanTenRules: column(2).median,
     runs: runs.length,
   };
 } catch (error) {
