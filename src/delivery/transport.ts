@@ -4,8 +4,9 @@
  */
 import { context } from '@opentelemetry/api';
 import { suppressTracing } from '../otel/sdk-contract.js';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { isConfigProblemStatus, isRetryableStatus, parseRetryAfter } from './retry-policy.js';
+import { loadUndici } from './undici.js';
 
 export type TransportResult =
   | { kind: 'success'; status: number }
@@ -43,6 +44,8 @@ export interface HttpTransportOptions {
 const MAX_ERROR_BODY = 16 * 1024;
 
 export function createHttpTransport(options: HttpTransportOptions): Transport {
+  // Throws the one-line message on a Node undici cannot run on.
+  const { Agent, request } = loadUndici();
   const dispatcher: Dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 8, pipelining: 1 });
   const base = options.baseUrl.replace(/\/+$/, '');
   const redact = options.redact ?? ((text: string) => text);
