@@ -6,7 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import {
   createConverter,
+  createDecodeFilter,
   createDerivedEvents,
+  evaluatedContext,
   decodeLogsJson,
   decodeTracesJson,
   payloadSize,
@@ -860,25 +862,138 @@ const FILES = {
       { providerNames: ['FlagSync'] },
     ],
   ],
+  delivery: [
+    [
+      'flagsync.delivery collector: the collector delivers the impression and the event',
+      'traces',
+      traces([
+        [
+          'feature_flag.evaluation',
+          ours(evaluation({ 'flagsync.delivery': 'collector', 'flagsync.value': '"Join Now"' })),
+        ],
+        ['flagsync.track', ours(track({ 'flagsync.delivery': 'collector', 'flagsync.event.value': '42.5' }))],
+      ]),
+    ],
+    [
+      'flagsync.delivery sdk: telemetry only, nothing delivered; the context still joins the trace for derived events',
+      'traces',
+      {
+        resourceSpans: [
+          {
+            resource: { attributes: attributes({ 'service.name': 'shop' }) },
+            scopeSpans: trace('1af7651916cd43dd8448eb211c80319c', [
+              {
+                name: 'GET /register',
+                kind: SERVER,
+                scope: HTTP,
+                ms: 12.5,
+                attributes: { 'http.route': '/register', 'http.response.status_code': 200 },
+                events: [
+                  [
+                    'feature_flag.evaluation',
+                    ours(evaluation({ 'flagsync.delivery': 'sdk', 'flagsync.value': '"Join Now"' })),
+                  ],
+                  ['flagsync.track', ours(track({ 'flagsync.delivery': 'sdk' }))],
+                ],
+              },
+            ]),
+          },
+        ],
+      },
+      { derivedEvents: [latency] },
+    ],
+    [
+      'flagsync.delivery exporter: the app process delivers; a collector skips it',
+      'traces',
+      traces([
+        ['feature_flag.evaluation', ours(evaluation({ 'flagsync.delivery': 'exporter', 'flagsync.value': 'true' }))],
+        ['flagsync.track', ours(track({ 'flagsync.delivery': 'exporter' }))],
+      ]),
+    ],
+    [
+      'the in-process exporter takes exporter-marked events and skips the others',
+      'traces',
+      traces([
+        ['feature_flag.evaluation', ours(evaluation({ 'flagsync.delivery': 'exporter', 'flagsync.value': '1' }))],
+        ['feature_flag.evaluation', ours(evaluation({ 'flagsync.delivery': 'collector', 'flagsync.value': '2' }))],
+        ['feature_flag.evaluation', ours(evaluation({ 'flagsync.delivery': 'sdk', 'flagsync.value': '3' }))],
+        ['flagsync.track', ours(track({ 'flagsync.delivery': 'exporter' }))],
+        ['flagsync.track', ours(track({ 'flagsync.delivery': 'collector' }))],
+      ]),
+      { consumer: 'exporter' },
+    ],
+    [
+      'earlier versions: flagsync.impression false reads as sdk; neither marker: delivered',
+      'traces',
+      traces([
+        ['feature_flag.evaluation', ours(evaluation({ 'flagsync.impression': false, 'flagsync.value': '1' }))],
+        ['feature_flag.evaluation', ours(evaluation({ 'flagsync.value': '2' }))],
+      ]),
+    ],
+    [
+      'an unknown flagsync.delivery value is rejected, never guessed',
+      'traces',
+      traces([
+        ['feature_flag.evaluation', ours(evaluation({ 'flagsync.delivery': 'both', 'flagsync.value': '1' }))],
+        ['flagsync.track', ours(track({ 'flagsync.delivery': 'Collector' }))],
+      ]),
+    ],
+    [
+      'a marker dropped on the way (attribute count limit) is damage, not a legacy event',
+      'traces',
+      traces([
+        [
+          'feature_flag.evaluation',
+          (() => {
+            const a = ours(evaluation({ 'flagsync.delivery': 'sdk', 'flagsync.value': '1' }));
+            delete a['flagsync.delivery'];
+            return a;
+          })(),
+        ],
+      ]),
+    ],
+    [
+      'log-based events: the marker is read from the body',
+      'logs',
+      logs([
+        [
+          'feature_flag.evaluation',
+          { 'feature_flag.key': 'register-button-copy' },
+          kv(
+            ours(evaluation({ 'flagsync.delivery': 'collector', 'flagsync.value': '"A"', 'flagsync.call_id': 'n.1' })),
+          ),
+        ],
+        [
+          'feature_flag.evaluation',
+          { 'feature_flag.key': 'register-button-copy' },
+          kv(ours(evaluation({ 'flagsync.delivery': 'sdk', 'flagsync.value': '"B"', 'flagsync.call_id': 'n.2' }))),
+        ],
+        ['flagsync.track', {}, kv(ours(track({ 'flagsync.delivery': 'sdk', 'flagsync.call_id': 'n.3' })))],
+      ]),
+    ],
+  ],
 };
 
 for (const [file, cases] of Object.entries(FILES)) {
   const out = cases.map(([name, signal, request, converterOptions]) => {
     const converter = createConverter(converterOptions ?? {});
     const derived = createDerivedEvents(converterOptions ?? {}, new TraceContexts());
-    const filter = derived.rules.length > 0 ? { ...converter, spanAttributeNames: derived.attributeNames } : converter;
+    const filter = createDecodeFilter(converter, derived.rules.length > 0 ? derived.attributeNames : undefined);
     const decoded = (signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(request), filter);
     const expect = { impressions: [], events: [], rejected: [], damaged: 0 };
     if (derived.rules.length > 0) expect.derived = [];
+    // Cases about flagsync.delivery also count the events left to another deliverer.
+    if (file === 'delivery') expect.elsewhere = 0;
     for (const event of decoded.events) {
       const outcome = converter.convert(event);
       if (outcome.kind === 'impression') expect.impressions.push(outcome.json);
       else if (outcome.kind === 'event') expect.events.push(outcome.json);
       else if (outcome.kind === 'rejected') expect.rejected.push(outcome.reason);
       else if (outcome.kind === 'damaged') expect.damaged++;
-      if (outcome.kind === 'impression')
-        for (const d of derived.noteContext(event.traceId, outcome.item.context.key, outcome.contextText))
-          expect.derived.push(d.json);
+      else if (outcome.kind === 'elsewhere' && 'elsewhere' in expect) expect.elsewhere++;
+      const evaluated = evaluatedContext(outcome);
+      if (evaluated && expect.derived)
+        for (const d of derived.noteContext(event.traceId, evaluated.key, evaluated.text)) expect.derived.push(d.json);
     }
     for (const span of decoded.spans ?? [])
       for (const d of derived.derive(span.facts, span.id ?? '')) expect.derived.push(d.json);

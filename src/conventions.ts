@@ -49,8 +49,21 @@ export const ATTR_FLAGSYNC_SIZE = 'flagsync.size';
 export const ATTR_FLAGSYNC_VALUE = 'flagsync.value';
 /** JSON text of the user context as the SDK would send it (after privacy options): key, attributes, any other field. */
 export const ATTR_FLAGSYNC_CONTEXT = 'flagsync.context';
-/** `false` when FlagSync gets this call's impression from the SDK itself, not from this event. */
-export const ATTR_FLAGSYNC_IMPRESSION = 'flagsync.impression';
+/**
+ * Who delivers this call to FlagSync (see `Delivery`): every consumer obeys it, so a call is never delivered by both
+ * the SDK and a pipeline. Written second, after the size marker, which counts it.
+ */
+export const ATTR_FLAGSYNC_DELIVERY = 'flagsync.delivery';
+/** `sdk`: the FlagSync SDK delivers; `exporter`: this process's FlagSync exporter; `collector`: a collector's. */
+export const DELIVERY_SDK = 'sdk';
+export const DELIVERY_EXPORTER = 'exporter';
+export const DELIVERY_COLLECTOR = 'collector';
+export type Delivery = typeof DELIVERY_SDK | typeof DELIVERY_EXPORTER | typeof DELIVERY_COLLECTOR;
+/**
+ * Written by versions before `flagsync.delivery`: `false` when the SDK delivered the impression. Still read, as
+ * `flagsync.delivery: sdk`.
+ */
+export const LEGACY_ATTR_FLAGSYNC_IMPRESSION = 'flagsync.impression';
 export const ATTR_FLAGSYNC_EVENT_KEY = 'flagsync.event.key';
 /**
  * JSON text of the track value (`"1234.5"`, `"null"`); absent when the app passed none. Text keeps every number exact
@@ -79,7 +92,8 @@ export const SIZED_ATTRIBUTE_NAMES: readonly string[] = [
   ATTR_ERROR_TYPE,
   ATTR_FLAGSYNC_VALUE,
   ATTR_FLAGSYNC_CONTEXT,
-  ATTR_FLAGSYNC_IMPRESSION,
+  ATTR_FLAGSYNC_DELIVERY,
+  LEGACY_ATTR_FLAGSYNC_IMPRESSION,
   ATTR_FLAGSYNC_EVENT_KEY,
   ATTR_FLAGSYNC_EVENT_VALUE,
   ATTR_FLAGSYNC_EVENT_PROPERTIES,

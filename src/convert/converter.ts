@@ -11,14 +11,19 @@ import {
   ATTR_FEATURE_FLAG_RESULT_VALUE,
   ATTR_FEATURE_FLAG_RESULT_VARIANT,
   ATTR_FLAGSYNC_CONTEXT,
+  DELIVERY_COLLECTOR,
+  DELIVERY_EXPORTER,
+  DELIVERY_SDK,
+  type Delivery,
   ATTR_FLAGSYNC_EVENT_KEY,
   ATTR_FLAGSYNC_EVENT_PROPERTIES,
   ATTR_FLAGSYNC_EVENT_VALUE,
-  ATTR_FLAGSYNC_IMPRESSION,
+  ATTR_FLAGSYNC_DELIVERY,
   ATTR_FLAGSYNC_SIZE,
   ATTR_FLAGSYNC_VALUE,
   EVENT_FLAGSYNC_TRACK,
   FLAG_EVALUATION_EVENT_NAMES,
+  LEGACY_ATTR_FLAGSYNC_IMPRESSION,
   LEGACY_ATTR_PROVIDER_NAME,
   LEGACY_ATTR_VARIANT,
   PROVIDER_NAME,
@@ -50,6 +55,11 @@ export interface ConverterOptions {
    * (instrument that SDK instead), and an evaluation recorded by both would count twice.
    */
   providerNames?: readonly string[];
+  /**
+   * Which deliverer this converter serves: events whose `flagsync.delivery` names another one become `elsewhere`
+   * outcomes. `exporter` for the in-process exporters; `collector` (default) for collector-side conversion.
+   */
+  consumer?: typeof DELIVERY_EXPORTER | typeof DELIVERY_COLLECTOR;
 }
 
 export type ConversionOutcome =
@@ -59,8 +69,13 @@ export type ConversionOutcome =
    */
   | { kind: 'impression'; item: FlagSyncImpression; json: string; contextText: string }
   | { kind: 'event'; item: FlagSyncEvent; json: string }
-  /** Not FlagSync data (other event names, other providers, or an impression the SDK delivers itself). */
+  /** Not FlagSync data (other event names, other providers). */
   | { kind: 'ignored' }
+  /**
+   * This package's event for a call another deliverer has (`flagsync.delivery`): not delivered here. An evaluation's
+   * context still tells derived events which users its trace belongs to.
+   */
+  | { kind: 'elsewhere'; by: Delivery; context?: { key: string; text: string } }
   /**
    * Written by this package but cut by attribute limits on the way (its size marker does not match):
    * never delivered truncated. The instrumentation leaves such calls to the SDK where it can tell.
@@ -104,8 +119,15 @@ export function withBodyFields(
   return merged;
 }
 
+/** The context an evaluation outcome tells derived events about, if any. */
+export function evaluatedContext(outcome: ConversionOutcome): { key: string; text: string } | undefined {
+  if (outcome.kind === 'impression') return { key: outcome.item.context.key, text: outcome.contextText };
+  return outcome.kind === 'elsewhere' ? outcome.context : undefined;
+}
+
 export function createConverter(options: ConverterOptions = {}): Converter {
   const providers = new Set((options.providerNames ?? []).map((name) => name.toLowerCase()));
+  const consumer = options.consumer ?? DELIVERY_COLLECTOR;
   const candidateNames = new Set([...FLAG_EVALUATION_EVENT_NAMES, EVENT_FLAGSYNC_TRACK]);
   const parse = memoizedParse();
   const timestamp = timestampFormatter();
@@ -113,9 +135,9 @@ export function createConverter(options: ConverterOptions = {}): Converter {
     attributeNames: CONVERTER_ATTRIBUTE_NAMES,
     isCandidateName: (name) => name !== undefined && candidateNames.has(name),
     convert(event) {
-      if (event.name === EVENT_FLAGSYNC_TRACK) return convertTrack(event, parse, timestamp);
+      if (event.name === EVENT_FLAGSYNC_TRACK) return convertTrack(event, consumer, parse, timestamp);
       if (FLAG_EVALUATION_EVENT_NAMES.includes(event.name))
-        return convertEvaluation(event, providers, parse, timestamp);
+        return convertEvaluation(event, consumer, providers, parse, timestamp);
       return IGNORED;
     },
   };
@@ -163,8 +185,22 @@ function timestampFormatter(): Timestamp {
   };
 }
 
+/**
+ * Who delivers the call, when it is not `consumer`: `flagsync.delivery`, or the legacy `flagsync.impression: false`
+ * (the SDK). Events without either (other emitters, earlier versions) are taken.
+ */
+function deliveredBy(a: Readonly<Record<string, unknown>>, consumer: Delivery): Delivery | 'invalid' | undefined {
+  const by = a[ATTR_FLAGSYNC_DELIVERY];
+  if (by === undefined) return a[LEGACY_ATTR_FLAGSYNC_IMPRESSION] === false ? DELIVERY_SDK : undefined;
+  if (by === consumer) return undefined;
+  return by === DELIVERY_SDK || by === DELIVERY_EXPORTER || by === DELIVERY_COLLECTOR ? by : 'invalid';
+}
+
+const INVALID_DELIVERY = `${ATTR_FLAGSYNC_DELIVERY} must be one of ${DELIVERY_SDK}, ${DELIVERY_EXPORTER}, ${DELIVERY_COLLECTOR}`;
+
 function convertEvaluation(
   event: SourceEvent,
+  consumer: Delivery,
   providers: Set<string>,
   parse: Parse,
   timestamp: Timestamp,
@@ -176,7 +212,14 @@ function convertEvaluation(
   const ours = provider === PROVIDER_NAME && a[ATTR_FLAGSYNC_SIZE] !== undefined;
   if (!ours && !providers.has(provider.toLowerCase())) return IGNORED;
   if (!isIntact(a)) return DAMAGED;
-  if (a[ATTR_FLAGSYNC_IMPRESSION] === false) return IGNORED;
+  const by = deliveredBy(a, consumer);
+  if (by === 'invalid') return reject(INVALID_DELIVERY);
+  if (by !== undefined) {
+    const context = a[ATTR_FLAGSYNC_CONTEXT] !== undefined ? userContext(a, parse) : undefined;
+    return context && !('error' in context)
+      ? { kind: 'elsewhere', by, context: { key: context.value.key, text: context.text } }
+      : { kind: 'elsewhere', by };
+  }
 
   const flagKey = a[ATTR_FEATURE_FLAG_KEY];
   if (typeof flagKey !== 'string' || flagKey === '')
@@ -222,9 +265,12 @@ function evaluationValue(
   return { value: null, text: 'null' };
 }
 
-function convertTrack(event: SourceEvent, parse: Parse, timestamp: Timestamp): ConversionOutcome {
+function convertTrack(event: SourceEvent, consumer: Delivery, parse: Parse, timestamp: Timestamp): ConversionOutcome {
   const a = event.attributes;
   if (!isIntact(a)) return DAMAGED;
+  const by = deliveredBy(a, consumer);
+  if (by === 'invalid') return reject(INVALID_DELIVERY);
+  if (by !== undefined) return { kind: 'elsewhere', by };
   const eventKey = a[ATTR_FLAGSYNC_EVENT_KEY];
   if (typeof eventKey !== 'string' || eventKey === '')
     return reject(`${ATTR_FLAGSYNC_EVENT_KEY} must be a non-empty string`);

@@ -3,7 +3,13 @@
  * events' SpanFacts). Structural types, so the exporters work with OpenTelemetry JS SDK 2.x and
  * 3.x alike.
  */
-import { withBodyFields, type Converter, type ConversionOutcome, type SourceEvent } from './converter.js';
+import {
+  evaluatedContext,
+  withBodyFields,
+  type Converter,
+  type ConversionOutcome,
+  type SourceEvent,
+} from './converter.js';
 import type { DerivedEvent, DerivedEvents } from './derived-events.js';
 import type { SpanFacts, SpanKindName, SpanStatusName } from './derived-rules.js';
 
@@ -11,8 +17,14 @@ import type { SpanFacts, SpanKindName, SpanStatusName } from './derived-rules.js
 type HrTime = readonly [number, number];
 
 /** What the span exporter reads of a ReadableSpan (OTel JS 2.x and 3.x). */
+export interface SpanEventLike {
+  readonly name: string;
+  readonly time: HrTime;
+  readonly attributes?: Readonly<Record<string, unknown>>;
+}
+
 export interface SpanLike {
-  readonly events: readonly { name: string; time: HrTime; attributes?: Readonly<Record<string, unknown>> }[];
+  readonly events: readonly SpanEventLike[];
   readonly droppedEventsCount?: number;
   // Read for derived events only.
   readonly name?: string;
@@ -47,7 +59,8 @@ function hrTimeToMs(time: HrTime): number {
 export function convertSpans(
   converter: Converter,
   spans: readonly SpanLike[],
-  onOutcome: (outcome: ConversionOutcome) => void,
+  /** With the span and the event object it came from (the exporters look up the call's receipt by them). */
+  onOutcome: (outcome: ConversionOutcome, span: SpanLike, event: SpanEventLike) => void,
   derived?: DerivedEvents,
   onDerived?: (event: DerivedEvent) => void,
 ): void {
@@ -64,14 +77,11 @@ export function convertSpans(
         attributes: event.attributes ?? {},
       };
       const outcome = converter.convert(source);
-      onOutcome(outcome);
-      if (join && outcome.kind === 'impression' && outcome.contextText !== noted) {
-        noted = outcome.contextText;
-        for (const waiting of join.noteContext(
-          span.spanContext?.().traceId ?? '',
-          outcome.item.context.key,
-          outcome.contextText,
-        ))
+      onOutcome(outcome, span, event);
+      const evaluated = join && evaluatedContext(outcome);
+      if (evaluated && evaluated.text !== noted) {
+        noted = evaluated.text;
+        for (const waiting of join.noteContext(span.spanContext?.().traceId ?? '', evaluated.key, evaluated.text))
           onDerived!(waiting);
       }
     }
@@ -125,7 +135,7 @@ class SdkSpanFacts implements SpanFacts {
 export function convertLogRecords(
   converter: Converter,
   records: readonly LogRecordLike[],
-  onOutcome: (outcome: ConversionOutcome) => void,
+  onOutcome: (outcome: ConversionOutcome, record: LogRecordLike) => void,
   derived?: DerivedEvents,
   onDerived?: (event: DerivedEvent) => void,
 ): void {
@@ -137,14 +147,11 @@ export function convertLogRecords(
       timeMs: hrTimeToMs(record.hrTime),
       attributes: withBodyFields(record.attributes, record.body),
     });
-    onOutcome(outcome);
-    if (derived && onDerived && outcome.kind === 'impression' && record.spanContext) {
-      for (const waiting of derived.noteContext(
-        record.spanContext.traceId,
-        outcome.item.context.key,
-        outcome.contextText,
-      ))
-        onDerived(waiting);
+    onOutcome(outcome, record);
+    const evaluated = derived && onDerived && record.spanContext && evaluatedContext(outcome);
+    if (evaluated) {
+      for (const waiting of derived.noteContext(record.spanContext!.traceId, evaluated.key, evaluated.text))
+        onDerived!(waiting);
     }
   }
 }

@@ -6,7 +6,7 @@
  *   settle   wait for FlagSync's answers until the deadline, handing back what has not left;
  *   answer   partial success, or 503/429 so the collector keeps the request and sends it again.
  */
-import type { Converter } from '../convert/converter.js';
+import { evaluatedContext, type Converter } from '../convert/converter.js';
 import type { DerivedEvent, DerivedEvents } from '../convert/derived-events.js';
 import type { DeliveryEngine } from '../delivery/delivery-engine.js';
 import type { EntryOutcome } from '../delivery/lane.js';
@@ -107,12 +107,12 @@ function collect(signal: Signal, decoded: DecodedRequest, deps: DeliverDeps): Co
       collected.firstReason ||= outcome.reason;
     } else if (outcome.kind === 'damaged') {
       counters.damaged++;
-    } else if (outcome.kind !== 'ignored') {
+    } else if (outcome.kind === 'impression' || outcome.kind === 'event') {
       take(outcome, event.id);
-      // Spans of this trace matching a rule, here or waiting from earlier requests, are this user's too.
-      if (outcome.kind === 'impression')
-        derived.noteContext(event.traceId, outcome.item.context.key, outcome.contextText).forEach(takeDerived);
     }
+    // Spans of this trace matching a rule, here or waiting from earlier requests, are this user's too.
+    const evaluated = evaluatedContext(outcome);
+    if (evaluated) derived.noteContext(event.traceId, evaluated.key, evaluated.text).forEach(takeDerived);
   }
   for (const span of decoded.spans ?? []) {
     if (span.id !== undefined) derived.derive(span.facts, span.id).forEach(takeDerived);

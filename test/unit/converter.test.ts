@@ -68,12 +68,19 @@ describe('converter: flag evaluations', () => {
     expect(outcome.kind === 'impression' && outcome.item.timestamp).toBe('2026-11-25T10:00:00.123Z');
   });
 
-  it('ignores other providers, other event names and calls without an SDK impression', () => {
+  it('ignores other providers and other event names; a call another deliverer has is elsewhere', () => {
     expect(
       converter.convert(flagEvent({ 'feature_flag.provider.name': 'LaunchDarkly', 'flagsync.value': '1' })).kind,
     ).toBe('ignored');
     expect(converter.convert(flagEvent({ 'flagsync.value': '1' }, 'exception')).kind).toBe('ignored');
-    expect(converter.convert(flagEvent({ 'flagsync.value': '1', 'flagsync.impression': false })).kind).toBe('ignored');
+    expect(converter.convert(flagEvent({ 'flagsync.value': '1', 'flagsync.impression': false }))).toMatchObject({
+      kind: 'elsewhere',
+      by: 'sdk',
+    });
+    expect(converter.convert(flagEvent({ 'flagsync.value': '1', 'flagsync.delivery': 'exporter' }))).toMatchObject({
+      kind: 'elsewhere',
+      by: 'exporter',
+    });
     expect(converter.isCandidateName('http.request')).toBe(false);
   });
 

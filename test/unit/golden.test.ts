@@ -6,7 +6,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createConverter, type ConversionOutcome, type ConverterOptions } from '../../src/convert/converter.js';
+import {
+  createConverter,
+  evaluatedContext,
+  type ConversionOutcome,
+  type ConverterOptions,
+} from '../../src/convert/converter.js';
 import { createDerivedEvents, TraceContexts, type DerivedEventsConfig } from '../../src/convert/derived-events.js';
 import { convertLogRecords, convertSpans, type LogRecordLike, type SpanLike } from '../../src/convert/sources.js';
 import { createDecodeFilter } from '../../src/otlp/decode-filter.js';
@@ -26,6 +31,8 @@ interface Outcomes {
   damaged: number;
   /** With derived-event rules: the events derived from spans. */
   derived?: string[];
+  /** Cases about `flagsync.delivery`: events left to another deliverer. */
+  elsewhere?: number;
 }
 type AnyValueJson = Record<string, unknown>;
 type KeyValueJson = { key: string; value: AnyValueJson };
@@ -59,7 +66,7 @@ const dir = new URL('../../testdata/golden/', import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 function collect(
-  withDerived: boolean,
+  expected: Outcomes,
   run: (onOutcome: (o: ConversionOutcome) => void, onDerived: (json: string) => void) => void,
 ): Outcomes {
   const out: Outcomes = {
@@ -67,7 +74,8 @@ function collect(
     events: [],
     rejected: [],
     damaged: 0,
-    ...(withDerived ? { derived: [] } : {}),
+    ...(expected.derived ? { derived: [] } : {}),
+    ...(expected.elsewhere !== undefined ? { elsewhere: 0 } : {}),
   };
   run(
     (o) => {
@@ -75,6 +83,7 @@ function collect(
       else if (o.kind === 'event') out.events.push(o.json);
       else if (o.kind === 'rejected') out.rejected.push(o.reason);
       else if (o.kind === 'damaged') out.damaged++;
+      else if (o.kind === 'elsewhere' && out.elsewhere !== undefined) out.elsewhere++;
     },
     (json) => out.derived!.push(json),
   );
@@ -110,12 +119,13 @@ describe.each(files)('golden vectors: %s', (file) => {
     const derived = createDerivedEvents(c.converter ?? {}, new TraceContexts());
     const filter = createDecodeFilter(converter, derived.rules.length > 0 ? derived.attributeNames : undefined);
     const decoded = (c.signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(c.request), filter);
-    const outcomes = collect(derived.rules.length > 0, (on, onDerived) => {
+    const outcomes = collect(c.expect, (on, onDerived) => {
       for (const e of decoded.events) {
         const o = converter.convert(e);
         on(o);
-        if (o.kind !== 'impression') continue;
-        for (const d of derived.noteContext(e.traceId, o.item.context.key, o.contextText)) onDerived(d.json);
+        const evaluated = evaluatedContext(o);
+        if (!evaluated) continue;
+        for (const d of derived.noteContext(e.traceId, evaluated.key, evaluated.text)) onDerived(d.json);
       }
       for (const span of decoded.spans ?? [])
         for (const d of derived.derive(span.facts, span.id ?? '')) onDerived(d.json);
@@ -150,7 +160,7 @@ describe.each(files)('golden vectors: %s', (file) => {
             spanContext: () => ({ traceId: span.traceId, spanId: span.spanId }),
           }));
         expect(
-          collect(derived.rules.length > 0, (on, onDerived) =>
+          collect(c.expect, (on, onDerived) =>
             convertSpans(converter, spans, on, derived, (d) => onDerived(d.json)),
           ),
         ).toEqual(c.expect);
@@ -164,7 +174,7 @@ describe.each(files)('golden vectors: %s', (file) => {
             attributes: jsAttributes(record.attributes),
             body: jsValue(record.body),
           }));
-        expect(collect(false, (on) => convertLogRecords(converter, records, on))).toEqual(c.expect);
+        expect(collect(c.expect, (on) => convertLogRecords(converter, records, on))).toEqual(c.expect);
       }
     },
   );
