@@ -19,21 +19,30 @@ const (
 	attrLegacyProviderName      = "feature_flag.provider_name"
 	attrLegacyVariant           = "feature_flag.variant"
 
-	attrFlagSyncSize            = "flagsync.size"
-	attrFlagSyncValue           = "flagsync.value"
-	attrFlagSyncContext         = "flagsync.context"
+	attrFlagSyncSize     = "flagsync.size"
+	attrFlagSyncValue    = "flagsync.value"
+	attrFlagSyncContext  = "flagsync.context"
+	attrFlagSyncDelivery = "flagsync.delivery"
+	// attrFlagSyncImpression is written by versions before flagsync.delivery: false when the SDK
+	// delivered the impression. Still read, as flagsync.delivery sdk.
 	attrFlagSyncImpression      = "flagsync.impression"
 	attrFlagSyncEventKey        = "flagsync.event.key"
 	attrFlagSyncEventValue      = "flagsync.event.value"
 	attrFlagSyncEventProperties = "flagsync.event.properties"
 	attrFlagSyncCallID          = "flagsync.call_id"
 
+	// Who delivers a call to FlagSync (flagsync.delivery). This component is the collector.
+	deliverySDK       = "sdk"
+	deliveryExporter  = "exporter"
+	deliveryCollector = "collector"
+
 	// providerName is the provider name this package's instrumentation writes.
 	providerName = "FlagSync"
 )
 
 // sizedAttributeNames are the attributes the size marker counts: every attribute the
-// instrumentation writes on its events, except the marker itself.
+// instrumentation writes on its events, except the marker itself (SIZED_ATTRIBUTE_NAMES in
+// src/conventions.ts, in the same order).
 var sizedAttributeNames = []string{
 	attrFeatureFlagKey,
 	attrFeatureFlagProviderName,
@@ -43,6 +52,7 @@ var sizedAttributeNames = []string{
 	attrErrorType,
 	attrFlagSyncValue,
 	attrFlagSyncContext,
+	attrFlagSyncDelivery,
 	attrFlagSyncImpression,
 	attrFlagSyncEventKey,
 	attrFlagSyncEventValue,

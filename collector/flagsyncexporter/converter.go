@@ -24,13 +24,17 @@ const (
 	// Written by this package but cut by attribute limits on the way: never delivered.
 	outcomeDamaged
 	outcomeRejected
+	// This package's event for a call another deliverer has (flagsync.delivery sdk or exporter):
+	// not delivered here. An evaluation's context still tells derived events who its trace is for.
+	outcomeElsewhere
 )
 
 type outcome struct {
 	kind outcomeKind
 	// The item as FlagSync receives it (impressions and events).
 	json []byte
-	// An impression's context JSON (derived events of its trace reuse it).
+	// An impression's context JSON, or an elsewhere evaluation's valid one (derived events of its
+	// trace reuse it).
 	context []byte
 	// Why FlagSync data could not be converted (rejected).
 	reason string
@@ -126,8 +130,17 @@ func (c *converter) convertEvaluation(timeNanos uint64, a attributes) outcome {
 	if !isIntact(a) {
 		return outcome{kind: outcomeDamaged}
 	}
-	if v, ok := a.get(attrFlagSyncImpression); ok && v.Type() == pcommon.ValueTypeBool && !v.Bool() {
-		return outcome{}
+	switch deliveredBy(a) {
+	case deliveryInvalid:
+		return rejected(invalidDelivery)
+	case deliveryOther:
+		o := outcome{kind: outcomeElsewhere}
+		if _, ok := a.get(attrFlagSyncContext); ok {
+			if context, reason := c.userContext(a); reason == "" {
+				o.context = context
+			}
+		}
+		return o
 	}
 	flagKey, ok := a.get(attrFeatureFlagKey)
 	if !ok || flagKey.Type() != pcommon.ValueTypeStr || flagKey.Str() == "" {
@@ -184,6 +197,12 @@ func (c *converter) appendEvaluationValue(b []byte, a attributes) ([]byte, strin
 func (c *converter) convertTrack(timeNanos uint64, a attributes) outcome {
 	if !isIntact(a) {
 		return outcome{kind: outcomeDamaged}
+	}
+	switch deliveredBy(a) {
+	case deliveryInvalid:
+		return rejected(invalidDelivery)
+	case deliveryOther:
+		return outcome{kind: outcomeElsewhere}
 	}
 	eventKey, ok := a.get(attrFlagSyncEventKey)
 	if !ok || eventKey.Type() != pcommon.ValueTypeStr || eventKey.Str() == "" {
@@ -254,6 +273,40 @@ func (c *converter) userContext(a attributes) ([]byte, string) {
 		return nil, attrFlagSyncContext + " must be the JSON text of an object with a non-empty string key and an object of attributes"
 	}
 	return []byte(text.Str()), ""
+}
+
+type deliverer uint8
+
+const (
+	// deliveryHere: flagsync.delivery is collector, or absent (other emitters, earlier versions).
+	deliveryHere deliverer = iota
+	// deliveryOther: the FlagSync SDK or the app's in-process exporter delivers the call.
+	deliveryOther
+	deliveryInvalid
+)
+
+var invalidDelivery = attrFlagSyncDelivery + " must be one of " + deliverySDK + ", " + deliveryExporter + ", " + deliveryCollector
+
+// deliveredBy reads who delivers the call: flagsync.delivery, or the legacy flagsync.impression
+// false (the SDK).
+func deliveredBy(a attributes) deliverer {
+	v, ok := a.get(attrFlagSyncDelivery)
+	if !ok {
+		if legacy, ok := a.get(attrFlagSyncImpression); ok && legacy.Type() == pcommon.ValueTypeBool && !legacy.Bool() {
+			return deliveryOther
+		}
+		return deliveryHere
+	}
+	if v.Type() != pcommon.ValueTypeStr {
+		return deliveryInvalid
+	}
+	switch v.Str() {
+	case deliveryCollector:
+		return deliveryHere
+	case deliverySDK, deliveryExporter:
+		return deliveryOther
+	}
+	return deliveryInvalid
 }
 
 // isIntact is true when the attributes carry no size marker (other emitters) or one that matches.

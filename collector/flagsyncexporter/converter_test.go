@@ -23,7 +23,9 @@ import (
 type goldenCase struct {
 	Name      string `json:"name"`
 	Converter struct {
-		ProviderNames []string           `json:"providerNames"`
+		ProviderNames []string `json:"providerNames"`
+		// Consumer "exporter": a case for the TypeScript in-process exporter, not this component.
+		Consumer      string             `json:"consumer"`
 		DerivedEvents []DerivedEventRule `json:"derivedEvents"`
 	} `json:"converter"`
 	Signal  string          `json:"signal"`
@@ -38,6 +40,8 @@ type goldenOutcomes struct {
 	Damaged     int      `json:"damaged"`
 	// With derived-event rules: the events derived from spans.
 	Derived []string `json:"derived,omitempty"`
+	// When given: the events another deliverer has (flagsync.delivery).
+	Elsewhere *int `json:"elsewhere,omitempty"`
 }
 
 func loadGolden(t testing.TB) map[string][]goldenCase {
@@ -57,10 +61,13 @@ func loadGolden(t testing.TB) map[string][]goldenCase {
 
 // convertRequest runs every event of an OTLP/JSON request through the converter, and with rules
 // (d not nil) its spans through them, as convertTraces does.
-func convertRequest(t testing.TB, c *converter, d *deriver, signal string, request []byte) goldenOutcomes {
+func convertRequest(t testing.TB, c *converter, d *deriver, signal string, request []byte, countElsewhere bool) goldenOutcomes {
 	got := goldenOutcomes{Impressions: []string{}, Events: []string{}, Rejected: []string{}}
 	if d != nil {
 		got.Derived = []string{}
+	}
+	if countElsewhere {
+		got.Elsewhere = new(int)
 	}
 	derived := func(events []derivedEvent) {
 		for _, e := range events {
@@ -68,7 +75,7 @@ func convertRequest(t testing.TB, c *converter, d *deriver, signal string, reque
 		}
 	}
 	record := func(o outcome, traceID pcommon.TraceID) {
-		if d != nil && o.kind == outcomeImpression {
+		if d != nil && o.context != nil {
 			defer derived(d.traces.note(traceID, contextKey(o.context), o.context))
 		}
 		switch o.kind {
@@ -80,6 +87,10 @@ func convertRequest(t testing.TB, c *converter, d *deriver, signal string, reque
 			got.Rejected = append(got.Rejected, o.reason)
 		case outcomeDamaged:
 			got.Damaged++
+		case outcomeElsewhere:
+			if got.Elsewhere != nil {
+				*got.Elsewhere++
+			}
 		}
 	}
 	if signal == "traces" {
@@ -112,13 +123,16 @@ func TestGoldenVectors(t *testing.T) {
 	for file, cases := range loadGolden(t) {
 		for _, tc := range cases {
 			t.Run(file+"/"+tc.Name, func(t *testing.T) {
+				if tc.Converter.Consumer != "" && tc.Converter.Consumer != deliveryCollector {
+					t.Skipf("a case for the %s consumer", tc.Converter.Consumer)
+				}
 				var d *deriver
 				if len(tc.Converter.DerivedEvents) > 0 {
 					rules, err := compileRules(tc.Converter.DerivedEvents)
 					require.NoError(t, err)
 					d = &deriver{rules: rules, traces: newTraceContexts(time.Minute, 1000)}
 				}
-				got := convertRequest(t, newConverter(tc.Converter.ProviderNames), d, tc.Signal, tc.Request)
+				got := convertRequest(t, newConverter(tc.Converter.ProviderNames), d, tc.Signal, tc.Request, tc.Expect.Elsewhere != nil)
 				assert.Equal(t, tc.Expect, got)
 			})
 		}

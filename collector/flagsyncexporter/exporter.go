@@ -49,7 +49,7 @@ type flagsyncExporter struct {
 }
 
 type telemetry struct {
-	delivered, refused, unconfirmed, duplicates, rejected, damaged, derived metric.Int64Counter
+	delivered, refused, unconfirmed, duplicates, rejected, damaged, derived, elsewhere metric.Int64Counter
 }
 
 func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) *flagsyncExporter {
@@ -73,6 +73,7 @@ func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) *fl
 		rejected:    counter("otelcol_exporter_flagsync_rejected", "FlagSync events that could not be converted: dropped."),
 		damaged:     counter("otelcol_exporter_flagsync_damaged", "FlagSync events cut by attribute limits on the way: ignored, never delivered truncated."),
 		derived:     counter("otelcol_exporter_flagsync_derived", "Events derived from spans by the derived_events rules."),
+		elsewhere:   counter("otelcol_exporter_flagsync_elsewhere", "FlagSync events another deliverer has (flagsync.delivery sdk or exporter): not delivered by the collector."),
 	}
 	return e
 }
@@ -151,10 +152,10 @@ func (e *flagsyncExporter) convertTraces(ctx context.Context, td ptrace.Traces) 
 			o := c.convert(event.Name(), uint64(event.Timestamp()), spanEventAttributes(event.Attributes()))
 			if o.kind == outcomeImpression || o.kind == outcomeEvent {
 				b.add(o, spanEventSource(span, i))
-				e.noteContext(ctx, b, span.TraceID(), o)
 			} else {
 				e.notConverted(ctx, o)
 			}
+			e.noteContext(ctx, b, span.TraceID(), o)
 		}
 	})
 	if e.derived != nil {
@@ -166,10 +167,11 @@ func (e *flagsyncExporter) convertTraces(ctx context.Context, td ptrace.Traces) 
 	return b.request(), nil
 }
 
-// noteContext tells the trace memory a flag was evaluated for this impression's context; spans
-// that were waiting for one become events of this request.
+// noteContext tells the trace memory a flag was evaluated for this evaluation's context (an
+// impression's, or one delivered elsewhere); spans that were waiting for one become events of
+// this request.
 func (e *flagsyncExporter) noteContext(ctx context.Context, b *builder, traceID pcommon.TraceID, o outcome) {
-	if e.derived == nil || o.kind != outcomeImpression {
+	if e.derived == nil || o.context == nil {
 		return
 	}
 	// One call's several evaluations come in a row: note their context once.
@@ -202,10 +204,10 @@ func (e *flagsyncExporter) convertLogs(ctx context.Context, ld plog.Logs) (xexpo
 		o := c.convert(lr.EventName(), logRecordTime(lr), a)
 		if o.kind == outcomeImpression || o.kind == outcomeEvent {
 			b.add(o, logRecordSource(lr, a))
-			e.noteContext(ctx, b, lr.TraceID(), o)
 		} else {
 			e.notConverted(ctx, o)
 		}
+		e.noteContext(ctx, b, lr.TraceID(), o)
 	})
 	return b.request(), nil
 }
@@ -247,6 +249,8 @@ func (e *flagsyncExporter) notConverted(ctx context.Context, o outcome) {
 		e.once("rejected:"+o.reason, func() {
 			e.logger.Warn("flagsync exporter: a FlagSync event could not be converted and is dropped; further ones are counted in otelcol_exporter_flagsync_rejected", zap.String("reason", o.reason))
 		})
+	case outcomeElsewhere:
+		e.telemetry.elsewhere.Add(ctx, 1)
 	case outcomeDamaged:
 		e.telemetry.damaged.Add(ctx, 1)
 		e.once("damaged", func() {
