@@ -3,31 +3,53 @@ import { demoCommand } from './commands/demo.js';
 import { serveCommand } from './commands/serve.js';
 import { standInCommand } from './commands/standin.js';
 import { FlagSyncConfigError } from '../config/delivery-config.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Command } from './command.js';
 
 const COMMANDS: Command[] = [demoCommand, serveCommand, standInCommand];
 
+/** Exit code for a command line this CLI does not understand. */
+const USAGE_ERROR = 2;
+
 function usage(): string {
+  const rows: [string, string][] = [
+    ...COMMANDS.map((c): [string, string] => [c.name, c.summary]),
+    ['help', 'show this help (also --help, -h)'],
+  ];
   return [
-    'Usage: flagsync-otel <command> [options]',
+    `Usage: ${PACKAGE_NAME} <command> [options]`,
     '',
     'Commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
+    ...rows.map(([name, summary]) => `  ${name.padEnd(10)} ${summary}`),
     '',
-    'Run `flagsync-otel <command> --help` for its options.',
+    'Options:',
+    `  --version, -v  print the version of ${PACKAGE_NAME}`,
+    '',
+    `Run \`${PACKAGE_NAME} <command> --help\` for its options.`,
   ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h') {
+  if (name === 'help' || name === '--help' || name === '-h') {
+    // `help <command>`: that command's own help.
+    const command = COMMANDS.find((c) => c.name === rest[0]);
+    if (command) return command.run(['--help']);
     process.stdout.write(`${usage()}\n`);
-    return name ? 0 : 1;
+    return 0;
+  }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`${PACKAGE_VERSION}\n`);
+    return 0;
+  }
+  if (!name) {
+    process.stderr.write(`${PACKAGE_NAME}: no command given\n\n${usage()}\n`);
+    return USAGE_ERROR;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    process.stderr.write(`flagsync-otel: unknown command "${name}"\n\n${usage()}\n`);
-    return 1;
+    process.stderr.write(`${PACKAGE_NAME}: unknown command "${name}"\n\n${usage()}\n`);
+    return USAGE_ERROR;
   }
   return command.run(rest);
 }
@@ -39,7 +61,7 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     const message =
       error instanceof FlagSyncConfigError ? error.cliMessage : error instanceof Error ? error.message : String(error);
-    process.stderr.write(`flagsync-otel: ${message}\n`);
+    process.stderr.write(`${PACKAGE_NAME}: ${message}\n`);
     process.exitCode = 1;
   },
 );

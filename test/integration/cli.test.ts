@@ -1,6 +1,6 @@
 /** The built CLI, end to end as a user runs it. */
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -91,10 +91,40 @@ describe('flagsync-otel CLI', () => {
     );
   });
 
-  it('unknown commands fail with usage', async () => {
+  it('unknown commands: one line, then the help, rc 2', async () => {
+    const help = (await run(process.execPath, [cli, '--help'])).stdout;
     await expect(run(process.execPath, [cli, 'nope'])).rejects.toMatchObject({
-      code: 1,
-      stderr: expect.stringContaining('unknown command "nope"'),
+      code: 2,
+      stdout: '',
+      stderr: `flagsync-otel: unknown command "nope"\n\n${help}`,
     });
+  });
+
+  it('help, --help and -h: rc 0, every command with its one-line description; help <command> gives its own', async () => {
+    const outputs = await Promise.all(['help', '--help', '-h'].map((arg) => run(process.execPath, [cli, arg])));
+    for (const { stdout, stderr } of outputs) {
+      expect(stderr).toBe('');
+      expect(stdout).toBe(outputs[0]!.stdout);
+    }
+    const help = outputs[0]!.stdout;
+    expect(help).toMatch(/^Usage: flagsync-otel <command> \[options\]\n/);
+    expect(help).toContain(
+      '  demo       run an instrumented example app against the built-in FlagSync stand-in and show what arrived\n',
+    );
+    expect(help).toContain('  serve      run the collector-side OTLP/HTTP service that forwards to FlagSync\n');
+    expect(help).toContain('  standin    run a local FlagSync stand-in (for trials and tests, no network needed)\n');
+    expect(help).toContain('  --version, -v  print the version of flagsync-otel\n');
+    const serveHelp = await run(process.execPath, [cli, 'help', 'serve']);
+    expect(serveHelp.stdout).toMatch(/^Usage: flagsync-otel serve /);
+  });
+
+  it('--version and -v print the version of package.json', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const arg of ['--version', '-v']) {
+      const { stdout, stderr } = await run(process.execPath, [cli, arg]);
+      expect({ stdout, stderr }).toEqual({ stdout: `${version}\n`, stderr: '' });
+    }
   });
 });

@@ -4,7 +4,9 @@
  * plays a scripted session against it over loopback, and prints what FlagSync received.
  */
 import { parseArgs } from 'node:util';
-import { context, logs, SpanKind, trace } from '@opentelemetry/api';
+// No named `logs`: @opentelemetry/api 1.9 (OpenTelemetry JS 2.x) has none, and a named import of it fails to link.
+import * as otelApi from '@opentelemetry/api';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { FlagSyncLogRecordExporter } from '../../exporters/flagsync-log-record-exporter.js';
 import { FlagSyncSpanExporter } from '../../exporters/flagsync-span-exporter.js';
 import { renderReport } from '../../demo/report.js';
@@ -19,8 +21,9 @@ import type { Command } from '../command.js';
 const HELP = `Usage: flagsync-otel demo [--users 60] [--sample-ratio 0.5]
 
 Runs the FlagSync stand-in and an instrumented example app on loopback, plays a session of
---users visitors, and prints the impressions and events FlagSync received. Needs the dev
-dependencies of this repository (@flagsync/node-sdk and the OpenTelemetry SDK packages).`;
+--users visitors, and prints the impressions and events FlagSync received. Needs @flagsync/node-sdk,
+@opentelemetry/sdk-trace, @opentelemetry/sdk-logs and @opentelemetry/context-async-hooks in the project
+(and @opentelemetry/api-logs on OpenTelemetry JS 2.x); it names the ones missing and how to install them.`;
 
 /** Deterministic pseudo-random numbers, so every run tells the same story. */
 function seeded(seed: number): () => number {
@@ -31,21 +34,65 @@ function seeded(seed: number): () => number {
   };
 }
 
-async function loadPeers() {
+/** What both lines' Logs APIs (`@opentelemetry/api` 1.10 `logs`, `@opentelemetry/api-logs`) offer here. */
+interface LogsApi {
+  setGlobalLoggerProvider(provider: object): unknown;
+}
+
+const NOT_FOUND = new Set(['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND']);
+
+/** `load()`, or undefined with `name` added to `missing` when the package itself is not installed. */
+async function optional<T>(name: string, load: () => Promise<T>, missing: string[]): Promise<T | undefined> {
   try {
-    const [sdk, traceSdk, logsSdk, asyncHooks] = await Promise.all([
-      import('@flagsync/node-sdk'),
-      import('@opentelemetry/sdk-trace'),
-      import('@opentelemetry/sdk-logs'),
-      import('@opentelemetry/context-async-hooks'),
-    ]);
-    return { sdk, traceSdk, logsSdk, asyncHooks };
+    return await load();
   } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_FOUND.has(code) && String(error).includes(`'${name}'`)) {
+      missing.push(name);
+      return undefined;
+    }
+    throw error;
+  }
+}
+
+/**
+ * The packages the demo runs with, from the project it runs in, on either OpenTelemetry JS line (2.x: api 1.9 with
+ * api-logs; 3.x: api 1.10 with its `logs`). What is missing is named in one line, with the command that installs it.
+ */
+async function loadPeers() {
+  const apiLogs = (otelApi as { logs?: LogsApi }).logs;
+  const line = apiLogs ? 3 : 2;
+  // Ranges of the project's OpenTelemetry JS line, for the install command.
+  const ranges: Record<string, string> =
+    line === 3
+      ? {
+          '@opentelemetry/sdk-trace': '@3',
+          '@opentelemetry/sdk-logs': '@3',
+          '@opentelemetry/context-async-hooks': '@3',
+        }
+      : {
+          '@opentelemetry/sdk-trace': '@2',
+          '@opentelemetry/sdk-logs': "@'<0.300'",
+          '@opentelemetry/api-logs': "@'<0.300'",
+          '@opentelemetry/context-async-hooks': '@2',
+        };
+  const missing: string[] = [];
+  const [sdk, traceSdk, logsSdk, asyncHooks, logsApi] = await Promise.all([
+    optional('@flagsync/node-sdk', () => import('@flagsync/node-sdk'), missing),
+    optional('@opentelemetry/sdk-trace', () => import('@opentelemetry/sdk-trace'), missing),
+    optional('@opentelemetry/sdk-logs', () => import('@opentelemetry/sdk-logs'), missing),
+    optional('@opentelemetry/context-async-hooks', () => import('@opentelemetry/context-async-hooks'), missing),
+    apiLogs ?? optional('@opentelemetry/api-logs', async () => (await import('@opentelemetry/api-logs')).logs, missing),
+  ]);
+  if (!sdk || !traceSdk || !logsSdk || !asyncHooks || !logsApi) {
+    missing.sort();
+    const install = missing.map((name) => `${name}${ranges[name] ?? ''}`).join(' ');
     throw new Error(
-      `the demo needs @flagsync/node-sdk, @opentelemetry/sdk-trace, @opentelemetry/sdk-logs and ` +
-        `@opentelemetry/context-async-hooks installed (${String(error)})`,
+      `the demo needs ${missing.join(', ')} (this project is on OpenTelemetry JS ${line}.x); ` +
+        `install with: npm install --save-dev ${install}`,
     );
   }
+  return { sdk, traceSdk, logsSdk, asyncHooks, logsApi };
 }
 
 export const demoCommand: Command = {
@@ -70,7 +117,7 @@ export const demoCommand: Command = {
       throw new Error(`--users must be a positive integer, got "${values.users}"`);
     if (!(ratio >= 0 && ratio <= 1))
       throw new Error(`--sample-ratio must be between 0 and 1, got "${values['sample-ratio']}"`);
-    const { sdk, traceSdk, logsSdk, asyncHooks } = await loadPeers();
+    const { sdk, traceSdk, logsSdk, asyncHooks, logsApi } = await loadPeers();
     const say = (line: string) => process.stdout.write(`${line}\n`);
 
     const standIn = await startStandIn();
@@ -113,7 +160,7 @@ export const demoCommand: Command = {
       processors: [new logsSdk.BatchLogRecordProcessor({ exporter: new FlagSyncLogRecordExporter(exporterOptions) })],
     });
     trace.setGlobalTracerProvider(tracerProvider);
-    logs.setGlobalLoggerProvider(loggerProvider);
+    logsApi.setGlobalLoggerProvider(loggerProvider);
 
     await installSdkDeliveryGuard();
     const instrumenter = createClientInstrumenter({}, () => true);
