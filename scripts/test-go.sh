@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The flagsync exporter's Go checks, part of `npm test`: formatting, go vet, and its tests
-# (golden vectors shared with the TypeScript converter, config, delivery against a fake FlagSync).
+# The flagsync exporter's Go checks, part of `npm test`: the golden vectors' copies in the module
+# match the shared ones, formatting, go vet, and its tests (golden vectors shared with the
+# TypeScript converter, config, delivery against a fake FlagSync).
 set -euo pipefail
-cd "$(dirname "$0")/../collector/flagsyncexporter"
+root=$(cd "$(dirname "$0")/.." && pwd)
 command -v go >/dev/null || { echo "test-go: Go is needed for the flagsync exporter's tests" >&2; exit 1; }
+bash "$root/scripts/sync-golden.sh" --check
+cd "$root/collector/flagsyncexporter"
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then
   echo "test-go: not gofmt-formatted: $unformatted" >&2

@@ -45,9 +45,9 @@ type goldenOutcomes struct {
 }
 
 func loadGolden(t testing.TB) map[string][]goldenCase {
-	files, err := filepath.Glob("../../testdata/golden/*.json")
+	files, err := filepath.Glob("testdata/golden/*.json")
 	require.NoError(t, err)
-	require.NotEmpty(t, files, "the golden vectors live in testdata/golden at the repository root")
+	require.NotEmpty(t, files, "testdata/golden holds copies of the root testdata/golden: run scripts/sync-golden.sh")
 	out := map[string][]goldenCase{}
 	for _, file := range files {
 		data, err := os.ReadFile(file)
