@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The flagsync exporter's Go checks, part of `npm test`: the golden vectors' copies in the module
-# match the shared ones, formatting, go vet, and its tests (golden vectors shared with the
+# match the shared ones, mdatagen's output matches metadata.yaml, formatting, go vet, and its tests (golden vectors shared with the
 # TypeScript converter, config, delivery against a fake FlagSync).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 command -v go >/dev/null || { echo "test-go: Go is needed for the flagsync exporter's tests" >&2; exit 1; }
 bash "$root/scripts/sync-golden.sh" --check
+bash "$root/scripts/mdatagen.sh" --check
 cd "$root/collector/flagsyncexporter"
 unformatted=$(gofmt -l .)
 if [ -n "$unformatted" ]; then

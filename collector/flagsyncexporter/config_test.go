@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter/internal/metadata"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -26,7 +28,7 @@ func TestLoadConfig(t *testing.T) {
 		errorMsg string
 	}{
 		{
-			id: component.NewID(componentType),
+			id: component.NewID(metadata.Type),
 			check: func(t *testing.T, cfg *Config) {
 				assert.Equal(t, "server-sdk-key", string(cfg.SDKKey))
 				assert.Equal(t, defaultEndpoint, cfg.ClientConfig.Endpoint)
@@ -40,7 +42,7 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
-			id: component.NewIDWithName(componentType, "custom"),
+			id: component.NewIDWithName(metadata.Type, "custom"),
 			check: func(t *testing.T, cfg *Config) {
 				assert.Equal(t, "https://flagsync.example.com/", cfg.ClientConfig.Endpoint)
 				assert.Equal(t, 5*time.Second, cfg.ClientConfig.Timeout)
@@ -62,16 +64,16 @@ func TestLoadConfig(t *testing.T) {
 			},
 		},
 		{
-			id: component.NewIDWithName(componentType, "bad_rules"),
+			id: component.NewIDWithName(metadata.Type, "bad_rules"),
 			errorMsg: "derived_events[0]: event_key must be a non-empty string\n" +
 				"derived_events[1]: match needs at least one criterion: a rule matching every span is almost surely a mistake\n" +
 				"derived_events[2]: match.span_name_regex is not a valid RE2 regular expression: error parsing regexp: missing closing ): `(`\n" +
 				"derived_events[3]: value.from must be duration, attribute or flag",
 		},
-		{id: component.NewIDWithName(componentType, "no_key"), errorMsg: "sdk_key is required (the FlagSync server SDK key)"},
-		{id: component.NewIDWithName(componentType, "bad_endpoint"), errorMsg: `endpoint must be an http(s) URL, got "ftp://flagsync.example.com"`},
+		{id: component.NewIDWithName(metadata.Type, "no_key"), errorMsg: "sdk_key is required (the FlagSync server SDK key)"},
+		{id: component.NewIDWithName(metadata.Type, "bad_endpoint"), errorMsg: `endpoint must be an http(s) URL, got "ftp://flagsync.example.com"`},
 		{
-			id:       component.NewIDWithName(componentType, "bad_limits"),
+			id:       component.NewIDWithName(metadata.Type, "bad_limits"),
 			errorMsg: "max_batch_size must be from 1 to 10000, got 0\nmax_batch_bytes must be from 1024 to 67108864, got 10\nmax_retry_after must be from 1s to 1h, got 0s",
 		},
 	}

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pipeline"
+
+	"github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter/internal/metadata"
 )
 
 // benchTraces is a request as the instrumentation writes it: spans with 1-3 flag evaluations and
@@ -148,9 +150,14 @@ func benchExporter(b *testing.B, rules []DerivedEventRule) *flagsyncExporter {
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	set := exportertest.NewNopSettings(componentType)
-	set.ID = component.NewIDWithName(componentType, fmt.Sprintf("bench%d", len(rules)))
-	return newExporter(cfg, set, pipeline.SignalTraces)
+	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewIDWithName(metadata.Type, fmt.Sprintf("bench%d", len(rules)))
+	e, err := newExporter(cfg, set, pipeline.SignalTraces)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = e.shutdown(context.Background()) })
+	return e
 }
 
 // benchConvertTraces is the component's conversion of a whole request, as it runs before the

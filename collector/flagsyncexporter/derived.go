@@ -5,6 +5,7 @@ package flagsyncexporter
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Derived events: rules that turn spans (HTTP server spans, document loads) into FlagSync events
@@ -429,17 +432,28 @@ type traceEntry struct {
 // traceContexts is the bounded, time-limited memory from trace id to the contexts flags were
 // evaluated for, and the matching spans waiting for one. Safe for concurrent use.
 type traceContexts struct {
-	mu           sync.Mutex
-	traces       map[pcommon.TraceID]*traceEntry
-	order        []pcommon.TraceID // insertion order, for eviction
-	window       time.Duration
-	maxTraces    int
-	unattributed int64
+	mu        sync.Mutex
+	traces    map[pcommon.TraceID]*traceEntry
+	order     []pcommon.TraceID // insertion order, for eviction
+	window    time.Duration
+	maxTraces int
+	// unattributed counts matching spans forgotten without a context (nil: not counted).
+	unattributed func(spans int64)
 	now          func() time.Time
 }
 
 func newTraceContexts(window time.Duration, maxTraces int) *traceContexts {
 	return &traceContexts{traces: map[pcommon.TraceID]*traceEntry{}, window: window, maxTraces: maxTraces, now: time.Now}
+}
+
+// clear forgets every trace (at shutdown): spans still waiting count as unattributed.
+func (t *traceContexts) clear() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id := range t.traces {
+		t.forget(id)
+	}
+	t.order = nil
 }
 
 // note records a context for a trace; it returns the events of spans that were waiting for one.
@@ -526,7 +540,9 @@ func (t *traceContexts) evict(now time.Time) {
 
 func (t *traceContexts) forget(id pcommon.TraceID) {
 	if e, ok := t.traces[id]; ok {
-		t.unattributed += int64(len(e.pending))
+		if len(e.pending) > 0 && t.unattributed != nil {
+			t.unattributed(int64(len(e.pending)))
+		}
 		delete(t.traces, id)
 	}
 }
@@ -582,19 +598,43 @@ func (d *deriver) derive(s ptrace.Span, scope string) []derivedEvent {
 	return out
 }
 
-// The traces and logs exporters of one component share one trace memory.
+// The traces and logs exporters of one component share one trace memory, held while either
+// exists (as collector-contrib's internal/sharedcomponent holds shared state) and freed at the
+// last one's shutdown.
 var (
 	sharedTracesMu sync.Mutex
-	sharedTraces   = map[string]*traceContexts{}
+	sharedTraces   = map[component.ID]*sharedTraceContexts{}
 )
 
-func sharedTraceContexts(id fmt.Stringer, cfg *Config) *traceContexts {
+type sharedTraceContexts struct {
+	traces *traceContexts
+	refs   int
+}
+
+func acquireTraceContexts(id component.ID, cfg *Config, unattributed metric.Int64Counter) *traceContexts {
 	sharedTracesMu.Lock()
 	defer sharedTracesMu.Unlock()
-	t, ok := sharedTraces[id.String()]
+	shared, ok := sharedTraces[id]
 	if !ok {
-		t = newTraceContexts(cfg.DerivedEventsWindow, cfg.DerivedEventsMaxTraces)
-		sharedTraces[id.String()] = t
+		t := newTraceContexts(cfg.DerivedEventsWindow, cfg.DerivedEventsMaxTraces)
+		t.unattributed = func(spans int64) { unattributed.Add(context.Background(), spans) }
+		shared = &sharedTraceContexts{traces: t}
+		sharedTraces[id] = shared
 	}
-	return t
+	shared.refs++
+	return shared.traces
+}
+
+func releaseTraceContexts(id component.ID) {
+	sharedTracesMu.Lock()
+	defer sharedTracesMu.Unlock()
+	shared, ok := sharedTraces[id]
+	if !ok {
+		return
+	}
+	if shared.refs--; shared.refs > 0 {
+		return
+	}
+	delete(sharedTraces, id)
+	shared.traces.clear()
 }

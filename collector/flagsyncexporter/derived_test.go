@@ -79,13 +79,46 @@ func TestTraceMemoryForgetsAfterTheWindowAndBeyondTheBound(t *testing.T) {
 	now := time.Unix(0, 0)
 	traces := newTraceContexts(time.Second, 2)
 	traces.now = func() time.Time { return now }
+	var unattributed int64
+	traces.unattributed = func(spans int64) { unattributed += spans }
 	traces.attribute(pcommon.TraceID{1: 1}, waiting{tail: []byte("}"), source: []byte("s")})
 	now = now.Add(2 * time.Second)
 	assert.Empty(t, traces.note(pcommon.TraceID{1: 1}, []byte("u"), []byte(`{"key":"u"}`)), "the waiting span expired")
-	assert.Equal(t, int64(1), traces.unattributed)
+	assert.Equal(t, int64(1), unattributed)
 	traces.attribute(pcommon.TraceID{1: 2}, waiting{tail: []byte("}"), source: []byte("s")})
 	traces.note(pcommon.TraceID{1: 3}, []byte("u"), []byte(`{"key":"u"}`))
 	traces.note(pcommon.TraceID{1: 4}, []byte("u"), []byte(`{"key":"u"}`))
-	assert.Equal(t, int64(2), traces.unattributed, "the oldest trace, with its waiting span, made room")
+	assert.Equal(t, int64(2), unattributed, "the oldest trace, with its waiting span, made room")
 	assert.LessOrEqual(t, len(traces.traces), 2)
+}
+
+// Calls the SDK delivers are not sent, and counted; their evaluations still tell derived events
+// whose trace it is.
+func TestElsewhereEventsAreCountedAndStillAttributeDerivedEvents(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, derivedConfig)
+	td := serverSpanRequest(4, "u4")
+	forEachSpan(td, func(span ptrace.Span, _ string) {
+		for i := 0; i < span.Events().Len(); i++ {
+			attrs := span.Events().At(i).Attributes()
+			if size, ok := attrs.Get(attrFlagSyncSize); ok {
+				attrs.PutInt(attrFlagSyncSize, size.Int()+int64(len(deliverySDK))+1)
+				attrs.PutStr(attrFlagSyncDelivery, deliverySDK)
+			}
+		}
+	})
+	require.NoError(t, h.pushTraces(td))
+	assert.Empty(t, fs.keys("impressions"))
+	assert.Equal(t, []string{"u4"}, fs.keys("events"), "only the derived event")
+	assert.Equal(t, int64(2), h.counter(t, "otelcol_exporter_flagsync_elsewhere"))
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_flagsync_derived"))
+}
+
+// A span still waiting for its trace's evaluation at shutdown is counted as unattributed.
+func TestWaitingSpansAreUnattributedAtShutdown(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, derivedConfig)
+	require.NoError(t, h.pushTraces(serverSpanRequest(5, "")))
+	require.NoError(t, h.exp.shutdown(context.Background()))
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_flagsync_unattributed"))
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
@@ -25,6 +26,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter/internal/metadata"
 )
 
 // flagsyncExporter converts span events and log records to FlagSync impressions and events as
@@ -38,9 +41,11 @@ type flagsyncExporter struct {
 	client     *flagsyncClient
 	progress   progressStore
 	converters sync.Pool
-	telemetry  telemetry
+	telemetry  *metadata.TelemetryBuilder
 	logOnce    sync.Map
-	stopSweep  chan struct{}
+	// shutdownOnce releases what newExporter took (the shared trace memory, the telemetry).
+	shutdownOnce sync.Once
+	stopSweep    chan struct{}
 	// signal names this exporter's delivery record: the traces and logs exporters of one
 	// component each have their own, as they have their own queue.
 	signal pipeline.Signal
@@ -48,34 +53,29 @@ type flagsyncExporter struct {
 	derived *deriver
 }
 
-type telemetry struct {
-	delivered, refused, unconfirmed, duplicates, rejected, damaged, derived, elsewhere metric.Int64Counter
+func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) (*flagsyncExporter, error) {
+	telemetry, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	e := &flagsyncExporter{cfg: cfg, set: set, logger: set.Logger, stopSweep: make(chan struct{}), signal: signal, telemetry: telemetry}
+	e.converters.New = func() any { return newConverter(cfg.ProviderNames) }
+	rules, err := compileRules(cfg.DerivedEvents)
+	if err != nil {
+		return nil, err
+	}
+	// The traces and logs exporters of one component share the trace memory, so evaluations
+	// recorded as logs count for spans.
+	if len(rules) > 0 {
+		e.derived = &deriver{rules: rules, traces: acquireTraceContexts(set.ID, cfg, telemetry.ExporterFlagsyncUnattributed)}
+	}
+	return e, nil
 }
 
-func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) *flagsyncExporter {
-	e := &flagsyncExporter{cfg: cfg, set: set, logger: set.Logger, stopSweep: make(chan struct{}), signal: signal}
-	e.converters.New = func() any { return newConverter(cfg.ProviderNames) }
-	// Validate has checked the rules. The traces and logs exporters of one component share the
-	// trace memory, so evaluations recorded as logs count for spans.
-	if rules, _ := compileRules(cfg.DerivedEvents); len(rules) > 0 {
-		e.derived = &deriver{rules: rules, traces: sharedTraceContexts(set.ID, cfg)}
-	}
-	meter := set.MeterProvider.Meter("github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter")
-	counter := func(name, description string) metric.Int64Counter {
-		c, _ := meter.Int64Counter(name, metric.WithDescription(description), metric.WithUnit("{item}"))
-		return c
-	}
-	e.telemetry = telemetry{
-		delivered:   counter("otelcol_exporter_flagsync_delivered", "Impressions and events FlagSync accepted."),
-		refused:     counter("otelcol_exporter_flagsync_refused", "Items FlagSync refused as invalid (a 4xx other than a configuration problem): dropped."),
-		unconfirmed: counter("otelcol_exporter_flagsync_unconfirmed", "Items sent again after an attempt that got no answer once it may have reached FlagSync (timeout, connection lost, 504, a restart mid-request): at most this many may count twice."),
-		duplicates:  counter("otelcol_exporter_flagsync_duplicates_skipped", "Items not sent again because FlagSync had accepted them (a request retried or replayed after a restart)."),
-		rejected:    counter("otelcol_exporter_flagsync_rejected", "FlagSync events that could not be converted: dropped."),
-		damaged:     counter("otelcol_exporter_flagsync_damaged", "FlagSync events cut by attribute limits on the way: ignored, never delivered truncated."),
-		derived:     counter("otelcol_exporter_flagsync_derived", "Events derived from spans by the derived_events rules."),
-		elsewhere:   counter("otelcol_exporter_flagsync_elsewhere", "FlagSync events another deliverer has (flagsync.delivery sdk or exporter): not delivered by the collector."),
-	}
-	return e
+// kindAttributes are the kind attribute of a route's items, as the TypeScript self-metrics have it.
+var kindAttributes = map[route]metric.MeasurementOption{
+	routeImpressions: metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "impression"))),
+	routeEvents:      metric.WithAttributeSet(attribute.NewSet(attribute.String("kind", "event"))),
 }
 
 func (e *flagsyncExporter) start(ctx context.Context, host component.Host) error {
@@ -130,11 +130,19 @@ func (e *flagsyncExporter) sweepPeriodically() {
 }
 
 func (e *flagsyncExporter) shutdown(ctx context.Context) error {
+	e.shutdownOnce.Do(func() {
+		if e.derived != nil {
+			releaseTraceContexts(e.set.ID)
+		}
+		e.telemetry.Shutdown()
+	})
 	if e.progress == nil {
 		return nil
 	}
 	close(e.stopSweep)
-	return e.progress.close(ctx)
+	progress := e.progress
+	e.progress = nil
+	return progress.close(ctx)
 }
 
 // convertTraces turns a request's FlagSync span events into FlagSync items, before the queue.
@@ -187,7 +195,7 @@ func (e *flagsyncExporter) addDerived(ctx context.Context, b *builder, events []
 		b.events.add(d.json, d.source)
 	}
 	if len(events) > 0 {
-		e.telemetry.derived.Add(ctx, int64(len(events)))
+		e.telemetry.ExporterFlagsyncDerived.Add(ctx, int64(len(events)))
 	}
 }
 
@@ -245,14 +253,14 @@ func (b *builder) request() *flagsyncRequest {
 func (e *flagsyncExporter) notConverted(ctx context.Context, o outcome) {
 	switch o.kind {
 	case outcomeRejected:
-		e.telemetry.rejected.Add(ctx, 1)
+		e.telemetry.ExporterFlagsyncRejected.Add(ctx, 1)
 		e.once("rejected:"+o.reason, func() {
 			e.logger.Warn("flagsync exporter: a FlagSync event could not be converted and is dropped; further ones are counted in otelcol_exporter_flagsync_rejected", zap.String("reason", o.reason))
 		})
 	case outcomeElsewhere:
-		e.telemetry.elsewhere.Add(ctx, 1)
+		e.telemetry.ExporterFlagsyncElsewhere.Add(ctx, 1)
 	case outcomeDamaged:
-		e.telemetry.damaged.Add(ctx, 1)
+		e.telemetry.ExporterFlagsyncDamaged.Add(ctx, 1)
 		e.once("damaged", func() {
 			e.logger.Warn("flagsync exporter: a FlagSync event arrived cut by attribute limits and is ignored (the instrumentation leaves such calls to the FlagSync SDK where it can tell); raise the app's attribute value length limit or use the log signal")
 		})
@@ -277,6 +285,8 @@ func (e *flagsyncExporter) push(ctx context.Context, req xexporterhelper.Request
 	}
 	// A delivered chunk is recorded together with the next chunk's sent marker: one write each.
 	delivered := ""
+	// What FlagSync refused for good, in this push or an earlier one of the same request.
+	refused := req.(*flagsyncRequest).refused
 	for len(chunks) > 0 {
 		c := chunks[0]
 		result := e.send(ctx, c, known[c.key], &delivered)
@@ -288,32 +298,36 @@ func (e *flagsyncExporter) push(ctx context.Context, req xexporterhelper.Request
 				chunks = append([]chunk{c.withItems(c.items[:half], "/1"), c.withItems(c.items[half:], "/2")}, chunks[1:]...)
 				continue
 			}
-			e.refused(ctx, c.route, 1, result)
+			refused = errors.Join(refused, e.refused(ctx, c.route, 1, result))
 		case resultInvalid:
-			e.refused(ctx, c.route, len(c.items), result)
+			refused = errors.Join(refused, e.refused(ctx, c.route, len(c.items), result))
 		default:
 			// This chunk and the rest are retried; what was delivered is not sent again.
 			e.progress.mark(ctx, delivered, "")
-			return &undeliveredError{err: e.retryError(result), rest: &flagsyncRequest{chunks: chunks}}
+			return &undeliveredError{err: e.retryError(result), rest: &flagsyncRequest{chunks: chunks, refused: refused}}
 		}
 		chunks = chunks[1:]
 	}
-	// The whole request arrived: its markers are no longer needed (it will not be sent again).
+	// The whole request was answered: its markers are no longer needed (it will not be sent again).
 	e.progress.remove(ctx, keys)
+	if refused != nil {
+		// Dropped for good: exporterhelper counts the request as failed, not sent.
+		return consumererror.NewPermanent(refused)
+	}
 	return nil
 }
 
 // send posts one chunk, unless FlagSync already has it (state, read before); the sent marker is
 // written first, with the previous chunk's delivered one (*delivered), which it then replaces.
 func (e *flagsyncExporter) send(ctx context.Context, c chunk, state batchState, delivered *string) postResult {
-	attrs := metric.WithAttributeSet(attribute.NewSet(attribute.String("route", string(c.route))))
+	attrs := kindAttributes[c.route]
 	switch state {
 	case stateDelivered:
-		e.telemetry.duplicates.Add(ctx, int64(len(c.items)), attrs)
+		e.telemetry.ExporterFlagsyncDuplicatesSkipped.Add(ctx, int64(len(c.items)), attrs)
 		return postResult{kind: resultDelivered}
 	case stateSent:
 		// Sent before without an answer: FlagSync may have it already.
-		e.telemetry.unconfirmed.Add(ctx, int64(len(c.items)), attrs)
+		e.telemetry.ExporterFlagsyncUnconfirmed.Add(ctx, int64(len(c.items)), attrs)
 	}
 	if c.key != "" || *delivered != "" {
 		e.progress.mark(ctx, *delivered, c.key)
@@ -322,7 +336,7 @@ func (e *flagsyncExporter) send(ctx context.Context, c chunk, state batchState, 
 	result := e.client.post(ctx, c.route, requestBody(c.route, c.items))
 	switch {
 	case result.kind == resultDelivered:
-		e.telemetry.delivered.Add(ctx, int64(len(c.items)), attrs)
+		e.telemetry.ExporterFlagsyncDelivered.Add(ctx, int64(len(c.items)), attrs)
 		*delivered = c.key
 	case c.key != "" && !result.unconfirmed:
 		// FlagSync answered: it did not store the chunk.
@@ -331,11 +345,14 @@ func (e *flagsyncExporter) send(ctx context.Context, c chunk, state batchState, 
 	return result
 }
 
-func (e *flagsyncExporter) refused(ctx context.Context, r route, n int, result postResult) {
-	e.telemetry.refused.Add(ctx, int64(n), metric.WithAttributeSet(attribute.NewSet(attribute.String("route", string(r)))))
+// refused counts (and reports once) items FlagSync refused for good; it returns the error that
+// makes the request a permanent failure.
+func (e *flagsyncExporter) refused(ctx context.Context, r route, n int, result postResult) error {
+	e.telemetry.ExporterFlagsyncFailed.Add(ctx, int64(n), kindAttributes[r])
 	e.once(fmt.Sprintf("refused:%d", result.status), func() {
-		e.logger.Error("flagsync exporter: FlagSync refused items as invalid; they are dropped (further ones are counted in otelcol_exporter_flagsync_refused)", zap.String("route", string(r)), zap.String("answer", result.message))
+		e.logger.Error("flagsync exporter: FlagSync refused items as invalid; they are dropped (further ones are counted in otelcol_exporter_flagsync_failed)", zap.String("route", string(r)), zap.String("answer", result.message))
 	})
+	return fmt.Errorf("%d %s refused: %s", n, r, result.message)
 }
 
 // retryError makes exporterhelper retry: after Retry-After (capped), after a pause for a

@@ -30,6 +30,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter/internal/metadata"
 )
 
 const testKey = "server-sdk-key-SECRET-1234"
@@ -204,12 +206,14 @@ func newHarness(t *testing.T, endpoint string, configure func(*Config)) *harness
 		configure(cfg)
 	}
 	require.NoError(t, cfg.Validate())
-	set := exportertest.NewNopSettings(componentType)
+	set := exportertest.NewNopSettings(metadata.Type)
 	reader := sdkmetric.NewManualReader()
 	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	core, logs := observer.New(zap.InfoLevel)
 	set.Logger = zap.New(core)
-	h := &harness{exp: newExporter(cfg, set, pipeline.SignalTraces), reader: reader, logs: logs}
+	exp, err := newExporter(cfg, set, pipeline.SignalTraces)
+	require.NoError(t, err)
+	h := &harness{exp: exp, reader: reader, logs: logs}
 	host := componenttest.NewNopHost()
 	if cfg.QueueConfig.HasValue() && cfg.QueueConfig.Get().StorageID != nil {
 		h.storage = newMemoryStorage()
@@ -313,8 +317,10 @@ func TestInvalidItemsAreDroppedCountedAndReportedOnce(t *testing.T) {
 	fs := newFakeFlagSync(t)
 	h := newHarness(t, fs.URL, nil)
 	fs.then(status(http.StatusBadRequest), status(http.StatusBadRequest))
-	require.NoError(t, h.pushTraces(request("u1", "u2")))
-	assert.Equal(t, int64(4), h.counter(t, "otelcol_exporter_flagsync_refused"))
+	err := h.pushTraces(request("u1", "u2"))
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "refused for good: exporterhelper counts the items as failed")
+	assert.Equal(t, int64(4), h.counter(t, "otelcol_exporter_flagsync_failed"))
 	assert.Len(t, h.logs.FilterMessageSnippet("refused items as invalid").All(), 1)
 	assert.NotContains(t, h.logs.All()[0].ContextMap()["answer"], testKey, "FlagSync echoed the key: redacted")
 }

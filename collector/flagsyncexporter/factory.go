@@ -16,19 +16,17 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pipeline"
+
+	"github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter/internal/metadata"
 )
-
-const typeStr = "flagsync"
-
-var componentType = component.MustNewType(typeStr)
 
 // NewFactory creates the flagsync exporter's factory: traces (span events) and logs (log-based events).
 func NewFactory() exporter.Factory {
 	return exporter.NewFactory(
-		componentType,
+		metadata.Type,
 		createDefaultConfig,
-		exporter.WithTraces(createTraces, component.StabilityLevelBeta),
-		exporter.WithLogs(createLogs, component.StabilityLevelBeta),
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+		exporter.WithLogs(createLogs, metadata.LogsStability),
 	)
 }
 
@@ -53,13 +51,19 @@ func createDefaultConfig() component.Config {
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	exp := newExporter(c, set, pipeline.SignalTraces)
+	exp, err := newExporter(c, set, pipeline.SignalTraces)
+	if err != nil {
+		return nil, err
+	}
 	return xexporterhelper.NewTracesRequest(ctx, set, exp.convertTraces, exp.push, helperOptions(c, exp)...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	exp := newExporter(c, set, pipeline.SignalLogs)
+	exp, err := newExporter(c, set, pipeline.SignalLogs)
+	if err != nil {
+		return nil, err
+	}
 	return xexporterhelper.NewLogsRequest(ctx, set, exp.convertLogs, exp.push, helperOptions(c, exp)...)
 }
 

@@ -33,6 +33,9 @@ type chunk struct {
 // flagsyncRequest is what the queue holds: chunks, posted in order.
 type flagsyncRequest struct {
 	chunks []chunk
+	// refused is what FlagSync refused for good in an earlier push of this request (which left
+	// the rest for a retry): the request ends as a permanent failure. Not persisted.
+	refused error
 }
 
 var (
