@@ -255,6 +255,22 @@ describe.each(LINES)('packed tarball in the $name app', ({ name, line, api }) =>
           stderr: '',
         });
       }
+      // Either side of the boundary: the last Node refused, the first accepted.
+      for (const [version, expected] of [
+        ['22.18.1', refusal('22.18.1')],
+        [NEEDED_NODE, 'constructed\n'],
+      ] as const) {
+        const preload = join(dir(), `pretend-node-${version}.cjs`);
+        writeFileSync(
+          preload,
+          `Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '${version}' } });\n` +
+            `Object.defineProperty(process, 'version', { value: 'v${version}' });\n`,
+        );
+        expect(await outcome(process.execPath, ['--require', preload, script], dir()), version).toMatchObject({
+          code: 0,
+          stdout: expected,
+        });
+      }
       // And on this Node, the same script constructs the exporter.
       expect(await outcome(process.execPath, [script], dir()), script).toMatchObject({
         code: 0,
