@@ -51,6 +51,22 @@ export interface ContextAttributeFilter {
 }
 
 export interface FlagSyncInstrumentationOptions {
+  /**
+   * Who delivers calls to FlagSync (`FLAGSYNC_DELIVERY`): `'sdk'`, `'exporter'`, `'collector'` or
+   * `'auto'` (default: `'exporter'` while a FlagSync exporter runs in this process, else `'sdk'`).
+   * A call leaves the SDK only against a receipt; see the README's "Exactly once".
+   */
+  delivery?: 'auto' | 'sdk' | 'exporter' | 'collector';
+  /**
+   * How long a call handed to a pipeline may wait to be exported before it goes back to the SDK
+   * (`FLAGSYNC_RECEIPT_TIMEOUT`). Default 30000.
+   */
+  receiptTimeoutMillis?: number;
+  /**
+   * How long the client's `destroy()` waits for receipts before giving the rest back to the SDK
+   * (`FLAGSYNC_DESTROY_TIMEOUT`). Default 5000.
+   */
+  destroyTimeoutMillis?: number;
   /** Signal for `flag()` evaluations. Default `'span'` (span event on the active span). */
   flagSignal?: EventSignal;
   /** Signal for `track()` calls. Default `'span'`. */

@@ -9,7 +9,7 @@
  * no dependency on either OpenTelemetry line's core.
  */
 
-type OptionType = 'integer' | 'url' | 'secret' | 'string';
+type OptionType = 'integer' | 'url' | 'secret' | 'string' | 'enum';
 
 export interface OptionSpec {
   /** The option's name in code. */
@@ -22,16 +22,51 @@ export interface OptionSpec {
   readonly min?: number;
   readonly max?: number;
   readonly required?: boolean;
+  /** The accepted values of an `enum`. */
+  readonly values?: readonly string[];
   /** How the default reads in the docs, when the number alone would not say it (units). */
   readonly defaultText?: string;
   readonly doc: string;
-  /** Exporters and service (delivery), service only, derived events. */
-  readonly scope: 'delivery' | 'service' | 'derived';
+  /** Instrumentation (who delivers calls), exporters and service (delivery), service only, derived events. */
+  readonly scope: 'instrumentation' | 'delivery' | 'service' | 'derived';
 }
 
 const HOUR = 3_600_000;
 
 export const OPTIONS: readonly OptionSpec[] = [
+  // Who delivers each call: the instrumentation (FlagSyncInstrumentation, instrumentFlagSyncClient).
+  {
+    scope: 'instrumentation',
+    name: 'delivery',
+    env: 'FLAGSYNC_DELIVERY',
+    type: 'enum',
+    values: ['auto', 'sdk', 'exporter', 'collector'],
+    default: 'auto',
+    doc:
+      'who delivers calls to FlagSync: `sdk` (the FlagSync SDK; OTel events are telemetry only), `exporter` (this ' +
+      "process's FlagSync exporters), `collector` (a collector with the `flagsync` exporter, receipted by the app's " +
+      'OTLP export), `auto` (`exporter` when a FlagSync exporter is running in this process, else `sdk`)',
+  },
+  {
+    scope: 'instrumentation',
+    name: 'receiptTimeoutMillis',
+    env: 'FLAGSYNC_RECEIPT_TIMEOUT',
+    type: 'integer',
+    default: 30_000,
+    min: 100,
+    max: HOUR,
+    doc: 'how long a call handed to a pipeline waits to be exported before it goes back to the SDK',
+  },
+  {
+    scope: 'instrumentation',
+    name: 'destroyTimeoutMillis',
+    env: 'FLAGSYNC_DESTROY_TIMEOUT',
+    type: 'integer',
+    default: 5000,
+    min: 0,
+    max: HOUR,
+    doc: "how long the client's `destroy()` waits for receipts before handing the rest back to the SDK",
+  },
   // Delivery to FlagSync: the in-process exporters and the service alike.
   {
     scope: 'delivery',
@@ -363,6 +398,9 @@ function check(spec: OptionSpec, raw: unknown, source: string, fromOption: boole
       if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw fail('an http(s) URL');
       return url.href.replace(/\/+$/, '');
     }
+    case 'enum':
+      if (typeof raw !== 'string' || !spec.values!.includes(raw)) throw fail(`one of ${spec.values!.join(', ')}`);
+      return raw;
     case 'secret':
       if (typeof raw !== 'string' || raw.trim() === '') throw fail('a non-empty string');
       if (/\s/.test(raw)) throw new FlagSyncConfigError(`${source} must not contain white space`);

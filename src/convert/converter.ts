@@ -196,7 +196,8 @@ function deliveredBy(a: Readonly<Record<string, unknown>>, consumer: Delivery): 
   return by === DELIVERY_SDK || by === DELIVERY_EXPORTER || by === DELIVERY_COLLECTOR ? by : 'invalid';
 }
 
-const INVALID_DELIVERY = `${ATTR_FLAGSYNC_DELIVERY} must be one of ${DELIVERY_SDK}, ${DELIVERY_EXPORTER}, ${DELIVERY_COLLECTOR}`;
+const DELIVERY_VALUES = [DELIVERY_SDK, DELIVERY_EXPORTER, DELIVERY_COLLECTOR].join(', ');
+const INVALID_DELIVERY = `${ATTR_FLAGSYNC_DELIVERY} must be one of ${DELIVERY_VALUES}`;
 
 function convertEvaluation(
   event: SourceEvent,

@@ -7,13 +7,17 @@ import { diag } from '@opentelemetry/api';
 import { createRedactor, type ResolvedDeliveryConfig } from '../config/delivery-config.js';
 import type { FlagSyncEvent, FlagSyncImpression } from '../types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
-import { Lane, type EntryOutcome, type LaneBackoff, type LaneEvents, type LaneStats } from './lane.js';
+import { Lane, type EntryOutcome, type LaneBackoff, type LaneEntry, type LaneEvents, type LaneStats } from './lane.js';
 import { ThrottledLog } from './throttled-log.js';
 import { createHttpTransport, type Transport } from './transport.js';
 
 type Settle = (outcome: EntryOutcome, tag: string | undefined) => void;
 /** What the engine needs of an item: its route and its JSON (converted, or derived from a span). */
 type DeliverableOutcome = { kind: 'impression' | 'event'; json: string };
+
+function entry(json: string, settle?: Settle, tag?: string): LaneEntry {
+  return { json, bytes: Buffer.byteLength(json), settle, tag };
+}
 
 export interface DeliveryStats {
   impressions: LaneStats;
@@ -28,6 +32,7 @@ export class DeliveryEngine {
   private readonly _log = new ThrottledLog(this._diag);
   private _shutdown: Promise<void> | undefined;
   private readonly _roomWaiters: ((freed: boolean) => void)[] = [];
+  private _refused = false;
 
   constructor(
     private readonly _config: ResolvedDeliveryConfig,
@@ -58,6 +63,7 @@ export class DeliveryEngine {
     const events: LaneEvents = {
       onRetry: (kind, message, delay, unconfirmed, configProblem) => {
         if (configProblem) {
+          this._refused = true;
           this._log.log(
             'error',
             'config',
@@ -77,7 +83,9 @@ export class DeliveryEngine {
           `${message}: ${count} ${kind} dropped, FlagSync will not accept them`,
         );
       },
-      onDelivered: () => undefined,
+      onDelivered: () => {
+        this._refused = false;
+      },
       onSpace: () => {
         if (this._roomWaiters.length === 0) return;
         for (const resolve of this._roomWaiters.splice(0)) resolve(true);
@@ -89,10 +97,18 @@ export class DeliveryEngine {
 
   /**
    * Queue a converter outcome, already in its wire form. False when it was dropped (queue full or
-   * shut down; counted). `settle` is told once, with `tag`, when the item is delivered or given up.
+   * shut down; counted). `settle` is told once when the item is delivered or given up; a
+   * `returnable` item (its call can go back to the FlagSync SDK) is given up at once when FlagSync
+   * refuses the settings (401/403/404), instead of waiting in the queue for them to be fixed.
    */
-  add(outcome: DeliverableOutcome, settle?: Settle, tag?: string): boolean {
-    return this._offer(outcome.kind === 'impression' ? this._impressions : this._events, outcome.json, settle, tag);
+  add(outcome: DeliverableOutcome, receipt?: Pick<LaneEntry, 'settle' | 'returnable' | 'cancelled'>): boolean {
+    const lane = outcome.kind === 'impression' ? this._impressions : this._events;
+    return this._offer(lane, { json: outcome.json, bytes: Buffer.byteLength(outcome.json), ...receipt });
+  }
+
+  /** False while FlagSync refuses this engine's settings (key, URL): `delivery: auto` then leaves calls to the SDK. */
+  get refused(): boolean {
+    return this._refused;
   }
 
   /**
@@ -126,11 +142,11 @@ export class DeliveryEngine {
 
   /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
   addImpression(item: FlagSyncImpression, settle?: Settle, tag?: string): boolean {
-    return this._offer(this._impressions, JSON.stringify(item), settle, tag);
+    return this._offer(this._impressions, entry(JSON.stringify(item), settle, tag));
   }
 
   addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string): boolean {
-    return this._offer(this._events, JSON.stringify(item), settle, tag);
+    return this._offer(this._events, entry(JSON.stringify(item), settle, tag));
   }
 
   /**
@@ -184,8 +200,8 @@ export class DeliveryEngine {
     return this._shutdown;
   }
 
-  private _offer(lane: Lane, json: string, settle?: Settle, tag?: string): boolean {
-    const accepted = lane.offer({ json, bytes: Buffer.byteLength(json), settle, tag });
+  private _offer(lane: Lane, item: LaneEntry): boolean {
+    const accepted = lane.offer(item);
     if (!accepted) {
       this._log.log(
         'warn',

@@ -21,6 +21,13 @@ export interface LaneEntry {
   settle?: (outcome: EntryOutcome, tag: string | undefined) => void;
   /** Caller's identity for the entry, passed back to settle (one settle function can serve many entries). */
   tag?: string;
+  /**
+   * Its sender can still deliver it another way (a FlagSync SDK holds the call): given up at once
+   * when FlagSync refuses the settings, rather than kept queued until they are fixed.
+   */
+  returnable?: boolean;
+  /** True once its call was given back to its SDK meanwhile (the app ended): the entry is dropped unsent. */
+  cancelled?: () => boolean;
 }
 
 export interface LaneOptions {
@@ -209,6 +216,23 @@ export class Lane {
     return withdrawn.length;
   }
 
+  /** Settle every returnable entry as not delivered (their calls go back to their SDK); the rest stay queued. */
+  private _giveBackReturnable(reason: string, status: number | undefined): void {
+    const kept: LaneEntry[] = [];
+    const given: LaneEntry[] = [];
+    for (let i = this._head; i < this._queue.length; i++) {
+      const entry = this._queue[i]!;
+      (entry.returnable ? given : kept).push(entry);
+    }
+    if (given.length === 0) return;
+    this._queue = kept;
+    this._head = 0;
+    for (const entry of given) this._queuedBytes -= entry.bytes;
+    this.stats.withdrawn += given.length;
+    for (const entry of given) entry.settle?.({ delivered: false, reason, status }, entry.tag);
+    this._events.onSpace();
+  }
+
   /** Stop accepting; entries still queued are settled as not delivered. */
   close(reason: string): { lost: number; unanswered: number } {
     this._closed = true;
@@ -255,6 +279,8 @@ export class Lane {
   /** Send batches until the queue is empty or FlagSync asks us to wait. */
   private async _sendAll(): Promise<void> {
     while (this.size > 0 && this._retryAt <= Date.now()) {
+      this._dropCancelled();
+      if (this.size === 0) break;
       const count = this._nextBatchCount();
       const entries = this._queue.slice(this._head, this._head + count);
       let body = this._prefix;
@@ -287,6 +313,7 @@ export class Lane {
         this._lastError = result.message;
         this._lastStatus = result.status;
         this._retryAt = Date.now() + delay;
+        if (result.configProblem) this._giveBackReturnable(result.message, result.status);
         if (result.unconfirmed) {
           // The batch stays first in the queue, so the next attempt resends exactly these items.
           this.stats.unconfirmed += count;
@@ -309,6 +336,22 @@ export class Lane {
         for (const entry of entries)
           entry.settle?.({ delivered: false, reason: result.message, status: result.status }, entry.tag);
         this._events.onFailure(this._options.kind, count, result.status, result.message);
+      }
+    }
+  }
+
+  /** Drop entries of the next batch whose call went back to its SDK, so they are never sent twice. */
+  private _dropCancelled(): void {
+    let seen = 0;
+    for (let i = this._head; i < this._queue.length && seen < this._batchLimit; ) {
+      const entry = this._queue[i]!;
+      if (entry.cancelled?.()) {
+        this._queue.splice(i, 1);
+        this._queuedBytes -= entry.bytes;
+        this.stats.withdrawn++;
+      } else {
+        i++;
+        seen++;
       }
     }
   }

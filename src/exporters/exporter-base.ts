@@ -1,5 +1,6 @@
 /** Converter + shared delivery engine + rejection accounting: what both in-process exporters share. */
 import { diag, metrics, type MeterProvider } from '@opentelemetry/api';
+import { ATTR_FLAGSYNC_DELIVERY, DELIVERY_EXPORTER } from '../conventions.js';
 import { resolveDeliveryConfig, type FlagSyncDeliveryOptions } from '../config/delivery-config.js';
 import {
   createConverter,
@@ -17,10 +18,16 @@ import type { DeliveryStats } from '../delivery/delivery-engine.js';
 import { acquireEngine, type EngineLease } from '../delivery/shared-engine.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
 import type { Transport } from '../delivery/transport.js';
+import type { EntryOutcome } from '../delivery/lane.js';
+import { registerLiveExporter } from '../instrumentation/delivery-mode.js';
+import { giveBack, isUnsettled, receipt, take, type Claim } from '../instrumentation/handover.js';
 import { EXPORT_FAILED, EXPORT_SUCCESS, type ExportResult } from '../otel/sdk-contract.js';
 import { CONVERSION_METRICS, observeSelfMetrics, type ConversionSource } from '../otel/self-metrics.js';
 
-export interface FlagSyncExporterOptions extends FlagSyncDeliveryOptions, ConverterOptions, DerivedEventsConfig {
+export interface FlagSyncExporterOptions
+  extends FlagSyncDeliveryOptions,
+    Omit<ConverterOptions, 'consumer'>,
+    DerivedEventsConfig {
   /** Replace the HTTP transport (tests); such an exporter gets an engine of its own. */
   transport?: Transport;
   /**
@@ -41,6 +48,19 @@ export interface ExporterStats extends DeliveryStats {
   derived: number;
   /** Spans matching a rule whose trace had no flag evaluation within the window: no event. */
   unattributed: number;
+  /** Calls whose events another deliverer has (`flagsync.delivery` sdk or collector, or returned to the SDK). */
+  elsewhere: number;
+}
+
+/** True for an event of a call this package handed to the in-process exporters. */
+export function isHandedToExporter(attributes: Readonly<Record<string, unknown>> | undefined): boolean {
+  return attributes?.[ATTR_FLAGSYNC_DELIVERY] === DELIVERY_EXPORTER;
+}
+
+/** FlagSync's answer for a handed-over call: the receipt, or the call goes back to the SDK. */
+function settleClaim(outcome: EntryOutcome, claim: Claim): void {
+  if (outcome.delivered) receipt(claim);
+  else giveBack([claim], outcome.status !== undefined ? 'refused' : 'shutdown');
 }
 
 export abstract class FlagSyncExporterBase<Item> {
@@ -51,18 +71,48 @@ export abstract class FlagSyncExporterBase<Item> {
   private readonly _lease: EngineLease;
   private readonly _rejected: Record<string, number> = {};
   private _damaged = 0;
+  private _elsewhere = 0;
   private _isShutdown = false;
+  private readonly _unregister: () => void;
   /** Items of the export() in progress that could not be queued or converted. */
   private _lost = 0;
   private readonly _signal: 'traces' | 'logs';
   private readonly _explicitMeterProvider: boolean;
   private _meterProvider: MeterProvider | undefined;
   private _stopMetrics: (() => void) | undefined;
-  protected readonly _handle = (outcome: ConversionOutcome): void => {
+  /**
+   * One converted event. `attributes` are the event's own (its FlagSync fields) and `claim` the
+   * handed-over call it records, if this process holds one: the exporter takes it, and FlagSync's
+   * answer for the batch holding it is the call's receipt (2xx) or its return to the SDK.
+   */
+  protected readonly _handle = (
+    outcome: ConversionOutcome,
+    attributes: Readonly<Record<string, unknown>> | undefined,
+    claim: Claim | undefined,
+  ): void => {
     switch (outcome.kind) {
       case 'impression':
-      case 'event':
+      case 'event': {
+        if (isHandedToExporter(attributes)) {
+          // Ours only while its claim is undecided: settled (receipted, or returned to the SDK) or
+          // unknown, the SDK's copy decides, and delivering it here could deliver it twice.
+          if (!claim || !take(claim)) {
+            this._elsewhere++;
+            break;
+          }
+          const receiptFor = {
+            settle: (answer: EntryOutcome) => settleClaim(answer, claim),
+            returnable: true,
+            cancelled: () => !isUnsettled(claim),
+          };
+          if (!this._lease.engine.add(outcome, receiptFor)) giveBack([claim], 'queue-full');
+          break;
+        }
         if (!this._lease.engine.add(outcome)) this._lost++;
+        break;
+      }
+      case 'elsewhere':
+        this._elsewhere++;
         break;
       case 'rejected':
         this._lost++;
@@ -87,7 +137,7 @@ export abstract class FlagSyncExporterBase<Item> {
   };
 
   constructor(options: FlagSyncExporterOptions, component: string, signal: 'traces' | 'logs') {
-    this._converter = createConverter(options);
+    this._converter = createConverter({ ...options, consumer: DELIVERY_EXPORTER });
     this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport, options);
     this._derived = createDerivedEvents(options, this._lease.traces);
     this._log = new ThrottledLog(diag.createComponentLogger({ namespace: `flagsync-otel/${component}` }));
@@ -95,6 +145,11 @@ export abstract class FlagSyncExporterBase<Item> {
     this._explicitMeterProvider = options.meterProvider !== undefined;
     if (options.meterProvider) this._reportMetricsTo(options.meterProvider, true);
     else this._followGlobalMeterProvider();
+    // `delivery: auto` hands this signal's calls to the exporters while one can deliver.
+    this._unregister = registerLiveExporter({
+      signal,
+      canDeliver: () => !this._isShutdown && !this._lease.engine.refused,
+    });
   }
 
   /** Conversion counts of this exporter (attribute `signal`) and the shared engine's delivery counts. */
@@ -164,6 +219,7 @@ export abstract class FlagSyncExporterBase<Item> {
   /** Deliver what is queued within the shutdown timeout, then stop; the rest is reported. */
   async shutdown(): Promise<void> {
     this._isShutdown = true;
+    this._unregister();
     await this._lease.release();
     this._stopMetrics?.();
   }
@@ -176,6 +232,7 @@ export abstract class FlagSyncExporterBase<Item> {
       damaged: this._damaged,
       derived: this._derivedCount,
       unattributed: this._lease.traces.unattributed,
+      elsewhere: this._elsewhere,
     };
   }
 }

@@ -4,16 +4,24 @@
  * whose flags were evaluated in the same trace. Add it beside your usual exporter, in its own
  * BatchSpanProcessor.
  */
-import { convertSpans, type SpanLike } from '../convert/sources.js';
-import { FlagSyncExporterBase, type FlagSyncExporterOptions } from './exporter-base.js';
+import type { ConversionOutcome } from '../convert/converter.js';
+import { convertSpans, type SpanEventLike, type SpanLike } from '../convert/sources.js';
+import { claimFor } from '../instrumentation/handover.js';
+import { FlagSyncExporterBase, isHandedToExporter, type FlagSyncExporterOptions } from './exporter-base.js';
 
 export class FlagSyncSpanExporter extends FlagSyncExporterBase<SpanLike> {
   constructor(options: FlagSyncExporterOptions = {}) {
     super(options, 'span-exporter', 'traces');
   }
 
+  /** A span event's call is found by its span and its attributes object, as the span stores them. */
+  private readonly _onEvent = (outcome: ConversionOutcome, span: SpanLike, event: SpanEventLike): void => {
+    const attributes = event.attributes;
+    this._handle(outcome, attributes, isHandedToExporter(attributes) ? claimFor(span, attributes) : undefined);
+  };
+
   protected _convert(spans: readonly SpanLike[]): void {
-    convertSpans(this._converter, spans, this._handle, this._derived, this._handleDerived);
+    convertSpans(this._converter, spans, this._onEvent, this._derived, this._handleDerived);
     for (const span of spans) {
       if (span.droppedEventsCount) {
         this._log.log(

@@ -15,10 +15,11 @@ import {
   ATTR_FLAGSYNC_EVENT_KEY,
   ATTR_FLAGSYNC_EVENT_PROPERTIES,
   ATTR_FLAGSYNC_EVENT_VALUE,
-  ATTR_FLAGSYNC_IMPRESSION,
+  ATTR_FLAGSYNC_DELIVERY,
   ATTR_FLAGSYNC_SIZE,
   ATTR_FLAGSYNC_VALUE,
   PROVIDER_NAME,
+  type Delivery,
 } from '../conventions.js';
 import { toJsonText } from '../convert/json.js';
 import type { ContextPrivacy } from './privacy.js';
@@ -55,29 +56,32 @@ export function prepareBrowserContext(
   return prepareServerContext({ key: core.key, attributes: core.attributes ?? {} }, privacy);
 }
 
-/**
- * A `feature_flag.evaluation` event's attributes. `impression` false: FlagSync gets this call's
- * impression from the SDK, not from this event.
- */
-export function flagEvaluationAttributes(
-  flagKey: string,
-  value: unknown,
-  context: PreparedContext,
-  impression: boolean,
-  reason: string,
-  errorType: string | undefined,
-  omitValues: boolean,
-): EventAttributes | undefined {
+/** A `feature_flag.evaluation` call as the wrapper saw it. */
+export interface Evaluation {
+  flagKey: string;
+  value: unknown;
+  context: PreparedContext;
+  /** Who delivers the call to FlagSync (`flagsync.delivery`). */
+  delivery: Delivery;
+  reason: string;
+  errorType: string | undefined;
+  omitValues: boolean;
+}
+
+/** A `feature_flag.evaluation` event's attributes; undefined when the value cannot be recorded faithfully. */
+export function flagEvaluationAttributes(call: Evaluation): EventAttributes | undefined {
+  const { flagKey, value, context, errorType } = call;
   const attributes: EventAttributes = {
-    // Set by the recorder; first, so attribute count limits keep it.
+    // Set by the recorder; first, so attribute count limits keep it, and the delivery marker it counts second.
     [ATTR_FLAGSYNC_SIZE]: 0,
+    [ATTR_FLAGSYNC_DELIVERY]: call.delivery,
     [ATTR_FEATURE_FLAG_KEY]: flagKey,
     [ATTR_FEATURE_FLAG_PROVIDER_NAME]: PROVIDER_NAME,
     [ATTR_FEATURE_FLAG_CONTEXT_ID]: context.key,
-    [ATTR_FEATURE_FLAG_RESULT_REASON]: reason,
+    [ATTR_FEATURE_FLAG_RESULT_REASON]: call.reason,
   };
   if (errorType) attributes[ATTR_ERROR_TYPE] = errorType;
-  if (!omitValues) {
+  if (!call.omitValues) {
     const json = toJsonText(value);
     // The SDK would send no flagValue at all (a function, a symbol): FlagSync refuses that.
     if (json === undefined) return undefined;
@@ -85,7 +89,6 @@ export function flagEvaluationAttributes(
     attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = semconvValue(value, json);
   }
   attributes[ATTR_FLAGSYNC_CONTEXT] = context.json;
-  if (!impression) attributes[ATTR_FLAGSYNC_IMPRESSION] = false;
   return attributes;
 }
 
@@ -96,6 +99,7 @@ export function flagEvaluationAttributes(
  */
 export function trackAttributes(
   context: PreparedContext,
+  delivery: Delivery,
   eventKey: unknown,
   value: unknown,
   properties: unknown,
@@ -103,6 +107,7 @@ export function trackAttributes(
   if (typeof eventKey !== 'string' || eventKey === '') return undefined;
   const attributes: EventAttributes = {
     [ATTR_FLAGSYNC_SIZE]: 0,
+    [ATTR_FLAGSYNC_DELIVERY]: delivery,
     [ATTR_FLAGSYNC_EVENT_KEY]: eventKey,
     [ATTR_FLAGSYNC_CONTEXT]: context.json,
   };

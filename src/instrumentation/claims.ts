@@ -1,145 +1,154 @@
 /**
- * Which SDK impressions this package delivers instead of the SDK. A call is claimed only once it
- * is recorded somewhere that will be exported; the SDK delivery guard holds back the SDK's copy of
- * claimed calls and lets every other impression through. A claim can be released later (our span
- * event was evicted by the span's event limit): the guard then lets the SDK's copy through.
+ * How the SDK delivery guard recognises the SDK's copy of a call this package handed over (see
+ * handover.ts for the receipts that decide it).
  *
- * - node-sdk impressions keep the context object they were given: the wrapper hands the SDK an
- *   `OwnedContext` (a copy with the same fields) and the claim is looked up by that object.
- * - js-sdk impressions carry only flagKey, value and timestamp: a claim names the client's context
- *   key, the flag key and the milliseconds around the call, and is matched (once) at send time.
+ * - node-sdk items (impressions and events) keep the context object they were given: the wrapper
+ *   hands the SDK an `OwnedContext` (a copy with the same fields) that is also the call's claim.
+ * - js-sdk items carry no context (it is per batch): a `ClientClaim` names the client's context key,
+ *   the flag or event key and the milliseconds around the call, and is matched once at send time.
  *
  * State lives on globalThis so the ESM and CommonJS builds of this package, loaded side by side,
  * share it. Browser-safe.
  */
+import { isUnsettled, OPEN, RECEIPTED, STATE, type Claim, type ClaimState } from './handover.js';
 
-/**
- * A recorded call this package delivers instead of the SDK, while `[CLAIMED]` is true. The keys are
- * symbols: a node-sdk claim is the context copy the SDK serialises, where string keys would show.
- */
-export const CLAIMED = Symbol.for('flagsync-otel.claimed');
-export const RELEASE = Symbol.for('flagsync-otel.release');
+export type { Claim } from './handover.js';
+
 const ORIGINAL = Symbol.for('flagsync-otel.original');
 
-export interface Claim {
-  [CLAIMED]: boolean;
-  /** Hand the call back to the SDK's own delivery. */
-  [RELEASE](): void;
-}
-
 /**
- * The copy of a context the SDK gets when a call may be claimed, and that call's claim. A class:
- * `instanceof` is the cheapest check on the guard's path, and one object per call (not a WeakMap
- * entry, which costs the garbage collector more than the rest of the call). It has the original's
- * own fields, so it serialises as the original would, even on a path the guard does not see.
+ * The copy of a context the SDK gets for a call that may be handed over, and that call's claim. A
+ * class: `instanceof` is the cheapest check on the guard's path, and one object per call. It has
+ * the original's own fields, so it serialises as the original would, even on a path the guard does
+ * not see.
  */
 class OwnedContext implements Claim {
-  [CLAIMED] = false;
+  [STATE]: ClaimState = OPEN;
   [ORIGINAL]: object;
   constructor(original: object) {
     Object.assign(this, original);
     this[ORIGINAL] = original;
   }
-  [RELEASE](): void {
-    this[CLAIMED] = false;
-  }
 }
 
+type ClientItemKind = 'impression' | 'event';
+
 class ClientClaim implements Claim {
-  [CLAIMED] = false;
+  [STATE]: ClaimState = OPEN;
   constructor(
+    readonly kind: ClientItemKind,
     readonly contextKey: string,
-    readonly flagKey: string,
+    /** The flag key of an impression, the event key of an event. */
+    readonly name: string,
     readonly from: number,
-    readonly to: number,
+    public to: number,
   ) {}
-  [RELEASE](): void {
-    this[CLAIMED] = false;
-  }
 }
 
 export interface GuardStats {
-  /** SDK requests answered locally because every impression in them was delivered by this package. */
+  /** SDK requests answered locally because every item in them was delivered by this package. */
   suppressedRequests: number;
-  /** Impressions removed from SDK requests because this package delivered them. */
-  filteredImpressions: number;
-  /** js-sdk claims forgotten unmatched (older than an hour, or past 50,000 waiting): their SDK copy may go out too. */
+  /** Items removed from SDK requests because this package delivered them. */
+  filteredItems: number;
+  /** SDK requests held until the receipts of calls in them were decided. */
+  heldRequests: number;
+  /** js-sdk claims forgotten unmatched (older than an hour, or past 50,000 waiting). */
   expiredClaims: number;
 }
 
-interface ClaimState {
+interface ClaimState_ {
   OwnedContext: typeof OwnedContext;
   /**
    * flag() calls in progress. node-sdk sends its queue from inside the call that fills it, before
-   * the call is claimed: the guard defers a request seen while this is above zero by a microtask,
-   * by when the call has been decided.
+   * the call is decided: the guard defers a request seen while this is above zero by a microtask.
    */
   inCall: number;
   clientClaims: ClientClaim[];
-  /** Which SDKs' delivery paths the guard covers; a call is claimed only for a covered SDK. */
+  /** Which SDKs' delivery paths the guard covers; a call is handed over only for a covered SDK. */
   guarded: { server: boolean; client: boolean };
   stats: GuardStats;
+  /** SDK requests the guard is holding or re-sending: destroy() waits for them. */
+  inFlight: Set<Promise<unknown>>;
 }
 
-const STATE = Symbol.for('flagsync-otel.claims');
+const KEY = Symbol.for('flagsync-otel.claims.v2');
 const MAX_CLIENT_CLAIMS = 50_000;
 const CLIENT_CLAIM_TTL_MS = 3_600_000;
 
 const shared = globalThis as Record<PropertyKey, unknown>;
-shared[STATE] ??= {
+shared[KEY] ??= {
   OwnedContext,
   inCall: 0,
   clientClaims: [],
   guarded: { server: false, client: false },
-  stats: { suppressedRequests: 0, filteredImpressions: 0, expiredClaims: 0 },
-};
-export const state = shared[STATE] as ClaimState;
-// A state object made by an older copy of this package, loaded side by side.
-state.inCall ??= 0;
+  stats: { suppressedRequests: 0, filteredItems: 0, heldRequests: 0, expiredClaims: 0 },
+  inFlight: new Set(),
+} satisfies ClaimState_;
+export const state = shared[KEY] as ClaimState_;
 
-/** True when the guard covers this SDK's delivery, so a claimed call's SDK copy is held back. */
+/** True when the guard covers this SDK's delivery, so a call's SDK copy can be held. */
 export function isGuarded(sdk: 'server' | 'client'): boolean {
   return state.guarded[sdk];
 }
 
-/** A context copy for node-sdk that is also the call's claim (not claimed until `[CLAIMED]` is set). */
+/** A context copy for node-sdk that is also the call's claim (OPEN until handed over). */
 export function ownContext(context: object): object & Claim {
   return new state.OwnedContext(context);
 }
 
-/** A claim on the js-sdk impression queued between `from` and `to` for this flag and context key. */
-export function claimClientImpression(contextKey: string, flagKey: string, from: number, to: number): Claim {
+/** A claim on the js-sdk item queued from `from` on for this kind, key and context key; `to` is set after the call. */
+export function claimClientItem(kind: ClientItemKind, contextKey: string, name: string, from: number): ClientClaim {
   const claims = state.clientClaims;
-  while (claims.length > 0 && (claims.length >= MAX_CLIENT_CLAIMS || claims[0]!.to < to - CLIENT_CLAIM_TTL_MS)) {
+  while (
+    claims.length > 0 &&
+    (claims.length >= MAX_CLIENT_CLAIMS || claims[0]!.to < from - CLIENT_CLAIM_TTL_MS) &&
+    !isUnsettled(claims[0]!)
+  ) {
     claims.shift();
     state.stats.expiredClaims++;
   }
-  const claim = new ClientClaim(contextKey, flagKey, from, to);
+  const claim = new ClientClaim(kind, contextKey, name, from, Number.POSITIVE_INFINITY);
   claims.push(claim);
   return claim;
 }
 
-/**
- * For the guard: what to do with a node-sdk impression item's context. `drop` when this package
- * delivered the call; otherwise the context to send (the app's own object for an owned copy).
- */
-export function serverItemContext(context: unknown): { drop: true } | { drop: false; context: unknown } {
-  if (!(context instanceof state.OwnedContext)) return { drop: false, context };
-  if (context[CLAIMED]) return { drop: true };
-  return { drop: false, context: context[ORIGINAL] };
+/** The call made since `claimClientItem` is over: its SDK item's timestamp is at or before now. */
+export function closeClientClaim(claim: Claim, to: number): void {
+  (claim as ClientClaim).to = to;
 }
 
-/** For the guard: true when a js-sdk impression of this client was delivered by this package (the claim is used up). */
-export function takeClientClaim(contextKey: unknown, flagKey: unknown, time: number): boolean {
+/** For the guard: the claim of a node-sdk item's context, if it is one. */
+export function serverItemClaim(context: unknown): (object & Claim) | undefined {
+  return context instanceof state.OwnedContext ? context : undefined;
+}
+
+/** The app's own context object behind an owned copy (what the SDK would have sent). */
+export function originalContext(context: object & Claim): object {
+  return (context as OwnedContext)[ORIGINAL];
+}
+
+/** For the guard: the claim of a js-sdk item of this client, matched once. */
+export function takeClientClaim(
+  kind: ClientItemKind,
+  contextKey: unknown,
+  name: unknown,
+  time: number,
+): Claim | undefined {
   const claims = state.clientClaims;
   for (let i = 0; i < claims.length; i++) {
     const c = claims[i]!;
-    if (c.flagKey === flagKey && c.contextKey === contextKey && c.from <= time && time <= c.to) {
-      claims.splice(i, 1);
-      return c[CLAIMED];
+    if (c.kind === kind && c.name === name && c.contextKey === contextKey && c.from <= time && time <= c.to) {
+      // Kept until settled: an SDK request held for it looks it up again.
+      if (!isUnsettled(c)) claims.splice(i, 1);
+      return c;
     }
   }
-  return false;
+  return undefined;
+}
+
+/** True when the pipeline delivered the call: the SDK's copy is dropped. */
+export function isReceipted(claim: Claim): boolean {
+  return claim[STATE] === RECEIPTED;
 }
 
 /** Forget every claim and what the guard covers (tests). */

@@ -16,9 +16,9 @@ import { createClientInstrumenter, type ClientInstrumenter } from './wrap-client
 
 export interface FlagSyncInstrumentationConfig extends InstrumentationConfig, FlagSyncInstrumentationOptions {
   /**
-   * Install the SDK delivery guard, so impressions this package records reach FlagSync through
-   * OpenTelemetry instead of the SDK's own requests. Default `true`. With `false`, the SDK delivers
-   * every impression itself and the evaluation events are telemetry only (`flagsync.impression=false`).
+   * Install the SDK delivery guard, so calls this package hands to a pipeline are held back from
+   * the SDK's own requests until their receipt. Default `true`. With `false`, the SDK delivers
+   * every call itself and the events are telemetry only (`flagsync.delivery: sdk`).
    */
   guardSdkDelivery?: boolean;
 }
@@ -30,8 +30,10 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
   /** Factories return one client instance each; wrap it once. */
   private readonly _wrappedClients = new WeakMap<object, object>();
 
+  /** Throws on invalid options, naming the option and its valid values. */
   constructor(config: FlagSyncInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
+    this._getInstrumenter();
   }
 
   /** Counts of span events, log events and drops (for tests and self-monitoring). */

@@ -43,6 +43,11 @@ export function currentLogger(): LoggerLike | undefined {
   return logger;
 }
 
+/** The app's registered LoggerProvider (the SDK's, with `forceFlush`), if any. */
+export function currentLoggerProvider(): unknown {
+  return registeredProvider();
+}
+
 function registeredProvider(): LoggerProviderLike | undefined {
   const g = globalThis as Record<symbol, unknown>;
   const api = g[API_GLOBAL] as { logs?: unknown } | undefined;

@@ -1,14 +1,13 @@
 /**
- * Node side of the SDK delivery guard: finds the axios copies the FlagSync SDKs actually load
- * (CommonJS and ESM builds are separate module instances) and guards each of them. An SDK counts
- * as covered (so its calls may be claimed) only once every axios copy it can load is guarded.
+ * Node side of the delivery handover: guards the axios copies the FlagSync SDKs actually load
+ * (an SDK counts as covered, so its calls may be handed over, only once every copy it can load is
+ * guarded), and patches every copy of `@opentelemetry/otlp-exporter-base` the app loads, for
+ * collector mode's receipts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { diag } from '@opentelemetry/api';
 import { state } from './claims.js';
+import { entryFiles, loadEntry, packageCopies } from './node-modules.js';
+import { guardOtlpExporterBase } from './otlp-receipts.js';
 import { guardAxios, guardFetch } from './sdk-delivery-guard.js';
 
 const SDKS = [
@@ -16,16 +15,30 @@ const SDKS = [
   { name: '@flagsync/js-sdk', kind: 'client' },
 ] as const;
 
+/** Packages that bring `@opentelemetry/otlp-exporter-base` (NodeSDK builds its exporters from env with them). */
+const OTLP_EXPORTERS = [
+  '@opentelemetry/sdk-node',
+  '@opentelemetry/exporter-trace-otlp-http',
+  '@opentelemetry/exporter-trace-otlp-proto',
+  '@opentelemetry/exporter-trace-otlp-grpc',
+  '@opentelemetry/exporter-logs-otlp-http',
+  '@opentelemetry/exporter-logs-otlp-proto',
+  '@opentelemetry/exporter-logs-otlp-grpc',
+];
+
 export interface InstallGuardResult {
   /** What is now guarded: `globalThis.fetch` and axios module files. */
   guarded: string[];
-  /** SDKs whose impressions this package may now deliver in their place. */
+  /** SDKs whose calls this package may now hand over to a pipeline. */
   covered: ('@flagsync/node-sdk' | '@flagsync/js-sdk')[];
+  /** `@opentelemetry/otlp-exporter-base` module files whose exports now give receipts (collector mode). */
+  otlpReceipts: string[];
 }
 
 /**
- * Guard the axios copies used by every installed FlagSync SDK. Resolves from the app's working
- * directory and from this package. Safe to call more than once.
+ * Guard the axios copies used by every installed FlagSync SDK, and take receipts from the app's
+ * OTLP exporters. Resolves from the app's working directory and from this package (or `from`).
+ * Safe to call more than once.
  */
 export async function installSdkDeliveryGuard(options: { from?: string[] } = {}): Promise<InstallGuardResult> {
   const guarded: string[] = [];
@@ -33,18 +46,14 @@ export async function installSdkDeliveryGuard(options: { from?: string[] } = {})
   const fetchGuarded = guardFetch();
   if (fetchGuarded) guarded.push('globalThis.fetch');
   for (const sdk of SDKS) {
-    const dirs = findSdkAxiosDirs(sdk.name, options.from);
+    const dirs = packageCopies('axios', [sdk.name], options.from);
     if (dirs.size === 0) continue;
     let all = true;
-    for (const axiosDir of dirs) {
-      for (const entry of axiosEntries(axiosDir)) {
+    for (const dir of dirs) {
+      for (const entry of entryFiles(dir)) {
         if (guarded.includes(entry.file)) continue;
         try {
-          const mod =
-            entry.format === 'cjs'
-              ? createRequire(entry.file)(entry.file)
-              : await import(pathToFileURL(entry.file).href);
-          if (guardAxios(mod.default ?? mod)) guarded.push(entry.file);
+          if (guardAxios(await loadEntry(entry))) guarded.push(entry.file);
           else all = false;
         } catch (error) {
           all = false;
@@ -60,65 +69,23 @@ export async function installSdkDeliveryGuard(options: { from?: string[] } = {})
   }
   if (covered.length === 0) {
     diag.warn(
-      'no FlagSync SDK found to guard; the SDK delivers its own impressions and this package records them as ' +
+      'no FlagSync SDK found to guard; the SDK delivers every call itself and this package records them as ' +
         'telemetry only',
     );
   }
-  return { guarded, covered };
+  return { guarded, covered, otlpReceipts: await installOtlpReceipts(options.from) };
 }
 
-function findSdkAxiosDirs(sdk: string, from: string[] | undefined): Set<string> {
-  const bases = from ?? [join(process.cwd(), 'index.js'), moduleFile()];
-  const dirs = new Set<string>();
-  for (const base of bases) {
-    let sdkEntry: string;
-    try {
-      sdkEntry = createRequire(base).resolve(sdk);
-    } catch {
-      continue;
-    }
-    try {
-      dirs.add(packageDir(createRequire(sdkEntry).resolve('axios')));
-    } catch {
-      // SDK without axios: nothing to guard
+async function installOtlpReceipts(from: string[] | undefined): Promise<string[]> {
+  const patched: string[] = [];
+  for (const dir of packageCopies('@opentelemetry/otlp-exporter-base', OTLP_EXPORTERS, from)) {
+    for (const entry of entryFiles(dir)) {
+      try {
+        if (guardOtlpExporterBase(await loadEntry(entry))) patched.push(entry.file);
+      } catch (error) {
+        diag.debug(`could not load ${entry.file} to take OTLP export receipts: ${String(error)}`);
+      }
     }
   }
-  return dirs;
-}
-
-function axiosEntries(dir: string): { file: string; format: 'cjs' | 'esm' }[] {
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-    exports?: Record<string, unknown>;
-    main?: string;
-  };
-  const root = pkg.exports?.['.'] as { default?: { require?: string; default?: string } } | undefined;
-  const cjs = root?.default?.require ?? pkg.main;
-  const esm = root?.default?.default;
-  const entries: { file: string; format: 'cjs' | 'esm' }[] = [];
-  if (cjs && existsSync(join(dir, cjs))) entries.push({ file: join(dir, cjs), format: 'cjs' });
-  if (esm && existsSync(join(dir, esm))) entries.push({ file: join(dir, esm), format: 'esm' });
-  return entries;
-}
-
-function packageDir(file: string): string {
-  let dir = dirname(file);
-  while (!existsSync(join(dir, 'package.json')) || !isAxiosPackage(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`no axios package.json above ${file}`);
-    dir = parent;
-  }
-  return dir;
-}
-
-function isAxiosPackage(file: string): boolean {
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { name?: string }).name === 'axios';
-  } catch {
-    return false;
-  }
-}
-
-function moduleFile(): string {
-  // tsup's shims make import.meta.url available in the CommonJS build too.
-  return fileURLToPath(import.meta.url);
+  return patched;
 }

@@ -5,8 +5,10 @@
  * - Span form: only on a span that is recording and sampled (a RECORD-only span is never
  *   exported). Where the span exposes the SDK's ReadableSpan fields (`events`,
  *   `droppedEventsCount`), the write is checked: an event cut by attribute limits or refused by the
- *   event limit does not count as recorded, and a recorded event of ours that the span evicts
- *   later releases its claim.
+ *   event limit does not count as recorded, and a handed-over event of ours that the span evicts
+ *   later goes back to the SDK.
+ * A call recorded for a pipeline is handed over here (handover.ts), with the span or the log call
+ * id as the holder its receipt is found by.
  * - Log form: a log-based event (`eventName`) on the app's LoggerProvider, if one is registered and
  *   enabled for it. The FlagSync data goes in the record's body, which no attribute limit touches;
  *   the semantic-convention attributes go in its attributes as well.
@@ -26,7 +28,7 @@ import {
 import { payloadSize } from '../convert/payload-size.js';
 import type { EventSignal, FlagSyncInstrumentationOptions, NoRecordingSpanBehavior } from '../types.js';
 import type { EventAttributes } from './attributes.js';
-import { RELEASE, type Claim } from './claims.js';
+import { claimsOf, eventOf, giveBack, handOver, type Claim, type Pipeline } from './handover.js';
 import { currentLogger, type LoggerLike } from './logs-api.js';
 
 const DEFAULT_SPAN_EVENT_COUNT_LIMIT = 128;
@@ -48,6 +50,8 @@ export type RecordTarget = { kind: 'span'; span: Span } | { kind: 'log'; logger:
 export type SdkDeliveryReason =
   /** No sampled recording span (or `noRecordingSpan: 'sdk'`) and no enabled LoggerProvider. */
   | 'no-exported-signal'
+  /** The delivery setting gives it to the SDK (`sdk`, or `auto` with no FlagSync exporter running). */
+  | 'delivery-setting'
   /** The SDK delivery guard does not cover this SDK: an event is written, FlagSync gets the SDK's impression. */
   | 'not-guarded'
   /**
@@ -77,6 +81,7 @@ function newRecorderStats(): RecorderStats {
     logEvents: 0,
     sdkDelivered: {
       'no-exported-signal': 0,
+      'delivery-setting': 0,
       'not-guarded': 0,
       'sdk-fallback': 0,
       'not-recordable': 0,
@@ -97,12 +102,7 @@ interface ReadableSpanFields {
   droppedEventsCount?: number;
 }
 
-/**
- * The claim of one of our events on a span, kept on the SDK's event object under a symbol key
- * (invisible to exporters, which read name, time and attributes): released if the span evicts it.
- */
-const CLAIM = Symbol('flagsync-otel.event-claim');
-type StoredEvent = { name: string; attributes?: Record<string, unknown>; [CLAIM]?: Claim };
+type StoredEvent = { name: string; attributes?: Record<string, unknown> };
 
 export class EventRecorder {
   readonly stats: RecorderStats = newRecorderStats();
@@ -135,7 +135,7 @@ export class EventRecorder {
 
   /**
    * Write the event. Returns undefined when it is recorded and will be exported as written, else
-   * why not. `claim` is released if a span later evicts the event.
+   * why not. With a claim, a recorded call is handed over to `pipeline`.
    */
   record(
     target: RecordTarget,
@@ -143,10 +143,12 @@ export class EventRecorder {
     attributes: EventAttributes,
     timeMs: number,
     claim?: Claim,
+    pipeline?: Pipeline,
   ): SdkDeliveryReason | undefined {
     if (target.kind === 'log') {
       // The body holds it all (no limit reaches it); the attributes the semantic-convention part.
-      attributes[ATTR_FLAGSYNC_CALL_ID] = `${this._nonce}.${++this._sequence}`;
+      const callId = `${this._nonce}.${++this._sequence}`;
+      attributes[ATTR_FLAGSYNC_CALL_ID] = callId;
       attributes[ATTR_FLAGSYNC_SIZE] = payloadSize(attributes);
       const logAttributes: Record<string, unknown> = {};
       for (const key of LOG_ATTRIBUTE_NAMES) if (attributes[key] !== undefined) logAttributes[key] = attributes[key];
@@ -158,6 +160,7 @@ export class EventRecorder {
         body: attributes,
       });
       this.stats.logEvents++;
+      if (claim && pipeline) handOver(claim, pipeline, callId, attributes);
       return undefined;
     }
     // The attribute builders put the marker first: count limits keep the first attributes.
@@ -170,23 +173,27 @@ export class EventRecorder {
     const dropped = span.droppedEventsCount ?? 0;
     span.addEvent(name, attributes, timeMs);
     this.stats.spanEvents++;
-    if (!events) return undefined; // not the SDK's span: nothing to check against
+    if (!events) {
+      // Not the SDK's span: nothing to check against.
+      if (claim && pipeline) handOver(claim, pipeline, span, undefined);
+      return undefined;
+    }
     const added = events.length === length + 1 || (events.length === length && length > 0 && events[0] !== first);
     if (!added) return 'span-event-limit';
     // The span evicted its oldest event to make room: if that was one of ours, its call goes back to the SDK.
-    if ((span.droppedEventsCount ?? 0) > dropped && first) releaseEvicted(first);
+    if ((span.droppedEventsCount ?? 0) > dropped && first) returnEvicted(span, first);
     const stored = events[events.length - 1]!;
     const storedAttributes = stored.attributes ?? {};
     if (storedAttributes[ATTR_FLAGSYNC_SIZE] !== size || payloadSize(storedAttributes) !== size)
       return 'attribute-limits';
-    if (claim) stored[CLAIM] = claim;
+    if (claim && pipeline) handOver(claim, pipeline, span, storedAttributes);
     return undefined;
   }
 
   /** Count a call left to the SDK; each reason is reported once through diag. */
   leftToSdk(reason: SdkDeliveryReason): void {
     this.stats.sdkDelivered[reason]++;
-    if (this._reported.has(reason) || reason === 'sdk-fallback') return;
+    if (this._reported.has(reason) || reason === 'sdk-fallback' || reason === 'delivery-setting') return;
     this._reported.add(reason);
     this._diag.info(
       `a call is left to the FlagSync SDK's own delivery (${reason}); further ones are counted in ` +
@@ -195,11 +202,10 @@ export class EventRecorder {
   }
 }
 
-function releaseEvicted(event: StoredEvent): void {
-  const claim = event[CLAIM];
-  if (!claim) return;
-  event[CLAIM] = undefined;
-  claim[RELEASE]();
+function returnEvicted(span: object, event: StoredEvent): void {
+  const claims = claimsOf(span);
+  const claim = claims?.find((c) => eventOf(c) === event.attributes);
+  if (claim) giveBack([claim], 'span-event-limit');
 }
 
 /** Recording and sampled: span processors export only sampled spans. */

@@ -1,23 +1,34 @@
 /**
- * The SDK delivery guard. The FlagSync SDKs (node-sdk 0.1.x, js-sdk 0.4.x) queue an impression in
- * every `flag()` call and POST it themselves; neither can be told not to. For each call this
- * package delivered (a claim, see claims.ts), the guard removes the SDK's copy from the SDK's
- * request; every other impression goes out as the SDK sent it.
+ * The SDK delivery guard. The FlagSync SDKs (node-sdk 0.1.x, js-sdk 0.4.x) queue an item in every
+ * `flag()` and `track()` call and POST it themselves; neither can be told not to. The guard looks
+ * at each SDK request to `/track/impressions/*` and `/track/events/*` (POSTs carrying the FlagSync
+ * key header) and, per item, by its claim (claims.ts, handover.ts):
+ * - receipted (a pipeline delivered the call): removed from the request;
+ * - handed over and not decided yet: taken out and held; once decided it is dropped (receipted) or
+ *   sent in a request of its own, as the SDK would have sent it (returned);
+ * - anything else: sent as the SDK sent it.
  *
  * The SDKs send through axios (node-sdk always; js-sdk on its timer) and js-sdk flushes on
  * `kill()` and page hide with `fetch(..., { keepalive: true })`. The guard patches
  * `Axios.prototype._request`, which every axios 1.x instance calls per request (so clients made
- * earlier are covered), and the global `fetch`. It touches only POSTs to `/track/impressions/*`
- * that carry the FlagSync key header. Events need no guard: the wrapper calls the SDK's `track()`
- * exactly for the calls it does not record.
+ * earlier are covered), and the global `fetch`.
  * Browser-safe: no Node imports here (node-sdk-delivery-guard.ts finds the SDKs' axios in Node).
  */
-import { serverItemContext, state, takeClientClaim, type GuardStats } from './claims.js';
+import {
+  isReceipted,
+  originalContext,
+  serverItemClaim,
+  state,
+  takeClientClaim,
+  type Claim,
+  type GuardStats,
+} from './claims.js';
+import { isUnsettled, whenSettled } from './handover.js';
 
 export type { GuardStats } from './claims.js';
 
 const ORIGINAL = Symbol.for('flagsync-otel.sdk-delivery-guard.original');
-const IMPRESSIONS_ROUTE = /\/track\/impressions\/(?:server|client)\/?(?:[?#]|$)/;
+const TRACK_ROUTE = /\/track\/(?:impressions|events)\/(?:server|client)\/?(?:[?#]|$)/;
 const KEY_HEADER = 'x-ridgeline-key';
 
 type FetchFn = ((input: unknown, init?: unknown) => Promise<unknown>) & { [ORIGINAL]?: FetchFn };
@@ -47,7 +58,7 @@ export function guardAxios(axios: unknown): boolean {
       const request = (typeof configOrUrl === 'string' ? { ...(config as object), url: configOrUrl } : configOrUrl) as
         | { url?: unknown; method?: unknown; headers?: unknown; data?: unknown }
         | undefined;
-      if (request && isSdkImpressionsRequest(request.url, request.method, request.headers, this.defaults?.headers)) {
+      if (request && isSdkTrackRequest(request.url, request.method, request.headers, this.defaults?.headers)) {
         // Sent from inside a flag() call (node-sdk flushes a full queue there): decide once the
         // call is, a microtask later. The request is a promise to the SDK either way.
         if (state.inCall > 0) return Promise.resolve().then(() => send.call(this, request, configOrUrl, config));
@@ -55,17 +66,20 @@ export function guardAxios(axios: unknown): boolean {
       }
       return original.call(this, configOrUrl, config);
     };
-    /** An SDK impressions request, without the impressions this package delivered. */
+    /** An SDK track request without the items a pipeline delivered; held items go out later on their own. */
     const send = function (
       this: ThisParameterType<RequestFn>,
       request: { data?: unknown },
       configOrUrl: unknown,
       config: unknown,
     ): Promise<unknown> {
-      const data = withoutDeliveredImpressions(request.data);
-      if (data === undefined)
+      const plan = planSdkBody(request.data);
+      if (plan.held) {
+        sendLater(plan.held, (data) => original.call(this, { ...request, data }));
+      }
+      if (plan.body === undefined)
         return Promise.resolve({ data: '', status: 202, statusText: 'Accepted', headers: {}, config: request });
-      if (data !== request.data) return original.call(this, { ...request, data });
+      if (plan.body !== request.data) return original.call(this, { ...request, data: plan.body });
       return original.call(this, configOrUrl, config);
     };
     proto._request = guarded;
@@ -85,17 +99,11 @@ export function guardFetch(): boolean {
       const request = input as { url?: string; method?: string; headers?: unknown } | undefined;
       const options = init as { method?: string; headers?: unknown; body?: unknown } | undefined;
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : request?.url;
-      if (
-        isSdkImpressionsRequest(
-          url,
-          options?.method ?? request?.method,
-          options?.headers ?? request?.headers,
-          undefined,
-        )
-      ) {
-        const body = withoutDeliveredImpressions(options?.body);
-        if (body === undefined) return Promise.resolve(new Response(null, { status: 202 }));
-        if (body !== options?.body) return original(input, { ...options, body });
+      if (isSdkTrackRequest(url, options?.method ?? request?.method, options?.headers ?? request?.headers, undefined)) {
+        const plan = planSdkBody(options?.body);
+        if (plan.held) sendLater(plan.held, (body) => original(input, { ...options, body }));
+        if (plan.body === undefined) return Promise.resolve(new Response(null, { status: 202 }));
+        if (plan.body !== options?.body) return original(input, { ...options, body: plan.body });
       }
       return original(input, init);
     };
@@ -108,7 +116,7 @@ export function guardFetch(): boolean {
 
 /**
  * Browser apps: guard the axios module your bundle gives @flagsync/js-sdk, and `fetch`. Until this
- * returns true, js-sdk impressions are left to the SDK (events still go through OpenTelemetry).
+ * returns true, js-sdk calls are left to the SDK.
  */
 export function installBrowserSdkDeliveryGuard(options: { axios: unknown }): boolean {
   const covered = guardAxios(options.axios) && guardFetch();
@@ -132,52 +140,91 @@ export function removeSdkDeliveryGuards(): void {
   state.guarded.client = false;
 }
 
+interface Plan {
+  /** What to send now: the body as given, a copy without some items, or undefined for nothing. */
+  body: unknown;
+  /** Items whose calls are not decided yet, held with their request: sent later if returned. */
+  held?: { template: Record<string, unknown>; field: string; items: unknown[]; claims: Claim[]; text: boolean };
+}
+
 /**
- * The SDK's impressions body without the items this package delivered; undefined when none is
- * left. Object bodies (axios) keep their item objects, so node-sdk items are matched by context
+ * Split an SDK track body (impressions or events, server or client shape) by the claims of its
+ * items. Object bodies (axios) keep their item objects, so node-sdk items are matched by context
  * identity; js-sdk items (no context) by their claim.
  */
-function withoutDeliveredImpressions(body: unknown): unknown {
-  const parsed = typeof body === 'string' ? safeParse(body) : body;
-  const items = (parsed as { impressions?: unknown } | undefined)?.impressions;
-  if (!Array.isArray(items)) return body;
+function planSdkBody(body: unknown): Plan {
+  const text = typeof body === 'string';
+  const parsed = (text ? safeParse(body) : body) as Record<string, unknown> | undefined;
+  const field = parsed && Array.isArray(parsed.impressions) ? 'impressions' : 'events';
+  const items = parsed?.[field];
+  if (!Array.isArray(items)) return { body };
+  const kind = field === 'impressions' ? 'impression' : 'event';
   const batchContextKey = (parsed as { context?: { key?: unknown } }).context?.key;
   let changed = false;
   const kept: unknown[] = [];
-  for (const item of items as ({ context?: unknown; flagKey?: unknown; timestamp?: unknown } | null)[]) {
-    if (item && typeof item.context === 'object' && item.context !== null) {
-      const decision = serverItemContext(item.context);
-      if (decision.drop) {
-        changed = true;
-        continue;
-      }
-      if (decision.context !== item.context) {
-        changed = true;
-        kept.push({ ...item, context: decision.context });
-        continue;
-      }
-    } else if (
-      item &&
-      typeof item.timestamp === 'string' &&
-      takeClientClaim(batchContextKey, item.flagKey, Date.parse(item.timestamp))
-    ) {
-      changed = true;
+  const heldItems: unknown[] = [];
+  const heldClaims: Claim[] = [];
+  for (const item of items as (Record<string, unknown> | null)[]) {
+    const owned = item && typeof item.context === 'object' ? serverItemClaim(item.context) : undefined;
+    const claim =
+      owned ??
+      (item && typeof item.context !== 'object' && typeof item.timestamp === 'string'
+        ? takeClientClaim(kind, batchContextKey, item.flagKey ?? item.eventKey, Date.parse(item.timestamp))
+        : undefined);
+    if (!claim) {
+      kept.push(item);
       continue;
     }
-    kept.push(item);
+    changed = true;
+    if (isReceipted(claim)) {
+      state.stats.filteredItems++;
+    } else if (isUnsettled(claim)) {
+      heldItems.push(item);
+      heldClaims.push(claim);
+    } else {
+      kept.push(owned ? { ...item, context: originalContext(owned) } : item);
+    }
   }
-  if (!changed) return body;
-  state.stats.filteredImpressions += items.length - kept.length;
+  if (!changed) return { body };
+  const held =
+    heldItems.length > 0 ? { template: parsed!, field, items: heldItems, claims: heldClaims, text } : undefined;
+  if (held) state.stats.heldRequests++;
   if (kept.length === 0) {
-    state.stats.suppressedRequests++;
-    return undefined;
+    if (!held) state.stats.suppressedRequests++;
+    return { body: undefined, held };
   }
-  const filtered = { ...(parsed as object), impressions: kept };
-  return typeof body === 'string' ? JSON.stringify(filtered) : filtered;
+  const filtered = { ...parsed, [field]: kept };
+  return { body: text ? JSON.stringify(filtered) : filtered, held };
 }
 
-function isSdkImpressionsRequest(url: unknown, method: unknown, headers: unknown, instanceHeaders: unknown): boolean {
-  if (typeof url !== 'string' || !IMPRESSIONS_ROUTE.test(url)) return false;
+/** Once every held item's call is decided, send those returned to the SDK, as the SDK would have. */
+function sendLater(held: NonNullable<Plan['held']>, post: (body: unknown) => Promise<unknown>): void {
+  const later = Promise.all(held.claims.map(whenSettled))
+    .then(() => {
+      const body = { ...held.template, [held.field]: held.items };
+      const plan = planSdkBody(held.text ? JSON.stringify(body) : body);
+      if (plan.body !== undefined) return post(plan.body);
+      return undefined;
+    })
+    // The SDK alone would have lost a failed request too; the SDK's own request logged its failures.
+    .catch(() => undefined);
+  state.inFlight.add(later);
+  void later.finally(() => state.inFlight.delete(later));
+}
+
+/** SDK requests held or re-sent by the guard: resolves when all are done, or at the deadline. */
+export async function guardRequestsDone(deadline: number): Promise<void> {
+  if (state.inFlight.size === 0) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all([...state.inFlight]),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+  ]);
+  clearTimeout(timer);
+}
+
+function isSdkTrackRequest(url: unknown, method: unknown, headers: unknown, instanceHeaders: unknown): boolean {
+  if (typeof url !== 'string' || !TRACK_ROUTE.test(url)) return false;
   if (typeof method === 'string' && method.toLowerCase() !== 'post') return false;
   return hasHeader(headers, KEY_HEADER) || hasHeader(instanceHeaders, KEY_HEADER);
 }

@@ -2,13 +2,18 @@
  * Wraps a FlagSync client (either SDK's shape) so each `flag()` records a `feature_flag.evaluation`
  * event and each `track()` a `flagsync.track` event.
  *
- * Exactly once: a call is taken away from the SDK's own delivery only when it was recorded on a
- * signal that will be exported. Anything else (no such signal, a value FlagSync would refuse,
- * attribute limits, an uncovered SDK, any internal error) goes through the SDK unchanged. Return
- * values and exceptions of the SDK pass through untouched; our own failures never reach the app.
+ * Every call still goes to the SDK, which queues its own copy. Where the delivery setting names a
+ * pipeline and the call was recorded on a signal that will be exported, the call is handed over:
+ * the SDK delivery guard holds the SDK's copy until a receipt drops it, or sends it when the call
+ * comes back (handover.ts). Anything else (no such signal, a value FlagSync would refuse,
+ * attribute limits, an uncovered SDK, any internal error) stays the SDK's. `destroy()` (`close()`,
+ * js-sdk `kill()`) flushes the OTel providers, waits for receipts within a deadline and gives the
+ * rest back before the SDK's own shutdown. Return values and exceptions of the SDK pass through
+ * untouched; our own failures never reach the app.
  */
-import { diag } from '@opentelemetry/api';
+import { diag, trace } from '@opentelemetry/api';
 import {
+  DELIVERY_SDK,
   ERROR_FLAG_NOT_FOUND,
   ERROR_PROVIDER_NOT_READY,
   EVENT_FEATURE_FLAG_EVALUATION,
@@ -17,6 +22,7 @@ import {
   REASON_DEFAULT,
   REASON_ERROR,
   REASON_UNKNOWN,
+  type Delivery,
 } from '../conventions.js';
 import type { EventSignal, FlagSyncInstrumentationOptions } from '../types.js';
 import {
@@ -24,45 +30,66 @@ import {
   prepareBrowserContext,
   prepareServerContext,
   trackAttributes,
+  type EventAttributes,
   type PreparedContext,
 } from './attributes.js';
-import { CLAIMED, claimClientImpression, isGuarded, ownContext, RELEASE, state, type Claim } from './claims.js';
+import { claimClientItem, closeClientClaim, isGuarded, ownContext, state, type Claim } from './claims.js';
+import { deliveryFor, resolveHandover, type ResolvedHandover } from './delivery-mode.js';
 import { Fallback, resolveFallback } from './fallback.js';
+import {
+  allSettled,
+  giveBackAll,
+  handoverStats,
+  onReturn,
+  setReceiptTimeout,
+  type HandoverStats,
+  type Pipeline,
+} from './handover.js';
+import { currentLoggerProvider } from './logs-api.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
 import { EventRecorder, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
+import { guardRequestsDone } from './sdk-delivery-guard.js';
 
 const CONTROL = 'control';
 const WRAPPED = Symbol.for('flagsync-otel.wrapped-client');
 
 type AnyFn = (...args: unknown[]) => unknown;
-type ServerClient = { flag: AnyFn; track: AnyFn; waitForReadyCanThrow?: () => Promise<void> };
+type ServerClient = { flag: AnyFn; track: AnyFn; waitForReadyCanThrow?: () => Promise<void> } & Record<string, unknown>;
 type BrowserClient = ServerClient & { core: { key?: unknown; attributes?: unknown }; flags?: AnyFn };
+
+/** What the wrapper recorded, which calls it left to the SDK, and what became of those it handed over. */
+export interface InstrumentationStats extends RecorderStats {
+  /** Calls handed to a pipeline: receipted, returned to the SDK (by reason), pending. Process-wide. */
+  handover: HandoverStats;
+}
 
 export interface ClientInstrumenter {
   /** Counts of the current options' recorder (reset when the options object changes). */
-  readonly stats: RecorderStats;
+  readonly stats: InstrumentationStats;
   wrap<C extends object>(client: C): C;
 }
 
 /**
  * Wrap one client. For Node apps prefer `FlagSyncInstrumentation` (registerInstrumentations), which
- * also installs the SDK delivery guard. With this manual wrapper, impressions go through
- * OpenTelemetry only once the guard covers the SDK (`installSdkDeliveryGuard()` in Node,
+ * also installs the SDK delivery guard. With this manual wrapper, calls go through OpenTelemetry
+ * only once the guard covers the SDK (`installSdkDeliveryGuard()` in Node,
  * `installBrowserSdkDeliveryGuard({ axios })` in browsers); until then the SDK delivers them.
+ * Throws on invalid options (the message lists the valid values).
  */
 export function instrumentFlagSyncClient<C extends object>(client: C, options: FlagSyncInstrumentationOptions = {}): C {
   return createClientInstrumenter(options, () => true).wrap(client);
 }
 
-/** What the wrapper recorded for a client it wrapped, and which calls it left to the SDK (undefined if not wrapped). */
-export function getInstrumentationStats(client: object): RecorderStats | undefined {
-  const stats = (client as { [WRAPPED]?: () => RecorderStats })[WRAPPED];
+/** What the wrapper recorded for a client it wrapped, and what became of its calls (undefined if not wrapped). */
+export function getInstrumentationStats(client: object): InstrumentationStats | undefined {
+  const stats = (client as { [WRAPPED]?: () => InstrumentationStats })[WRAPPED];
   return typeof stats === 'function' ? stats() : undefined;
 }
 
 /**
  * `options` may be a getter: it is read on every call, so `setConfig()` on the instrumentation
- * applies to clients wrapped earlier. Settings are re-resolved only when the object changes.
+ * applies to clients wrapped earlier. Settings are re-resolved only when the object changes; they
+ * are resolved once here, so invalid options throw at construction.
  */
 export function createClientInstrumenter(
   options: FlagSyncInstrumentationOptions | (() => FlagSyncInstrumentationOptions),
@@ -79,11 +106,13 @@ export function createClientInstrumenter(
     }
     return current;
   };
+  settings();
+  const stats = (): InstrumentationStats => ({ ...settings().recorder.stats, handover: handoverStats() });
   return {
     get stats() {
-      return settings().recorder.stats;
+      return stats();
     },
-    wrap: (client) => wrapClient(client, settings),
+    wrap: (client) => wrapClient(client, settings, stats),
   };
 }
 
@@ -94,9 +123,12 @@ interface WrapSettings {
   omitValues: boolean;
   flagSignal: EventSignal;
   trackSignal: EventSignal;
+  handover: ResolvedHandover;
 }
 
 function resolveSettings(options: FlagSyncInstrumentationOptions, isEnabled: () => boolean): WrapSettings {
+  const handover = resolveHandover(options);
+  setReceiptTimeout(handover.receiptTimeoutMillis);
   return {
     recorder: new EventRecorder(options),
     privacy: resolveContextPrivacy(options),
@@ -104,303 +136,380 @@ function resolveSettings(options: FlagSyncInstrumentationOptions, isEnabled: () 
     omitValues: options.omitFlagValues ?? false,
     flagSignal: options.flagSignal ?? 'span',
     trackSignal: options.trackSignal ?? 'span',
+    handover,
   };
 }
 
 const logger = diag.createComponentLogger({ namespace: 'flagsync-otel/instrumentation' });
+const reportedReturns = new Set<string>();
+onReturn((reason, count) => {
+  if (reportedReturns.has(reason)) return;
+  reportedReturns.add(reason);
+  logger.warn(
+    `${count} FlagSync call(s) went back to the FlagSync SDK's own delivery (${reason}); the SDK delivers them. ` +
+      'Further ones are counted in getInstrumentationStats(client).handover.returned',
+  );
+});
 
-function wrapClient<C extends object>(client: C, settings: () => WrapSettings): C {
+/** The two SDK shapes, seen through what the one flag() and track() need of them. */
+interface Shape {
+  readonly sdk: 'server' | 'client';
+  /** The context as recorded, after the privacy options; undefined when it cannot be recorded faithfully. */
+  prepare(s: WrapSettings, context: unknown): PreparedContext | undefined;
+  /** A claim on the SDK's copy of the call, made before the SDK call (undefined: the SDK keeps the call). */
+  claim(kind: 'impression' | 'event', context: unknown, name: string, now: number): Claim | undefined;
+  /** What the SDK's answer to flag() says: reason, error type, and whether the SDK queued the impression. */
+  flagOutcome(fellBack: boolean, fallback: Fallback, ready: boolean): FlagOutcome;
+}
+
+interface FlagOutcome {
+  reason: string;
+  errorType: string | undefined;
+  /** The SDK queued an impression this package may deliver in its place. */
+  deliverable: boolean;
+}
+
+const serverShape: Shape = {
+  sdk: 'server',
+  prepare: (s, context) => prepareServerContext(context, s.privacy),
+  claim: (_kind, context) => ownContext(context as object),
+  flagOutcome(fellBack, fallback, ready) {
+    // node-sdk queues no impression for a missing flag, and one with the default for a flag that
+    // served null; it stringifies a queued value at once. Either way its copy is right.
+    if (!fellBack) return { reason: REASON_UNKNOWN, errorType: undefined, deliverable: true };
+    if (fallback.serialised > 0) return { reason: REASON_DEFAULT, errorType: undefined, deliverable: false };
+    return {
+      reason: REASON_ERROR,
+      errorType: ready ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY,
+      deliverable: false,
+    };
+  },
+};
+
+function browserShape(client: BrowserClient): Shape {
+  return {
+    sdk: 'client',
+    prepare: (s) => prepareBrowserContext(client.core, s.privacy),
+    claim: (kind, _context, name, now) => claimClientItem(kind, String(client.core.key), name, now),
+    flagOutcome(fellBack, _fallback, ready) {
+      // js-sdk queues an impression for every call, missing flags included, with the value it served.
+      if (!fellBack) return { reason: REASON_CACHED, errorType: undefined, deliverable: true };
+      return {
+        reason: REASON_ERROR,
+        errorType: ready ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY,
+        deliverable: true,
+      };
+    },
+  };
+}
+
+function wrapClient<C extends object>(client: C, settings: () => WrapSettings, stats: () => InstrumentationStats): C {
   const candidate = client as unknown as Partial<BrowserClient> & { [WRAPPED]?: unknown };
   if (candidate[WRAPPED] || typeof candidate.flag !== 'function' || typeof candidate.track !== 'function')
     return client;
   const browser = typeof candidate.core === 'object' && candidate.core !== null;
-  const readiness = watchReadiness(candidate as ServerClient);
+  const ready = watchReadiness(candidate as ServerClient);
   const wrapped = browser
-    ? wrapBrowserClient(candidate as BrowserClient, settings, readiness)
-    : wrapServerClient(candidate as ServerClient, settings, readiness);
-  // Marks the client as wrapped, and reads its recorder's counts (getInstrumentationStats).
-  Object.defineProperty(wrapped, WRAPPED, { value: () => settings().recorder.stats });
+    ? wrapBrowserClient(candidate as BrowserClient, settings, ready)
+    : wrapServerClient(candidate as ServerClient, settings, ready);
+  // Marks the client as wrapped, and reads its counts (getInstrumentationStats).
+  Object.defineProperty(wrapped, WRAPPED, { value: stats });
   return wrapped as C;
 }
 
 function wrapServerClient(client: ServerClient, settings: () => WrapSettings, ready: () => boolean): ServerClient {
   const flag = client.flag;
   const track = client.track;
-  return {
+  const wrapped: ServerClient = {
     ...client,
-    flag(context: unknown, flagKey: unknown, defaultValue?: unknown) {
-      const s = settings();
-      if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return flag(context, flagKey, defaultValue);
-      const call = beginServerFlag(s, context);
-      if (!call) return flag(context, flagKey, defaultValue);
-      const fallback = new Fallback(defaultValue ?? CONTROL);
-      // The SDK may send its queue from inside this call: the guard waits until it is decided.
-      state.inCall++;
-      try {
-        const result = flag(call.claim ?? context, flagKey, fallback);
-        const value = resolveFallback(result, fallback);
-        // node-sdk queues no impression for a missing flag, and one with the default for a flag
-        // that served null; it stringifies a queued value at once. Either way its copy is right.
-        const fellBack = result === fallback;
-        const reason = fellBack ? (fallback.serialised > 0 ? REASON_DEFAULT : REASON_ERROR) : REASON_UNKNOWN;
-        const errorType =
-          fellBack && fallback.serialised === 0
-            ? ready()
-              ? ERROR_FLAG_NOT_FOUND
-              : ERROR_PROVIDER_NOT_READY
-            : undefined;
-        finishFlag(s, call, flagKey, value, reason, errorType, !fellBack, fellBack);
-        return value;
-      } finally {
-        state.inCall--;
-      }
-    },
-    track(context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) {
-      const s = settings();
-      return trackCall(
-        s,
-        () => prepareServerContext(context, s.privacy),
-        eventKey,
-        value,
-        properties,
-        () => track(context, eventKey, value, properties),
-      );
-    },
+    flag: (context: unknown, flagKey: unknown, defaultValue?: unknown) =>
+      flagCall(settings(), serverShape, ready, { context, flagKey, defaultValue }, (sdkContext, fallback) =>
+        flag(sdkContext, flagKey, fallback),
+      ),
+    track: (context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) =>
+      trackCall(settings(), serverShape, { context, eventKey, value, properties }, (sdkContext) =>
+        track(sdkContext, eventKey, value, properties),
+      ),
   };
+  for (const name of ['destroy', 'close'] as const) {
+    const end = client[name];
+    if (typeof end === 'function') wrapped[name] = () => endClient(settings(), () => end.call(client));
+  }
+  return wrapped;
 }
 
 function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, ready: () => boolean): BrowserClient {
   const flag = client.flag;
   const track = client.track;
   const flags = client.flags;
+  const kill = client.kill;
+  const shape = browserShape(client);
   const wrapped: BrowserClient = {
     ...client,
-    flag(flagKey: unknown, defaultValue?: unknown) {
-      const s = settings();
-      if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return flag(flagKey, defaultValue);
-      const call = beginBrowserFlag(s, client, Date.now());
-      if (!call) return flag(flagKey, defaultValue);
-      const fallback = new Fallback(defaultValue ?? CONTROL);
-      state.inCall++;
-      try {
-        const result = flag(flagKey, fallback);
-        const value = resolveFallback(result, fallback);
-        // js-sdk queues an impression for every call, missing flags included, with the value it served.
-        const fellBack = result === fallback;
-        const errorType = fellBack ? (ready() ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY) : undefined;
-        finishFlag(s, call, flagKey, value, fellBack ? REASON_ERROR : REASON_CACHED, errorType, true, false);
-        return value;
-      } finally {
-        state.inCall--;
-      }
-    },
-    track(eventKey: unknown, value?: unknown, properties?: unknown) {
-      const s = settings();
-      return trackCall(
-        s,
-        () => prepareBrowserContext(client.core, s.privacy),
-        eventKey,
-        value,
-        properties,
-        () => track(eventKey, value, properties),
-      );
-    },
+    flag: (flagKey: unknown, defaultValue?: unknown) =>
+      flagCall(settings(), shape, ready, { context: client.core, flagKey, defaultValue }, (_sdkContext, fallback) =>
+        flag(flagKey, fallback),
+      ),
+    track: (eventKey: unknown, value?: unknown, properties?: unknown) =>
+      trackCall(settings(), shape, { context: client.core, eventKey, value, properties }, () =>
+        track(eventKey, value, properties),
+      ),
   };
   if (typeof flags === 'function') {
-    wrapped.flags = (defaultValues?: unknown) => {
-      const s = settings();
-      if (!s.isEnabled()) return flags(defaultValues);
-      const startedAt = Date.now();
-      state.inCall++;
+    wrapped.flags = (defaultValues?: unknown) => allFlagsCall(settings(), shape, defaultValues, flags);
+  }
+  if (typeof kill === 'function') {
+    // js-sdk's kill() flushes at once (page hide): nothing can wait, so every undecided call goes back first.
+    wrapped.kill = () => {
       try {
-        const result = flags(defaultValues);
-        if (result && typeof result === 'object') {
-          for (const flagKey of Object.keys(result)) {
-            const call = beginBrowserFlag(s, client, startedAt);
-            if (call)
-              finishFlag(
-                s,
-                call,
-                flagKey,
-                (result as Record<string, unknown>)[flagKey],
-                REASON_CACHED,
-                undefined,
-                true,
-                false,
-              );
-          }
-        }
-        return result;
-      } finally {
-        state.inCall--;
+        giveBackAll('shutdown');
+      } catch (error) {
+        logger.debug('handing calls back at kill() failed', error);
       }
+      return kill.call(client);
     };
   }
   return wrapped;
 }
 
-/** A flag() call being recorded: where, for whom, and how its SDK impression is claimed. */
-class FlagCall {
-  constructor(
-    readonly target: RecordTarget,
-    readonly context: PreparedContext,
-    /** Taken before the SDK call, so a js-sdk claim's window covers the SDK's timestamp. */
-    readonly startedAt: number,
-    /** node-sdk: the context copy the SDK gets, which is also the claim on its impression. */
-    readonly claim: (object & Claim) | undefined,
-    /** js-sdk, guard in place: the client's own context key, for a claim made after the call. */
-    readonly clientKey: string | undefined,
-  ) {}
+/** One flag() or track() call's arguments, for either SDK shape (a js-sdk client's context is its `core`). */
+interface FlagArgs {
+  context: unknown;
+  flagKey: unknown;
+  defaultValue: unknown;
+}
+interface TrackArgs {
+  context: unknown;
+  eventKey: unknown;
+  value: unknown;
+  properties: unknown;
 }
 
-/** Decide, before the SDK call, whether and where a server flag() call can be recorded. */
-function beginServerFlag(s: WrapSettings, context: unknown): FlagCall | undefined {
+/** Where and for whom a call is recorded, who delivers it, and its claim (if the SDK's copy is handed over). */
+interface Plan {
+  target: RecordTarget;
+  context: PreparedContext;
+  delivery: Delivery;
+  claim: Claim | undefined;
+  startedAt: number;
+}
+
+/**
+ * Decide, before the SDK call, whether and where a call can be recorded and who delivers it.
+ * Undefined: nothing is recorded (counted), the SDK has the call.
+ */
+function plan(
+  s: WrapSettings,
+  shape: Shape,
+  signal: EventSignal,
+  eventName: string,
+  context: unknown,
+  claimAs: { kind: 'impression' | 'event'; name: string },
+  startedAt = Date.now(),
+): Plan | undefined {
   try {
     // The cheaper check first: a call with nowhere to go costs no serialisation.
-    const target = s.recorder.target(s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION);
+    const target = s.recorder.target(signal, eventName);
     if (!target) return void s.recorder.leftToSdk('no-exported-signal');
-    const prepared = prepareServerContext(context, s.privacy);
+    const prepared = shape.prepare(s, context);
     if (!prepared) return void s.recorder.leftToSdk('not-recordable');
-    return new FlagCall(
-      target,
-      prepared,
-      Date.now(),
-      isGuarded('server') ? ownContext(context as object) : undefined,
-      undefined,
-    );
+    const delivery = deliveryFor(s.handover.delivery, target.kind);
+    const claim =
+      delivery !== DELIVERY_SDK && isGuarded(shape.sdk)
+        ? shape.claim(claimAs.kind, context, claimAs.name, startedAt)
+        : undefined;
+    return { target, context: prepared, delivery, claim, startedAt };
   } catch (error) {
     return void internalError(s, error);
   }
 }
 
-function beginBrowserFlag(s: WrapSettings, client: BrowserClient, startedAt: number): FlagCall | undefined {
+function flagCall(
+  s: WrapSettings,
+  shape: Shape,
+  ready: () => boolean,
+  args: FlagArgs,
+  sdkFlag: (sdkContext: unknown, fallback: unknown) => unknown,
+): unknown {
+  const { context, flagKey } = args;
+  if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return sdkFlag(context, args.defaultValue);
+  const call = plan(s, shape, s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION, context, {
+    kind: 'impression',
+    name: flagKey,
+  });
+  if (!call) return sdkFlag(context, args.defaultValue);
+  const fallback = new Fallback(args.defaultValue ?? CONTROL);
+  // The SDK may send its queue from inside this call: the guard waits until it is decided.
+  state.inCall++;
   try {
-    const target = s.recorder.target(s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION);
-    if (!target) return void s.recorder.leftToSdk('no-exported-signal');
-    const prepared = prepareBrowserContext(client.core, s.privacy);
-    if (!prepared) return void s.recorder.leftToSdk('not-recordable');
-    return new FlagCall(
-      target,
-      prepared,
-      startedAt,
-      undefined,
-      isGuarded('client') ? String(client.core.key) : undefined,
-    );
-  } catch (error) {
-    return void internalError(s, error);
+    const result = sdkFlag(shape.sdk === 'server' ? (call.claim ?? context) : context, fallback);
+    const value = resolveFallback(result, fallback);
+    finishFlag(s, call, flagKey, value, shape.flagOutcome(result === fallback, fallback, ready()));
+    return value;
+  } finally {
+    state.inCall--;
+  }
+}
+
+/** js-sdk `flags()`: every flag it serves at once, each recorded as one evaluation. */
+function allFlagsCall(s: WrapSettings, shape: Shape, defaultValues: unknown, flags: AnyFn): unknown {
+  if (!s.isEnabled()) return flags(defaultValues);
+  const startedAt = Date.now();
+  state.inCall++;
+  try {
+    const result = flags(defaultValues);
+    if (result && typeof result === 'object') {
+      for (const [flagKey, value] of Object.entries(result as Record<string, unknown>)) {
+        const call = plan(
+          s,
+          shape,
+          s.flagSignal,
+          EVENT_FEATURE_FLAG_EVALUATION,
+          undefined,
+          { kind: 'impression', name: flagKey },
+          startedAt,
+        );
+        if (!call) continue;
+        finishFlag(s, call, flagKey, value, { reason: REASON_CACHED, errorType: undefined, deliverable: true });
+      }
+    }
+    return result;
+  } finally {
+    state.inCall--;
   }
 }
 
 /**
- * Record the evaluation and, if it was recorded and the SDK's copy can be held back, claim it.
- * Otherwise the SDK delivers its own impression (the event, if written, says so). `deliverable`:
- * the SDK queued an impression this package may deliver in its place.
+ * Record the evaluation; hand it over when it was recorded and the SDK queued a copy this package
+ * may deliver in its place. Otherwise the SDK delivers it (the event says so).
  */
-function finishFlag(
-  s: WrapSettings,
-  call: FlagCall,
-  flagKey: string,
-  value: unknown,
-  reason: string,
-  errorType: string | undefined,
-  deliverable: boolean,
-  fellBack: boolean,
-): void {
+function finishFlag(s: WrapSettings, call: Plan, flagKey: string, value: unknown, outcome: FlagOutcome): void {
   try {
-    let claim: Claim | undefined;
-    if (deliverable)
-      claim =
-        call.claim ??
-        (call.clientKey !== undefined
-          ? claimClientImpression(call.clientKey, flagKey, call.startedAt, Date.now())
-          : undefined);
-    const attributes = flagEvaluationAttributes(
+    if (call.claim) closeClientClaim(call.claim, Date.now());
+    const claim = outcome.deliverable ? call.claim : undefined;
+    const attributes = flagEvaluationAttributes({
       flagKey,
       value,
-      call.context,
-      claim !== undefined,
-      reason,
-      errorType,
-      s.omitValues,
-    );
+      context: call.context,
+      delivery: claim ? call.delivery : DELIVERY_SDK,
+      reason: outcome.reason,
+      errorType: outcome.errorType,
+      omitValues: s.omitValues,
+    });
     if (!attributes) {
       s.recorder.leftToSdk('not-recordable');
       return;
     }
-    const problem = s.recorder.record(call.target, EVENT_FEATURE_FLAG_EVALUATION, attributes, call.startedAt, claim);
-    if (problem) {
-      s.recorder.leftToSdk(problem);
-      return;
-    }
-    if (claim) claim[CLAIMED] = true;
-    else s.recorder.leftToSdk(fellBack ? 'sdk-fallback' : 'not-guarded');
+    const problem = s.recorder.record(
+      call.target,
+      EVENT_FEATURE_FLAG_EVALUATION,
+      attributes,
+      call.startedAt,
+      claim,
+      call.delivery as Pipeline,
+    );
+    if (problem) s.recorder.leftToSdk(problem);
+    else if (!claim) s.recorder.leftToSdk(leftReason(s, call, outcome));
   } catch (error) {
     internalError(s, error);
   }
 }
 
-/** track() of either SDK: recorded (the SDK's own track() then does not run), else the SDK's call. */
+function leftReason(s: WrapSettings, call: Plan, outcome: FlagOutcome): SdkDeliveryReason {
+  if (call.delivery === DELIVERY_SDK) return 'delivery-setting';
+  if (!outcome.deliverable) return 'sdk-fallback';
+  return s.handover.delivery === DELIVERY_SDK ? 'delivery-setting' : 'not-guarded';
+}
+
+/** track() of either SDK: the SDK always queues its copy; a recorded call is handed over with it. */
 function trackCall(
   s: WrapSettings,
-  prepare: () => PreparedContext | undefined,
-  eventKey: unknown,
-  value: unknown,
-  properties: unknown,
-  native: () => unknown,
+  shape: Shape,
+  args: TrackArgs,
+  sdkTrack: (sdkContext: unknown) => unknown,
 ): unknown {
-  if (!s.isEnabled()) return native();
-  return recordTrack(s, safePrepare(s, prepare), eventKey, value, properties, native) ? undefined : native();
+  const { context, eventKey } = args;
+  if (!s.isEnabled()) return sdkTrack(context);
+  const call =
+    typeof eventKey === 'string' && eventKey !== ''
+      ? plan(s, shape, s.trackSignal, EVENT_FLAGSYNC_TRACK, context, { kind: 'event', name: eventKey })
+      : void s.recorder.leftToSdk('not-recordable');
+  const attributes = call && trackEventAttributes(s, call, args);
+  // A call that cannot be recorded gives the SDK the app's own context, claimed by nobody.
+  const claim = attributes ? call.claim : undefined;
+  const result = sdkTrack(shape.sdk === 'server' ? (claim ?? context) : context);
+  if (call && attributes) finishTrack(s, call, attributes);
+  return result;
 }
 
-/** True when the call was recorded (the SDK's track() must not run); false leaves it to the SDK. */
-function recordTrack(
-  s: WrapSettings,
-  context: PreparedContext | undefined,
-  eventKey: unknown,
-  value: unknown,
-  properties: unknown,
-  native: () => unknown,
-): boolean {
+function trackEventAttributes(s: WrapSettings, call: Plan, args: TrackArgs) {
   try {
-    const attributes = context && trackAttributes(context, eventKey, value, properties);
-    const target = attributes ? s.recorder.target(s.trackSignal, EVENT_FLAGSYNC_TRACK) : undefined;
-    const problem = !attributes
-      ? 'not-recordable'
-      : !target
-        ? 'no-exported-signal'
-        : s.recorder.record(target, EVENT_FLAGSYNC_TRACK, attributes, Date.now(), new TrackClaim(native));
-    if (!problem) return true;
-    s.recorder.leftToSdk(problem);
-    return false;
+    const delivery = call.claim ? call.delivery : DELIVERY_SDK;
+    const attributes = trackAttributes(call.context, delivery, args.eventKey, args.value, args.properties);
+    if (!attributes) s.recorder.leftToSdk('not-recordable');
+    return attributes;
+  } catch (error) {
+    return void internalError(s, error);
+  }
+}
+
+function finishTrack(s: WrapSettings, call: Plan, attributes: EventAttributes): void {
+  try {
+    if (call.claim) closeClientClaim(call.claim, Date.now());
+    const problem = s.recorder.record(
+      call.target,
+      EVENT_FLAGSYNC_TRACK,
+      attributes,
+      call.startedAt,
+      call.claim,
+      call.delivery as Pipeline,
+    );
+    if (problem) s.recorder.leftToSdk(problem);
+    else if (!call.claim) s.recorder.leftToSdk(call.delivery === DELIVERY_SDK ? 'delivery-setting' : 'not-guarded');
   } catch (error) {
     internalError(s, error);
-    return false;
   }
 }
 
-/** A recorded track(): if a span later evicts its event, the SDK sends the event after all (with the later time). */
-class TrackClaim implements Claim {
-  [CLAIMED] = true;
-  constructor(private readonly _native: () => unknown) {}
-  [RELEASE](): void {
-    if (!this[CLAIMED]) return;
-    this[CLAIMED] = false;
-    try {
-      this._native();
-    } catch (error) {
-      logger.debug('handing a call back to the SDK failed', error);
-    }
-  }
-}
-
-/** A context that cannot even be read (a throwing getter) is left to the SDK. */
-function safePrepare(s: WrapSettings, prepare: () => PreparedContext | undefined): PreparedContext | undefined {
+/**
+ * The client's own shutdown, after the calls it handed over are settled: OTel providers flushed,
+ * receipts waited for until the deadline, the rest given back so the SDK's shutdown sends them.
+ */
+async function endClient(s: WrapSettings, end: () => unknown): Promise<unknown> {
+  const deadline = Date.now() + s.handover.destroyTimeoutMillis;
   try {
-    return prepare();
+    await flushProviders(deadline);
+    await allSettled(deadline);
+    giveBackAll('shutdown');
   } catch (error) {
-    internalError(s, error);
-    return undefined;
+    logger.debug('settling calls before destroy() failed', error);
+    giveBackAll('shutdown');
   }
+  const result = await end();
+  // Calls given back from requests the guard was holding go out in requests of their own.
+  await guardRequestsDone(Math.max(deadline, Date.now() + 1000)).catch(() => undefined);
+  return result;
+}
+
+/** Export what the app's tracer and logger providers hold, so its FlagSync calls get their receipts. */
+async function flushProviders(deadline: number): Promise<void> {
+  const providers = [delegateOf(trace.getTracerProvider()), currentLoggerProvider()];
+  const flushes = providers.map((provider) => {
+    const flush = (provider as { forceFlush?: () => Promise<unknown> } | undefined)?.forceFlush;
+    return typeof flush === 'function' ? Promise.resolve(flush.call(provider)).catch(() => undefined) : undefined;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    Promise.all(flushes),
+    new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+  ]);
+  clearTimeout(timer);
+}
+
+/** The API's global tracer provider is a proxy; the SDK's provider is its delegate. */
+function delegateOf(provider: unknown): unknown {
+  const getDelegate = (provider as { getDelegate?: () => unknown } | undefined)?.getDelegate;
+  return typeof getDelegate === 'function' ? getDelegate.call(provider) : provider;
 }
 
 /** Our failures never reach the app: they count as internal errors and leave the call to the SDK. */

@@ -98,7 +98,7 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
   it('more calls than node-sdk queues (50): the call that fills its queue, which the SDK sends from inside flag(), arrives once', async () => {
     const o = setupPipeline();
     const client = await instrumentedClient();
-    const filteredBefore = sdkDeliveryGuardStats().filteredImpressions;
+    const filteredBefore = sdkDeliveryGuardStats().filteredItems;
     for (let i = 0; i < 120; i++)
       inSpans(o)(`GET /page/${i}`, () => client.flag({ key: `full-queue-${i}` }, 'string-true'));
     await o.shutdown();
@@ -107,7 +107,7 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
     const keys = standIn.impressions().map((i) => (i.context as { key: string }).key);
     expect(keys.sort()).toEqual(Array.from({ length: 120 }, (_, i) => `full-queue-${i}`).sort());
     expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);
-    expect(sdkDeliveryGuardStats().filteredImpressions - filteredBefore).toBe(120);
+    expect(sdkDeliveryGuardStats().filteredItems - filteredBefore).toBe(120);
   });
 
   it('matches what the SDK sends natively, field by field', async () => {

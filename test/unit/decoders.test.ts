@@ -19,6 +19,8 @@ import { createDerivedEvents, TraceContexts } from '../../src/convert/derived-ev
 import type { DerivedEventRule } from '../../src/convert/derived-rules.js';
 import { convertLogRecords, convertSpans } from '../../src/convert/sources.js';
 import { flagEvaluationAttributes } from '../../src/instrumentation/attributes.js';
+import { resetClaims, state } from '../../src/instrumentation/claims.js';
+import { resetHandover } from '../../src/instrumentation/handover.js';
 import { EventRecorder } from '../../src/instrumentation/recorder.js';
 import { createClientInstrumenter } from '../../src/instrumentation/wrap-client.js';
 import { createDecodeFilter } from '../../src/otlp/decode-filter.js';
@@ -42,8 +44,12 @@ let logRecords: ReadableLogRecord[];
 
 beforeAll(async () => {
   const otel = setupOtel();
-  const forSpans = createClientInstrumenter({ trackSignal: 'span' }, () => true).wrap(fakeClient());
-  const forLogs = createClientInstrumenter({ trackSignal: 'log' }, () => true).wrap(fakeClient());
+  // Calls handed to this process's exporters, as the guard covering node-sdk allows.
+  state.guarded.server = true;
+  const forSpans = createClientInstrumenter({ trackSignal: 'span', delivery: 'exporter' }, () => true).wrap(
+    fakeClient(),
+  );
+  const forLogs = createClientInstrumenter({ trackSignal: 'log', delivery: 'exporter' }, () => true).wrap(fakeClient());
   otel.tracer.startActiveSpan(
     'GET /checkout',
     { kind: SpanKind.SERVER, attributes: { 'http.route': '/checkout', 'http.response.status_code': 500 } },
@@ -79,6 +85,8 @@ beforeAll(async () => {
   spans = otel.spans.getFinishedSpans();
   logRecords = otel.logs.getFinishedLogRecords();
   await otel.shutdown();
+  resetClaims();
+  resetHandover();
   expect(logRecords.length).toBeGreaterThanOrEqual(5);
 });
 
@@ -87,7 +95,15 @@ const recorder = new EventRecorder({});
 /** A flag() evaluation FlagSync gets from this event (as when the SDK's copy is held back), written by the recorder. */
 function evaluation(signal: 'span' | 'log', key: string, attributes: Record<string, unknown>, value: unknown) {
   const prepared = { key, json: JSON.stringify({ key, attributes }) };
-  const event = flagEvaluationAttributes('copy', value, prepared, true, 'TARGETING_MATCH', undefined, false)!;
+  const event = flagEvaluationAttributes({
+    flagKey: 'copy',
+    value,
+    context: prepared,
+    delivery: 'exporter',
+    reason: 'TARGETING_MATCH',
+    errorType: undefined,
+    omitValues: false,
+  })!;
   const target = recorder.target(signal, 'feature_flag.evaluation');
   expect(target?.kind).toBe(signal);
   expect(recorder.record(target!, 'feature_flag.evaluation', event, Date.now())).toBeUndefined();
@@ -106,7 +122,7 @@ function nest(depth: number): unknown {
   return value;
 }
 
-const converter = createConverter();
+const converter = createConverter({ consumer: 'exporter' });
 const filter = createDecodeFilter(
   converter,
   createDerivedEvents({ derivedEvents: RULES }, new TraceContexts()).attributeNames,

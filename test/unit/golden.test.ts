@@ -160,9 +160,7 @@ describe.each(files)('golden vectors: %s', (file) => {
             spanContext: () => ({ traceId: span.traceId, spanId: span.spanId }),
           }));
         expect(
-          collect(c.expect, (on, onDerived) =>
-            convertSpans(converter, spans, on, derived, (d) => onDerived(d.json)),
-          ),
+          collect(c.expect, (on, onDerived) => convertSpans(converter, spans, on, derived, (d) => onDerived(d.json))),
         ).toEqual(c.expect);
       } else {
         const records: LogRecordLike[] = c.request

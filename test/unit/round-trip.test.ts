@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConverter, type ConversionOutcome } from '../../src/convert/converter.js';
 import { convertLogRecords, convertSpans } from '../../src/convert/sources.js';
 import { resetClaims, state } from '../../src/instrumentation/claims.js';
+import { resetHandover } from '../../src/instrumentation/handover.js';
 import { createClientInstrumenter } from '../../src/instrumentation/wrap-client.js';
 import { setupOtel, type TestOtel } from '../utils/otel.js';
 
@@ -71,6 +72,7 @@ beforeAll(() => {
 });
 afterAll(async () => {
   resetClaims();
+  resetHandover();
   await otel.shutdown();
 });
 
@@ -84,9 +86,13 @@ async function roundTrip(
 ): Promise<ConversionOutcome[]> {
   otel.spans.reset();
   otel.logs.reset();
-  const instrumenter = createClientInstrumenter({ flagSignal: signal, trackSignal: signal }, () => true);
+  // Handed to this process's exporters, as with a FlagSyncSpanExporter running: what they convert.
+  const instrumenter = createClientInstrumenter(
+    { flagSignal: signal, trackSignal: signal, delivery: 'exporter' },
+    () => true,
+  );
   const outcomes: ConversionOutcome[] = [];
-  const converter = createConverter();
+  const converter = createConverter({ consumer: 'exporter' });
   otel.tracer.startActiveSpan('request', (span) => {
     act(instrumenter.wrap(fakeServerClient(currentValue)) as never);
     span.end();

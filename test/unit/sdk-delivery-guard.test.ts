@@ -1,10 +1,15 @@
-/** The SDK delivery guard: holds back exactly the SDK copies of claimed calls, and nothing else. */
+/**
+ * The SDK delivery guard: drops exactly the SDK copies of receipted calls, holds those still
+ * waiting for a receipt (sending them when they come back), and sends everything else as the SDK would.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLAIMED, claimClientImpression, ownContext, RELEASE, resetClaims } from '../../src/instrumentation/claims.js';
+import { claimClientItem, closeClientClaim, ownContext, resetClaims } from '../../src/instrumentation/claims.js';
 import { Fallback } from '../../src/instrumentation/fallback.js';
+import { giveBack, handOver, receipt, resetHandover, type Claim } from '../../src/instrumentation/handover.js';
 import {
   guardAxios,
   guardFetch,
+  guardRequestsDone,
   installBrowserSdkDeliveryGuard,
   removeSdkDeliveryGuards,
   sdkDeliveryGuardStats,
@@ -23,26 +28,32 @@ class FakeAxios {
 afterEach(() => {
   removeSdkDeliveryGuards();
   resetClaims();
+  resetHandover();
 });
 
 const at = (ms: number) => new Date(ms).toISOString();
+let holders = 0;
+/** A call handed to a pipeline (its SDK copy held until decided). */
+function handedOver<C extends Claim>(claim: C): C {
+  handOver(claim, 'exporter', `holder-${++holders}`, undefined);
+  return claim;
+}
 
 describe('SDK delivery guard: node-sdk (axios, items keep their context object)', () => {
-  it('holds back exactly the impressions this package claimed, and sends the rest as the SDK would', async () => {
+  it('drops receipted calls, sends returned and never-handed-over ones as the SDK made them', async () => {
     guardAxios({ Axios: FakeAxios });
-    const mine = ownContext({ key: 'u1', email: 'a@b.c' });
-    mine[CLAIMED] = true;
-    const released = ownContext({ key: 'u3', attributes: { plan: 'pro' } });
-    released[CLAIMED] = true;
-    released[RELEASE]();
-    const unclaimed = ownContext({ key: 'u4' });
+    const receipted = handedOver(ownContext({ key: 'u1', email: 'a@b.c' }));
+    receipt(receipted);
+    const returned = handedOver(ownContext({ key: 'u3', attributes: { plan: 'pro' } }));
+    giveBack([returned], 'export-failed');
+    const open = ownContext({ key: 'u4' });
     const theirs = { key: 'u2' };
     const axios = new FakeAxios();
     const before = { ...sdkDeliveryGuardStats() };
     const onlyOurs = await axios._request({
       url: '/track/impressions/server',
       method: 'POST',
-      data: { impressions: [{ flagKey: 'f', context: mine }], sdkContext: {} },
+      data: { impressions: [{ flagKey: 'f', context: receipted }], sdkContext: {} },
     } as never);
     expect(onlyOurs).toMatchObject({ status: 202 });
     const fallback = new Fallback('dflt');
@@ -51,10 +62,10 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
       method: 'POST',
       data: {
         impressions: [
-          { flagKey: 'f', flagValue: 1, context: mine },
+          { flagKey: 'f', flagValue: 1, context: receipted },
           { flagKey: 'g', flagValue: 2, context: theirs },
-          { flagKey: 'h', flagValue: fallback, context: released },
-          { flagKey: 'i', flagValue: 3, context: unclaimed },
+          { flagKey: 'h', flagValue: fallback, context: returned },
+          { flagKey: 'i', flagValue: 3, context: open },
         ],
         sdkContext: {},
       },
@@ -73,18 +84,47 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
         },
       },
     ]);
-    expect(sdkDeliveryGuardStats().filteredImpressions - before.filteredImpressions).toBe(2);
+    expect(sdkDeliveryGuardStats().filteredItems - before.filteredItems).toBe(2);
     expect(sdkDeliveryGuardStats().suppressedRequests - before.suppressedRequests).toBe(1);
   });
 
-  it('never touches events, other routes, or requests without the FlagSync key', async () => {
+  it('holds undecided calls: a receipt drops them, a return sends them in a request of their own', async () => {
     guardAxios({ Axios: FakeAxios });
-    const owned = ownContext({ key: 'u1' });
-    owned[CLAIMED] = true;
+    const waitingA = handedOver(ownContext({ key: 'a' }));
+    const waitingB = handedOver(ownContext({ key: 'b' }));
     const axios = new FakeAxios();
-    const events = { url: '/track/events/server', method: 'POST', data: { events: [{ context: owned }] } };
+    const answer = await axios._request({
+      url: '/track/events/server',
+      method: 'POST',
+      data: {
+        events: [
+          { context: waitingA, eventKey: 'e', timestamp: at(1) },
+          { context: { key: 'c' }, eventKey: 'e', timestamp: at(2) },
+          { context: waitingB, eventKey: 'e', timestamp: at(3) },
+        ],
+        sdkContext: { sdkName: 'n' },
+      },
+    } as never);
+    // The SDK's request is answered at once with what was not held.
+    expect(answer).toMatchObject({ status: 201 });
+    expect(axios.sent.map((r) => r.data)).toEqual([
+      { events: [{ context: { key: 'c' }, eventKey: 'e', timestamp: at(2) }], sdkContext: { sdkName: 'n' } },
+    ]);
+    receipt(waitingA);
+    giveBack([waitingB], 'no-receipt');
+    await guardRequestsDone(Date.now() + 1000);
+    expect(axios.sent.map((r) => r.data)).toEqual([
+      { events: [{ context: { key: 'c' }, eventKey: 'e', timestamp: at(2) }], sdkContext: { sdkName: 'n' } },
+      { events: [{ context: { key: 'b' }, eventKey: 'e', timestamp: at(3) }], sdkContext: { sdkName: 'n' } },
+    ]);
+  });
+
+  it('never touches other routes or requests without the FlagSync key', async () => {
+    guardAxios({ Axios: FakeAxios });
+    const owned = handedOver(ownContext({ key: 'u1' }));
+    receipt(owned);
+    const axios = new FakeAxios();
     const rules = { url: '/sdk/rules', method: 'POST' };
-    await axios._request(events as never);
     await axios._request(rules as never);
     const app = new FakeAxios();
     app.defaults.headers = {};
@@ -94,15 +134,15 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
       data: { impressions: [{ context: owned }] },
     };
     await app._request(appRequest as never);
-    expect(axios.sent).toEqual(JSON.parse(JSON.stringify([events, rules])));
+    expect(axios.sent).toEqual(JSON.parse(JSON.stringify([rules])));
     expect(app.sent).toEqual(JSON.parse(JSON.stringify([appRequest])));
   });
 
   it('is undone by removeSdkDeliveryGuards and ignores what is not axios', async () => {
     guardAxios({ Axios: FakeAxios });
     removeSdkDeliveryGuards();
-    const owned = ownContext({ key: 'u' });
-    owned[CLAIMED] = true;
+    const owned = handedOver(ownContext({ key: 'u' }));
+    receipt(owned);
     const axios = new FakeAxios();
     await axios._request({
       url: '/track/impressions/server',
@@ -116,18 +156,24 @@ describe('SDK delivery guard: node-sdk (axios, items keep their context object)'
 });
 
 describe('SDK delivery guard: js-sdk (items without context, fetch keepalive on kill)', () => {
-  it('holds back the claimed impression of that client, flag and millisecond window, once', async () => {
+  it('drops the receipted item of that client, key and millisecond window, once; events alike', async () => {
     const sent: { url: string; body: string }[] = [];
     const realFetch = globalThis.fetch;
     globalThis.fetch = (async (input: unknown, init?: { body?: string }) => {
       sent.push({ url: String(input), body: init?.body ?? '' });
       return new Response('{}', { status: 201 });
     }) as typeof fetch;
+    const claim = (kind: 'impression' | 'event', key: string, name: string, from: number, to: number) => {
+      const c = claimClientItem(kind, key, name, from);
+      closeClientClaim(c, to);
+      return c;
+    };
     try {
       expect(installBrowserSdkDeliveryGuard({ axios: { Axios: FakeAxios } })).toBe(true);
-      claimClientImpression('b', 'f', 1000, 1001)[CLAIMED] = true;
-      claimClientImpression('b', 'g', 1000, 1001)[CLAIMED] = false; // recorded nowhere: the SDK's copy goes out
-      claimClientImpression('other', 'f', 2000, 2000)[CLAIMED] = true;
+      receipt(handedOver(claim('impression', 'b', 'f', 1000, 1001)));
+      claim('impression', 'b', 'g', 1000, 1001); // never handed over: the SDK's copy goes out
+      receipt(handedOver(claim('impression', 'other', 'f', 2000, 2000)));
+      receipt(handedOver(claim('event', 'b', 'f', 1000, 1001))); // an event claim is no impression's
       const impressions = [
         { flagKey: 'f', flagValue: 1, timestamp: at(1001) },
         { flagKey: 'f', flagValue: 1, timestamp: at(1001) }, // a second copy: the claim is used up
@@ -144,18 +190,25 @@ describe('SDK delivery guard: js-sdk (items without context, fetch keepalive on 
       });
       expect(JSON.parse(sent[0]!.body).impressions).toEqual(impressions.slice(1));
 
-      claimClientImpression('b', 'f', 4000, 4002)[CLAIMED] = true;
+      const events = [
+        { eventKey: 'f', value: 1, timestamp: at(1001) },
+        { eventKey: 'f', value: 2, timestamp: at(1001) },
+      ];
+      await fetch('https://sdk.flagsync.com/track/events/client', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ context: { key: 'b' }, events }),
+      });
+      expect(JSON.parse(sent[1]!.body).events).toEqual(events.slice(1));
+
+      receipt(handedOver(claim('impression', 'b', 'f', 4000, 4002)));
       const onlyOurs = await fetch('https://sdk.flagsync.com/track/impressions/client', {
         method: 'POST',
         headers,
         body: JSON.stringify({ context: { key: 'b' }, impressions: [{ flagKey: 'f', timestamp: at(4001) }] }),
       });
       expect(onlyOurs.status).toBe(202);
-      await fetch('https://sdk.flagsync.com/track/events/client', { method: 'POST', headers, body: '{"events":[]}' });
-      expect(sent.map((s) => s.url)).toEqual([
-        'https://sdk.flagsync.com/track/impressions/client',
-        'https://sdk.flagsync.com/track/events/client',
-      ]);
+      expect(sent).toHaveLength(2);
     } finally {
       removeSdkDeliveryGuards();
       globalThis.fetch = realFetch;

@@ -1,13 +1,24 @@
 /**
- * The wrapper's contract, on fake SDK clients and the real OTel SDK: a call is taken from the SDK's
- * own delivery only when it was recorded where it will be exported; everything else goes to the SDK
- * unchanged. Never interferes with what the app sees.
+ * The wrapper's contract, on fake SDK clients and the real OTel SDK: every call goes to the SDK; a
+ * call is handed to a pipeline (its SDK copy held until a receipt) only when the delivery setting
+ * names one and it was recorded where it will be exported. Never interferes with what the app sees.
  */
 import { diag, DiagLogLevel, trace } from '@opentelemetry/api';
 import { AlwaysOffSampler, SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace';
 import { afterEach, describe, expect, it } from 'vitest';
 import { payloadSize } from '../../src/convert/payload-size.js';
-import { CLAIMED, resetClaims, serverItemContext, state } from '../../src/instrumentation/claims.js';
+import { originalContext, resetClaims, serverItemClaim, state } from '../../src/instrumentation/claims.js';
+import {
+  giveBack,
+  handoverStats,
+  isUnsettled,
+  receipt,
+  RECEIPTED,
+  resetHandover,
+  RETURNED,
+  STATE,
+  type Claim,
+} from '../../src/instrumentation/handover.js';
 import { Fallback } from '../../src/instrumentation/fallback.js';
 import { createClientInstrumenter, instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.js';
 import { setupOtel, type TestOtel } from '../utils/otel.js';
@@ -17,6 +28,7 @@ afterEach(async () => {
   await otel?.shutdown();
   otel = undefined;
   resetClaims();
+  resetHandover();
   diag.disable();
 });
 
@@ -33,9 +45,13 @@ const recordOnly: Sampler = {
 function serverClient(flags: Record<string, unknown>) {
   const calls: unknown[][] = [];
   const queued: { flagKey: string; flagValue: unknown; context: unknown }[] = [];
+  const events: { context: unknown; eventKey: unknown; value?: unknown; properties?: unknown }[] = [];
+  const ended: string[] = [];
   return {
     calls,
     queued,
+    events,
+    ended,
     flag: (context: unknown, key: string, defaultValue?: unknown) => {
       calls.push(['flag', context, key, defaultValue]);
       if (!(key in flags)) return defaultValue ?? 'control';
@@ -46,19 +62,33 @@ function serverClient(flags: Record<string, unknown>) {
     },
     track: (...args: unknown[]) => {
       calls.push(['track', ...args]);
+      const [context, eventKey, value, properties] = args;
+      events.push({ context, eventKey, value, properties });
     },
     waitForReadyCanThrow: () => Promise.resolve(),
-    destroy: async () => undefined,
+    destroy: async () => {
+      ended.push('destroy');
+    },
   };
 }
 
-/** What FlagSync would get from the SDK for its queued impressions, through the guard. */
-function sdkSends(raw: ReturnType<typeof serverClient>): string[] {
-  return raw.queued.flatMap((item) => {
-    const decision = serverItemContext(item.context);
-    return decision.drop ? [] : [JSON.stringify({ ...item, context: decision.context })];
+/**
+ * What FlagSync would get from the SDK for its queued items, through the guard: receipted calls
+ * dropped, undecided ones held (`held:`), the rest as the app made them.
+ */
+function throughGuard(items: { context: unknown }[]): string[] {
+  return items.flatMap((item) => {
+    const claim = serverItemClaim(item.context);
+    if (!claim) return [JSON.stringify(item)];
+    if (claim[STATE] === RECEIPTED) return [];
+    const json = JSON.stringify({ ...item, context: originalContext(claim) });
+    return [isUnsettled(claim) ? `held:${json}` : json];
   });
 }
+const sdkSends = (raw: ReturnType<typeof serverClient>) => throughGuard(raw.queued);
+const sdkEventSends = (raw: ReturnType<typeof serverClient>) => throughGuard(raw.events);
+/** The claims the SDK got (node-sdk: the context copies), for receipts in tests. */
+const claimsIn = (items: { context: unknown }[]) => items.map((i) => serverItemClaim(i.context)!).filter(Boolean);
 
 async function flushed(o: TestOtel) {
   await o.tracerProvider.forceFlush();
@@ -81,7 +111,7 @@ describe('instrumentFlagSyncClient', () => {
     const client = instrumentFlagSyncClient(raw);
     const value = inSpan(otel, () => client.flag({ key: 'u' }, 'a'));
     expect(value).toBe(raw.flag({ key: 'u' }, 'a'));
-    expect(client.destroy).toBe(raw.destroy);
+    expect(typeof client.destroy).toBe('function');
     expect(client.flag({ key: 'u' }, 'missing', 7)).toBe(7);
     expect(client.flag({ key: 'u' }, 'missing')).toBe('control');
     const fallback = { an: 'object' };
@@ -120,19 +150,21 @@ describe('instrumentFlagSyncClient', () => {
       ['track', null, 'e', undefined, undefined],
       ['track', { key: 'u' }, '', undefined, undefined],
     ]);
+    expect(raw.events).toHaveLength(3);
   });
 
-  it('records flag() as a span event: the size marker first, semconv and FlagSync attributes, the context as the SDK sends it', async () => {
+  it('records flag() as a span event: the size marker first, then who delivers, semconv and FlagSync attributes, the context as the SDK sends it', async () => {
     otel = setupOtel();
     state.guarded.server = true;
     const raw = serverClient({ 'register-button-copy': 'Join Now' });
-    const client = instrumentFlagSyncClient(raw);
+    const client = instrumentFlagSyncClient(raw, { delivery: 'exporter' });
     inSpan(otel, () =>
       client.flag({ key: 'user-1', attributes: { plan: 'pro' }, email: 'a@b.c' }, 'register-button-copy', 'Register'),
     );
     const { spans, logs } = await flushed(otel);
     expect(logs).toHaveLength(0);
     const attributes = {
+      'flagsync.delivery': 'exporter',
       'feature_flag.key': 'register-button-copy',
       'feature_flag.provider.name': 'FlagSync',
       'feature_flag.context.id': 'user-1',
@@ -145,26 +177,96 @@ describe('instrumentFlagSyncClient', () => {
       ['feature_flag.evaluation', { 'flagsync.size': payloadSize(attributes), ...attributes }],
     ]);
     expect(Object.keys(spans[0]!.events[0]!.attributes!)[0]).toBe('flagsync.size');
-    // Recorded, and the guard covers node-sdk: the SDK's copy is held back.
+    // Recorded, and the guard covers node-sdk: the SDK's copy is held until the call is decided.
+    const held =
+      '{"flagKey":"register-button-copy","flagValue":"Join Now","context":{"key":"user-1","attributes":{"plan":"pro"},"email":"a@b.c"}}';
+    expect(sdkSends(raw)).toEqual([`held:${held}`]);
+    expect(handoverStats()).toMatchObject({ handedOver: 1, pending: 1 });
+    // A receipt drops it; had it come back, the SDK would send it as it made it.
+    receipt(claimsIn(raw.queued)[0]!);
     expect(sdkSends(raw)).toEqual([]);
+    expect(handoverStats()).toMatchObject({ handedOver: 1, receipted: 1, pending: 0 });
   });
 
-  it('without the guard, writes the event as telemetry only and leaves the impression to the SDK', async () => {
+  it('by default (auto, no FlagSync exporter running) and with delivery sdk, the SDK delivers and the event says so', async () => {
+    otel = setupOtel();
+    state.guarded.server = true;
+    for (const options of [{}, { delivery: 'sdk' as const }]) {
+      const raw = serverClient({ f: 'v' });
+      const instrumenter = createClientInstrumenter(options, () => true);
+      const client = instrumenter.wrap(raw);
+      inSpan(otel, () => {
+        client.flag({ key: 'u' }, 'f');
+        client.track({ key: 'u' }, 'e', 1);
+      });
+      expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":"v","context":{"key":"u"}}']);
+      expect(sdkEventSends(raw)).toEqual(['{"context":{"key":"u"},"eventKey":"e","value":1}']);
+      expect(instrumenter.stats.sdkDelivered['delivery-setting']).toBe(2);
+    }
+    const { spans } = await flushed(otel);
+    expect(spans.flatMap((s) => s.events.map((e) => e.attributes?.['flagsync.delivery']))).toEqual([
+      'sdk',
+      'sdk',
+      'sdk',
+      'sdk',
+    ]);
+    expect(handoverStats().handedOver).toBe(0);
+  });
+
+  it('rejects invalid options at construction, naming the valid values', () => {
+    expect(() => createClientInstrumenter({ delivery: 'pipeline' as never }, () => true)).toThrow(
+      'option delivery must be one of auto, sdk, exporter, collector, got "pipeline"',
+    );
+    process.env.FLAGSYNC_DELIVERY = 'both';
+    try {
+      expect(() => instrumentFlagSyncClient(serverClient({}))).toThrow(
+        'env FLAGSYNC_DELIVERY must be one of auto, sdk, exporter, collector, got "both"',
+      );
+    } finally {
+      delete process.env.FLAGSYNC_DELIVERY;
+    }
+  });
+
+  it('destroy() waits for receipts, gives the rest back to the SDK, then runs the SDK destroy', async () => {
+    otel = setupOtel();
+    state.guarded.server = true;
+    const raw = serverClient({ f: 1 });
+    const client = instrumentFlagSyncClient(raw, { delivery: 'exporter', destroyTimeoutMillis: 200 });
+    inSpan(otel, () => {
+      client.flag({ key: 'a' }, 'f');
+      client.flag({ key: 'b' }, 'f');
+      client.track({ key: 'c' }, 'e');
+    });
+    const [a, b] = claimsIn(raw.queued) as Claim[];
+    setTimeout(() => receipt(a!), 20);
+    const started = Date.now();
+    await client.destroy();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(raw.ended).toEqual(['destroy']);
+    expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":1,"context":{"key":"b"}}']);
+    expect(sdkEventSends(raw)).toEqual(['{"context":{"key":"c"},"eventKey":"e"}']);
+    expect(handoverStats()).toMatchObject({ handedOver: 3, receipted: 1, pending: 0 });
+    expect(handoverStats().returned.shutdown).toBe(2);
+    expect(b![STATE]).toBe(RETURNED);
+  });
+
+  it('without the guard, writes the event as telemetry only and leaves the call to the SDK', async () => {
     otel = setupOtel();
     const raw = serverClient({ f: 'v' });
-    const instrumenter = createClientInstrumenter({}, () => true);
+    const instrumenter = createClientInstrumenter({ delivery: 'exporter' }, () => true);
     const client = instrumenter.wrap(raw);
     inSpan(otel, () => client.flag({ key: 'u' }, 'f'));
     const { spans } = await flushed(otel);
-    expect(spans[0]!.events[0]!.attributes?.['flagsync.impression']).toBe(false);
+    expect(spans[0]!.events[0]!.attributes?.['flagsync.delivery']).toBe('sdk');
     expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":"v","context":{"key":"u"}}']);
     expect(instrumenter.stats.sdkDelivered['not-guarded']).toBe(1);
   });
 
-  it('does not call the SDK track() for a recorded call; does for every call it cannot record', async () => {
+  it("calls the SDK track() for every call: a recorded one is handed over with it, the rest stay the SDK's", async () => {
     otel = setupOtel();
+    state.guarded.server = true;
     const raw = serverClient({});
-    const client = instrumentFlagSyncClient(raw);
+    const client = instrumentFlagSyncClient(raw, { delivery: 'exporter' });
     expect(client.track({ key: 'u' }, 'purchase_event', 3, { a: 1 })).toBeUndefined();
     client.track({ key: 'u' }, 'nan', Number.NaN);
     client.track({ key: 'u', extra: true }, 'huge', 1e21, null);
@@ -180,9 +282,15 @@ describe('instrumentFlagSyncClient', () => {
       [{ key: 7 }, 'e'],
     ];
     for (const args of notRecordable) (client.track as (...a: unknown[]) => void)(...args);
-    expect(raw.calls.filter((c) => c[0] === 'track').map((c) => c.slice(1))).toEqual(
-      notRecordable.map((args) => [...args, ...Array(4 - args.length).fill(undefined)]),
-    );
+    expect(
+      raw.calls
+        .filter((c) => c[0] === 'track')
+        .slice(3)
+        .map((c) => c.slice(1)),
+    ).toEqual(notRecordable.map((args) => [...args, ...Array(4 - args.length).fill(undefined)]));
+    // The three recorded ones are held for their receipts; the others go out as the app made them.
+    expect(sdkEventSends(raw).filter((s) => s.startsWith('held:'))).toHaveLength(3);
+    expect(sdkEventSends(raw).filter((s) => !s.startsWith('held:'))).toHaveLength(notRecordable.length);
     const { logs } = await flushed(otel);
     expect(logs.map((l) => [l.eventName, l.body])).toEqual([
       [
@@ -210,7 +318,7 @@ describe('instrumentFlagSyncClient', () => {
     otel = setupOtel();
     state.guarded.server = true;
     const raw = serverClient({ present: 'x', servesNull: null });
-    const client = instrumentFlagSyncClient(raw);
+    const client = instrumentFlagSyncClient(raw, { delivery: 'exporter' });
     await Promise.resolve();
     inSpan(otel, () => {
       expect(client.flag({ key: 'u' }, 'missing', 'dflt')).toBe('dflt');
@@ -222,16 +330,19 @@ describe('instrumentFlagSyncClient', () => {
       spans[0]!.events.map((e) => [
         e.attributes?.['feature_flag.result.reason'],
         e.attributes?.['error.type'],
-        e.attributes?.['flagsync.impression'],
+        e.attributes?.['flagsync.delivery'],
         e.attributes?.['flagsync.value'],
       ]),
     ).toEqual([
-      ['error', 'flag_not_found', false, '"dflt"'],
-      ['default', undefined, false, '"control"'],
-      ['unknown', undefined, undefined, '"x"'],
+      ['error', 'flag_not_found', 'sdk', '"dflt"'],
+      ['default', undefined, 'sdk', '"control"'],
+      ['unknown', undefined, 'exporter', '"x"'],
     ]);
-    // Only the null-serving flag's SDK impression is sent by the SDK, with the default it fell back to.
-    expect(sdkSends(raw)).toEqual(['{"flagKey":"servesNull","flagValue":"control","context":{"key":"u"}}']);
+    // The null-serving flag's SDK impression is the SDK's, with the default it fell back to; the present one is held.
+    expect(sdkSends(raw)).toEqual([
+      '{"flagKey":"servesNull","flagValue":"control","context":{"key":"u"}}',
+      'held:{"flagKey":"present","flagValue":"x","context":{"key":"u"}}',
+    ]);
     // The reason is the same without the guard.
     state.guarded.server = false;
     const unguarded = instrumentFlagSyncClient(serverClient({}));
@@ -310,7 +421,7 @@ describe('instrumentFlagSyncClient', () => {
     // The SDK got the app's own context (nothing to hold back) and the track() call.
     expect(sdkSends(raw1)).toEqual(['{"flagKey":"f","flagValue":1,"context":{"key":"u"}}']);
     expect(sdkSends(raw2)).toHaveLength(2);
-    expect(raw2.calls.filter((c) => c[0] === 'track')).toEqual([['track', { key: 'u' }, 'e', 2, undefined]]);
+    expect(sdkEventSends(raw2)).toEqual(['{"context":{"key":"u"},"eventKey":"e","value":2}']);
     expect(infos.filter((w) => w.includes('no-exported-signal'))).toHaveLength(2);
   });
 
@@ -337,26 +448,31 @@ describe('instrumentFlagSyncClient', () => {
   it('a span event limit set in code: the evicted call goes back to the SDK, and a full span is left alone', async () => {
     otel = setupOtel({ spanLimits: { eventCountLimit: 2 }, withLogs: false });
     state.guarded.server = true;
-    const instrumenter = createClientInstrumenter({}, () => true);
+    const instrumenter = createClientInstrumenter({ delivery: 'exporter' }, () => true);
     const raw = serverClient({ f: 1 });
     const client = instrumenter.wrap(raw);
     otel.tracer.startActiveSpan('busy', (span) => {
-      client.flag({ key: 'u0' }, 'f'); // recorded, claimed
-      client.flag({ key: 'u1' }, 'f'); // recorded, claimed
+      client.flag({ key: 'u0' }, 'f'); // recorded, handed over
+      client.flag({ key: 'u1' }, 'f'); // recorded, handed over
       client.flag({ key: 'u2' }, 'f'); // evicts u0's event: u0 is handed back to the SDK
       client.track({ key: 'u3' }, 'e'); // the span is full now: left to the SDK
       span.end();
     });
     const { spans } = await flushed(otel);
     expect(spans[0]!.events.map((e) => e.attributes?.['feature_flag.context.id'])).toEqual(['u1', 'u2']);
-    expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":1,"context":{"key":"u0"}}']);
-    expect(raw.calls.filter((c) => c[0] === 'track')).toEqual([['track', { key: 'u3' }, 'e', undefined, undefined]]);
+    expect(sdkSends(raw)).toEqual([
+      '{"flagKey":"f","flagValue":1,"context":{"key":"u0"}}',
+      'held:{"flagKey":"f","flagValue":1,"context":{"key":"u1"}}',
+      'held:{"flagKey":"f","flagValue":1,"context":{"key":"u2"}}',
+    ]);
+    expect(handoverStats().returned['span-event-limit']).toBe(1);
+    expect(sdkEventSends(raw)).toEqual(['{"context":{"key":"u3"},"eventKey":"e"}']);
   });
 
   it('an attribute length limit that cuts our attributes: the call goes to the SDK, the cut event is ignored downstream', async () => {
     otel = setupOtel({ spanLimits: { attributeValueLengthLimit: 12 }, withLogs: false });
     state.guarded.server = true;
-    const instrumenter = createClientInstrumenter({}, () => true);
+    const instrumenter = createClientInstrumenter({ delivery: 'exporter' }, () => true);
     const raw = serverClient({ f: 'a long served value' });
     const client = instrumenter.wrap(raw);
     inSpan(otel, () => {
@@ -369,9 +485,8 @@ describe('instrumentFlagSyncClient', () => {
       expect(payloadSize(event.attributes!)).not.toBe(event.attributes!['flagsync.size']);
     expect(instrumenter.stats.sdkDelivered['attribute-limits']).toBe(2);
     expect(sdkSends(raw)).toEqual(['{"flagKey":"f","flagValue":"a long served value","context":{"key":"u"}}']);
-    expect(raw.calls.filter((c) => c[0] === 'track')).toEqual([
-      ['track', { key: 'a-longer-user-key' }, 'e', 1.25, undefined],
-    ]);
+    expect(sdkEventSends(raw)).toEqual(['{"context":{"key":"a-longer-user-key"},"eventKey":"e","value":1.25}']);
+    expect(handoverStats().handedOver).toBe(0);
   });
 
   it('never writes a number an OTLP encoding cannot carry exactly', async () => {
@@ -421,7 +536,7 @@ describe('instrumentFlagSyncClient', () => {
     expect(JSON.stringify(spans[0]!.events)).not.toContain('secret-config');
   });
 
-  it('records js-sdk shaped clients with the core context, flags() included, and claims each impression', async () => {
+  it('records js-sdk shaped clients with the core context, flags() included, and hands each call over', async () => {
     otel = setupOtel();
     state.guarded.client = true;
     const raw = {
@@ -430,7 +545,7 @@ describe('instrumentFlagSyncClient', () => {
       flags: () => ({ a: 1, b: 'x' }),
       track: (..._args: unknown[]) => undefined,
     };
-    const client = instrumentFlagSyncClient(raw);
+    const client = instrumentFlagSyncClient(raw, { delivery: 'exporter' });
     inSpan(otel, () => {
       expect(client.flag('a')).toBe(1);
       expect(client.flag('missing', 'd')).toBe('d');
@@ -443,24 +558,27 @@ describe('instrumentFlagSyncClient', () => {
         e.name,
         e.attributes?.['feature_flag.key'] ?? e.attributes?.['flagsync.event.key'],
         e.attributes?.['flagsync.value'],
-        e.attributes?.['flagsync.impression'],
+        e.attributes?.['flagsync.delivery'],
       ]),
     ).toEqual([
-      ['feature_flag.evaluation', 'a', '1', undefined],
-      ['feature_flag.evaluation', 'missing', '"d"', undefined],
-      ['feature_flag.evaluation', 'a', '1', undefined],
-      ['feature_flag.evaluation', 'b', '"x"', undefined],
-      ['flagsync.track', 'clicked', undefined, undefined],
+      ['feature_flag.evaluation', 'a', '1', 'exporter'],
+      ['feature_flag.evaluation', 'missing', '"d"', 'exporter'],
+      ['feature_flag.evaluation', 'a', '1', 'exporter'],
+      ['feature_flag.evaluation', 'b', '"x"', 'exporter'],
+      ['flagsync.track', 'clicked', undefined, 'exporter'],
     ]);
     expect(new Set(spans[0]!.events.map((e) => e.attributes?.['flagsync.context']))).toEqual(
       new Set(['{"key":"browser-user","attributes":{"plan":"free"}}']),
     );
-    expect(state.clientClaims.map((c) => [c.contextKey, c.flagKey, c[CLAIMED]])).toEqual([
-      ['browser-user', 'a', true],
-      ['browser-user', 'missing', true],
-      ['browser-user', 'a', true],
-      ['browser-user', 'b', true],
+    expect(state.clientClaims.map((c) => [c.kind, c.contextKey, c.name, isUnsettled(c)])).toEqual([
+      ['impression', 'browser-user', 'a', true],
+      ['impression', 'browser-user', 'missing', true],
+      ['impression', 'browser-user', 'a', true],
+      ['impression', 'browser-user', 'b', true],
+      ['event', 'browser-user', 'clicked', true],
     ]);
+    giveBack(state.clientClaims, 'no-receipt');
+    expect(handoverStats().returned['no-receipt']).toBe(5);
   });
 
   it('passes straight through to the SDK while disabled', async () => {
@@ -474,7 +592,7 @@ describe('instrumentFlagSyncClient', () => {
     expect(raw.calls[0]).toEqual(['flag', { key: 'u' }, 'f', undefined]);
     enabled = true;
     client.track({ key: 'u' }, 'e', 1);
-    expect(raw.calls.map((c) => c[0])).toEqual(['flag', 'track']);
+    expect(raw.calls.map((c) => c[0])).toEqual(['flag', 'track', 'track']);
     const { logs } = await flushed(otel);
     expect(logs).toHaveLength(1);
     expect(trace.getActiveSpan()).toBeUndefined();

@@ -227,7 +227,7 @@ export const demoCommand: Command = {
     const senders = [...new Set(standIn.batches.map((b) => `${b.sdkContext.sdkName}@${b.sdkContext.sdkVersion}`))];
     say(
       `senders seen by FlagSync: ${senders.join(', ')}; ` +
-        `SDK impressions held back: ${sdkDeliveryGuardStats().filteredImpressions}; ` +
+        `SDK impressions held back: ${sdkDeliveryGuardStats().filteredItems}; ` +
         `rejected requests: ${standIn.rejections.length}`,
     );
     await standIn.close();

@@ -1,0 +1,297 @@
+/**
+ * Receipts: a call leaves the FlagSync SDK's hands only against one.
+ *
+ * A call recorded for a pipeline (`flagsync.delivery` exporter or collector) is handed over: its
+ * claim is PENDING and the SDK delivery guard holds the SDK's copy. A consumer that takes it
+ * (this process's FlagSync exporter, or the app's OTLP exporter in collector mode) makes it TAKEN;
+ * its answer makes it RECEIPTED (the SDK's copy is dropped) or RETURNED (the SDK's copy goes out).
+ * A PENDING claim nobody takes within the receipt timeout, and every unsettled claim when the app
+ * ends (`client.destroy()`), is RETURNED. Settled is final: no state delivers a call twice.
+ *
+ * Claims are found by their holder: the span that carries the event, or a log-based event's call
+ * id. State lives on globalThis so the ESM and CommonJS builds, loaded side by side, share it.
+ * Browser-safe.
+ */
+import {
+  ATTR_FLAGSYNC_DELIVERY,
+  ATTR_FLAGSYNC_SIZE,
+  type DELIVERY_COLLECTOR,
+  type DELIVERY_EXPORTER,
+  DELIVERY_SDK,
+} from '../conventions.js';
+
+export const OPEN = 0;
+export const PENDING = 1;
+export const TAKEN = 2;
+export const RECEIPTED = 3;
+export const RETURNED = 4;
+export type ClaimState = typeof OPEN | typeof PENDING | typeof TAKEN | typeof RECEIPTED | typeof RETURNED;
+
+/** Who a handed-over call went to. */
+export type Pipeline = typeof DELIVERY_EXPORTER | typeof DELIVERY_COLLECTOR;
+
+/** Why a handed-over call went back to the SDK's own delivery. */
+export type ReturnReason =
+  /** No consumer took it within the receipt timeout (no FlagSync exporter or OTLP exporter exported it). */
+  | 'no-receipt'
+  /** The app's OTLP export of the batch holding it failed or timed out (collector mode). */
+  | 'export-failed'
+  /** FlagSync refused the batch holding it (a 4xx), or a setting is wrong (401/403/404). */
+  | 'refused'
+  /** The FlagSync exporter's queue was full. */
+  | 'queue-full'
+  /** The app or the exporter ended before a receipt. */
+  | 'shutdown'
+  /** The span's event limit evicted its event. */
+  | 'span-event-limit';
+
+export const STATE = Symbol.for('flagsync-otel.claim.state');
+const PIPELINE = Symbol.for('flagsync-otel.claim.pipeline');
+const HOLDER = Symbol.for('flagsync-otel.claim.holder');
+const EVENT = Symbol.for('flagsync-otel.claim.event');
+const SINCE = Symbol.for('flagsync-otel.claim.since');
+const WAITERS = Symbol.for('flagsync-otel.claim.waiters');
+
+/**
+ * A call's claim. Symbol keys: a node-sdk claim is the context copy the SDK serialises, where
+ * string keys would show.
+ */
+export interface Claim {
+  [STATE]: ClaimState;
+  [PIPELINE]?: Pipeline;
+  [HOLDER]?: unknown;
+  /** The attributes object of its event as the SDK stores it (span event attributes, log body). */
+  [EVENT]?: Record<string, unknown>;
+  /** When it was handed over (ms). */
+  [SINCE]?: number;
+  /** Told once when it settles (the guard, holding the SDK's copy). */
+  [WAITERS]?: (() => void)[];
+}
+
+export interface HandoverStats {
+  /** Calls handed over to a pipeline (the SDK's copy held). */
+  handedOver: number;
+  /** Of those, delivered by the pipeline against a receipt. */
+  receipted: number;
+  /** Of those, given back to the SDK's own delivery, by reason. */
+  returned: Record<ReturnReason, number>;
+  /** Handed over and not settled yet. */
+  pending: number;
+}
+
+interface Registry {
+  holders: Map<unknown, Claim[]>;
+  stats: HandoverStats;
+  receiptTimeoutMillis: number;
+  sweep: ReturnType<typeof setInterval> | undefined;
+  idle: (() => void)[];
+  onReturn: ((reason: ReturnReason, count: number) => void) | undefined;
+}
+
+const KEY = Symbol.for('flagsync-otel.handover');
+const SWEEP_EVERY_MILLIS = 1000;
+export const DEFAULT_RECEIPT_TIMEOUT_MILLIS = 30_000;
+
+const shared = globalThis as Record<PropertyKey, unknown>;
+shared[KEY] ??= {
+  holders: new Map(),
+  stats: newStats(),
+  receiptTimeoutMillis: DEFAULT_RECEIPT_TIMEOUT_MILLIS,
+  sweep: undefined,
+  idle: [],
+  onReturn: undefined,
+} satisfies Registry;
+const registry = shared[KEY] as Registry;
+
+function newStats(): HandoverStats {
+  return {
+    handedOver: 0,
+    receipted: 0,
+    returned: { 'no-receipt': 0, 'export-failed': 0, refused: 0, 'queue-full': 0, shutdown: 0, 'span-event-limit': 0 },
+    pending: 0,
+  };
+}
+
+export function handoverStats(): HandoverStats {
+  return { ...registry.stats, returned: { ...registry.stats.returned } };
+}
+
+/** How long an untaken call waits for a consumer before it goes back to the SDK (the latest setting wins). */
+export function setReceiptTimeout(millis: number): void {
+  registry.receiptTimeoutMillis = millis;
+}
+
+/** Told (once per settle batch) when calls go back to the SDK: the instrumentation reports it. */
+export function onReturn(listener: (reason: ReturnReason, count: number) => void): void {
+  registry.onReturn = listener;
+}
+
+/**
+ * Hand a recorded call over to a pipeline: the SDK's copy is held until a receipt or a return.
+ * `holder`: the span carrying its event, or its log call id; `event`: that event's attributes as stored.
+ */
+export function handOver(
+  claim: Claim,
+  pipeline: Pipeline,
+  holder: unknown,
+  event: Record<string, unknown> | undefined,
+): void {
+  claim[STATE] = PENDING;
+  claim[PIPELINE] = pipeline;
+  claim[HOLDER] = holder;
+  claim[EVENT] = event;
+  claim[SINCE] = Date.now();
+  const claims = registry.holders.get(holder);
+  if (claims) claims.push(claim);
+  else registry.holders.set(holder, [claim]);
+  registry.stats.handedOver++;
+  registry.stats.pending++;
+  if (!registry.sweep) {
+    registry.sweep = setInterval(sweep, SWEEP_EVERY_MILLIS);
+    (registry.sweep as { unref?: () => void }).unref?.();
+  }
+}
+
+/** The claims handed over with this holder (a span, a log call id), if any. */
+export function claimsOf(holder: unknown): readonly Claim[] | undefined {
+  return registry.holders.get(holder);
+}
+
+export function pipelineOf(claim: Claim): Pipeline | undefined {
+  return claim[PIPELINE];
+}
+
+/**
+ * The handed-over call an event records: by its span and its stored attributes, or (a log-based
+ * event, `holder` its call id) the call id's only claim.
+ */
+export function claimFor(holder: unknown, attributes: unknown): Claim | undefined {
+  const claims = registry.holders.get(holder);
+  if (!claims) return undefined;
+  if (typeof holder === 'string') return claims[0];
+  for (const claim of claims) if (claim[EVENT] === attributes) return claim;
+  return undefined;
+}
+
+/** The stored attributes of a claim's event (to recognise it among its span's events). */
+export function eventOf(claim: Claim): Record<string, unknown> | undefined {
+  return claim[EVENT];
+}
+
+/** A consumer takes a PENDING claim: it is its to settle, and no longer subject to the receipt timeout. */
+export function take(claim: Claim): boolean {
+  if (claim[STATE] !== PENDING) return false;
+  claim[STATE] = TAKEN;
+  return true;
+}
+
+export function receipt(claim: Claim): void {
+  if (!settle(claim, RECEIPTED)) return;
+  registry.stats.receipted++;
+}
+
+export function giveBack(claims: readonly Claim[], reason: ReturnReason): void {
+  let count = 0;
+  for (const claim of claims) if (settle(claim, RETURNED)) count++;
+  if (count === 0) return;
+  registry.stats.returned[reason] += count;
+  registry.onReturn?.(reason, count);
+}
+
+/** A claim the guard found unsettled in an SDK request: resolves when it settles. */
+export function whenSettled(claim: Claim): Promise<void> {
+  if (claim[STATE] !== PENDING && claim[STATE] !== TAKEN) return Promise.resolve();
+  return new Promise((resolve) => {
+    claim[WAITERS] ??= [];
+    claim[WAITERS].push(resolve);
+  });
+}
+
+export function isUnsettled(claim: Claim): boolean {
+  return claim[STATE] === PENDING || claim[STATE] === TAKEN;
+}
+
+/** Resolves when no call is waiting for a receipt, or at the deadline (ms since the epoch). */
+export function allSettled(deadline: number): Promise<void> {
+  if (registry.stats.pending === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      const at = registry.idle.indexOf(done);
+      if (at >= 0) registry.idle.splice(at, 1);
+      resolve();
+    };
+    // Keeps the process alive on purpose: the app asked to wait (destroy()), and it is bounded.
+    const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+    registry.idle.push(done);
+  });
+}
+
+/** Every unsettled call goes back to the SDK (the app is ending). */
+export function giveBackAll(reason: ReturnReason): void {
+  const claims: Claim[] = [];
+  for (const list of registry.holders.values()) for (const claim of list) if (isUnsettled(claim)) claims.push(claim);
+  giveBack(claims, reason);
+}
+
+/**
+ * The event of a call returned to the SDK, about to be exported anyway (its span ended later):
+ * rewritten to say the SDK delivers it, so no consumer delivers it again. The size marker follows.
+ */
+export function markSdkDelivered(claim: Claim): void {
+  const attributes = claim[EVENT];
+  const was = attributes?.[ATTR_FLAGSYNC_DELIVERY];
+  if (!attributes || typeof was !== 'string' || was === DELIVERY_SDK) return;
+  attributes[ATTR_FLAGSYNC_DELIVERY] = DELIVERY_SDK;
+  const size = attributes[ATTR_FLAGSYNC_SIZE];
+  if (typeof size === 'number') attributes[ATTR_FLAGSYNC_SIZE] = size - was.length + DELIVERY_SDK.length;
+}
+
+function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
+  if (!isUnsettled(claim)) return false;
+  claim[STATE] = to;
+  registry.stats.pending--;
+  const holder = claim[HOLDER];
+  const claims = registry.holders.get(holder);
+  if (claims?.every((c) => !isUnsettled(c))) registry.holders.delete(holder);
+  const waiters = claim[WAITERS];
+  if (waiters) {
+    claim[WAITERS] = undefined;
+    for (const resolve of waiters) resolve();
+  }
+  if (registry.stats.pending === 0) {
+    for (const done of registry.idle.slice()) done();
+    if (registry.sweep && registry.holders.size === 0) {
+      clearInterval(registry.sweep);
+      registry.sweep = undefined;
+    }
+  }
+  return true;
+}
+
+/** PENDING claims older than the receipt timeout go back to the SDK. Holders are in hand-over order. */
+function sweep(): void {
+  const cutoff = Date.now() - registry.receiptTimeoutMillis;
+  const expired: Claim[] = [];
+  for (const [holder, claims] of registry.holders) {
+    let young = false;
+    for (const claim of claims) {
+      if (claim[STATE] !== PENDING) continue;
+      if ((claim[SINCE] ?? 0) <= cutoff) expired.push(claim);
+      else young = true;
+    }
+    if (young && claims[0]![SINCE]! > cutoff) break;
+    if (claims.every((c) => !isUnsettled(c))) registry.holders.delete(holder);
+  }
+  giveBack(expired, 'no-receipt');
+}
+
+/** Forget every claim (tests). */
+export function resetHandover(): void {
+  registry.holders.clear();
+  registry.stats = newStats();
+  if (registry.sweep) clearInterval(registry.sweep);
+  registry.sweep = undefined;
+  for (const done of registry.idle.slice()) done();
+  registry.receiptTimeoutMillis = DEFAULT_RECEIPT_TIMEOUT_MILLIS;
+}
