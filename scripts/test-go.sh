@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The flagsync exporter's Go checks, part of `npm test`: the golden vectors' copies in the module
-# match the shared ones, mdatagen's output matches metadata.yaml, formatting, go vet, and its tests (golden vectors shared with the
+# match the shared ones, mdatagen's output matches metadata.yaml, formatting, go vet, golangci-lint, and its tests (golden vectors shared with the
 # TypeScript converter, config, delivery against a fake FlagSync).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,4 +14,5 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+bash "$root/scripts/golangci-lint.sh"
 go test -count=1 ./...

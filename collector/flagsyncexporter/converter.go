@@ -4,7 +4,6 @@
 package flagsyncexporter
 
 import (
-	"math"
 	"strings"
 	"time"
 
@@ -135,7 +134,7 @@ func (c *converter) convertEvaluation(timeNanos uint64, a attributes) outcome {
 		return rejected(invalidDelivery)
 	case deliveryOther:
 		o := outcome{kind: outcomeElsewhere}
-		if _, ok := a.get(attrFlagSyncContext); ok {
+		if _, has := a.get(attrFlagSyncContext); has {
 			if context, reason := c.userContext(a); reason == "" {
 				o.context = context
 			}
@@ -345,10 +344,7 @@ func payloadSize(a attributes) int {
 
 // formatTimestamp is FlagSync's timestamp: ISO-8601 UTC with milliseconds, truncated.
 func formatTimestamp(nanos uint64) string {
-	ms := int64(nanos / 1_000_000)
-	if nanos/1_000_000 > math.MaxInt64 {
-		ms = math.MaxInt64
-	}
+	ms := int64(nanos / 1_000_000) //nolint:gosec // G115: at most 1.8e13, far within int64
 	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z")
 }
 

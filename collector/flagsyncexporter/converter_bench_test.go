@@ -25,7 +25,7 @@ func benchTraces(spans int) (ptrace.Traces, int) {
 	ss := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty()
 	ss.Scope().SetName("@opentelemetry/instrumentation-http")
 	events := 0
-	for i := 0; i < spans; i++ {
+	for i := range spans {
 		span := ss.Spans().AppendEmpty()
 		// A request's spans: a server span, then client and internal ones, each trace 4 spans.
 		span.SetName([]string{"GET /checkout", "GET /inventory", "SELECT orders", "render"}[i%4])

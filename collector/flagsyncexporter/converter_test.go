@@ -4,6 +4,7 @@
 package flagsyncexporter
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"os"
@@ -44,16 +45,16 @@ type goldenOutcomes struct {
 	Elsewhere *int `json:"elsewhere,omitempty"`
 }
 
-func loadGolden(t testing.TB) map[string][]goldenCase {
+func loadGolden(tb testing.TB) map[string][]goldenCase {
 	files, err := filepath.Glob("testdata/golden/*.json")
-	require.NoError(t, err)
-	require.NotEmpty(t, files, "testdata/golden holds copies of the root testdata/golden: run scripts/sync-golden.sh")
+	require.NoError(tb, err)
+	require.NotEmpty(tb, files, "testdata/golden holds copies of the root testdata/golden: run scripts/sync-golden.sh")
 	out := map[string][]goldenCase{}
 	for _, file := range files {
-		data, err := os.ReadFile(file)
-		require.NoError(t, err)
+		data, err := os.ReadFile(file) //nolint:gosec // G304: the module's own testdata
+		require.NoError(tb, err)
 		var cases []goldenCase
-		require.NoError(t, json.Unmarshal(data, &cases), file)
+		require.NoError(tb, json.Unmarshal(data, &cases), file)
 		out[filepath.Base(file)] = cases
 	}
 	return out
@@ -61,7 +62,7 @@ func loadGolden(t testing.TB) map[string][]goldenCase {
 
 // convertRequest runs every event of an OTLP/JSON request through the converter, and with rules
 // (d not nil) its spans through them, as convertTraces does.
-func convertRequest(t testing.TB, c *converter, d *deriver, signal string, request []byte, countElsewhere bool) goldenOutcomes {
+func convertRequest(tb testing.TB, c *converter, d *deriver, signal string, request []byte, countElsewhere bool) goldenOutcomes {
 	got := goldenOutcomes{Impressions: []string{}, Events: []string{}, Rejected: []string{}}
 	if d != nil {
 		got.Derived = []string{}
@@ -76,7 +77,7 @@ func convertRequest(t testing.TB, c *converter, d *deriver, signal string, reque
 	}
 	record := func(o outcome, traceID pcommon.TraceID) {
 		if d != nil && o.context != nil {
-			defer derived(d.traces.note(traceID, contextKey(o.context), o.context))
+			defer derived(d.traces.note(context.Background(), traceID, contextKey(o.context), o.context))
 		}
 		switch o.kind {
 		case outcomeImpression:
@@ -95,7 +96,7 @@ func convertRequest(t testing.TB, c *converter, d *deriver, signal string, reque
 	}
 	if signal == "traces" {
 		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(request)
-		require.NoError(t, err)
+		require.NoError(tb, err)
 		forEachSpan(td, func(span ptrace.Span, _ string) {
 			for i := 0; i < span.Events().Len(); i++ {
 				event := span.Events().At(i)
@@ -105,12 +106,12 @@ func convertRequest(t testing.TB, c *converter, d *deriver, signal string, reque
 			}
 		})
 		if d != nil {
-			forEachSpan(td, func(span ptrace.Span, scope string) { derived(d.derive(span, scope)) })
+			forEachSpan(td, func(span ptrace.Span, scope string) { derived(d.derive(context.Background(), span, scope)) })
 		}
 		return got
 	}
 	ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(request)
-	require.NoError(t, err)
+	require.NoError(tb, err)
 	forEachLogRecord(ld, func(lr plog.LogRecord) {
 		if isCandidate(lr.EventName()) {
 			record(c.convert(lr.EventName(), logRecordTime(lr), logRecordAttributes(lr.Attributes(), lr.Body())), lr.TraceID())

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -137,8 +138,8 @@ func (r *compiledRule) appendValue(b []byte, s ptrace.Span) ([]byte, bool) {
 	switch r.value {
 	case 'd':
 		// The exact nanoseconds, divided once: the same double as the TypeScript side.
-		nanos := float64(int64(s.EndTimestamp()) - int64(s.StartTimestamp()))
-		return appendJSNumber(append(b, `,"value":`...), nanos/1e6), true
+		nanos := s.EndTimestamp().AsTime().Sub(s.StartTimestamp().AsTime())
+		return appendJSNumber(append(b, `,"value":`...), float64(nanos)/1e6), true
 	case 'a':
 		a, ok := s.Attributes().Get(r.valueKey)
 		if !ok {
@@ -216,12 +217,11 @@ func compileRule(index int, rule DerivedEventRule) (compiledRule, error) {
 	if criteria == 0 {
 		return c, errors.New("match needs at least one criterion: a rule matching every span is almost surely a mistake")
 	}
-	for _, p := range rule.Properties {
-		if p == "" {
-			return c, errors.New("properties must be a list of attribute keys")
-		}
+	if slices.Contains(rule.Properties, "") {
+		return c, errors.New("properties must be a list of attribute keys")
 	}
-	return c, compileValue(&c, rule.Value)
+	err := compileValue(&c, rule.Value)
+	return c, err
 }
 
 func compileValue(c *compiledRule, v *RuleValue) error {
@@ -438,7 +438,7 @@ type traceContexts struct {
 	window    time.Duration
 	maxTraces int
 	// unattributed counts matching spans forgotten without a context (nil: not counted).
-	unattributed func(spans int64)
+	unattributed func(ctx context.Context, spans int64)
 	now          func() time.Time
 }
 
@@ -447,23 +447,23 @@ func newTraceContexts(window time.Duration, maxTraces int) *traceContexts {
 }
 
 // clear forgets every trace (at shutdown): spans still waiting count as unattributed.
-func (t *traceContexts) clear() {
+func (t *traceContexts) clear(ctx context.Context) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id := range t.traces {
-		t.forget(id)
+		t.forget(ctx, id)
 	}
 	t.order = nil
 }
 
 // note records a context for a trace; it returns the events of spans that were waiting for one.
-func (t *traceContexts) note(traceID pcommon.TraceID, key, text []byte) []derivedEvent {
+func (t *traceContexts) note(ctx context.Context, traceID pcommon.TraceID, key, text []byte) []derivedEvent {
 	if traceID.IsEmpty() {
 		return nil
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	entry := t.entry(traceID)
+	entry := t.entry(ctx, traceID)
 	if _, seen := entry.contextTexts[string(key)]; !seen {
 		k := string(key)
 		entry.contextKeys = append(entry.contextKeys, k)
@@ -481,10 +481,10 @@ func (t *traceContexts) note(traceID pcommon.TraceID, key, text []byte) []derive
 }
 
 // attribute gives a matching span's events, or keeps it waiting for its trace's first context.
-func (t *traceContexts) attribute(traceID pcommon.TraceID, w waiting) []derivedEvent {
+func (t *traceContexts) attribute(ctx context.Context, traceID pcommon.TraceID, w waiting) []derivedEvent {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	entry := t.entry(traceID)
+	entry := t.entry(ctx, traceID)
 	if len(entry.contextKeys) == 0 {
 		entry.pending = append(entry.pending, w)
 		return nil
@@ -505,15 +505,15 @@ func (e *traceEntry) events(w waiting) []derivedEvent {
 	return out
 }
 
-func (t *traceContexts) entry(traceID pcommon.TraceID) *traceEntry {
+func (t *traceContexts) entry(ctx context.Context, traceID pcommon.TraceID) *traceEntry {
 	now := t.now()
 	if e, ok := t.traces[traceID]; ok {
 		if e.expires.After(now) {
 			return e
 		}
-		t.forget(traceID)
+		t.forget(ctx, traceID)
 	}
-	t.evict(now)
+	t.evict(ctx, now)
 	e := &traceEntry{contextTexts: map[string][]byte{}, expires: now.Add(t.window)}
 	t.traces[traceID] = e
 	t.order = append(t.order, traceID)
@@ -521,7 +521,7 @@ func (t *traceContexts) entry(traceID pcommon.TraceID) *traceEntry {
 }
 
 // evict forgets expired traces (the oldest first), then the oldest beyond the bound.
-func (t *traceContexts) evict(now time.Time) {
+func (t *traceContexts) evict(ctx context.Context, now time.Time) {
 	i := 0
 	for ; i < len(t.order); i++ {
 		id := t.order[i]
@@ -530,7 +530,7 @@ func (t *traceContexts) evict(now time.Time) {
 			break
 		}
 		if ok {
-			t.forget(id)
+			t.forget(ctx, id)
 		}
 	}
 	if i > 0 {
@@ -538,10 +538,10 @@ func (t *traceContexts) evict(now time.Time) {
 	}
 }
 
-func (t *traceContexts) forget(id pcommon.TraceID) {
+func (t *traceContexts) forget(ctx context.Context, id pcommon.TraceID) {
 	if e, ok := t.traces[id]; ok {
 		if len(e.pending) > 0 && t.unattributed != nil {
-			t.unattributed(int64(len(e.pending)))
+			t.unattributed(ctx, int64(len(e.pending)))
 		}
 		delete(t.traces, id)
 	}
@@ -571,7 +571,7 @@ func contextKey(text []byte) []byte {
 }
 
 // derive returns the events of a span: for every matching rule, one per context of its trace.
-func (d *deriver) derive(s ptrace.Span, scope string) []derivedEvent {
+func (d *deriver) derive(ctx context.Context, s ptrace.Span, scope string) []derivedEvent {
 	traceID := s.TraceID()
 	if traceID.IsEmpty() || s.SpanID().IsEmpty() {
 		return nil
@@ -593,7 +593,7 @@ func (d *deriver) derive(s ptrace.Span, scope string) []derivedEvent {
 		tail = append(tail, `"}`...)
 		spanID := s.SpanID()
 		source := append(append(append([]byte("d"), traceID[:]...), spanID[:]...), strconv.Itoa(r.index)...)
-		out = append(out, d.traces.attribute(traceID, waiting{tail: tail, source: source})...)
+		out = append(out, d.traces.attribute(ctx, traceID, waiting{tail: tail, source: source})...)
 	}
 	return out
 }
@@ -617,7 +617,7 @@ func acquireTraceContexts(id component.ID, cfg *Config, unattributed metric.Int6
 	shared, ok := sharedTraces[id]
 	if !ok {
 		t := newTraceContexts(cfg.DerivedEventsWindow, cfg.DerivedEventsMaxTraces)
-		t.unattributed = func(spans int64) { unattributed.Add(context.Background(), spans) }
+		t.unattributed = func(ctx context.Context, spans int64) { unattributed.Add(ctx, spans) }
 		shared = &sharedTraceContexts{traces: t}
 		sharedTraces[id] = shared
 	}
@@ -625,16 +625,17 @@ func acquireTraceContexts(id component.ID, cfg *Config, unattributed metric.Int6
 	return shared.traces
 }
 
-func releaseTraceContexts(id component.ID) {
+func releaseTraceContexts(ctx context.Context, id component.ID) {
 	sharedTracesMu.Lock()
 	defer sharedTracesMu.Unlock()
 	shared, ok := sharedTraces[id]
 	if !ok {
 		return
 	}
-	if shared.refs--; shared.refs > 0 {
+	shared.refs--
+	if shared.refs > 0 {
 		return
 	}
 	delete(sharedTraces, id)
-	shared.traces.clear()
+	shared.traces.clear(ctx)
 }

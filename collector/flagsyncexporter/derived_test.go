@@ -80,14 +80,15 @@ func TestTraceMemoryForgetsAfterTheWindowAndBeyondTheBound(t *testing.T) {
 	traces := newTraceContexts(time.Second, 2)
 	traces.now = func() time.Time { return now }
 	var unattributed int64
-	traces.unattributed = func(spans int64) { unattributed += spans }
-	traces.attribute(pcommon.TraceID{1: 1}, waiting{tail: []byte("}"), source: []byte("s")})
+	traces.unattributed = func(_ context.Context, spans int64) { unattributed += spans }
+	ctx := context.Background()
+	traces.attribute(ctx, pcommon.TraceID{1: 1}, waiting{tail: []byte("}"), source: []byte("s")})
 	now = now.Add(2 * time.Second)
-	assert.Empty(t, traces.note(pcommon.TraceID{1: 1}, []byte("u"), []byte(`{"key":"u"}`)), "the waiting span expired")
+	assert.Empty(t, traces.note(ctx, pcommon.TraceID{1: 1}, []byte("u"), []byte(`{"key":"u"}`)), "the waiting span expired")
 	assert.Equal(t, int64(1), unattributed)
-	traces.attribute(pcommon.TraceID{1: 2}, waiting{tail: []byte("}"), source: []byte("s")})
-	traces.note(pcommon.TraceID{1: 3}, []byte("u"), []byte(`{"key":"u"}`))
-	traces.note(pcommon.TraceID{1: 4}, []byte("u"), []byte(`{"key":"u"}`))
+	traces.attribute(ctx, pcommon.TraceID{1: 2}, waiting{tail: []byte("}"), source: []byte("s")})
+	traces.note(ctx, pcommon.TraceID{1: 3}, []byte("u"), []byte(`{"key":"u"}`))
+	traces.note(ctx, pcommon.TraceID{1: 4}, []byte("u"), []byte(`{"key":"u"}`))
 	assert.Equal(t, int64(2), unattributed, "the oldest trace, with its waiting span, made room")
 	assert.LessOrEqual(t, len(traces.traces), 2)
 }

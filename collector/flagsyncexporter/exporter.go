@@ -45,7 +45,9 @@ type flagsyncExporter struct {
 	logOnce    sync.Map
 	// shutdownOnce releases what newExporter took (the shared trace memory, the telemetry).
 	shutdownOnce sync.Once
-	stopSweep    chan struct{}
+	// stopSweep ends the periodic sweep started by start; sweeping is closed when it has ended.
+	stopSweep context.CancelFunc
+	sweeping  chan struct{}
 	// signal names this exporter's delivery record: the traces and logs exporters of one
 	// component each have their own, as they have their own queue.
 	signal pipeline.Signal
@@ -58,7 +60,7 @@ func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) (*f
 	if err != nil {
 		return nil, err
 	}
-	e := &flagsyncExporter{cfg: cfg, set: set, logger: set.Logger, stopSweep: make(chan struct{}), signal: signal, telemetry: telemetry}
+	e := &flagsyncExporter{cfg: cfg, set: set, logger: set.Logger, signal: signal, telemetry: telemetry}
 	e.converters.New = func() any { return newConverter(cfg.ProviderNames) }
 	rules, err := compileRules(cfg.DerivedEvents)
 	if err != nil {
@@ -100,7 +102,10 @@ func (e *flagsyncExporter) start(ctx context.Context, host component.Host) error
 		e.progress = &storageProgress{client: client, ttl: e.cfg.DeliveryMemory, logger: e.logger}
 	}
 	e.progress.sweep(ctx)
-	go e.sweepPeriodically()
+	// The sweep outlives start's context (the collector's to cancel once started) until shutdown.
+	sweepCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	e.stopSweep, e.sweeping = stop, make(chan struct{})
+	go e.sweepPeriodically(sweepCtx)
 	return nil
 }
 
@@ -116,15 +121,16 @@ func storageClient(ctx context.Context, host component.Host, id, owner component
 	return storageExt.GetClient(ctx, component.KindExporter, owner, name)
 }
 
-func (e *flagsyncExporter) sweepPeriodically() {
+func (e *flagsyncExporter) sweepPeriodically(ctx context.Context) {
+	defer close(e.sweeping)
 	ticker := time.NewTicker(10 * time.Minute)
 	defer ticker.Stop()
 	for {
 		select {
-		case <-e.stopSweep:
+		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			e.progress.sweep(context.Background())
+			e.progress.sweep(ctx)
 		}
 	}
 }
@@ -132,14 +138,15 @@ func (e *flagsyncExporter) sweepPeriodically() {
 func (e *flagsyncExporter) shutdown(ctx context.Context) error {
 	e.shutdownOnce.Do(func() {
 		if e.derived != nil {
-			releaseTraceContexts(e.set.ID)
+			releaseTraceContexts(ctx, e.set.ID)
 		}
 		e.telemetry.Shutdown()
 	})
 	if e.progress == nil {
 		return nil
 	}
-	close(e.stopSweep)
+	e.stopSweep()
+	<-e.sweeping
 	progress := e.progress
 	e.progress = nil
 	return progress.close(ctx)
@@ -169,7 +176,7 @@ func (e *flagsyncExporter) convertTraces(ctx context.Context, td ptrace.Traces) 
 	if e.derived != nil {
 		// After every evaluation of the request is known: a server span may come before its handler's.
 		forEachSpan(td, func(span ptrace.Span, scope string) {
-			e.addDerived(ctx, b, e.derived.derive(span, scope))
+			e.addDerived(ctx, b, e.derived.derive(ctx, span, scope))
 		})
 	}
 	return b.request(), nil
@@ -187,7 +194,7 @@ func (e *flagsyncExporter) noteContext(ctx context.Context, b *builder, traceID 
 		return
 	}
 	b.lastTrace, b.lastContext = traceID, o.context
-	e.addDerived(ctx, b, e.derived.traces.note(traceID, contextKey(o.context), o.context))
+	e.addDerived(ctx, b, e.derived.traces.note(ctx, traceID, contextKey(o.context), o.context))
 }
 
 func (e *flagsyncExporter) addDerived(ctx context.Context, b *builder, events []derivedEvent) {

@@ -173,7 +173,7 @@ func appendJSValue(b []byte, v pcommon.Value) []byte {
 	}
 }
 
-// appendJSObject writes a map as a JavaScript object built from it would serialise: a repeated
+// appendJSObject writes a map as a JavaScript object built from it would serialize: a repeated
 // key keeps its first position and its last value, and keys that are array indexes come first,
 // in numeric order.
 func appendJSObject(b []byte, m pcommon.Map) []byte {

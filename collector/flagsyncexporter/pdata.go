@@ -48,7 +48,7 @@ func spanEventSource(span ptrace.Span, index int) []byte {
 	out := make([]byte, 0, 16+8+binary.MaxVarintLen64)
 	out = append(out, traceID[:]...)
 	out = append(out, spanID[:]...)
-	return binary.AppendUvarint(out, uint64(index))
+	return binary.AppendUvarint(out, uint64(index)) //nolint:gosec // G115: an index, never negative
 }
 
 // logRecordSource identifies a log record across sends: its trace context, its times, and the

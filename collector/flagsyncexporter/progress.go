@@ -202,6 +202,6 @@ func (s *storageProgress) close(ctx context.Context) error {
 // warn reports a storage failure once: delivery goes on; only restart de-duplication is affected.
 func (s *storageProgress) warn(err error) {
 	s.warned.Do(func() {
-		s.logger.Warn("flagsync exporter: the storage extension failed; delivery continues, but batches sent again after a restart may not be recognised", zap.Error(err))
+		s.logger.Warn("flagsync exporter: the storage extension failed; delivery continues, but batches sent again after a restart may not be recognized", zap.Error(err))
 	})
 }

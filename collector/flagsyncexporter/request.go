@@ -239,7 +239,7 @@ func (d *decoder) count() int {
 		return 0
 	}
 	d.data = d.data[used:]
-	return int(n)
+	return int(n) //nolint:gosec // G115: at most len(d.data), checked above
 }
 
 func (d *decoder) bytes() []byte {
