@@ -437,9 +437,15 @@ function trackCall(
   const attributes = call && trackEventAttributes(s, call, args);
   // A call that cannot be recorded gives the SDK the app's own context, claimed by nobody.
   const claim = attributes ? call.claim : undefined;
-  const result = sdkTrack(shape.sdk === 'server' ? (claim ?? context) : context);
-  if (call && attributes) finishTrack(s, call, attributes);
-  return result;
+  // The SDK may send its queue from inside this call (node-sdk, at 50 queued): the guard waits until it is decided.
+  state.inCall++;
+  try {
+    const result = sdkTrack(shape.sdk === 'server' ? (claim ?? context) : context);
+    if (call && attributes) finishTrack(s, call, attributes);
+    return result;
+  } finally {
+    state.inCall--;
+  }
 }
 
 function trackEventAttributes(s: WrapSettings, call: Plan, args: TrackArgs) {

@@ -13,6 +13,7 @@ const PUBLIC_API: Record<string, string[]> = {
   // Browser-safe: the wrapper, the browser guard, and their types.
   'index.d.ts': [
     'ContextAttributeFilter',
+    'DeliverySetting',
     'EventSignal',
     'FlagSyncEvent',
     'FlagSyncImpression',
@@ -20,9 +21,12 @@ const PUBLIC_API: Record<string, string[]> = {
     'FlagSyncSdkContext',
     'FlagSyncUserContext',
     'GuardStats',
+    'HandoverStats',
+    'InstrumentationStats',
     'JsonValue',
     'NoRecordingSpanBehavior',
     'RecorderStats',
+    'ReturnReason',
     'SdkDeliveryReason',
     'getInstrumentationStats',
     'installBrowserSdkDeliveryGuard',
