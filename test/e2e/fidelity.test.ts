@@ -144,7 +144,7 @@ describe.each(cases)(
       const appLogger = logs.getLogger('app');
       const tracer = trace.getTracer('app');
       await sessions(
-        (c) => instrumentFlagSyncClient(c),
+        (c) => instrumentFlagSyncClient(c, { delivery: 'collector' }),
         (name, fn) =>
           otel.tracer.startActiveSpan(name, (span) => {
             fn();

@@ -66,6 +66,7 @@ async function runThroughOtlp(encoding: 'proto' | 'json', compression: 'gzip' | 
   });
   const client = instrumentFlagSyncClient(
     FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } }).client(),
+    { delivery: 'collector' },
   );
   await client.waitForReady();
   const o = otel;

@@ -74,7 +74,8 @@ export async function runApp(
       }),
     ],
   });
-  const client = instrumentFlagSyncClient(newClient(standIn));
+  // The collector's flagsync exporter delivers: the app says so, as a user must.
+  const client = instrumentFlagSyncClient(newClient(standIn), { delivery: 'collector' });
   await client.waitForReady();
   scenario(client as unknown as ServerLikeClient, (name, fn) => {
     if (!/[12]$/.test(name)) return fn();

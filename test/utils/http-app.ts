@@ -63,7 +63,8 @@ export async function runHttpApp(
       VISITORS: String(visitors),
       ...('rules' in target
         ? { DERIVED_EVENTS: JSON.stringify(target.rules) }
-        : { OTLP_ENDPOINT: target.otlpEndpoint }),
+        : // A collector with the flagsync exporter delivers: the app says so, as a user must.
+          { OTLP_ENDPOINT: target.otlpEndpoint, FLAGSYNC_DELIVERY: 'collector' }),
     },
     timeout: 60_000,
   });
