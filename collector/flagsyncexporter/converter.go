@@ -74,7 +74,7 @@ func (a attributes) get(name string) (pcommon.Value, bool) {
 	return a.attrs.Get(name)
 }
 
-// nullish is JavaScript's `??` test: absent, or an empty value (null).
+// present is JavaScript's `??` test, as the TypeScript converter reads attributes: absent, or an empty value (null), is not present.
 func (a attributes) present(name string) (pcommon.Value, bool) {
 	v, ok := a.get(name)
 	if !ok || v.Type() == pcommon.ValueTypeEmpty {
@@ -148,7 +148,7 @@ func (c *converter) convertEvaluation(timeNanos uint64, a attributes) outcome {
 	timestamp := formatTimestamp(timeNanos)
 	b := make([]byte, 0, 256)
 	b = append(b, `{"flagKey":`...)
-	b = appendJSString(b, flagKey.Str())
+	b = appendJSONString(b, flagKey.Str())
 	b = append(b, `,"flagValue":`...)
 	context, reason := c.userContext(a)
 	if reason != "" {
@@ -180,14 +180,14 @@ func (c *converter) appendEvaluationValue(b []byte, a attributes) ([]byte, strin
 		if !isJSONValue(value, 0) {
 			return b, attrFeatureFlagResultValue + " is not a JSON value"
 		}
-		return appendJSValue(b, value), ""
+		return appendJSON(b, value.AsRaw()), ""
 	}
 	variant, ok := a.present(attrFeatureFlagResultVar)
 	if !ok {
 		variant, ok = a.present(attrLegacyVariant)
 	}
 	if ok && variant.Type() == pcommon.ValueTypeStr {
-		return appendJSString(b, variant.Str()), ""
+		return appendJSONString(b, variant.Str()), ""
 	}
 	// Values left out on purpose (omitFlagValues): exposure is still counted.
 	return append(b, "null"...), ""
@@ -228,7 +228,7 @@ func (c *converter) convertTrack(timeNanos uint64, a attributes) outcome {
 	b = append(b, `{"context":`...)
 	b = append(b, context...)
 	b = append(b, `,"eventKey":`...)
-	b = appendJSString(b, eventKey.Str())
+	b = appendJSONString(b, eventKey.Str())
 	if hasValue {
 		b = append(b, `,"value":`...)
 		b = append(b, value...)
@@ -265,7 +265,7 @@ func (c *converter) userContext(a attributes) ([]byte, string) {
 			return nil, attrFeatureFlagContextID + " (the FlagSync context key) must be a non-empty string"
 		}
 		b := append([]byte(`{"key":`), nil...)
-		b = appendJSString(b, key.Str())
+		b = appendJSONString(b, key.Str())
 		return append(b, '}'), ""
 	}
 	if text.Type() != pcommon.ValueTypeStr || !c.memo.inspect(text.Str()).contextShape {

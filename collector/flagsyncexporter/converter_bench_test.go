@@ -127,11 +127,11 @@ func BenchmarkRulesOverhead(b *testing.B) {
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
 		t0 := time.Now()
-		if _, err := plain.convertTraces(context.Background(), td); err != nil {
+		if _, err := plain.conversion.convertTraces(context.Background(), td); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		if _, err := ruled.convertTraces(context.Background(), td); err != nil {
+		if _, err := ruled.conversion.convertTraces(context.Background(), td); err != nil {
 			b.Fatal(err)
 		}
 		without += t1.Sub(t0)
@@ -168,7 +168,7 @@ func benchConvertTraces(b *testing.B, rules []DerivedEventRule) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
-		if _, err := e.convertTraces(context.Background(), td); err != nil {
+		if _, err := e.conversion.convertTraces(context.Background(), td); err != nil {
 			b.Fatal(err)
 		}
 	}

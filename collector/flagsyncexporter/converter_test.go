@@ -213,46 +213,33 @@ func TestGoldenItemsCompareByMeaning(t *testing.T) {
 	assert.False(t, sameJSON(t, `{"a":"1"}`, `{"a":1}`))
 }
 
-func TestJSNumberFormatting(t *testing.T) {
-	tests := []struct {
-		in   float64
-		want string
-	}{
-		{0, "0"},
-		{math.Copysign(0, -1), "0"},
-		{1, "1"},
-		{-1.5, "-1.5"},
-		{0.1, "0.1"},
-		{100, "100"},
-		{123456789.125, "123456789.125"},
-		{1e21, "1e+21"},
-		{1e20, "100000000000000000000"},
-		{1e-7, "1e-7"},
-		{1e-6, "0.000001"},
-		{1.5e-7, "1.5e-7"},
-		{5e-324, "5e-324"},
-		{1.7976931348623157e308, "1.7976931348623157e+308"},
-		{9007199254740994, "9007199254740994"},
-		{123e-20, "1.23e-18"},
-		{-2.5e25, "-2.5e+25"},
+func TestJSONEncoding(t *testing.T) {
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1.5, 0.1, 123456789.125, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, 9007199254740994} {
+		text := string(appendJSON(nil, f))
+		var back float64
+		require.NoError(t, json.Unmarshal([]byte(text), &back), text)
+		assert.Equal(t, f, back, text)
 	}
-	for _, tt := range tests {
-		assert.Equal(t, tt.want, string(appendJSNumber(nil, tt.in)), "%v", tt.in)
+	for _, s := range []string{"plain-key_1.2", "say \"hi\"\\\t\x01\u2028😀", "<&>", "\xffx"} {
+		text := appendJSONString(nil, s)
+		var back string
+		require.NoError(t, json.Unmarshal(text, &back), string(text))
+		assert.Equal(t, strings.ToValidUTF8(s, "\uFFFD"), back)
 	}
-}
-
-func TestJSStringEscapes(t *testing.T) {
-	assert.Equal(t, `"say \"hi\"\\\t\u0001`+"\u2028"+`😀"`, string(appendJSString(nil, "say \"hi\"\\\t\x01\u2028😀")))
-	assert.Equal(t, `"`+"\uFFFD"+`x"`, string(appendJSString(nil, "\xffx")))
+	assert.Equal(t, `"plain-key"`, string(appendJSONString(nil, "plain-key")))
 	assert.Equal(t, 3, utf16Len("a😀"))
 }
 
-func TestJSObjectKeyOrder(t *testing.T) {
+func TestOtherEmittersValuesAsJSON(t *testing.T) {
 	m := pcommon.NewMap()
 	m.PutStr("b", "1")
-	m.PutStr("10", "ten")
-	m.PutStr("2", "two")
-	m.PutStr("01", "not an index")
-	m.PutStr("b", "again")
-	assert.Equal(t, `{"2":"two","10":"ten","b":"again","01":"not an index"}`, string(appendJSObject(nil, m)))
+	m.PutInt("10", 9007199254740993)
+	m.PutEmpty("none")
+	m.PutEmptySlice("list").AppendEmpty().SetDouble(0.5)
+	v := pcommon.NewValueMap()
+	m.CopyTo(v.Map())
+	require.True(t, isJSONValue(v, 0))
+	assert.True(t, sameJSON(t, `{"b":"1","10":9007199254740993,"none":null,"list":[0.5]}`, string(appendJSON(nil, v.AsRaw()))))
+	v.Map().PutEmptyBytes("raw")
+	assert.False(t, isJSONValue(v, 0), "bytes are not JSON")
 }

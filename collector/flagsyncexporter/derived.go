@@ -139,7 +139,7 @@ func (r *compiledRule) appendValue(b []byte, s ptrace.Span) ([]byte, bool) {
 	case 'd':
 		// The exact nanoseconds, divided once: the same double as the TypeScript side.
 		nanos := s.EndTimestamp().AsTime().Sub(s.StartTimestamp().AsTime())
-		return appendJSNumber(append(b, `,"value":`...), float64(nanos)/1e6), true
+		return appendJSON(append(b, `,"value":`...), float64(nanos)/1e6), true
 	case 'a':
 		a, ok := s.Attributes().Get(r.valueKey)
 		if !ok {
@@ -173,7 +173,7 @@ func compileRule(index int, rule DerivedEventRule) (compiledRule, error) {
 	if rule.EventKey == "" {
 		return c, errors.New("event_key must be a non-empty string")
 	}
-	c.eventKeyJSON = appendJSString(nil, rule.EventKey)
+	c.eventKeyJSON = appendJSONString(nil, rule.EventKey)
 	m := rule.Match
 	criteria := 0
 	if m.SpanName != nil {
@@ -361,7 +361,7 @@ func (s scalar) equals(v pcommon.Value) bool {
 	}
 }
 
-// numberJSON is a numeric attribute's JSON: an int's exact digits, a finite double as JavaScript writes it.
+// numberJSON is a numeric attribute's JSON: an int's exact digits, a finite double; false for NaN and infinities.
 func numberJSON(b []byte, v pcommon.Value) ([]byte, bool) {
 	switch v.Type() {
 	case pcommon.ValueTypeInt:
@@ -370,7 +370,7 @@ func numberJSON(b []byte, v pcommon.Value) ([]byte, bool) {
 		if math.IsInf(v.Double(), 0) || math.IsNaN(v.Double()) {
 			return b, false
 		}
-		return appendJSNumber(b, v.Double()), true
+		return appendJSON(b, v.Double()), true
 	}
 	return b, false
 }
@@ -386,7 +386,7 @@ func (r *compiledRule) appendProperties(b []byte, s ptrace.Span) []byte {
 		var text []byte
 		switch v.Type() {
 		case pcommon.ValueTypeStr:
-			text = appendJSString(nil, v.Str())
+			text = appendJSONString(nil, v.Str())
 		case pcommon.ValueTypeBool:
 			text = strconv.AppendBool(nil, v.Bool())
 		default:
@@ -400,7 +400,7 @@ func (r *compiledRule) appendProperties(b []byte, s ptrace.Span) []byte {
 		} else {
 			b = append(b, ',')
 		}
-		b = appendJSString(b, key)
+		b = appendJSONString(b, key)
 		b = append(b, ':')
 		b = append(b, text...)
 	}

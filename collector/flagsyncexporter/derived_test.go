@@ -65,12 +65,12 @@ func TestDerivedSpanWaitsForItsTracesEvaluationInALaterRequest(t *testing.T) {
 
 func TestDerivedChunksKeepTheirKeysOnReplay(t *testing.T) {
 	h := newHarness(t, "http://127.0.0.1:1", derivedConfig)
-	first, err := h.exp.convertTraces(context.Background(), serverSpanRequest(3, "u3"))
+	first, err := h.exp.conversion.convertTraces(context.Background(), serverSpanRequest(3, "u3"))
 	require.NoError(t, err)
 	// Another collector process (a restart): a fresh trace memory, the same request.
 	again := newHarness(t, "http://127.0.0.1:1", derivedConfig)
-	again.exp.derived.traces = newTraceContexts(time.Minute, 100)
-	second, err := again.exp.convertTraces(context.Background(), serverSpanRequest(3, "u3"))
+	again.exp.conversion.derived.traces = newTraceContexts(time.Minute, 100)
+	second, err := again.exp.conversion.convertTraces(context.Background(), serverSpanRequest(3, "u3"))
 	require.NoError(t, err)
 	assert.Equal(t, chunksOf([]xexporterhelper.Request{first}), chunksOf([]xexporterhelper.Request{second}))
 }

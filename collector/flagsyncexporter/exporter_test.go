@@ -170,7 +170,7 @@ type harness struct {
 
 // pushTraces runs a request through the exporter as exporterhelper does: convert, then push.
 func (h *harness) pushTraces(td ptrace.Traces) error {
-	req, err := h.exp.convertTraces(context.Background(), td)
+	req, err := h.exp.conversion.convertTraces(context.Background(), td)
 	if err != nil {
 		return err
 	}
@@ -178,7 +178,7 @@ func (h *harness) pushTraces(td ptrace.Traces) error {
 }
 
 func (h *harness) pushLogs(ld plog.Logs) error {
-	req, err := h.exp.convertLogs(context.Background(), ld)
+	req, err := h.exp.conversion.convertLogs(context.Background(), ld)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (h *harness) pushLogs(ld plog.Logs) error {
 }
 
 func (h *harness) push(req xexporterhelper.Request) error {
-	err := h.exp.push(context.Background(), req)
+	err := h.exp.delivery.push(context.Background(), req)
 	if err != nil {
 		h.last = req.(xexporterhelper.RequestErrorHandler).OnError(err)
 	}
@@ -295,7 +295,7 @@ func TestConfigurationProblemsKeepTheDataAndSayOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			fs := newFakeFlagSync(t)
 			h := newHarness(t, fs.URL, func(c *Config) { c.SDKKey = "wrong-key-0000"; c.ConfigErrorRetryDelay = 7 * time.Second })
-			h.exp.client.sdkKey = tt.key
+			h.exp.delivery.client.sdkKey = tt.key
 			for range 3 {
 				if tt.answer != nil {
 					fs.then(tt.answer)
@@ -354,7 +354,7 @@ func TestReplayAfterRestartSkipsWhatArrived(t *testing.T) {
 	require.Error(t, first.pushTraces(request("u1", "u2", "u3")))
 	// The process dies during the backoff; a new one gets the same storage and the original request.
 	second := newHarness(t, fs.URL, configure)
-	second.exp.progress = &storageProgress{client: first.storage, ttl: time.Hour, logger: zap.NewNop()}
+	second.exp.delivery.progress = &storageProgress{client: first.storage, ttl: time.Hour, logger: zap.NewNop()}
 	require.NoError(t, second.pushTraces(request("u1", "u2", "u3")))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))

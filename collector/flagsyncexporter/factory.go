@@ -55,7 +55,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return xexporterhelper.NewTracesRequest(ctx, set, exp.convertTraces, exp.push, helperOptions(c, exp)...)
+	return xexporterhelper.NewTracesRequest(ctx, set, exp.conversion.convertTraces, exp.delivery.push, helperOptions(c, exp)...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
@@ -64,7 +64,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return xexporterhelper.NewLogsRequest(ctx, set, exp.convertLogs, exp.push, helperOptions(c, exp)...)
+	return xexporterhelper.NewLogsRequest(ctx, set, exp.conversion.convertLogs, exp.delivery.push, helperOptions(c, exp)...)
 }
 
 func helperOptions(c *Config, exp *flagsyncExporter) []exporterhelper.Option {

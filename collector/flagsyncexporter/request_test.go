@@ -80,15 +80,15 @@ func TestRequestEncodingRoundTrip(t *testing.T) {
 // Chunks are made at conversion with max_batch_size and max_batch_bytes, keyed by their calls.
 func TestConversionChunksByRouteWithStableKeys(t *testing.T) {
 	h := newHarness(t, "http://127.0.0.1:1", func(c *Config) { c.MaxBatchSize = 2 })
-	first, err := h.exp.convertTraces(context.Background(), request("u1", "u2", "u3"))
+	first, err := h.exp.conversion.convertTraces(context.Background(), request("u1", "u2", "u3"))
 	require.NoError(t, err)
-	second, _ := h.exp.convertTraces(context.Background(), request("u1", "u2", "u3"))
+	second, _ := h.exp.conversion.convertTraces(context.Background(), request("u1", "u2", "u3"))
 	r := first.(*flagsyncRequest)
 	require.Len(t, r.chunks, 4)
 	assert.Equal(t, []route{routeImpressions, routeImpressions, routeEvents, routeEvents}, []route{r.chunks[0].route, r.chunks[1].route, r.chunks[2].route, r.chunks[3].route})
 	assert.Equal(t, chunksOf([]xexporterhelper.Request{first}), chunksOf([]xexporterhelper.Request{second}))
-	other, _ := h.exp.convertTraces(context.Background(), requestFromSpan(7, "u1", "u2", "u3"))
+	other, _ := h.exp.conversion.convertTraces(context.Background(), requestFromSpan(7, "u1", "u2", "u3"))
 	assert.NotEqual(t, r.chunks[0].key, other.(*flagsyncRequest).chunks[0].key, "the same items from other calls")
-	anonymous, _ := h.exp.convertTraces(context.Background(), requestFromSpan(0, "u1"))
+	anonymous, _ := h.exp.conversion.convertTraces(context.Background(), requestFromSpan(0, "u1"))
 	assert.Empty(t, anonymous.(*flagsyncRequest).chunks[0].key, "spans without ids: never recorded")
 }
