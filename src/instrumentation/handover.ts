@@ -21,8 +21,8 @@ import {
 } from '../conventions.js';
 
 export const OPEN = 0;
-export const PENDING = 1;
-export const TAKEN = 2;
+const PENDING = 1;
+const TAKEN = 2;
 export const RECEIPTED = 3;
 export const RETURNED = 4;
 export type ClaimState = typeof OPEN | typeof PENDING | typeof TAKEN | typeof RECEIPTED | typeof RETURNED;
@@ -90,7 +90,7 @@ interface Registry {
 
 const KEY = Symbol.for('flagsync-otel.handover');
 const SWEEP_EVERY_MILLIS = 1000;
-export const DEFAULT_RECEIPT_TIMEOUT_MILLIS = 30_000;
+const DEFAULT_RECEIPT_TIMEOUT_MILLIS = 30_000;
 
 const shared = globalThis as Record<PropertyKey, unknown>;
 shared[KEY] ??= {

@@ -54,7 +54,14 @@ export interface Collector {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export type CollectorOptions = { backendEndpoint: string; queueDir?: string } & (
+export type CollectorOptions = {
+  backendEndpoint: string;
+  queueDir?: string;
+  /** The OTLP/HTTP port (a restarted collector keeps its address); default a free one. */
+  otlpHttpPort?: number;
+  /** An edit a user would make to the file (the test asserts it applied). */
+  editConfig?: (yaml: string) => string;
+} & (
   | {
       /** collector-config.yaml: the flagsync exporter delivers to FlagSync. */ flagsyncEndpoint: string;
       sdkKey: string;
@@ -65,18 +72,21 @@ export type CollectorOptions = { backendEndpoint: string; queueDir?: string } & 
   | {
       /** collector-config.sidecar.yaml: otlp_http to the flagsync-otel service. */ serviceEndpoint: string;
       token?: string;
-      /** An edit a user would make to the file (the test asserts it applied). */
-      editConfig?: (yaml: string) => string;
     }
 );
 
 /** The repo's collector-config.yaml or collector-config.sidecar.yaml, unchanged; endpoints and the queue path come from env. */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
-  const [http, grpc, health, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [http, grpc, health, metrics] = [
+    options.otlpHttpPort ?? (await freePort()),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const queueDir = options.queueDir ?? mkdtempSync(join(tmpdir(), 'flagsync-queue-'));
   const sidecar = 'serviceEndpoint' in options;
   let config = join(ROOT, sidecar ? 'collector-config.sidecar.yaml' : 'collector-config.yaml');
-  if (sidecar && options.editConfig) {
+  if (options.editConfig) {
     const original = readFileSync(config, 'utf8');
     const edited = options.editConfig(original);
     if (edited === original) throw new Error('editConfig changed nothing');
