@@ -37,6 +37,8 @@ func TestLoadConfig(t *testing.T) {
 				assert.Equal(t, 1<<20, cfg.MaxBatchBytes)
 				assert.Empty(t, cfg.ProviderNames)
 				assert.Equal(t, 5*time.Minute, cfg.MaxRetryAfter)
+				assert.True(t, cfg.RetryConfig.Enabled)
+				assert.Equal(t, time.Duration(0), cfg.RetryConfig.MaxElapsedTime, "business data is never given up silently")
 				assert.True(t, cfg.QueueConfig.HasValue())
 				assert.False(t, cfg.QueueConfig.Get().Batch.HasValue(), "no batching in the queue by default: requests replayed after a restart are the ones sent")
 			},

@@ -35,10 +35,14 @@ func createDefaultConfig() component.Config {
 	clientConfig.Endpoint = defaultEndpoint
 	clientConfig.Timeout = 10 * time.Second
 	queue := exporterhelper.NewDefaultQueueConfig()
+	// Business data is never given up silently: retried until FlagSync takes it. Meanwhile the
+	// queue fills; what does not fit is refused and counted (otelcol_exporter_enqueue_failed_*).
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.MaxElapsedTime = 0
 	return &Config{
 		ClientConfig:           clientConfig,
 		QueueConfig:            configoptional.Some(queue),
-		RetryConfig:            configretry.NewDefaultBackOffConfig(),
+		RetryConfig:            retry,
 		MaxBatchSize:           500,
 		MaxBatchBytes:          1 << 20,
 		MaxRetryAfter:          5 * time.Minute,
