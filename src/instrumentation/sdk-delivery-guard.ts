@@ -24,6 +24,7 @@ import {
   type GuardStats,
 } from './claims.js';
 import { isUnsettled, whenSettled } from './handover.js';
+import { guardOtlpExporterBase } from './otlp-receipts.js';
 
 export type { GuardStats } from './claims.js';
 
@@ -116,11 +117,14 @@ export function guardFetch(): boolean {
 
 /**
  * Browser apps: guard the axios module your bundle gives @flagsync/js-sdk, and `fetch`. Until this
- * returns true, js-sdk calls are left to the SDK.
+ * returns true, js-sdk calls are left to the SDK. For `delivery: 'collector'`, also give the
+ * `@opentelemetry/otlp-exporter-base` module your bundle's OTLP exporters use: their answers are
+ * the receipts (a bundle has no module resolution to find it by).
  */
-export function installBrowserSdkDeliveryGuard(options: { axios: unknown }): boolean {
+export function installBrowserSdkDeliveryGuard(options: { axios: unknown; otlpExporterBase?: unknown }): boolean {
   const covered = guardAxios(options.axios) && guardFetch();
   if (covered) state.guarded.client = true;
+  if (options.otlpExporterBase !== undefined) guardOtlpExporterBase(options.otlpExporterBase);
   return covered;
 }
 

@@ -7,6 +7,7 @@ import { trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import * as otlpExporterBase from '@opentelemetry/otlp-exporter-base';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { StackContextManager, WebTracerProvider } from '@opentelemetry/sdk-trace-web';
@@ -52,7 +53,9 @@ window.runSession = async (mode) => {
       logs.setGlobalLoggerProvider(loggerProvider);
       providers.push(loggerProvider);
     }
-    if (!installBrowserSdkDeliveryGuard({ axios })) throw new Error('the delivery guard did not install');
+    // The page's OTLP goes to a collector-side FlagSync deliverer: its exporters' answers are the receipts.
+    if (!installBrowserSdkDeliveryGuard({ axios, otlpExporterBase }))
+      throw new Error('the delivery guard did not install');
   }
   const tracer = trace.getTracer('page');
   for (const core of USERS) {
@@ -62,13 +65,16 @@ window.runSession = async (mode) => {
       urls: { sdk: location.origin },
       sync: { type: 'off' },
     }).client();
-    const client = mode === 'native' ? raw : instrumentFlagSyncClient(raw);
+    const client = mode === 'native' ? raw : instrumentFlagSyncClient(raw, { delivery: 'collector' });
     await client.waitForReady();
     tracer.startActiveSpan(`render for ${core.key}`, (span) => {
       calls(client);
       span.end();
     });
-    client.kill(); // flushes what the SDK holds (fetch, keepalive)
+    // As on page hide: telemetry first (its export answers are the receipts), then the SDK's own
+    // flush (kill(): fetch, keepalive), which sends whatever has no receipt.
+    await Promise.all(providers.map((p) => p.forceFlush()));
+    client.kill();
   }
   await Promise.all(providers.map((p) => p.shutdown()));
   return mode;
