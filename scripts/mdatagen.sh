@@ -6,9 +6,7 @@
 # mdatagen is at hand).
 #
 # mdatagen: $MDATAGEN, else a binary cached under .cache/go-tools/, else
-# `go install go.opentelemetry.io/collector/cmd/mdatagen@<the manifest's release>`. Where the
-# module proxy does not serve cmd/mdatagen, build it from a checkout of
-# open-telemetry/opentelemetry-collector (cd cmd/mdatagen && go build -o <this repo>/.cache/go-tools/mdatagen .).
+# `go install go.opentelemetry.io/collector/cmd/mdatagen@<the manifest's release>`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 module="$root/collector/flagsyncexporter"
