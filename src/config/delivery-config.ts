@@ -4,7 +4,7 @@
  * throws later. Each option's documentation is in the schema.
  */
 import { diag } from '@opentelemetry/api';
-import { FlagSyncConfigError, optionsOf, resolveOptions } from './options.js';
+import { checkOptionNames, FlagSyncConfigError, optionsOf, resolveOptions } from './options.js';
 
 /**
  * Delivery to FlagSync. Each option's environment variable, default and bounds are in the README's
@@ -33,6 +33,18 @@ export interface ResolvedDeliveryConfig extends Required<Omit<FlagSyncDeliveryOp
 
 export { FlagSyncConfigError };
 
+/** What FlagSyncSpanExporter and FlagSyncLogRecordExporter take (FlagSyncExporterOptions). */
+const EXPORTER_OPTION_NAMES = [
+  ...optionsOf('delivery').map((o) => o.name),
+  ...optionsOf('derived').map((o) => o.name),
+  'derivedEvents',
+  'providerNames',
+  'meterProvider',
+  'transport',
+];
+/** What the service's options add (FlagSyncServiceOptions): it resolves its delivery through here too. */
+const SERVICE_ONLY_OPTION_NAMES = [...optionsOf('service').map((o) => o.name), 'consumer'];
+
 /**
  * Options, else the environment, else defaults (`defaults` overrides the schema's, as the
  * service's shorter flush interval does), each checked against the schema (options.ts).
@@ -42,6 +54,10 @@ export function resolveDeliveryConfig(
   env: NodeJS.ProcessEnv = process.env,
   defaults: Partial<Record<keyof FlagSyncDeliveryOptions, number>> = {},
 ): ResolvedDeliveryConfig {
+  checkOptionNames(options as Record<string, unknown>, EXPORTER_OPTION_NAMES, 'FlagSync exporter option', {
+    label: 'the sidecar service (flagsync-otel/service) also takes',
+    names: SERVICE_ONLY_OPTION_NAMES,
+  });
   const values = resolveOptions(optionsOf('delivery'), options as Record<string, unknown>, env, defaults);
   const config = values as unknown as ResolvedDeliveryConfig;
   if (config.maxBackoffMillis < config.initialBackoffMillis) {

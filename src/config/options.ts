@@ -426,3 +426,71 @@ function missing(spec: OptionSpec): FlagSyncConfigError {
 export function optionsOf(scope: OptionSpec['scope']): readonly OptionSpec[] {
   return OPTIONS.filter((o) => o.scope === scope);
 }
+
+/**
+ * The instrumentation's options outside the schema's `instrumentation` scope, with their accepted values where they
+ * are a closed set (the others are checked where they are used: privacy.ts, recorder.ts).
+ */
+const RECORDING_OPTIONS: Readonly<Record<string, readonly string[] | undefined>> = {
+  flagSignal: ['span', 'log'],
+  trackSignal: ['span', 'log'],
+  noRecordingSpan: ['log', 'sdk'],
+  contextAttributes: undefined,
+  hashContextKey: undefined,
+  omitFlagValues: undefined,
+  spanEventCountLimit: undefined,
+};
+
+/**
+ * Checks `FlagSyncInstrumentation`'s config or `instrumentFlagSyncClient`'s options: every name known (the schema's
+ * instrumentation options, the recording options, and `extraNames` of the caller), and the closed-set values.
+ * Throws a FlagSyncConfigError listing the valid names or values.
+ */
+export function checkInstrumentationOptions(
+  options: Readonly<Record<string, unknown>>,
+  owner: string,
+  extraNames: readonly string[] = [],
+): void {
+  const names = [...optionsOf('instrumentation').map((o) => o.name), ...Object.keys(RECORDING_OPTIONS), ...extraNames];
+  checkOptionNames(options, names, `${owner} option`);
+  for (const [name, values] of Object.entries(RECORDING_OPTIONS)) {
+    const value = options[name];
+    if (values === undefined || value === undefined || (typeof value === 'string' && values.includes(value))) continue;
+    throw new FlagSyncConfigError(
+      `${owner} option ${name} must be one of ${values.map((v) => `'${v}'`).join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+}
+
+/**
+ * A FlagSyncConfigError for the first name of `options` not in `names` (nor in `also.names`, accepted from another
+ * kind of caller and listed apart), naming the valid ones.
+ */
+export function checkOptionNames(
+  options: Readonly<Record<string, unknown>>,
+  names: readonly string[],
+  what: string,
+  also?: { label: string; names: readonly string[] },
+): void {
+  const accepted = [...names, ...(also?.names ?? [])];
+  for (const name of Object.keys(options)) {
+    if (accepted.includes(name)) continue;
+    const near = accepted.find((n) => editDistance(n.toLowerCase(), name.toLowerCase()) <= 2);
+    throw new FlagSyncConfigError(
+      `unknown ${what} ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}; valid: ${names.join(', ')}` +
+        (also ? `; ${also.label}: ${also.names.join(', ')}` : ''),
+    );
+  }
+}
+
+/** Levenshtein distance, for the "did you mean" of a misspelt option. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}

@@ -3,12 +3,15 @@
  * `registerInstrumentations({ instrumentations: [new FlagSyncInstrumentation()] })` every client
  * made by `FlagSyncFactory(...).client()` is instrumented, with no change to app code.
  */
+import { createRequire } from 'node:module';
+import { diag } from '@opentelemetry/api';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   isWrapped,
   type InstrumentationConfig,
 } from '@opentelemetry/instrumentation';
+import { checkInstrumentationOptions } from '../config/options.js';
 import type { FlagSyncInstrumentationOptions } from '../types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { installSdkDeliveryGuard } from './node-sdk-delivery-guard.js';
@@ -23,6 +26,46 @@ export interface FlagSyncInstrumentationConfig extends InstrumentationConfig, Fl
   guardSdkDelivery?: boolean;
 }
 
+/** The names InstrumentationConfig and this config add to the instrumentation options. */
+const CONFIG_NAMES = ['enabled', 'guardSdkDelivery'];
+
+function checkConfig(config: FlagSyncInstrumentationConfig): void {
+  checkInstrumentationOptions(config as Record<string, unknown>, 'FlagSyncInstrumentation', CONFIG_NAMES);
+}
+
+const SDK_MODULES = ['@flagsync/node-sdk', '@flagsync/js-sdk'];
+/** Checked at the first enable() only: after it, the delivery guard itself has loaded the SDKs. */
+let checkedLoadedBefore = false;
+
+/**
+ * A FlagSync SDK the app required before this instrumentation was first enabled: the FlagSyncFactory it got then is
+ * not patched, and its clients go unrecorded. Said once per SDK, through diag and, with no diag logger registered, on
+ * stderr (silenced by FLAGSYNC_QUIET=true). ES modules imported earlier cannot be seen from here.
+ */
+function warnIfLoadedBefore(): void {
+  if (checkedLoadedBefore) return;
+  checkedLoadedBefore = true;
+  let cache: Record<string, unknown>;
+  try {
+    cache = createRequire(import.meta.url).cache;
+  } catch {
+    return;
+  }
+  const files = Object.keys(cache);
+  for (const name of SDK_MODULES) {
+    if (!files.some((f) => f.includes(`/node_modules/${name}/`))) continue;
+    const message =
+      `${name} was loaded before FlagSyncInstrumentation was enabled: clients made from the FlagSyncFactory ` +
+      'imported then are not instrumented (their calls stay with the SDK). Start the OpenTelemetry setup first ' +
+      '(node --require ./telemetry.cjs app.js, or --import for ES modules), before anything imports the SDK';
+    diag.warn(`flagsync-otel: ${message}`);
+    const registered = (globalThis as Record<symbol, { diag?: unknown } | undefined>)[
+      Symbol.for('opentelemetry.js.api.1')
+    ]?.diag;
+    if (registered === undefined && process.env.FLAGSYNC_QUIET !== 'true') console.warn(`flagsync-otel: ${message}`);
+  }
+}
+
 type FactoryModule = { FlagSyncFactory: (config: unknown) => { client: () => object } };
 
 export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrumentationConfig> {
@@ -30,10 +73,17 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
   /** Factories return one client instance each; wrap it once. */
   private readonly _wrappedClients = new WeakMap<object, object>();
 
-  /** Throws on invalid options, naming the option and its valid values. */
+  /** Throws on invalid options (unknown names, bad values), listing the valid names or values. */
   constructor(config: FlagSyncInstrumentationConfig = {}) {
+    checkConfig(config);
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
     this._getInstrumenter();
+  }
+
+  /** Also checked here: `setConfig()` with a wrong option throws instead of taking it silently. */
+  override setConfig(config: FlagSyncInstrumentationConfig = {}): void {
+    checkConfig(config);
+    super.setConfig(config);
   }
 
   /** Counts of span events, log events and drops (for tests and self-monitoring). */
@@ -42,6 +92,7 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
   }
 
   override enable(): void {
+    warnIfLoadedBefore();
     super.enable();
     // Until the guard is in place, calls are left to the SDK (claims need a covered SDK).
     if (this.getConfig().guardSdkDelivery !== false) {
@@ -53,7 +104,7 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
   // copies of calls recorded before, and lets every other impression through.
 
   protected init() {
-    return ['@flagsync/node-sdk', '@flagsync/js-sdk'].map(
+    return SDK_MODULES.map(
       (name) =>
         new InstrumentationNodeModuleDefinition(
           name,

@@ -632,7 +632,8 @@ function checkCollectorConfig(file: string, name: string, delivery: Delivery | u
       missing.length === 2
         ? 'no pipeline exports to it'
         : missing[0] === 'logs'
-          ? 'no logs pipeline exports to it: calls recorded as log events (outside sampled spans) would not be delivered'
+          ? 'no logs pipeline exports to it: calls recorded as log events (outside sampled spans) would not ' +
+            'be delivered'
           : 'no traces pipeline exports to it: calls recorded as span events would not be delivered';
     add(
       'collector',
