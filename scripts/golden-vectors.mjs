@@ -583,6 +583,49 @@ const FILES = {
       ]),
     ],
     [
+      'OpenFeature reports a flag the provider does not have (error.type flag_not_found, or FLAG_NOT_FOUND): no ' +
+        'impression, as the FlagSync SDK sends none for a missing flag; other errors still count',
+      'traces',
+      traces([
+        [
+          'feature_flag.evaluation',
+          {
+            'feature_flag.key': 'missing',
+            'feature_flag.provider.name': 'FlagSync',
+            'feature_flag.context.id': 'of-user',
+            'feature_flag.result.value': 'default',
+            'feature_flag.result.reason': 'error',
+            'error.type': 'flag_not_found',
+          },
+          T, // explicit times: the cases after this one keep theirs
+        ],
+        [
+          'feature_flag.evaluation',
+          {
+            'feature_flag.key': 'missing-older-hooks',
+            'feature_flag.provider.name': 'FlagSync',
+            'feature_flag.context.id': 'of-user',
+            'feature_flag.result.value': false,
+            'error.type': 'FLAG_NOT_FOUND',
+          },
+          T + 1_000_000n,
+        ],
+        [
+          'feature_flag.evaluation',
+          {
+            'feature_flag.key': 'type-mismatch',
+            'feature_flag.provider.name': 'FlagSync',
+            'feature_flag.context.id': 'of-user',
+            'feature_flag.result.value': 'default',
+            'feature_flag.result.reason': 'error',
+            'error.type': 'type_mismatch',
+          },
+          T + 2_000_000n,
+        ],
+      ]),
+      { providerNames: ['FlagSync'] },
+    ],
+    [
       "another vendor's evaluations and unrelated events: ignored",
       'traces',
       traces([

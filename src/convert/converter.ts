@@ -5,6 +5,7 @@
  * and both are held to the golden vectors in testdata/golden/.
  */
 import {
+  ATTR_ERROR_TYPE,
   ATTR_FEATURE_FLAG_CONTEXT_ID,
   ATTR_FEATURE_FLAG_KEY,
   ATTR_FEATURE_FLAG_PROVIDER_NAME,
@@ -21,6 +22,7 @@ import {
   ATTR_FLAGSYNC_DELIVERY,
   ATTR_FLAGSYNC_SIZE,
   ATTR_FLAGSYNC_VALUE,
+  ERROR_FLAG_NOT_FOUND,
   EVENT_FLAGSYNC_TRACK,
   FLAG_EVALUATION_EVENT_NAMES,
   LEGACY_ATTR_FLAGSYNC_IMPRESSION,
@@ -212,6 +214,9 @@ function convertEvaluation(
   // This package's own events carry the size marker; other emitters' only count for named providers.
   const ours = provider === PROVIDER_NAME && a[ATTR_FLAGSYNC_SIZE] !== undefined;
   if (!ours && !providers.has(provider.toLowerCase())) return IGNORED;
+  // A flag the provider does not have (OpenFeature's `error.type`, `flag_not_found` or the older `FLAG_NOT_FOUND`): the
+  // FlagSync SDK sends no impression for a missing flag, so none is made from another emitter's report of one either.
+  if (!ours && isFlagNotFound(a[ATTR_ERROR_TYPE])) return IGNORED;
   if (!isIntact(a)) return DAMAGED;
   const by = deliveredBy(a, consumer);
   if (by === 'invalid') return reject(INVALID_DELIVERY);
@@ -242,6 +247,10 @@ function convertEvaluation(
     json,
     contextText: context.text,
   };
+}
+
+function isFlagNotFound(errorType: unknown): boolean {
+  return typeof errorType === 'string' && errorType.toLowerCase() === ERROR_FLAG_NOT_FOUND;
 }
 
 function evaluationValue(
