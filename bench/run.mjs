@@ -6,6 +6,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const only = process.argv.slice(2);
 const suites = [
   'instrumentation-overhead',
+  'handover-cost',
   'exporter-throughput',
   'processor-throughput',
   'collector-side',

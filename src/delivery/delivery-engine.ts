@@ -11,7 +11,7 @@ import { Lane, type EntryOutcome, type LaneBackoff, type LaneEntry, type LaneEve
 import { ThrottledLog } from './throttled-log.js';
 import { createHttpTransport, type Transport } from './transport.js';
 
-type Settle = (outcome: EntryOutcome, tag: string | undefined) => void;
+type Settle = (outcome: EntryOutcome, tag: string | undefined, ref?: unknown) => void;
 /** What the engine needs of an item: its route and its JSON (converted, or derived from a span). */
 type DeliverableOutcome = { kind: 'impression' | 'event'; json: string };
 
@@ -101,7 +101,7 @@ export class DeliveryEngine {
    * `returnable` item (its call can go back to the FlagSync SDK) is given up at once when FlagSync
    * refuses the settings (401/403/404), instead of waiting in the queue for them to be fixed.
    */
-  add(outcome: DeliverableOutcome, receipt?: Pick<LaneEntry, 'settle' | 'returnable' | 'cancelled'>): boolean {
+  add(outcome: DeliverableOutcome, receipt?: Pick<LaneEntry, 'settle' | 'returnable' | 'cancelled' | 'ref'>): boolean {
     const lane = outcome.kind === 'impression' ? this._impressions : this._events;
     return this._offer(lane, { json: outcome.json, bytes: Buffer.byteLength(outcome.json), ...receipt });
   }

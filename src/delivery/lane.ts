@@ -17,8 +17,8 @@ const MAX_TIMEOUT_FACTOR = 4;
 export interface LaneEntry {
   json: string;
   bytes: number;
-  /** Told once, when the entry is delivered or given up, with the entry's tag. */
-  settle?: (outcome: EntryOutcome, tag: string | undefined) => void;
+  /** Told once, when the entry is delivered or given up, with the entry's tag and ref. */
+  settle?: (outcome: EntryOutcome, tag: string | undefined, ref: unknown) => void;
   /** Caller's identity for the entry, passed back to settle (one settle function can serve many entries). */
   tag?: string;
   /**
@@ -27,7 +27,9 @@ export interface LaneEntry {
    */
   returnable?: boolean;
   /** True once its call was given back to its SDK meanwhile (the app ended): the entry is dropped unsent. */
-  cancelled?: () => boolean;
+  cancelled?: (ref: unknown) => boolean;
+  /** The caller's object for the entry (a handed-over call's claim), passed to settle and cancelled. */
+  ref?: unknown;
 }
 
 export interface LaneOptions {
@@ -211,7 +213,8 @@ export class Lane {
     this._head = 0;
     for (const entry of withdrawn) this._queuedBytes -= entry.bytes;
     this.stats.withdrawn += withdrawn.length;
-    for (const entry of withdrawn) entry.settle?.({ delivered: false, reason: 'handed back to the sender' }, entry.tag);
+    for (const entry of withdrawn)
+      entry.settle?.({ delivered: false, reason: 'handed back to the sender' }, entry.tag, entry.ref);
     this._events.onSpace();
     return withdrawn.length;
   }
@@ -229,7 +232,7 @@ export class Lane {
     this._head = 0;
     for (const entry of given) this._queuedBytes -= entry.bytes;
     this.stats.withdrawn += given.length;
-    for (const entry of given) entry.settle?.({ delivered: false, reason, status }, entry.tag);
+    for (const entry of given) entry.settle?.({ delivered: false, reason, status }, entry.tag, entry.ref);
     this._events.onSpace();
   }
 
@@ -244,7 +247,7 @@ export class Lane {
     this._queuedBytes = 0;
     this.stats.failed += remaining.length;
     this.stats.unanswered += unanswered;
-    for (const entry of remaining) entry.settle?.({ delivered: false, reason }, entry.tag);
+    for (const entry of remaining) entry.settle?.({ delivered: false, reason }, entry.tag, entry.ref);
     this._events.onSpace();
     return { lost: remaining.length, unanswered };
   }
@@ -303,7 +306,7 @@ export class Lane {
         // A batch halved after 413 stays small for the rest of the backlog, not re-probed per request.
         if (this.size === 0) this._batchLimit = this._options.maxBatchSize;
         this.stats.delivered += count;
-        for (const entry of entries) entry.settle?.(DELIVERED, entry.tag);
+        for (const entry of entries) entry.settle?.(DELIVERED, entry.tag, entry.ref);
         this._events.onDelivered(this._options.kind, count);
       } else if (result.kind === 'retryable') {
         const delay = result.configProblem
@@ -334,7 +337,7 @@ export class Lane {
         this._remove(count);
         this.stats.failed += count;
         for (const entry of entries)
-          entry.settle?.({ delivered: false, reason: result.message, status: result.status }, entry.tag);
+          entry.settle?.({ delivered: false, reason: result.message, status: result.status }, entry.tag, entry.ref);
         this._events.onFailure(this._options.kind, count, result.status, result.message);
       }
     }
@@ -345,7 +348,7 @@ export class Lane {
     let seen = 0;
     for (let i = this._head; i < this._queue.length && seen < this._batchLimit; ) {
       const entry = this._queue[i]!;
-      if (entry.cancelled?.()) {
+      if (entry.cancelled?.(entry.ref)) {
         this._queue.splice(i, 1);
         this._queuedBytes -= entry.bytes;
         this.stats.withdrawn++;

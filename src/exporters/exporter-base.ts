@@ -58,9 +58,14 @@ export function isHandedToExporter(attributes: Readonly<Record<string, unknown>>
 }
 
 /** FlagSync's answer for a handed-over call: the receipt, or the call goes back to the SDK. */
-function settleClaim(outcome: EntryOutcome, claim: Claim): void {
-  if (outcome.delivered) receipt(claim);
-  else giveBack([claim], outcome.status !== undefined ? 'refused' : 'shutdown');
+function settleClaim(outcome: EntryOutcome, _tag: string | undefined, claim: unknown): void {
+  if (outcome.delivered) receipt(claim as Claim);
+  else giveBack([claim as Claim], outcome.status !== undefined ? 'refused' : 'shutdown');
+}
+
+/** Given back to the SDK meanwhile (the app ended): the queued copy must not be sent. */
+function isSettled(claim: unknown): boolean {
+  return !isUnsettled(claim as Claim);
 }
 
 export abstract class FlagSyncExporterBase<Item> {
@@ -100,11 +105,7 @@ export abstract class FlagSyncExporterBase<Item> {
             this._elsewhere++;
             break;
           }
-          const receiptFor = {
-            settle: (answer: EntryOutcome) => settleClaim(answer, claim),
-            returnable: true,
-            cancelled: () => !isUnsettled(claim),
-          };
+          const receiptFor = { settle: settleClaim, cancelled: isSettled, ref: claim, returnable: true };
           if (!this._lease.engine.add(outcome, receiptFor)) giveBack([claim], 'queue-full');
           break;
         }

@@ -6,7 +6,7 @@
  */
 import type { ConversionOutcome } from '../convert/converter.js';
 import { convertSpans, type SpanEventLike, type SpanLike } from '../convert/sources.js';
-import { claimFor } from '../instrumentation/handover.js';
+import { claimFor, spanHolder } from '../instrumentation/handover.js';
 import { FlagSyncExporterBase, isHandedToExporter, type FlagSyncExporterOptions } from './exporter-base.js';
 
 export class FlagSyncSpanExporter extends FlagSyncExporterBase<SpanLike> {
@@ -17,7 +17,8 @@ export class FlagSyncSpanExporter extends FlagSyncExporterBase<SpanLike> {
   /** A span event's call is found by its span and its attributes object, as the span stores them. */
   private readonly _onEvent = (outcome: ConversionOutcome, span: SpanLike, event: SpanEventLike): void => {
     const attributes = event.attributes;
-    this._handle(outcome, attributes, isHandedToExporter(attributes) ? claimFor(span, attributes) : undefined);
+    const handed = isHandedToExporter(attributes) && span.spanContext;
+    this._handle(outcome, attributes, handed ? claimFor(spanHolder(span as never), attributes) : undefined);
   };
 
   protected _convert(spans: readonly SpanLike[]): void {

@@ -10,7 +10,7 @@
  * State lives on globalThis so the ESM and CommonJS builds of this package, loaded side by side,
  * share it. Browser-safe.
  */
-import { isUnsettled, OPEN, RECEIPTED, STATE, type Claim, type ClaimState } from './handover.js';
+import { initClaim, isUnsettled, OPEN, RECEIPTED, STATE, type Claim, type ClaimState } from './handover.js';
 
 export type { Claim } from './handover.js';
 
@@ -28,6 +28,7 @@ class OwnedContext implements Claim {
   constructor(original: object) {
     Object.assign(this, original);
     this[ORIGINAL] = original;
+    initClaim(this);
   }
 }
 
@@ -42,7 +43,9 @@ class ClientClaim implements Claim {
     readonly name: string,
     readonly from: number,
     public to: number,
-  ) {}
+  ) {
+    initClaim(this);
+  }
 }
 
 export interface GuardStats {

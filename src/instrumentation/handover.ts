@@ -8,8 +8,9 @@
  * A PENDING claim nobody takes within the receipt timeout, and every unsettled claim when the app
  * ends (`client.destroy()`), is RETURNED. Settled is final: no state delivers a call twice.
  *
- * Claims are found by their holder: the span that carries the event, or a log-based event's call
- * id. State lives on globalThis so the ESM and CommonJS builds, loaded side by side, share it.
+ * Claims are found by their holder: the span id of the span that carries the event (a string the
+ * span already has: no span is kept alive, and no identity hash is added to the SDK's object), or a
+ * log-based event's call id. State lives on globalThis so the ESM and CommonJS builds, loaded side by side, share it.
  * Browser-safe.
  */
 import {
@@ -68,6 +69,16 @@ export interface Claim {
   [WAITERS]?: (() => void)[];
 }
 
+/** Gives a new claim all of a claim's fields at once: objects of one shape stay fast on the call path. */
+export function initClaim(claim: Claim): void {
+  claim[STATE] = OPEN;
+  claim[PIPELINE] = undefined;
+  claim[HOLDER] = undefined;
+  claim[EVENT] = undefined;
+  claim[SINCE] = 0;
+  claim[WAITERS] = undefined;
+}
+
 export interface HandoverStats {
   /** Calls handed over to a pipeline (the SDK's copy held). */
   handedOver: number;
@@ -80,11 +91,16 @@ export interface HandoverStats {
 }
 
 interface Registry {
-  holders: Map<unknown, Claim[]>;
+  /** PENDING claims by holder, until taken or settled: most spans hold one call, kept without an array. */
+  holders: Map<unknown, Claim | Claim[]>;
+  /** Claims a consumer took and has not settled yet. */
+  taken: Set<Claim>;
   stats: HandoverStats;
   receiptTimeoutMillis: number;
   sweep: ReturnType<typeof setInterval> | undefined;
   idle: (() => void)[];
+  /** Date.now() at the last sweep tick, or 0 while no sweep runs. */
+  clock: number;
   onReturn: ((reason: ReturnReason, count: number) => void) | undefined;
 }
 
@@ -95,10 +111,12 @@ const DEFAULT_RECEIPT_TIMEOUT_MILLIS = 30_000;
 const shared = globalThis as Record<PropertyKey, unknown>;
 shared[KEY] ??= {
   holders: new Map(),
+  taken: new Set(),
   stats: newStats(),
   receiptTimeoutMillis: DEFAULT_RECEIPT_TIMEOUT_MILLIS,
   sweep: undefined,
   idle: [],
+  clock: 0,
   onReturn: undefined,
 } satisfies Registry;
 const registry = shared[KEY] as Registry;
@@ -140,10 +158,13 @@ export function handOver(
   claim[PIPELINE] = pipeline;
   claim[HOLDER] = holder;
   claim[EVENT] = event;
-  claim[SINCE] = Date.now();
-  const claims = registry.holders.get(holder);
-  if (claims) claims.push(claim);
-  else registry.holders.set(holder, [claim]);
+  // The sweep's clock (a second's resolution is what a 30 s timeout needs): no Date.now() per call.
+  if (registry.clock === 0) registry.clock = Date.now();
+  claim[SINCE] = registry.clock;
+  const held = registry.holders.get(holder);
+  if (held === undefined) registry.holders.set(holder, claim);
+  else if (Array.isArray(held)) held.push(claim);
+  else registry.holders.set(holder, [held, claim]);
   registry.stats.handedOver++;
   registry.stats.pending++;
   if (!registry.sweep) {
@@ -154,22 +175,28 @@ export function handOver(
 
 /** The claims handed over with this holder (a span, a log call id), if any. */
 export function claimsOf(holder: unknown): readonly Claim[] | undefined {
-  return registry.holders.get(holder);
+  const held = registry.holders.get(holder);
+  return held === undefined || Array.isArray(held) ? held : [held];
 }
 
 export function pipelineOf(claim: Claim): Pipeline | undefined {
   return claim[PIPELINE];
 }
 
+/** The holder of a span's calls: its span id. */
+export function spanHolder(span: { spanContext(): { spanId: string } }): string {
+  return span.spanContext().spanId;
+}
+
 /**
- * The handed-over call an event records: by its span and its stored attributes, or (a log-based
- * event, `holder` its call id) the call id's only claim.
+ * The handed-over call an event records: by its span's holder and its stored attributes, or (a
+ * log-based event, `holder` its call id) the call id's only claim.
  */
 export function claimFor(holder: unknown, attributes: unknown): Claim | undefined {
-  const claims = registry.holders.get(holder);
-  if (!claims) return undefined;
-  if (typeof holder === 'string') return claims[0];
-  for (const claim of claims) if (claim[EVENT] === attributes) return claim;
+  const held = registry.holders.get(holder);
+  if (held === undefined) return undefined;
+  if (!Array.isArray(held)) return held[EVENT] === attributes || held[EVENT] === undefined ? held : undefined;
+  for (const claim of held) if (claim[EVENT] === attributes) return claim;
   return undefined;
 }
 
@@ -178,11 +205,30 @@ export function eventOf(claim: Claim): Record<string, unknown> | undefined {
   return claim[EVENT];
 }
 
-/** A consumer takes a PENDING claim: it is its to settle, and no longer subject to the receipt timeout. */
+/**
+ * A consumer takes a PENDING claim: it is its to settle, and no longer subject to the receipt
+ * timeout. Once nothing of its holder is left to take, the registry lets go of the holder (the
+ * span), so a span is not kept alive past its export.
+ */
 export function take(claim: Claim): boolean {
   if (claim[STATE] !== PENDING) return false;
   claim[STATE] = TAKEN;
+  registry.taken.add(claim);
+  forgetHolderWhenDone(claim[HOLDER]);
+  // The SDK's queue holds the claim (node-sdk: the context copy) until it sends: keep no span or
+  // event alive. A taken call's event is in its consumer's hands: nothing is left to rewrite.
+  claim[HOLDER] = undefined;
+  claim[EVENT] = undefined;
   return true;
+}
+
+function forgetHolderWhenDone(holder: unknown): void {
+  const held = registry.holders.get(holder);
+  if (held === undefined) return;
+  if (Array.isArray(held)) {
+    for (const c of held) if (c[STATE] === PENDING) return;
+  } else if (held[STATE] === PENDING) return;
+  registry.holders.delete(holder);
 }
 
 export function receipt(claim: Claim): void {
@@ -229,16 +275,18 @@ export function allSettled(deadline: number): Promise<void> {
 
 /** Every unsettled call goes back to the SDK (the app is ending). */
 export function giveBackAll(reason: ReturnReason): void {
-  const claims: Claim[] = [];
-  for (const list of registry.holders.values()) for (const claim of list) if (isUnsettled(claim)) claims.push(claim);
+  const claims: Claim[] = [...registry.taken];
+  for (const held of registry.holders.values())
+    for (const claim of Array.isArray(held) ? held : [held]) if (isUnsettled(claim)) claims.push(claim);
   giveBack(claims, reason);
 }
 
 /**
- * The event of a call returned to the SDK, about to be exported anyway (its span ended later):
- * rewritten to say the SDK delivers it, so no consumer delivers it again. The size marker follows.
+ * The event of a call returned to the SDK, which may still be exported (its span ends later, or
+ * another exporter has it): rewritten to say the SDK delivers it, so no consumer delivers it
+ * again. The size marker follows.
  */
-export function markSdkDelivered(claim: Claim): void {
+function markSdkDelivered(claim: Claim): void {
   const attributes = claim[EVENT];
   const was = attributes?.[ATTR_FLAGSYNC_DELIVERY];
   if (!attributes || typeof was !== 'string' || was === DELIVERY_SDK) return;
@@ -250,10 +298,12 @@ export function markSdkDelivered(claim: Claim): void {
 function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   if (!isUnsettled(claim)) return false;
   claim[STATE] = to;
+  registry.taken.delete(claim);
+  if (to === RETURNED) markSdkDelivered(claim);
   registry.stats.pending--;
-  const holder = claim[HOLDER];
-  const claims = registry.holders.get(holder);
-  if (claims?.every((c) => !isUnsettled(c))) registry.holders.delete(holder);
+  forgetHolderWhenDone(claim[HOLDER]);
+  claim[HOLDER] = undefined;
+  claim[EVENT] = undefined;
   const waiters = claim[WAITERS];
   if (waiters) {
     claim[WAITERS] = undefined;
@@ -261,9 +311,10 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   }
   if (registry.stats.pending === 0) {
     for (const done of registry.idle.slice()) done();
-    if (registry.sweep && registry.holders.size === 0) {
+    if (registry.sweep && registry.holders.size === 0 && registry.taken.size === 0) {
       clearInterval(registry.sweep);
       registry.sweep = undefined;
+      registry.clock = 0;
     }
   }
   return true;
@@ -271,9 +322,11 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
 
 /** PENDING claims older than the receipt timeout go back to the SDK. Holders are in hand-over order. */
 function sweep(): void {
-  const cutoff = Date.now() - registry.receiptTimeoutMillis;
+  registry.clock = Date.now();
+  const cutoff = registry.clock - registry.receiptTimeoutMillis;
   const expired: Claim[] = [];
-  for (const [holder, claims] of registry.holders) {
+  for (const held of registry.holders.values()) {
+    const claims = Array.isArray(held) ? held : [held];
     let young = false;
     for (const claim of claims) {
       if (claim[STATE] !== PENDING) continue;
@@ -281,7 +334,6 @@ function sweep(): void {
       else young = true;
     }
     if (young && claims[0]![SINCE]! > cutoff) break;
-    if (claims.every((c) => !isUnsettled(c))) registry.holders.delete(holder);
   }
   giveBack(expired, 'no-receipt');
 }
@@ -289,9 +341,11 @@ function sweep(): void {
 /** Forget every claim (tests). */
 export function resetHandover(): void {
   registry.holders.clear();
+  registry.taken.clear();
   registry.stats = newStats();
   if (registry.sweep) clearInterval(registry.sweep);
   registry.sweep = undefined;
+  registry.clock = 0;
   for (const done of registry.idle.slice()) done();
   registry.receiptTimeoutMillis = DEFAULT_RECEIPT_TIMEOUT_MILLIS;
 }

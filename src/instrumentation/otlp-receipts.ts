@@ -6,22 +6,12 @@
  * the exporter's own retries or timeout. Patching that one method of each copy the app loads gives
  * the receipt for exporters configured in code and through NodeSDK's `OTEL_*_EXPORTER` alike.
  *
- * A call returned to the SDK whose span is exported later is rewritten to `flagsync.delivery: sdk`
- * before the exporter serialises the batch, so the collector does not deliver it again.
+ * A call returned to the SDK before its span was exported has already been rewritten to
+ * `flagsync.delivery: sdk` (handover.ts), so the collector does not deliver it again.
  * Browser-safe (node-sdk-delivery-guard.ts finds the module copies in Node).
  */
 import { ATTR_FLAGSYNC_CALL_ID, DELIVERY_COLLECTOR } from '../conventions.js';
-import {
-  claimsOf,
-  giveBack,
-  markSdkDelivered,
-  pipelineOf,
-  receipt,
-  RETURNED,
-  STATE,
-  take,
-  type Claim,
-} from './handover.js';
+import { claimsOf, giveBack, pipelineOf, receipt, spanHolder, take, type Claim } from './handover.js';
 
 const ORIGINAL = Symbol.for('flagsync-otel.otlp-receipts.original');
 const PATCHED = Symbol.for('flagsync-otel.otlp-receipts.patched');
@@ -84,16 +74,17 @@ function takeCollectorCalls(items: unknown[]): Claim[] | undefined {
       if (take(claim)) {
         taken ??= [];
         taken.push(claim);
-      } else if (claim[STATE] === RETURNED) markSdkDelivered(claim);
+      }
     }
   }
   return taken;
 }
 
-/** A span is its own holder; a log-based event's is its call id (the record object is the SDK's own). */
+/** A span's holder is its span id; a log-based event's is its call id (the record object is the SDK's own). */
 function holderOf(item: unknown): unknown {
   if (typeof item !== 'object' || item === null) return undefined;
-  if (Array.isArray((item as { events?: unknown }).events)) return item;
+  const span = item as { events?: unknown; spanContext?: () => { spanId: string } };
+  if (Array.isArray(span.events)) return typeof span.spanContext === 'function' ? spanHolder(span as never) : undefined;
   const body = (item as { body?: unknown }).body;
   return typeof body === 'object' && body !== null
     ? (body as Record<string, unknown>)[ATTR_FLAGSYNC_CALL_ID]

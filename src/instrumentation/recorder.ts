@@ -28,7 +28,7 @@ import {
 import { payloadSize } from '../convert/payload-size.js';
 import type { EventSignal, FlagSyncInstrumentationOptions, NoRecordingSpanBehavior } from '../types.js';
 import type { EventAttributes } from './attributes.js';
-import { claimsOf, eventOf, giveBack, handOver, type Claim, type Pipeline } from './handover.js';
+import { claimsOf, eventOf, giveBack, handOver, spanHolder, type Claim, type Pipeline } from './handover.js';
 import { currentLogger, type LoggerLike } from './logs-api.js';
 
 const DEFAULT_SPAN_EVENT_COUNT_LIMIT = 128;
@@ -175,7 +175,7 @@ export class EventRecorder {
     this.stats.spanEvents++;
     if (!events) {
       // Not the SDK's span: nothing to check against.
-      if (claim && pipeline) handOver(claim, pipeline, span, undefined);
+      if (claim && pipeline) handOver(claim, pipeline, spanHolder(span), undefined);
       return undefined;
     }
     const added = events.length === length + 1 || (events.length === length && length > 0 && events[0] !== first);
@@ -186,7 +186,7 @@ export class EventRecorder {
     const storedAttributes = stored.attributes ?? {};
     if (storedAttributes[ATTR_FLAGSYNC_SIZE] !== size || payloadSize(storedAttributes) !== size)
       return 'attribute-limits';
-    if (claim && pipeline) handOver(claim, pipeline, span, storedAttributes);
+    if (claim && pipeline) handOver(claim, pipeline, spanHolder(span), storedAttributes);
     return undefined;
   }
 
@@ -202,8 +202,8 @@ export class EventRecorder {
   }
 }
 
-function returnEvicted(span: object, event: StoredEvent): void {
-  const claims = claimsOf(span);
+function returnEvicted(span: Span, event: StoredEvent): void {
+  const claims = claimsOf(spanHolder(span));
   const claim = claims?.find((c) => eventOf(c) === event.attributes);
   if (claim) giveBack([claim], 'span-event-limit');
 }

@@ -44,11 +44,13 @@ import {
   setReceiptTimeout,
   type HandoverStats,
   type Pipeline,
+  type ReturnReason,
 } from './handover.js';
 import { currentLoggerProvider } from './logs-api.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
 import { EventRecorder, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
 import { guardRequestsDone } from './sdk-delivery-guard.js';
+import { ThrottledLog } from '../delivery/throttled-log.js';
 
 const CONTROL = 'control';
 const WRAPPED = Symbol.for('flagsync-otel.wrapped-client');
@@ -141,15 +143,27 @@ function resolveSettings(options: FlagSyncInstrumentationOptions, isEnabled: () 
 }
 
 const logger = diag.createComponentLogger({ namespace: 'flagsync-otel/instrumentation' });
-const reportedReturns = new Set<string>();
+const returns = new ThrottledLog(logger);
 onReturn((reason, count) => {
-  if (reportedReturns.has(reason)) return;
-  reportedReturns.add(reason);
-  logger.warn(
-    `${count} FlagSync call(s) went back to the FlagSync SDK's own delivery (${reason}); the SDK delivers them. ` +
-      'Further ones are counted in getInstrumentationStats(client).handover.returned',
+  // At the app's end the SDK taking back what is undecided is the plan, not a problem.
+  if (reason === 'shutdown') return;
+  returns.log(
+    'warn',
+    reason,
+    `${count} FlagSync call(s) went back to the FlagSync SDK's own delivery (${RETURN_CAUSES[reason]}); the SDK ` +
+      'delivers them. Counted in getInstrumentationStats(client).handover.returned',
   );
 });
+
+const RETURN_CAUSES: Record<ReturnReason, string> = {
+  'no-receipt':
+    'no exporter took them within the receipt timeout: is the FlagSync (or OTLP) exporter on their provider?',
+  'export-failed': "the app's OTLP export to the collector failed",
+  refused: "FlagSync refused them, or the exporter's key or URL",
+  'queue-full': "the FlagSync exporter's queue was full",
+  shutdown: 'the app ended before a receipt',
+  'span-event-limit': "the span's event limit evicted their events",
+};
 
 /** The two SDK shapes, seen through what the one flag() and track() need of them. */
 interface Shape {

@@ -224,10 +224,18 @@ export const demoCommand: Command = {
       `recorded as span events: ${stats.spanEvents}, as log events (no recording span): ${stats.logEvents}; left to ` +
         `the SDK's own delivery: ${leftToSdk.join(', ') || 'none'}`,
     );
+    const { handedOver, receipted, returned } = stats.handover;
+    const back = Object.entries(returned)
+      .filter(([, n]) => n > 0)
+      .map(([reason, n]) => `${reason} ${n}`);
+    say(
+      `handed to the exporters: ${handedOver}, receipted by FlagSync's answer: ${receipted}, returned to the ` +
+        `SDK: ${back.join(', ') || 'none'}`,
+    );
     const senders = [...new Set(standIn.batches.map((b) => `${b.sdkContext.sdkName}@${b.sdkContext.sdkVersion}`))];
     say(
       `senders seen by FlagSync: ${senders.join(', ')}; ` +
-        `SDK impressions held back: ${sdkDeliveryGuardStats().filteredItems}; ` +
+        `SDK copies held back: ${sdkDeliveryGuardStats().filteredItems}; ` +
         `rejected requests: ${standIn.rejections.length}`,
     );
     await standIn.close();

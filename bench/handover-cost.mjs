@@ -1,0 +1,133 @@
+// What receipts cost on the flag() hot path: this build and the build before receipts (BENCH_BEFORE_REV,
+// built once into .cache/bench-before/) measured side by side in one process, alternating rounds, each
+// as the added cost over an uninstrumented flag() in a span, against the floor of one bare span.addEvent
+// with the same attributes. Both builds hand calls over the way they do: before, a claim on the recorded
+// call; now, a claim handed to the in-process exporters (`delivery: 'exporter'`) and registered for its
+// receipt, and the default with no FlagSync exporter running (`auto` → `sdk`, nothing handed over).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { FlagSyncFactory } from '@flagsync/node-sdk';
+import { getInstrumentationStats, instrumentFlagSyncClient } from 'flagsync-otel';
+import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
+import { startStandIn } from 'flagsync-otel/testing';
+import { measure, writeResult } from './lib.mjs';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+// The last commit before receipts (flagsync.delivery, the handover registry).
+const BEFORE_REV = process.env.BENCH_BEFORE_REV ?? '9750719';
+
+/** The earlier build's dist/, built from git history with this checkout's node_modules. */
+function beforeDist() {
+  const dir = `${ROOT}.cache/bench-before/${BEFORE_REV}`;
+  if (!existsSync(`${dir}/dist/index.js`)) {
+    mkdirSync(`${ROOT}.cache/bench-before`, { recursive: true });
+    if (!existsSync(dir)) execFileSync('git', ['worktree', 'add', '--detach', '-f', dir, BEFORE_REV], { cwd: ROOT });
+    if (!existsSync(`${dir}/node_modules`)) symlinkSync(`${ROOT}node_modules`, `${dir}/node_modules`);
+    execFileSync(`${ROOT}node_modules/.bin/tsup`, [], { cwd: dir, stdio: 'ignore' });
+  }
+  return `${dir}/dist`;
+}
+const before = await import(pathToFileURL(`${beforeDist()}/index.js`).href);
+const beforeGuard = await import(pathToFileURL(`${beforeDist()}/instrumentation.js`).href);
+
+// The exporters' side (convert, queue, receipt) runs in the app's background, not in flag(): here,
+// as in instrumentation-overhead.mjs, the processor drops the spans, so what is measured is the call.
+// `delivery: 'exporter'` still hands every call over and registers it for its receipt; with no exporter
+// to take them, the shortest receipt timeout gives them back within about a second, as an exporter
+// would have taken them (the registry stays the size it has in an app).
+const exporter = { export: (_s, cb) => cb({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
+context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+trace.setGlobalTracerProvider(
+  new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 1 << 16 })] }),
+);
+const tracer = trace.getTracer('bench');
+
+const standIn = await startStandIn();
+await installSdkDeliveryGuard();
+await beforeGuard.installSdkDeliveryGuard();
+// The SDK never flushes during the run (see instrumentation-overhead.mjs).
+const noFlush = { maxQueueSize: 1e9, pushRate: 2_000_000 };
+const raw = FlagSyncFactory({
+  sdkKey: 'standin-sdk-key',
+  urls: { sdk: standIn.url },
+  sync: { type: 'off' },
+  tracking: { impressions: noFlush, events: noFlush },
+}).client();
+await raw.waitForReady();
+const beforeClient = before.instrumentFlagSyncClient(raw);
+const handedOver = instrumentFlagSyncClient(raw, { delivery: 'exporter', receiptTimeoutMillis: 100 });
+const sdkDefault = instrumentFlagSyncClient(raw, { delivery: 'sdk' });
+
+const user = { key: 'user-123', attributes: { plan: 'pro', country: 'NO' } };
+const inSpan = (fn) => () => {
+  const span = tracer.startSpan('request');
+  context.with(trace.setSpan(context.active(), span), fn);
+  span.end();
+};
+const floorAttributes = () => ({
+  'flagsync.size': 0,
+  'flagsync.delivery': 'exporter',
+  'feature_flag.key': 'register-button-copy',
+  'feature_flag.provider.name': 'FlagSync',
+  'feature_flag.context.id': user.key,
+  'feature_flag.result.reason': 'unknown',
+  'flagsync.value': JSON.stringify('Join Now'),
+  'feature_flag.result.value': 'Join Now',
+  'flagsync.context': JSON.stringify(user),
+});
+const flag = (c) => c.flag(user, 'register-button-copy', 'Register');
+// The wrapper alone, on a stub client that does no SDK work and retains nothing: the real SDK above
+// keeps every queued item (it never flushes here), which inflates what per-call objects cost.
+const stub = {
+  flag: (_c, _k, d) => (d === undefined ? 'Join Now' : d === 'Register' ? 'Join Now' : d),
+  track: () => undefined,
+};
+const stubBefore = before.instrumentFlagSyncClient(stub);
+const stubHandedOver = instrumentFlagSyncClient(stub, { delivery: 'exporter', receiptTimeoutMillis: 100 });
+const stubSdk = instrumentFlagSyncClient(stub, { delivery: 'sdk' });
+
+const cases = [
+  { name: 'uninstrumented, in span', fn: inSpan(() => flag(raw)) },
+  {
+    name: 'floor (bare addEvent), in span',
+    fn: inSpan(() => {
+      flag(raw);
+      trace.getActiveSpan().addEvent('feature_flag.evaluation', floorAttributes(), Date.now());
+    }),
+  },
+  { name: `before (${BEFORE_REV}): span event, claimed`, fn: inSpan(() => flag(beforeClient)) },
+  { name: 'now: span event, handed to the exporters', fn: inSpan(() => flag(handedOver)) },
+  { name: 'now: span event, delivery sdk (nothing handed over)', fn: inSpan(() => flag(sdkDefault)) },
+  { name: 'stub: uninstrumented, in span', fn: inSpan(() => flag(stub)) },
+  { name: `stub: before (${BEFORE_REV}), span event, claimed`, fn: inSpan(() => flag(stubBefore)) },
+  { name: 'stub: now, span event, handed to the exporters', fn: inSpan(() => flag(stubHandedOver)) },
+  { name: 'stub: now, span event, delivery sdk', fn: inSpan(() => flag(stubSdk)) },
+];
+const results = await measure(cases, { rounds: Number(process.env.BENCH_ROUNDS ?? 9), inner: 50, iterations: 600 });
+await standIn.close();
+const handover = getInstrumentationStats(stubHandedOver).handover;
+
+const added = (name) => +(results[name].median - results['uninstrumented, in span'].median).toFixed(1);
+const floor = added('floor (bare addEvent), in span');
+const summary = {
+  'floor: bare addEvent with the same attributes': floor,
+  [`before (${BEFORE_REV}): added over the floor`]: +(added(cases[2].name) - floor).toFixed(1),
+  'now, handed to the exporters: added over the floor': +(added(cases[3].name) - floor).toFixed(1),
+  'now, delivery sdk (nothing handed over): added over the floor': +(added(cases[4].name) - floor).toFixed(1),
+};
+const overStub = (name) => +(results[name].median - results['stub: uninstrumented, in span'].median).toFixed(1);
+const wrapper = {
+  [`before (${BEFORE_REV})`]: overStub(cases[6].name),
+  'now, handed to the exporters': overStub(cases[7].name),
+  'now, delivery sdk': overStub(cases[8].name),
+};
+console.table(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.median])));
+console.table(summary);
+console.table(wrapper);
+console.table(handover);
+writeResult('handover-cost', { beforeRev: BEFORE_REV, results, summary, wrapper, handover });
+process.exit(0);
