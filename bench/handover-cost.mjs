@@ -12,6 +12,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { FlagSyncFactory } from '@flagsync/node-sdk';
 import { getInstrumentationStats, instrumentFlagSyncClient } from 'flagsync-otel';
+import { FlagSyncSpanExporter } from 'flagsync-otel/exporters';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { startStandIn } from 'flagsync-otel/testing';
 import { measure, writeResult } from './lib.mjs';
@@ -34,12 +35,11 @@ function beforeDist() {
 const before = await import(pathToFileURL(`${beforeDist()}/index.js`).href);
 const beforeGuard = await import(pathToFileURL(`${beforeDist()}/instrumentation.js`).href);
 
-// The exporters' side (convert, queue, receipt) runs in the app's background, not in flag(): here,
-// as in instrumentation-overhead.mjs, the processor drops the spans, so what is measured is the call.
-// `delivery: 'exporter'` still hands every call over and registers it for its receipt; with no exporter
-// to take them, the shortest receipt timeout gives them back within about a second, as an exporter
-// would have taken them (the registry stays the size it has in an app).
-const exporter = { export: (_s, cb) => cb({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
+// The spans go to this build's FlagSyncSpanExporter, whose FlagSync answers every batch with 200 at
+// once: handed-over calls get their receipts as in an app (the registry stays the size it has there),
+// and both builds' spans cost the same to export.
+const accepted = { post: async () => ({ kind: 'success', status: 200 }), close: async () => {} };
+const exporter = new FlagSyncSpanExporter({ sdkKey: 'bench', transport: accepted });
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 trace.setGlobalTracerProvider(
   new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 1 << 16 })] }),
@@ -59,7 +59,7 @@ const raw = FlagSyncFactory({
 }).client();
 await raw.waitForReady();
 const beforeClient = before.instrumentFlagSyncClient(raw);
-const handedOver = instrumentFlagSyncClient(raw, { delivery: 'exporter', receiptTimeoutMillis: 100 });
+const handedOver = instrumentFlagSyncClient(raw, { delivery: 'exporter' });
 const sdkDefault = instrumentFlagSyncClient(raw, { delivery: 'sdk' });
 
 const user = { key: 'user-123', attributes: { plan: 'pro', country: 'NO' } };
@@ -87,7 +87,7 @@ const stub = {
   track: () => undefined,
 };
 const stubBefore = before.instrumentFlagSyncClient(stub);
-const stubHandedOver = instrumentFlagSyncClient(stub, { delivery: 'exporter', receiptTimeoutMillis: 100 });
+const stubHandedOver = instrumentFlagSyncClient(stub, { delivery: 'exporter' });
 const stubSdk = instrumentFlagSyncClient(stub, { delivery: 'sdk' });
 
 const cases = [
@@ -109,6 +109,7 @@ const cases = [
 ];
 const results = await measure(cases, { rounds: Number(process.env.BENCH_ROUNDS ?? 9), inner: 50, iterations: 600 });
 await standIn.close();
+await exporter.forceFlush();
 const handover = getInstrumentationStats(stubHandedOver).handover;
 
 const added = (name) => +(results[name].median - results['uninstrumented, in span'].median).toFixed(1);
