@@ -15,7 +15,7 @@ if [ "${1:-}" = "--check" ]; then
   fi
   exit 0
 fi
+rm -rf "$dst"
 mkdir -p "$dst"
-rm -f "$dst"/*.json
-cp "$src"/*.json "$dst"/
+cp -r "$src"/. "$dst"/
 echo "sync-golden: copied $(ls "$src"/*.json | wc -l) files into collector/flagsyncexporter/testdata/golden" >&2

@@ -5,6 +5,7 @@
  * sidecar service and the collector's flagsync exporter (Go, snake_case keys); the golden vectors
  * in testdata/golden/derived.json hold the two implementations together.
  */
+import { RE2JS } from 're2js';
 import { FlagSyncConfigError } from '../config/delivery-config.js';
 
 export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
@@ -235,16 +236,29 @@ function sameScalar(value: unknown, expected: Scalar): boolean {
   return value === expected;
 }
 
-function regex(source: unknown, at: string, fail: Fail): RegExp {
+/** A compiled rule pattern: RE2 semantics, matched in linear time, the same verdicts as Go's regexp. */
+interface Pattern {
+  test(value: string): boolean;
+}
+
+/** Compile a rule pattern, or throw a FlagSyncConfigError naming it (exported for the golden test). */
+export function compilePattern(source: string, at: string): Pattern {
+  return regex(source, at, (message) => {
+    throw new FlagSyncConfigError(message);
+  });
+}
+
+function regex(source: unknown, at: string, fail: Fail): Pattern {
   if (typeof source !== 'string' || source === '') return fail(`${at} must be a non-empty regular expression`);
+  let compiled: RE2JS;
   try {
-    // `u`: code points, as RE2 reads them. Patterns beyond RE2 (lookaround, backreferences) would
-    // compile here but not in the collector's Go component: refused in both.
-    if (/\(\?[=!<]|\\[1-9]/.test(source)) throw new Error('lookaround and backreferences are not RE2');
-    return new RegExp(source, 'u');
+    // RE2JS, the JavaScript port of RE2: what Go's regexp (the collector's component) accepts and
+    // how it matches, with no backtracking (a rule like `(a+)+$` cannot stall the app's event loop).
+    compiled = RE2JS.compile(source);
   } catch (error) {
-    return fail(`${at} is not a valid RE2-compatible regular expression: ${(error as Error).message}`);
+    return fail(`${at} is not a valid RE2 regular expression: ${(error as Error).message}`);
   }
+  return { test: (value) => compiled.matcher(value).find() };
 }
 
 /** A finite number's JSON text, as the SDKs send numbers. */

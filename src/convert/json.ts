@@ -10,8 +10,33 @@ export function toJsonText(value: unknown): string | undefined {
   }
 }
 
-/** Parse JSON text; undefined when the text is not valid JSON. */
+/**
+ * The deepest nesting of arrays and objects either side takes (Go's encoding/json refuses deeper
+ * text; JSON.parse would take it): one limit, so both converters give the same verdict.
+ */
+export const MAX_JSON_DEPTH = 10_000;
+
+/** True when the JSON text nests no deeper than MAX_JSON_DEPTH (only a long text can be deeper). */
+function withinJsonDepth(text: string): boolean {
+  if (text.length <= MAX_JSON_DEPTH * 2) return true;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) return false;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return true;
+}
+
+/** Parse JSON text; undefined when the text is not valid JSON or nests deeper than MAX_JSON_DEPTH. */
 export function parseJsonText(text: string): { ok: true; value: JsonValue } | { ok: false } {
+  if (!withinJsonDepth(text)) return { ok: false };
   try {
     return { ok: true, value: JSON.parse(text) as JsonValue };
   } catch {
