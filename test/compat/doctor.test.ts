@@ -158,6 +158,24 @@ describe.each(LINES)('flagsync-otel doctor in the $name app', ({ name, packages,
   const keyOk = () =>
     `✓ FlagSync at ${standIn.url} accepted the SDK key (POST /track/events/server with no events: 201)`;
 
+  it('is listed by --help, and doctor --help says what it checks (rc 0)', async () => {
+    const bin = join(dir(), 'node_modules/.bin/flagsync-otel');
+    const help = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, [bin, '--help'], { cwd: dir() }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      ),
+    );
+    expect(help).toContain(
+      "  doctor     check this folder's app setup: packages, delivery setting, FlagSync key, OTLP endpoint, collector " +
+        'config\n',
+    );
+    const own = await doctor(dir(), ['--help'], {});
+    expect(own).toMatchObject({ code: 0, stderr: '' });
+    expect(own.stdout).toMatch(
+      /^Usage: flagsync-otel doctor \[--json\] \[--collector-config FILE\] \[--timeout-ms 5000\]\n/,
+    );
+  });
+
   it('a correct in-process setup: every line ✓, rc 0', async () => {
     const result = await doctor(dir(), [], {
       FLAGSYNC_DELIVERY: 'exporter',
