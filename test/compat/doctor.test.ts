@@ -312,3 +312,80 @@ describe.each(LINES)('flagsync-otel doctor in the $name app', ({ name, packages,
     });
   });
 });
+
+/** A folder whose node_modules holds only these packages, each a link to a fixture app's installed copy. */
+function appWith(name: string, packages: [line: 'otel-2x' | 'otel-3x', pkg: string][]): string {
+  const app = join(scratch, name);
+  for (const [line, pkg] of packages) {
+    const target = join(dirs[line]!, 'node_modules', pkg);
+    mkdirSync(dirname(join(app, 'node_modules', pkg)), { recursive: true });
+    symlinkSync(target, join(app, 'node_modules', pkg));
+  }
+  return app;
+}
+
+/** The 3.x app's flagsync-otel, run in another folder. */
+function doctorIn(app: string, vars: Record<string, string>): Promise<Outcome> {
+  const env = { PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, HOME: process.env.HOME ?? '', ...vars };
+  const bin = join(dirs['otel-3x']!, 'node_modules/.bin/flagsync-otel');
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, 'doctor'], { cwd: app, env, timeout: 30_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+describe('flagsync-otel doctor: packages that cannot work together', () => {
+  const tail = [
+    "✓ FLAGSYNC_DELIVERY unset (auto): this process's FlagSync exporters deliver calls while one runs for the call's " +
+      'signal, else the FlagSync SDK; a collector is never assumed',
+    '· FLAGSYNC_SDK_KEY is not set here: FlagSync and the key not checked',
+    '· no OTLP endpoint set (OTEL_EXPORTER_OTLP_ENDPOINT): not checked',
+    '1 problem(s) found.',
+    '',
+  ];
+
+  it('the FlagSync SDK without @opentelemetry/instrumentation: ✗ with the install command of the line', async () => {
+    const app = appWith('no-instrumentation', [
+      ['otel-3x', '@opentelemetry/api'],
+      ['otel-3x', '@opentelemetry/sdk-node'],
+      ['otel-3x', '@opentelemetry/sdk-trace'],
+      ['otel-3x', '@flagsync/node-sdk'],
+    ]);
+    expect(await doctorIn(app, {})).toEqual({
+      code: 1,
+      stdout: [
+        `flagsync-otel doctor 0.1.0 in ${app}`,
+        `✓ Node.js ${process.versions.node}`,
+        '✓ OpenTelemetry JS 3.x: @opentelemetry/api 1.10.0, sdk-node 0.301.0, sdk-trace 3.1.0',
+        '✗ @flagsync/node-sdk 0.1.1 found, but @opentelemetry/instrumentation is not installed: ' +
+          'FlagSyncInstrumentation (flagsync-otel/instrumentation) cannot load',
+        '  fix: npm install @opentelemetry/instrumentation@0.3',
+        ...tail,
+      ].join('\n'),
+      stderr: '',
+    });
+  });
+
+  it('api 1.10 (3.x) under 2.x SDK packages: ✗ naming both lines; a wrong FLAGSYNC_DELIVERY: ✗', async () => {
+    const app = appWith('mixed-lines', [
+      ['otel-3x', '@opentelemetry/api'],
+      ['otel-2x', '@opentelemetry/sdk-node'],
+      ['otel-2x', '@opentelemetry/sdk-trace-base'],
+      ['otel-2x', '@opentelemetry/instrumentation'],
+      ['otel-2x', '@flagsync/node-sdk'],
+    ]);
+    const result = await doctorIn(app, { FLAGSYNC_DELIVERY: 'pipeline' });
+    expect(result).toMatchObject({ code: 1, stderr: '' });
+    expect(result.stdout.split('\n').slice(2, 9)).toEqual([
+      '✗ @opentelemetry/api 1.10.0 is for OpenTelemetry JS 3.x, the SDK packages are 2.x (sdk-node 0.223.0, ' +
+        'sdk-trace-base 2.12.0, instrumentation 0.223.0)',
+      "  fix: install the API of the SDK's line: npm install @opentelemetry/api@1.9",
+      '✓ @flagsync/node-sdk 0.1.1: FlagSyncInstrumentation can patch it (@opentelemetry/instrumentation 0.223.0)',
+      '✗ FLAGSYNC_DELIVERY="pipeline" is not a delivery setting: the instrumentation throws at construction',
+      '  fix: set FLAGSYNC_DELIVERY to one of auto, sdk, exporter, collector (or leave it unset for auto)',
+      '· FLAGSYNC_SDK_KEY is not set here: FlagSync and the key not checked',
+      '· no OTLP endpoint set (OTEL_EXPORTER_OTLP_ENDPOINT): not checked',
+    ]);
+  });
+});

@@ -198,6 +198,16 @@ function checkOpenTelemetry(dir: string, add: Add): number | undefined {
     return undefined;
   }
   const line = lines[0] ?? api.line;
+  if (api.line !== line) {
+    add(
+      'opentelemetry',
+      'fail',
+      `@opentelemetry/api ${api.version} is for OpenTelemetry JS ${api.line}.x, the SDK packages are ${line}.x ` +
+        `(${sdks.map((p) => `${p.name} ${p.version}`).join(', ')})`,
+      `install the API of the SDK's line: npm install @opentelemetry/api@${line === 3 ? '1.10' : '1.9'}`,
+    );
+    return line;
+  }
   const apiLogs = found.find((p) => p.name === 'api-logs');
   const strayLogsApi = apiLogs !== undefined && apiLogs.line !== line;
   if (strayLogsApi) {
