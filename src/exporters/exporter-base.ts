@@ -172,6 +172,9 @@ export abstract class FlagSyncExporterBase<Item> {
       get unattributed() {
         return stats().unattributed;
       },
+      get elsewhere() {
+        return stats().elsewhere;
+      },
     };
     this._stopMetrics = observeSelfMetrics(provider, CONVERSION_METRICS, source, { signal: this._signal });
   }

@@ -34,6 +34,7 @@ export interface ConversionSource {
   damaged: number;
   derived: number;
   unattributed: number;
+  elsewhere: number;
 }
 
 const counter = <S>(name: string, description: string, samples: (s: S) => number): SelfMetric<S> => ({
@@ -99,6 +100,11 @@ export const CONVERSION_METRICS: readonly SelfMetric<ConversionSource>[] = [
     'unattributed',
     'Spans matching a derived-event rule whose trace had no flag evaluation within the window: no event.',
     (s) => s.unattributed,
+  ),
+  counter(
+    'elsewhere',
+    "This package's events of calls another deliverer has (flagsync.delivery: sdk or collector, or returned to the SDK).",
+    (s) => s.elsewhere,
   ),
 ];
 

@@ -107,6 +107,8 @@ function collect(signal: Signal, decoded: DecodedRequest, deps: DeliverDeps): Co
       collected.firstReason ||= outcome.reason;
     } else if (outcome.kind === 'damaged') {
       counters.damaged++;
+    } else if (outcome.kind === 'elsewhere') {
+      counters.elsewhere++;
     } else if (outcome.kind === 'impression' || outcome.kind === 'event') {
       take(outcome, event.id);
     }

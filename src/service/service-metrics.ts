@@ -22,6 +22,8 @@ export interface ServiceCounters {
   rejected: number;
   /** Our events cut by attribute limits on the way (ignored: never delivered truncated). */
   damaged: number;
+  /** Our events of calls another deliverer has (`flagsync.delivery` sdk or exporter). */
+  elsewhere: number;
   /** Items dropped as already delivered (collector retries). */
   duplicates: number;
   /** Events derived from spans by the derived-event rules. */
@@ -39,6 +41,7 @@ export function newCounters(): ServiceCounters {
     converted: { impressions: 0, events: 0 },
     rejected: 0,
     damaged: 0,
+    elsewhere: 0,
     duplicates: 0,
     derived: 0,
     inFlightAtAckTimeout: 0,
@@ -121,6 +124,9 @@ export function serviceMetricsRegistry(
     },
     get derived() {
       return counters.derived;
+    },
+    get elsewhere() {
+      return counters.elsewhere;
     },
     get unattributed() {
       return unattributed();

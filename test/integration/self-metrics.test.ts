@@ -83,6 +83,8 @@ describe('self-metrics through the OpenTelemetry Metrics API', () => {
       'flagsync_otel.derived{signal=logs}': 0,
       'flagsync_otel.unattributed{signal=traces}': 0,
       'flagsync_otel.unattributed{signal=logs}': 0,
+      'flagsync_otel.elsewhere{signal=traces}': 0,
+      'flagsync_otel.elsewhere{signal=logs}': 0,
     });
     const before = await samples(reader);
     // Delivered by the shutdown's last flush with no collection in between: reported once more after it.
