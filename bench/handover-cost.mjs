@@ -10,11 +10,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { FlagSyncFactory } from '@flagsync/node-sdk';
 import { getInstrumentationStats, instrumentFlagSyncClient } from 'flagsync-otel';
 import { FlagSyncSpanExporter } from 'flagsync-otel/exporters';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { startStandIn } from 'flagsync-otel/testing';
+import { flag, floorAttributes, inSpan, neverFlushingClient, stubClient } from './flag-call.mjs';
 import { measure, writeResult } from './lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -49,63 +49,35 @@ const tracer = trace.getTracer('bench');
 const standIn = await startStandIn();
 await installSdkDeliveryGuard();
 await beforeGuard.installSdkDeliveryGuard();
-// The SDK never flushes during the run (see instrumentation-overhead.mjs).
-const noFlush = { maxQueueSize: 1e9, pushRate: 2_000_000 };
-const raw = FlagSyncFactory({
-  sdkKey: 'standin-sdk-key',
-  urls: { sdk: standIn.url },
-  sync: { type: 'off' },
-  tracking: { impressions: noFlush, events: noFlush },
-}).client();
-await raw.waitForReady();
+const raw = await neverFlushingClient(standIn);
 const beforeClient = before.instrumentFlagSyncClient(raw);
 const handedOver = instrumentFlagSyncClient(raw, { delivery: 'exporter' });
 const sdkDefault = instrumentFlagSyncClient(raw, { delivery: 'sdk' });
 
-const user = { key: 'user-123', attributes: { plan: 'pro', country: 'NO' } };
-const inSpan = (fn) => () => {
-  const span = tracer.startSpan('request');
-  context.with(trace.setSpan(context.active(), span), fn);
-  span.end();
-};
-const floorAttributes = () => ({
-  'flagsync.size': 0,
-  'flagsync.delivery': 'exporter',
-  'feature_flag.key': 'register-button-copy',
-  'feature_flag.provider.name': 'FlagSync',
-  'feature_flag.context.id': user.key,
-  'feature_flag.result.reason': 'unknown',
-  'flagsync.value': JSON.stringify('Join Now'),
-  'feature_flag.result.value': 'Join Now',
-  'flagsync.context': JSON.stringify(user),
-});
-const flag = (c) => c.flag(user, 'register-button-copy', 'Register');
+const inTracerSpan = inSpan(tracer);
 // The wrapper alone, on a stub client that does no SDK work and retains nothing: the real SDK above
 // keeps every queued item (it never flushes here), which inflates what per-call objects cost.
-const stub = {
-  flag: (_c, _k, d) => (d === undefined ? 'Join Now' : d === 'Register' ? 'Join Now' : d),
-  track: () => undefined,
-};
+const stub = stubClient();
 const stubBefore = before.instrumentFlagSyncClient(stub);
 const stubHandedOver = instrumentFlagSyncClient(stub, { delivery: 'exporter' });
 const stubSdk = instrumentFlagSyncClient(stub, { delivery: 'sdk' });
 
 const cases = [
-  { name: 'uninstrumented, in span', fn: inSpan(() => flag(raw)) },
+  { name: 'uninstrumented, in span', fn: inTracerSpan(() => flag(raw)) },
   {
     name: 'floor (bare addEvent), in span',
-    fn: inSpan(() => {
+    fn: inTracerSpan(() => {
       flag(raw);
       trace.getActiveSpan().addEvent('feature_flag.evaluation', floorAttributes(), Date.now());
     }),
   },
-  { name: `before (${BEFORE_REV}): span event, claimed`, fn: inSpan(() => flag(beforeClient)) },
-  { name: 'now: span event, handed to the exporters', fn: inSpan(() => flag(handedOver)) },
-  { name: 'now: span event, delivery sdk (nothing handed over)', fn: inSpan(() => flag(sdkDefault)) },
-  { name: 'stub: uninstrumented, in span', fn: inSpan(() => flag(stub)) },
-  { name: `stub: before (${BEFORE_REV}), span event, claimed`, fn: inSpan(() => flag(stubBefore)) },
-  { name: 'stub: now, span event, handed to the exporters', fn: inSpan(() => flag(stubHandedOver)) },
-  { name: 'stub: now, span event, delivery sdk', fn: inSpan(() => flag(stubSdk)) },
+  { name: `before (${BEFORE_REV}): span event, claimed`, fn: inTracerSpan(() => flag(beforeClient)) },
+  { name: 'now: span event, handed to the exporters', fn: inTracerSpan(() => flag(handedOver)) },
+  { name: 'now: span event, delivery sdk (nothing handed over)', fn: inTracerSpan(() => flag(sdkDefault)) },
+  { name: 'stub: uninstrumented, in span', fn: inTracerSpan(() => flag(stub)) },
+  { name: `stub: before (${BEFORE_REV}), span event, claimed`, fn: inTracerSpan(() => flag(stubBefore)) },
+  { name: 'stub: now, span event, handed to the exporters', fn: inTracerSpan(() => flag(stubHandedOver)) },
+  { name: 'stub: now, span event, delivery sdk', fn: inTracerSpan(() => flag(stubSdk)) },
 ];
 const results = await measure(cases, { rounds: Number(process.env.BENCH_ROUNDS ?? 9), inner: 50, iterations: 600 });
 await standIn.close();

@@ -6,7 +6,6 @@ import { context, logs, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { FlagSyncFactory } from '@flagsync/node-sdk';
 import { instrumentFlagSyncClient } from 'flagsync-otel';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { startStandIn } from 'flagsync-otel/testing';
@@ -15,6 +14,7 @@ import { OpenFeature, InMemoryProvider } from '@openfeature/server-sdk';
 import { EventHook, SpanEventHook } from '@openfeature/open-telemetry-hooks';
 import { init as ldInit, integrations as ldIntegrations } from '@launchdarkly/node-server-sdk';
 import { TracingHook } from '@launchdarkly/node-server-sdk-otel';
+import { flag, floorAttributes, inSpan, neverFlushingClient, stubClient, user } from './flag-call.mjs';
 import { measure, writeResult } from './lib.mjs';
 
 const dropSpans = { export: (_s, cb) => cb({ code: 0 }), shutdown: async () => {}, forceFlush: async () => {} };
@@ -34,48 +34,17 @@ const logger = logs.getLogger('bench');
 
 const standIn = await startStandIn();
 await installSdkDeliveryGuard();
-// The SDK's own flushes would differ between cases (the delivery guard drops our items before the
-// SDK serialises them), so the SDK never flushes during the run: an unreachable queue limit and a
-// fixed number of calls per case keep the queue, and memory, bounded.
-const noFlush = { maxQueueSize: 1e9, pushRate: 2_000_000 };
-const raw = FlagSyncFactory({
-  sdkKey: 'standin-sdk-key',
-  urls: { sdk: standIn.url },
-  sync: { type: 'off' },
-  tracking: { impressions: noFlush, events: noFlush },
-}).client();
-await raw.waitForReady();
+const raw = await neverFlushingClient(standIn);
 const spanClient = instrumentFlagSyncClient(raw);
 const logClient = instrumentFlagSyncClient(raw, { flagSignal: 'log', trackSignal: 'log' });
 const sdkClient = instrumentFlagSyncClient(raw, { noRecordingSpan: 'sdk' });
 
-const user = { key: 'user-123', attributes: { plan: 'pro', country: 'NO' } };
-const inSpan = (fn) => () => {
-  const span = tracer.startSpan('request');
-  context.with(trace.setSpan(context.active(), span), fn);
-  span.end();
-};
-// The same attributes the instrumentation writes, size marker included, built per call as it is.
-const floorAttributes = () => ({
-  'flagsync.size': 0,
-  'feature_flag.key': 'register-button-copy',
-  'feature_flag.provider.name': 'FlagSync',
-  'feature_flag.context.id': user.key,
-  'feature_flag.result.reason': 'unknown',
-  'flagsync.value': JSON.stringify('Join Now'),
-  'feature_flag.result.value': 'Join Now',
-  'flagsync.context': JSON.stringify(user),
-});
+const inTracerSpan = inSpan(tracer);
 
 // The wrapper alone, on a stub client that does no SDK work and retains nothing (guard still on).
-const stub = {
-  flag: (_c, _k, d) => (d === undefined ? 'Join Now' : d === 'Register' ? 'Join Now' : d),
-  track: () => undefined,
-};
+const stub = stubClient();
 const stubSdk = instrumentFlagSyncClient(stub, { noRecordingSpan: 'sdk' });
 const stubSpan = instrumentFlagSyncClient(stub);
-
-const flag = (c) => c.flag(user, 'register-button-copy', 'Register');
 
 // Peers, each on its own SDK with the same flag: OpenFeature server SDK with an in-memory provider,
 // and LaunchDarkly's server SDK offline with test data.
@@ -113,19 +82,19 @@ const inSpanAsync = (fn) => async () => {
 };
 const track = (c) => c.track(user, 'page_load_time', 812.5, { route: '/register' });
 const cases = [
-  { name: 'flag: uninstrumented, in span', fn: inSpan(() => flag(raw)) },
-  { name: 'flag: instrumented, span event', fn: inSpan(() => flag(spanClient)) },
+  { name: 'flag: uninstrumented, in span', fn: inTracerSpan(() => flag(raw)) },
+  { name: 'flag: instrumented, span event', fn: inTracerSpan(() => flag(spanClient)) },
   {
     name: 'flag: floor (bare addEvent), in span',
-    fn: inSpan(() => {
+    fn: inTracerSpan(() => {
       flag(raw);
       trace.getActiveSpan().addEvent('feature_flag.evaluation', floorAttributes(), Date.now());
     }),
   },
-  { name: 'flag: instrumented, log event', fn: inSpan(() => flag(logClient)) },
+  { name: 'flag: instrumented, log event', fn: inTracerSpan(() => flag(logClient)) },
   {
     name: 'flag: floor (bare logger.emit), in span',
-    fn: inSpan(() => {
+    fn: inTracerSpan(() => {
       flag(raw);
       logger.emit({
         eventName: 'feature_flag.evaluation',
@@ -138,17 +107,17 @@ const cases = [
   { name: 'flag: uninstrumented, no span', fn: () => flag(raw) },
   { name: 'flag: instrumented, no span, left to the SDK', fn: () => flag(sdkClient) },
   { name: 'flag: instrumented, no span, log fallback', fn: () => flag(spanClient) },
-  { name: 'openfeature: no hook, in span', fn: inSpan(() => ofFlag(ofBare)), async: true },
-  { name: 'openfeature: SpanEventHook, in span', fn: inSpan(() => ofFlag(ofSpanHook)), async: true },
-  { name: 'openfeature: EventHook (log event), in span', fn: inSpan(() => ofFlag(ofEventHook)), async: true },
+  { name: 'openfeature: no hook, in span', fn: inTracerSpan(() => ofFlag(ofBare)), async: true },
+  { name: 'openfeature: SpanEventHook, in span', fn: inTracerSpan(() => ofFlag(ofSpanHook)), async: true },
+  { name: 'openfeature: EventHook (log event), in span', fn: inTracerSpan(() => ofFlag(ofEventHook)), async: true },
   { name: 'launchdarkly: no hook, in span', fn: inSpanAsync(() => ldFlag(ldBare)), async: true },
   { name: 'launchdarkly: TracingHook, in span', fn: inSpanAsync(() => ldFlag(ldTracing)), async: true },
   { name: 'wrapper only: stub flag, no span', fn: () => flag(stub) },
   { name: 'wrapper only: instrumented stub, no span, left to the SDK', fn: () => flag(stubSdk) },
-  { name: 'wrapper only: stub flag, in span', fn: inSpan(() => flag(stub)) },
-  { name: 'wrapper only: instrumented stub, span event', fn: inSpan(() => flag(stubSpan)) },
-  { name: 'track: uninstrumented, in span', fn: inSpan(() => track(raw)) },
-  { name: 'track: instrumented, span event', fn: inSpan(() => track(spanClient)) },
+  { name: 'wrapper only: stub flag, in span', fn: inTracerSpan(() => flag(stub)) },
+  { name: 'wrapper only: instrumented stub, span event', fn: inTracerSpan(() => flag(stubSpan)) },
+  { name: 'track: uninstrumented, in span', fn: inTracerSpan(() => track(raw)) },
+  { name: 'track: instrumented, span event', fn: inTracerSpan(() => track(spanClient)) },
 ];
 const results = await measure(cases, { rounds: Number(process.env.BENCH_ROUNDS ?? 5), inner: 50, iterations: 600 });
 
