@@ -29,6 +29,10 @@ export const REASON_UNKNOWN = 'unknown';
 export const REASON_DEFAULT = 'default';
 export const REASON_CACHED = 'cached';
 export const REASON_ERROR = 'error';
+export const REASON_STATIC = 'static';
+export const REASON_SPLIT = 'split';
+export const REASON_TARGETING_MATCH = 'targeting_match';
+export const REASON_DISABLED = 'disabled';
 export const ERROR_FLAG_NOT_FOUND = 'flag_not_found';
 export const ERROR_PROVIDER_NOT_READY = 'provider_not_ready';
 
@@ -99,6 +103,12 @@ export const SIZED_ATTRIBUTE_NAMES: readonly string[] = [
   ATTR_FLAGSYNC_EVENT_PROPERTIES,
   ATTR_FLAGSYNC_CALL_ID,
 ];
+
+/**
+ * Evaluation counter (opt-in, `evaluationMetrics`): one per flag() call, with the key, variant, reason and
+ * `error.type` attributes. Datadog's tracers' name; OpenFeature's MetricsHook names are Prometheus-style (`_total`).
+ */
+export const METRIC_FEATURE_FLAG_EVALUATIONS = 'feature_flag.evaluations';
 
 /** Instrumentation scope name for our tracer and logger. */
 export const INSTRUMENTATION_SCOPE = 'flagsync-otel';

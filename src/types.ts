@@ -92,6 +92,11 @@ export interface FlagSyncInstrumentationOptions {
    */
   omitFlagValues?: boolean;
   /**
+   * Count evaluations in the OpenTelemetry counter `feature_flag.evaluations` (key, variant, reason, `error.type`),
+   * on the app's global MeterProvider (`FLAGSYNC_EVALUATION_METRICS=true`). Default `false`.
+   */
+  evaluationMetrics?: boolean;
+  /**
    * Span event count limit of your tracer provider (`OTEL_SPAN_EVENT_COUNT_LIMIT`, default 128).
    * A span that already holds this many events gets the call as a log-based event instead,
    * because the SDK would drop the oldest event.

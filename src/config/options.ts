@@ -438,6 +438,7 @@ const RECORDING_OPTIONS: Readonly<Record<string, readonly string[] | undefined>>
   contextAttributes: undefined,
   hashContextKey: undefined,
   omitFlagValues: undefined,
+  evaluationMetrics: undefined,
   spanEventCountLimit: undefined,
 };
 

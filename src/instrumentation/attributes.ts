@@ -11,6 +11,7 @@ import {
   ATTR_FEATURE_FLAG_PROVIDER_NAME,
   ATTR_FEATURE_FLAG_RESULT_REASON,
   ATTR_FEATURE_FLAG_RESULT_VALUE,
+  ATTR_FEATURE_FLAG_RESULT_VARIANT,
   ATTR_FLAGSYNC_CONTEXT,
   ATTR_FLAGSYNC_EVENT_KEY,
   ATTR_FLAGSYNC_EVENT_PROPERTIES,
@@ -64,8 +65,25 @@ export interface Evaluation {
   /** Who delivers the call to FlagSync (`flagsync.delivery`). */
   delivery: Delivery;
   reason: string;
+  /**
+   * `feature_flag.result.variant`: the FlagSync variant's name, else the string form of a scalar value (see
+   * `variantOf`). Undefined: none written. Left out with `omitFlagValues`, as a name often spells the value.
+   */
+  variant?: string | undefined;
   errorType: string | undefined;
   omitValues: boolean;
+}
+
+/**
+ * The variant to report for a served value: the definition's variant name when known, else the string form of a
+ * string, finite number or boolean value; none for errors, objects and null, nor with `omitFlagValues`.
+ */
+export function variantOf(name: string | undefined, value: unknown, error: boolean, omitValues: boolean) {
+  if (omitValues || error) return undefined;
+  if (name !== undefined) return name;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return String(value);
+  return undefined;
 }
 
 /** A `feature_flag.evaluation` event's attributes; undefined when the value cannot be recorded faithfully. */
@@ -89,6 +107,9 @@ export function flagEvaluationAttributes(call: Evaluation): EventAttributes | un
     attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = semconvValue(value, json);
   }
   attributes[ATTR_FLAGSYNC_CONTEXT] = context.json;
+  // Last, and not counted by the size marker (no FlagSync payload needs it): count limits drop it first, and
+  // converters of every version take the event as before.
+  if (call.variant !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VARIANT] = call.variant;
   return attributes;
 }
 

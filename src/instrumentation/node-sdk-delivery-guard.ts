@@ -8,6 +8,7 @@ import { diag } from '@opentelemetry/api';
 import { state } from './claims.js';
 import { entryFiles, loadEntry, packageCopies } from './node-modules.js';
 import { guardOtlpExporterBase } from './otlp-receipts.js';
+import { watchFlagRules } from './flag-definitions.js';
 import { guardAxios, guardFetch } from './sdk-delivery-guard.js';
 
 const SDKS = [
@@ -53,7 +54,10 @@ export async function installSdkDeliveryGuard(options: { from?: string[] } = {})
       for (const entry of entryFiles(dir)) {
         if (guarded.includes(entry.file)) continue;
         try {
-          if (guardAxios(await loadEntry(entry))) guarded.push(entry.file);
+          const axios = await loadEntry(entry);
+          // The same copies carry node-sdk's flag definitions (variant names and reasons of served values).
+          if (sdk.kind === 'server') watchFlagRules(axios);
+          if (guardAxios(axios)) guarded.push(entry.file);
           else all = false;
         } catch (error) {
           all = false;

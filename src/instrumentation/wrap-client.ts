@@ -25,8 +25,10 @@ import {
   type Delivery,
 } from '../conventions.js';
 import type { EventSignal, FlagSyncInstrumentationOptions } from '../types.js';
+import { countEvaluation, evaluationMetricsEnabled } from '../otel/evaluation-metrics.js';
 import {
   flagEvaluationAttributes,
+  variantOf,
   prepareBrowserContext,
   prepareServerContext,
   trackAttributes,
@@ -36,6 +38,7 @@ import {
 import { claimClientItem, closeClientClaim, isGuarded, ownContext, state, type Claim } from './claims.js';
 import { deliveryFor, resolveHandover, type ResolvedHandover } from './delivery-mode.js';
 import { Fallback, resolveFallback } from './fallback.js';
+import { NO_DEFINITIONS, serverDefinitions, type DefinitionSource, type Served } from './flag-definitions.js';
 import {
   allSettled,
   giveBackAll,
@@ -123,6 +126,8 @@ interface WrapSettings {
   privacy: ContextPrivacy;
   isEnabled: () => boolean;
   omitValues: boolean;
+  /** Count evaluations in `feature_flag.evaluations` (off by default). */
+  metrics: boolean;
   flagSignal: EventSignal;
   trackSignal: EventSignal;
   handover: ResolvedHandover;
@@ -136,6 +141,7 @@ function resolveSettings(options: FlagSyncInstrumentationOptions, isEnabled: () 
     privacy: resolveContextPrivacy(options),
     isEnabled,
     omitValues: options.omitFlagValues ?? false,
+    metrics: evaluationMetricsEnabled(options.evaluationMetrics),
     flagSignal: options.flagSignal ?? 'span',
     trackSignal: options.trackSignal ?? 'span',
     handover,
@@ -174,6 +180,8 @@ interface Shape {
   claim(kind: 'impression' | 'event', context: unknown, name: string, now: number): Claim | undefined;
   /** What the SDK's answer to flag() says: reason, error type, and whether the SDK queued the impression. */
   flagOutcome(fellBack: boolean, fallback: Fallback, ready: boolean): FlagOutcome;
+  /** The flag definitions the SDK downloaded, where it keeps any (flag-definitions.ts). */
+  readonly definitions: DefinitionSource;
 }
 
 interface FlagOutcome {
@@ -183,7 +191,11 @@ interface FlagOutcome {
   deliverable: boolean;
 }
 
-const serverShape: Shape = {
+function newServerShape(client: ServerClient): Shape {
+  return { ...serverOutcomes, definitions: serverDefinitions(client) };
+}
+
+const serverOutcomes: Omit<Shape, 'definitions'> = {
   sdk: 'server',
   prepare: (s, context) => prepareServerContext(context, s.privacy),
   claim: (_kind, context) => ownContext(context as object),
@@ -203,6 +215,7 @@ const serverShape: Shape = {
 function browserShape(client: BrowserClient): Shape {
   return {
     sdk: 'client',
+    definitions: NO_DEFINITIONS,
     prepare: (s) => prepareBrowserContext(client.core, s.privacy),
     claim: (kind, _context, name, now) => claimClientItem(kind, String(client.core.key), name, now),
     flagOutcome(fellBack, _fallback, ready) {
@@ -234,6 +247,7 @@ function wrapClient<C extends object>(client: C, settings: () => WrapSettings, s
 function wrapServerClient(client: ServerClient, settings: () => WrapSettings, ready: () => boolean): ServerClient {
   const flag = client.flag;
   const track = client.track;
+  const serverShape = newServerShape(client);
   const wrapped: ServerClient = {
     ...client,
     flag: (context: unknown, flagKey: unknown, defaultValue?: unknown) =>
@@ -351,17 +365,76 @@ function flagCall(
     kind: 'impression',
     name: flagKey,
   });
-  if (!call) return sdkFlag(context, args.defaultValue);
+  if (!call)
+    return s.metrics ? unrecordedFlag(s, shape, ready, args, flagKey, sdkFlag) : sdkFlag(context, args.defaultValue);
   const fallback = new Fallback(args.defaultValue ?? CONTROL);
   // The SDK may send its queue from inside this call: the guard waits until it is decided.
   state.inCall++;
   try {
     const result = sdkFlag(shape.sdk === 'server' ? (call.claim ?? context) : context, fallback);
     const value = resolveFallback(result, fallback);
-    finishFlag(s, call, flagKey, value, shape.flagOutcome(result === fallback, fallback, ready()));
+    const outcome = shape.flagOutcome(result === fallback, fallback, ready());
+    finishFlag(s, call, flagKey, value, outcome, describe(s, shape, flagKey, value, result === fallback, outcome));
     return value;
   } finally {
     state.inCall--;
+  }
+}
+
+/** A call recorded nowhere, with evaluation metrics on: the SDK's answer is only counted. */
+function unrecordedFlag(
+  s: WrapSettings,
+  shape: Shape,
+  ready: () => boolean,
+  args: FlagArgs,
+  flagKey: string,
+  sdkFlag: (sdkContext: unknown, fallback: unknown) => unknown,
+): unknown {
+  const fallback = new Fallback(args.defaultValue ?? CONTROL);
+  const result = sdkFlag(args.context, fallback);
+  const value = resolveFallback(result, fallback);
+  describe(s, shape, flagKey, value, result === fallback, shape.flagOutcome(result === fallback, fallback, ready()));
+  return value;
+}
+
+/** What a served value means: its variant and reason, from the SDK's definitions where known. */
+interface Described {
+  variant: string | undefined;
+  reason: string;
+}
+
+/**
+ * The variant and reason of one evaluation (flag-definitions.ts), counted in the evaluation metrics when they are on.
+ * Never throws: a failure here leaves today's reason and no variant.
+ */
+function describe(
+  s: WrapSettings,
+  shape: Shape,
+  flagKey: string,
+  value: unknown,
+  fellBack: boolean,
+  outcome: FlagOutcome,
+): Described {
+  try {
+    const error = outcome.errorType !== undefined;
+    const served: Served | undefined = fellBack || error ? undefined : shape.definitions.served(flagKey, value);
+    const described = {
+      variant: variantOf(served?.variant, value, error, s.omitValues),
+      reason: served?.reason ?? outcome.reason,
+    };
+    // The series can be kept on the definition's entry only when it holds the variant as written.
+    if (s.metrics)
+      countEvaluation(
+        flagKey,
+        described.variant,
+        described.reason,
+        outcome.errorType,
+        s.omitValues ? undefined : served,
+      );
+    return described;
+  } catch (error) {
+    logger.debug('describing an evaluation failed', error);
+    return { variant: undefined, reason: outcome.reason };
   }
 }
 
@@ -374,6 +447,8 @@ function allFlagsCall(s: WrapSettings, shape: Shape, defaultValues: unknown, fla
     const result = flags(defaultValues);
     if (result && typeof result === 'object') {
       for (const [flagKey, value] of Object.entries(result as Record<string, unknown>)) {
+        const outcome: FlagOutcome = { reason: REASON_CACHED, errorType: undefined, deliverable: true };
+        const described = describe(s, shape, flagKey, value, false, outcome);
         const call = plan(
           s,
           shape,
@@ -384,7 +459,7 @@ function allFlagsCall(s: WrapSettings, shape: Shape, defaultValues: unknown, fla
           startedAt,
         );
         if (!call) continue;
-        finishFlag(s, call, flagKey, value, { reason: REASON_CACHED, errorType: undefined, deliverable: true });
+        finishFlag(s, call, flagKey, value, outcome, described);
       }
     }
     return result;
@@ -397,7 +472,14 @@ function allFlagsCall(s: WrapSettings, shape: Shape, defaultValues: unknown, fla
  * Record the evaluation; hand it over when it was recorded and the SDK queued a copy this package
  * may deliver in its place. Otherwise the SDK delivers it (the event says so).
  */
-function finishFlag(s: WrapSettings, call: Plan, flagKey: string, value: unknown, outcome: FlagOutcome): void {
+function finishFlag(
+  s: WrapSettings,
+  call: Plan,
+  flagKey: string,
+  value: unknown,
+  outcome: FlagOutcome,
+  described: Described,
+): void {
   try {
     if (call.claim) closeClientClaim(call.claim, Date.now());
     const claim = outcome.deliverable ? call.claim : undefined;
@@ -406,7 +488,8 @@ function finishFlag(s: WrapSettings, call: Plan, flagKey: string, value: unknown
       value,
       context: call.context,
       delivery: claim ? call.delivery : DELIVERY_SDK,
-      reason: outcome.reason,
+      reason: described.reason,
+      variant: described.variant,
       errorType: outcome.errorType,
       omitValues: s.omitValues,
     });

@@ -11,7 +11,7 @@ import { FlagSyncInstrumentation } from '../../src/instrumentation/flagsync-inst
 
 const INSTRUMENTATION_NAMES =
   'delivery, receiptTimeoutMillis, destroyTimeoutMillis, flagSignal, trackSignal, noRecordingSpan, ' +
-  'contextAttributes, hashContextKey, omitFlagValues, spanEventCountLimit, enabled, guardSdkDelivery';
+  'contextAttributes, hashContextKey, omitFlagValues, evaluationMetrics, spanEventCountLimit, enabled, guardSdkDelivery';
 const EXPORTER_NAMES =
   'sdkKey, eventsUrl, maxBatchSize, maxBatchBytes, flushIntervalMillis, maxQueueSize, maxQueueBytes, timeoutMillis, ' +
   'initialBackoffMillis, maxBackoffMillis, maxRetryAfterMillis, configErrorRetryDelayMillis, shutdownTimeoutMillis, ' +

@@ -172,6 +172,8 @@ describe('instrumentFlagSyncClient', () => {
       'flagsync.value': '"Join Now"',
       'feature_flag.result.value': 'Join Now',
       'flagsync.context': '{"key":"user-1","attributes":{"plan":"pro"},"email":"a@b.c"}',
+      // No definitions of this fake SDK: the string form of the served value.
+      'feature_flag.result.variant': 'Join Now',
     };
     expect(spans[0]!.events.map((e) => [e.name, e.attributes])).toEqual([
       ['feature_flag.evaluation', { 'flagsync.size': payloadSize(attributes), ...attributes }],
@@ -385,6 +387,7 @@ describe('instrumentFlagSyncClient', () => {
         'feature_flag.provider.name': 'FlagSync',
         'feature_flag.context.id': 'u',
         'feature_flag.result.value': true,
+        'feature_flag.result.variant': 'true',
         'feature_flag.result.reason': 'unknown',
       });
       expect(instrumenter.stats.logEvents).toBe(3);
