@@ -112,6 +112,10 @@ func (c *converter) convert(name string, timeNanos uint64, a attributes) outcome
 	}
 }
 
+// errorFlagNotFound is OpenFeature's error.type for a flag the provider does not have (matched
+// without regard to case: older hooks write FLAG_NOT_FOUND).
+const errorFlagNotFound = "flag_not_found"
+
 func (c *converter) convertEvaluation(timeNanos uint64, a attributes) outcome {
 	provider, ok := a.present(attrFeatureFlagProviderName)
 	if !ok {
@@ -124,6 +128,13 @@ func (c *converter) convertEvaluation(timeNanos uint64, a attributes) outcome {
 	_, hasSize := a.get(attrFlagSyncSize)
 	ours := provider.Str() == providerName && hasSize
 	if !ours && !c.providers[strings.ToLower(provider.Str())] {
+		return outcome{}
+	}
+	// A flag the provider does not have (OpenFeature's error.type, flag_not_found or the older
+	// FLAG_NOT_FOUND): the FlagSync SDK sends no impression for a missing flag, so none is made from
+	// another emitter's report of one either.
+	if errorType, found := a.present(attrErrorType); !ours && found && errorType.Type() == pcommon.ValueTypeStr &&
+		strings.EqualFold(errorType.Str(), errorFlagNotFound) {
 		return outcome{}
 	}
 	if !isIntact(a) {

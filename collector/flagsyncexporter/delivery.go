@@ -79,8 +79,10 @@ func (d *delivery) push(ctx context.Context, req xexporterhelper.Request) error 
 		}
 		chunks = chunks[1:]
 	}
-	// The whole request was answered: its markers are no longer needed (it will not be sent again).
-	d.progress.remove(ctx, keys)
+	// The whole request was answered. Its delivered markers stay for delivery_memory (the sweep
+	// forgets them): the same request sent again by the app or an agent tier (a retry whose answer was
+	// lost, a replayed persistent queue) delivers nothing twice.
+	d.progress.mark(ctx, delivered, "")
 	if refused != nil {
 		// Dropped for good: exporterhelper counts the request as failed, not sent.
 		return consumererror.NewPermanent(refused)

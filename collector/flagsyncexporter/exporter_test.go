@@ -359,8 +359,24 @@ func TestReplayAfterRestartSkipsWhatArrived(t *testing.T) {
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
 	assert.Equal(t, int64(2), second.counter(t, "otelcol_exporter_flagsync_duplicates_skipped"))
-	// Once the request arrived whole, its markers are gone.
-	assert.Empty(t, first.storage.data)
+	// Once the request arrived whole, its markers say delivered, for delivery_memory.
+	assert.Len(t, first.storage.data, 6)
+	for key, marker := range first.storage.data {
+		assert.Equal(t, byte(stateDelivered), marker[0], key)
+	}
+}
+
+// The same OTLP request sent again after it was delivered whole (an upstream retry whose answer
+// was lost, an agent replaying its queue) delivers nothing twice.
+func TestDeliveredRequestSentAgainIsSkipped(t *testing.T) {
+	fs := newFakeFlagSync(t)
+	h := newHarness(t, fs.URL, func(c *Config) { c.MaxBatchSize = 2 })
+	require.NoError(t, h.pushTraces(request("u1", "u2", "u3")))
+	require.NoError(t, h.pushTraces(request("u1", "u2", "u3")))
+	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
+	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
+	// Every item of the second copy was skipped (3 impressions, 3 events).
+	assert.Equal(t, int64(6), h.counter(t, "otelcol_exporter_flagsync_duplicates_skipped"))
 }
 
 // The same impressions and events from different calls (other spans, or spans without ids) are

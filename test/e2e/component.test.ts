@@ -91,6 +91,24 @@ describe('large and unusual requests through the flagsync exporter', () => {
   }, 180_000);
 });
 
+describe('re-sent requests', () => {
+  it('the same OTLP request sent again after it was delivered (a retry whose answer was lost): each item once', async () => {
+    standIn.reset();
+    const skippedBefore = await exporterMetric('duplicates_skipped');
+    const body = manyEvaluationsRequest({ spans: 10, perSpan: 2, offset: 200_000 });
+    expect(await postTraces(collector.otlpHttp, body)).toBe(200);
+    await arrived(standIn, { impressions: 20, events: 0 }, 30_000);
+    expect(await postTraces(collector.otlpHttp, body)).toBe(200);
+    await waitUntil(
+      async () => (await exporterMetric('duplicates_skipped')) - skippedBefore === 20,
+      30_000,
+      'the second copy skipped',
+    );
+    expect(standIn.impressions()).toHaveLength(20);
+    expect(distinctKeys(standIn.impressions())).toBe(20);
+  }, 90_000);
+});
+
 describe('FlagSync failures through the flagsync exporter', () => {
   it('FlagSync answers 503, then 429 with Retry-After, then recovers: everything arrives once', async () => {
     standIn.reset();
