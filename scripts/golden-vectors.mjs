@@ -164,6 +164,43 @@ const errors = {
 const FILES = {
   evaluations: [
     [
+      'variant and reason written by this package (feature_flag.result.variant last, not counted by flagsync.size): ' +
+        'the impression is the same as without them',
+      'traces',
+      traces([
+        [
+          'feature_flag.evaluation',
+          {
+            ...ours(
+              evaluation({
+                'feature_flag.result.reason': 'split',
+                'flagsync.value': '"Join Now"',
+                'feature_flag.result.value': 'Join Now',
+              }),
+            ),
+            'feature_flag.result.variant': 'Join Now',
+          },
+          // Explicit times: the cases after this one keep theirs.
+          T - 2_000_000n,
+        ],
+        [
+          'feature_flag.evaluation',
+          {
+            ...ours(
+              evaluation({
+                'feature_flag.key': 'retired-banner',
+                'feature_flag.result.reason': 'disabled',
+                'flagsync.value': '"none"',
+                'feature_flag.result.value': 'none',
+              }),
+            ),
+            'feature_flag.result.variant': 'off',
+          },
+          T - 1_000_000n,
+        ],
+      ]),
+    ],
+    [
       'a string served value: impression with the context as recorded',
       'traces',
       traces([
