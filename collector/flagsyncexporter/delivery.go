@@ -63,15 +63,15 @@ func (d *delivery) push(ctx context.Context, req xexporterhelper.Request) error 
 		result := d.send(ctx, c, known[c.key], &delivered)
 		switch result.kind {
 		case resultDelivered:
-		case resultTooLarge:
+		case resultTooLarge, resultInvalid:
+			// Too large (413), or refused for some item in it: halve the chunk until the refused items
+			// stand alone; the rest is delivered.
 			if len(c.items) > 1 {
 				half := len(c.items) / 2
 				chunks = append([]chunk{c.withItems(c.items[:half], "/1"), c.withItems(c.items[half:], "/2")}, chunks[1:]...)
 				continue
 			}
 			refused = errors.Join(refused, d.refused(ctx, c.route, 1, result))
-		case resultInvalid:
-			refused = errors.Join(refused, d.refused(ctx, c.route, len(c.items), result))
 		default:
 			// This chunk and the rest are retried; what was delivered is not sent again.
 			d.progress.mark(ctx, delivered, "")

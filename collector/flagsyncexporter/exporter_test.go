@@ -313,15 +313,21 @@ func TestConfigurationProblemsKeepTheDataAndSayOnce(t *testing.T) {
 	}
 }
 
-func TestInvalidItemsAreDroppedCountedAndReportedOnce(t *testing.T) {
+// A chunk FlagSync refuses (400) is halved until the refused item stands alone: the rest of the
+// chunk is delivered, the refused item dropped, counted and reported once.
+func TestRefusedItemIsIsolatedTheRestDelivered(t *testing.T) {
 	fs := newFakeFlagSync(t)
 	h := newHarness(t, fs.URL, nil)
 	badRequest := status(http.StatusBadRequest)
-	fs.then(badRequest, badRequest) //nolint:gocritic // dupOption: both batches are refused
+	// The impressions chunk [u1 u2] is refused, then [u1] alone; [u2] and the events are taken.
+	fs.then(badRequest, badRequest) //nolint:gocritic // dupOption: the chunk, then its first half
 	err := h.pushTraces(request("u1", "u2"))
 	require.Error(t, err)
-	assert.True(t, consumererror.IsPermanent(err), "refused for good: exporterhelper counts the items as failed")
-	assert.Equal(t, int64(4), h.counter(t, "otelcol_exporter_flagsync_failed"))
+	assert.True(t, consumererror.IsPermanent(err), "refused for good: exporterhelper counts the request as failed")
+	assert.Equal(t, []string{"u2"}, fs.keys("impressions"))
+	assert.Equal(t, []string{"u1", "u2"}, fs.keys("events"))
+	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_flagsync_failed"))
+	assert.Equal(t, int64(3), h.counter(t, "otelcol_exporter_flagsync_delivered"))
 	assert.Len(t, h.logs.FilterMessageSnippet("refused items as invalid").All(), 1)
 	assert.NotContains(t, h.logs.All()[0].ContextMap()["answer"], testKey, "FlagSync echoed the key: redacted")
 }

@@ -330,8 +330,9 @@ export class Lane {
           result.configProblem === true,
         );
         return;
-      } else if (result.status === 413 && count > 1) {
-        // Too large for FlagSync: halve the batch and try again at once.
+      } else if (count > 1) {
+        // Too large for FlagSync (413), or refused for some item in it: halve the batch and try again
+        // at once, until the refused items stand alone; the rest of the batch is delivered.
         this._batchLimit = Math.ceil(count / 2);
       } else {
         this._remove(count);

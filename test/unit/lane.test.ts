@@ -175,6 +175,28 @@ describe('lane timing (fake timers)', () => {
     expect(l.stats).toMatchObject({ delivered: 10, failed: 1 });
   });
 
+  it('a batch FlagSync refuses for one item (400) is halved until that item stands alone: the rest is delivered', async () => {
+    const f = scripted((r) =>
+      r.items.includes(5) ? { kind: 'failure', status: 400, message: 'FlagSync answered 400 VALIDATION_ERROR' } : OK,
+    );
+    const { lane: l, offer, outcomes } = lane(f.transport);
+    offer(...range(0, 8));
+    await vi.advanceTimersByTimeAsync(0);
+    // The halved batch stays small for the rest of the backlog, as after 413.
+    expect(f.sent.map((s) => s.items)).toEqual([range(0, 8), range(0, 4), range(4, 8), [4, 5], [4], [5], [6], [7]]);
+    expect(outcomes.get(5)).toEqual({
+      delivered: false,
+      reason: 'FlagSync answered 400 VALIDATION_ERROR',
+      status: 400,
+    });
+    expect(
+      range(0, 8)
+        .filter((i) => i !== 5)
+        .every((i) => outcomes.get(i)?.delivered),
+    ).toBe(true);
+    expect(l.stats).toMatchObject({ delivered: 7, failed: 1 });
+  });
+
   it('an unconfirmed attempt (timeout) resends the same batch with a doubled timeout, up to 4x, and counts it', async () => {
     vi.spyOn(Math, 'random').mockReturnValue(1);
     const f = scripted((_r, n) =>
