@@ -24,8 +24,12 @@ interface Series {
   readonly attributes: Attributes;
 }
 
-/** flag key → `reason \0 variant \0 error type` → series. */
-const seriesByFlag = new Map<string, Map<string, Series>>();
+/** One flag's series: by variant (undefined: none), or by error type; then by reason. No string is built per call. */
+interface FlagSeries {
+  byVariant: Map<string | undefined, Map<string, Series>>;
+  byError: Map<string, Map<string, Series>>;
+}
+const seriesByFlag = new Map<string, FlagSeries>();
 let registeredOn: MeterProvider | undefined;
 
 /**
@@ -51,20 +55,27 @@ export function countEvaluation(
 }
 
 function seriesFor(flagKey: string, variant: string | undefined, reason: string, errorType: string | undefined) {
-  let byFlag = seriesByFlag.get(flagKey);
-  if (!byFlag) {
-    byFlag = new Map();
-    seriesByFlag.set(flagKey, byFlag);
+  let flag = seriesByFlag.get(flagKey);
+  if (!flag) {
+    flag = { byVariant: new Map(), byError: new Map() };
+    seriesByFlag.set(flagKey, flag);
   }
-  const id = `${reason}\0${variant ?? ''}\0${variant === undefined ? 0 : 1}\0${errorType ?? ''}`;
-  let series = byFlag.get(id);
+  const byOutcome = errorType ? flag.byError : flag.byVariant;
+  const outcome = errorType ? errorType : variant;
+  let byReason = (byOutcome as Map<string | undefined, Map<string, Series>>).get(outcome);
+  if (!byReason) {
+    byReason = new Map();
+    (byOutcome as Map<string | undefined, Map<string, Series>>).set(outcome, byReason);
+  }
+  let series = byReason.get(reason);
   if (!series) {
     const attributes: Attributes = { [ATTR_FEATURE_FLAG_KEY]: flagKey };
-    if (variant !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VARIANT] = variant;
+    // An error's series has no variant (none is written on errors).
+    if (variant !== undefined && !errorType) attributes[ATTR_FEATURE_FLAG_RESULT_VARIANT] = variant;
     attributes[ATTR_FEATURE_FLAG_RESULT_REASON] = reason;
     if (errorType) attributes[ATTR_ERROR_TYPE] = errorType;
     series = { count: 0, attributes };
-    byFlag.set(id, series);
+    byReason.set(reason, series);
   }
   return series;
 }
@@ -86,8 +97,10 @@ function register(provider: MeterProvider): void {
 }
 
 function observe(result: ObservableResult): void {
-  for (const byFlag of seriesByFlag.values())
-    for (const series of byFlag.values()) result.observe(series.count, series.attributes);
+  for (const flag of seriesByFlag.values())
+    for (const byOutcome of [flag.byVariant, flag.byError] as Map<unknown, Map<string, Series>>[])
+      for (const byReason of byOutcome.values())
+        for (const series of byReason.values()) result.observe(series.count, series.attributes);
 }
 
 /** Whether `evaluationMetrics` (or `FLAGSYNC_EVALUATION_METRICS=true`) turns the counter on. */
