@@ -36,6 +36,7 @@ import {
   type PreparedContext,
 } from './attributes.js';
 import { claimClientItem, closeClientClaim, isGuarded, ownContext, state, type Claim } from './claims.js';
+import { checkInstrumentationOptions } from '../config/options.js';
 import { deliveryFor, resolveHandover, type ResolvedHandover } from './delivery-mode.js';
 import { Fallback, resolveFallback } from './fallback.js';
 import { NO_DEFINITIONS, serverDefinitions, type DefinitionSource, type Served } from './flag-definitions.js';
@@ -82,6 +83,7 @@ export interface ClientInstrumenter {
  * Throws on invalid options (the message lists the valid values).
  */
 export function instrumentFlagSyncClient<C extends object>(client: C, options: FlagSyncInstrumentationOptions = {}): C {
+  checkInstrumentationOptions(options as Record<string, unknown>, 'instrumentFlagSyncClient');
   return createClientInstrumenter(options, () => true).wrap(client);
 }
 

@@ -8,6 +8,7 @@ import { FlagSyncConfigError } from '../../src/config/options.js';
 import { FlagSyncLogRecordExporter } from '../../src/exporters/flagsync-log-record-exporter.js';
 import { FlagSyncSpanExporter } from '../../src/exporters/flagsync-span-exporter.js';
 import { FlagSyncInstrumentation } from '../../src/instrumentation/flagsync-instrumentation.js';
+import { instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.js';
 
 const INSTRUMENTATION_NAMES =
   'delivery, receiptTimeoutMillis, destroyTimeoutMillis, flagSignal, trackSignal, noRecordingSpan, ' +
@@ -23,6 +24,19 @@ const SERVICE_NAMES =
 /** Built without enabling: nothing is patched or installed in this test process. */
 const instrumentation = (config: Record<string, unknown>) =>
   new FlagSyncInstrumentation({ enabled: false, ...config } as never);
+
+describe('instrumentFlagSyncClient', () => {
+  const client = () => ({ flag: () => 1, track: () => undefined });
+  it('checks its options as FlagSyncInstrumentation does', () => {
+    expect(() => instrumentFlagSyncClient(client(), { flagSignal: 'spans' } as never)).toThrow(
+      new FlagSyncConfigError(`instrumentFlagSyncClient option flagSignal must be one of 'span', 'log', got "spans"`),
+    );
+    expect(() => instrumentFlagSyncClient(client(), { flagSignals: 'span' } as never)).toThrow(
+      'unknown instrumentFlagSyncClient option "flagSignals" (did you mean flagSignal?)',
+    );
+    expect(instrumentFlagSyncClient(client(), { flagSignal: 'log', delivery: 'sdk' }).flag).toBeTypeOf('function');
+  });
+});
 
 describe('FlagSyncInstrumentation', () => {
   it.each([
