@@ -1,13 +1,19 @@
 /** JSON helpers used on both sides of the conversion. */
 import type { JsonValue } from '../types.js';
 
-/** JSON text of a value, or undefined when it cannot be serialised (cycles, BigInt). */
+/**
+ * JSON text of a value, or undefined when it cannot be serialised (cycles, BigInt) or nests deeper
+ * than the converters take (MAX_JSON_DEPTH): such a call is left to the SDK, never handed to a
+ * pipeline that would refuse it.
+ */
 export function toJsonText(value: unknown): string | undefined {
+  let text: string | undefined;
   try {
-    return JSON.stringify(value);
+    text = JSON.stringify(value);
   } catch {
     return undefined;
   }
+  return text !== undefined && withinJsonDepth(text) ? text : undefined;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { compilePattern } from '../../src/convert/derived-rules.js';
-import { MAX_JSON_DEPTH, parseJsonText } from '../../src/convert/json.js';
+import { MAX_JSON_DEPTH, parseJsonText, toJsonText } from '../../src/convert/json.js';
 
 const golden = JSON.parse(readFileSync(new URL('../../testdata/golden/rules/regex.json', import.meta.url), 'utf8')) as {
   cases: { pattern: string; valid: boolean; matches?: Record<string, boolean> }[];
@@ -41,5 +41,12 @@ describe('JSON nesting depth, the same limit as Go encoding/json', () => {
     expect(parseJsonText(`{"a":${nested(MAX_JSON_DEPTH)}}`).ok).toBe(false);
     // Brackets inside strings are text, not nesting.
     expect(parseJsonText(JSON.stringify('['.repeat(30_000))).ok).toBe(true);
+  });
+
+  it("the instrumentation writes no deeper text: such a call stays the SDK's", () => {
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < MAX_JSON_DEPTH + 1; i++) deep = { k: deep };
+    expect(toJsonText(deep)).toBeUndefined();
+    expect(toJsonText({ k: [1, { a: null }] })).toBe('{"k":[1,{"a":null}]}');
   });
 });
