@@ -103,7 +103,7 @@ export const CONVERSION_METRICS: readonly SelfMetric<ConversionSource>[] = [
   ),
   counter(
     'elsewhere',
-    "This package's events of calls another deliverer has (flagsync.delivery: sdk or collector, or returned to the SDK).",
+    "This package's events of calls another deliverer has (flagsync.delivery), or that went back to the SDK.",
     (s) => s.elsewhere,
   ),
 ];
