@@ -27,9 +27,20 @@ function unsupportedNodeMessage(version: string): string | undefined {
 
 let undici: typeof Undici | undefined;
 
-/** undici's module; throws an Error with the one-line message on an unsupported Node. */
+/**
+ * Bun provides an `undici` module of its own without the parts delivery relies on (the response
+ * body's `dump()`, `Agent.destroy()`): every accepted request would look failed and be sent again.
+ * The exporters refuse to take delivery there; the FlagSync SDK (or a collector) delivers instead.
+ */
+const BUN_MESSAGE =
+  'flagsync-otel: the FlagSync exporters need Node.js (>= 22.19) and do not run on Bun, whose undici lacks what ' +
+  'their delivery relies on: on Bun, let the FlagSync SDK deliver (FLAGSYNC_DELIVERY=sdk, the default without ' +
+  'exporters) or a collector (FLAGSYNC_DELIVERY=collector)';
+
+/** undici's module; throws an Error with the one-line message on an unsupported Node, or on Bun. */
 export function loadUndici(): typeof Undici {
   if (undici) return undici;
+  if (process.versions.bun) throw new Error(BUN_MESSAGE);
   const problem = unsupportedNodeMessage(process.versions.node);
   if (problem) throw new Error(problem);
   // tsup's shims make import.meta.url available in the CommonJS build too.
