@@ -57,12 +57,23 @@ const KEY_HEADER = 'x-ridgeline-key';
 const UPDATE_RECEIVED = 'state::update-received';
 const WATCHED = Symbol.for('flagsync-otel.flag-definitions.watched');
 
-/** Flag sets seen in node-sdk's `/sdk/rules` answers, per SDK key, merged as the SDK merges them. */
-const rulesByKey = new Map<string, Map<string, object>>();
-/** The one flag set while a single SDK key has been seen (the usual case), else undefined. */
-let onlyRules: Map<string, object> | undefined;
-/** Per definition object: its served values → what they mean. */
-const cache = new WeakMap<object, Map<unknown, Served>>();
+/**
+ * Shared on globalThis, as the claims are: the package's entry points (ESM and CommonJS, index and instrumentation
+ * bundles) each carry a copy of this module, and the guard's copy sees the answers the wrapper's copy reads.
+ */
+interface DefinitionState {
+  /** Flag sets seen in node-sdk's `/sdk/rules` answers, per SDK key, merged as the SDK merges them. */
+  rulesByKey: Map<string, Map<string, object>>;
+  /** The one flag set while a single SDK key has been seen (the usual case), else undefined. */
+  onlyRules: Map<string, object> | undefined;
+  /** Per definition object: its served values → what they mean. */
+  cache: WeakMap<object, Map<unknown, Served>>;
+}
+const STATE = Symbol.for('flagsync-otel.flag-definitions.v1');
+const shared = globalThis as Record<PropertyKey, unknown>;
+shared[STATE] ??= { rulesByKey: new Map(), onlyRules: undefined, cache: new WeakMap() } satisfies DefinitionState;
+const state = shared[STATE] as DefinitionState;
+const { rulesByKey, cache } = state;
 
 /**
  * Watch one axios module's requests for node-sdk's `/sdk/rules` answers. Browser-safe; called where the
@@ -99,7 +110,7 @@ function rememberRulesAnswer(response: unknown): void {
     set = new Map();
     rulesByKey.set(key, set);
   }
-  onlyRules = rulesByKey.size === 1 ? set : undefined;
+  state.onlyRules = rulesByKey.size === 1 ? set : undefined;
   for (const [flagKey, detail] of Object.entries(flags))
     if (detail && typeof detail === 'object') set.set(flagKey, detail);
 }
@@ -135,7 +146,7 @@ export function serverDefinitions(client: object): DefinitionSource {
   return {
     served(flagKey, value) {
       // With several SDK keys in the process, an answer cannot be told apart by client: only this client's updates.
-      const detail = updates.get(flagKey) ?? onlyRules?.get(flagKey);
+      const detail = updates.get(flagKey) ?? state.onlyRules?.get(flagKey);
       return detail ? servedValues(detail).get(value) : undefined;
     },
   };

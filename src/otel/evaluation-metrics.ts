@@ -29,8 +29,19 @@ interface FlagSeries {
   byVariant: Map<string | undefined, Map<string, Series>>;
   byError: Map<string, Map<string, Series>>;
 }
-const seriesByFlag = new Map<string, FlagSeries>();
-let registeredOn: MeterProvider | undefined;
+/**
+ * Shared on globalThis: each entry point of the package (ESM and CommonJS, index and instrumentation bundles) has
+ * a copy of this module, and one counter per MeterProvider must report all of their calls.
+ */
+interface MetricsState {
+  seriesByFlag: Map<string, FlagSeries>;
+  registeredOn: MeterProvider | undefined;
+}
+const STATE = Symbol.for('flagsync-otel.evaluation-metrics.v1');
+const shared = globalThis as Record<PropertyKey, unknown>;
+shared[STATE] ??= { seriesByFlag: new Map(), registeredOn: undefined } satisfies MetricsState;
+const state = shared[STATE] as MetricsState;
+const { seriesByFlag } = state;
 
 /**
  * Count one evaluation. `slot` (optional) caches the series on an object that stands for this exact attribute set
@@ -51,7 +62,7 @@ export function countEvaluation(
   series.count++;
   // A global read (a few ns): the app may register or replace its MeterProvider at any time.
   const provider = metrics.getMeterProvider();
-  if (provider !== registeredOn) register(provider);
+  if (provider !== state.registeredOn) register(provider);
 }
 
 function seriesFor(flagKey: string, variant: string | undefined, reason: string, errorType: string | undefined) {
@@ -82,7 +93,7 @@ function seriesFor(flagKey: string, variant: string | undefined, reason: string,
 
 /** Register the observable counter on a new global MeterProvider (the counts so far go with it). */
 function register(provider: MeterProvider): void {
-  registeredOn = provider;
+  state.registeredOn = provider;
   try {
     const counter = provider
       .getMeter(INSTRUMENTATION_SCOPE, PACKAGE_VERSION)
