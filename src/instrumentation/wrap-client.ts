@@ -53,6 +53,7 @@ import {
 import { currentLoggerProvider } from './logs-api.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
 import { EventRecorder, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
+import { noticeWithoutDiag } from '../otel/notice.js';
 import { guardRequestsDone } from './sdk-delivery-guard.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
 
@@ -172,6 +173,21 @@ const RETURN_CAUSES: Record<ReturnReason, string> = {
   shutdown: 'the app ended before a receipt',
   'span-event-limit': "the span's event limit evicted their events",
 };
+
+const DESTINATIONS: Record<Delivery, string> = {
+  sdk: 'the FlagSync SDK (the OpenTelemetry events are telemetry)',
+  exporter: "this process's FlagSync exporters, each call against FlagSync's answer",
+  collector: "a collector's flagsync exporter, each call against the OTLP export's answer",
+};
+let announced = false;
+
+/** Once per process, at the first call: where this process's FlagSync calls go. */
+function announce(setting: string, delivery: Delivery): void {
+  announced = true;
+  const line = `FlagSync calls from this process go to ${DESTINATIONS[delivery]} (delivery: ${setting})`;
+  logger.info(line);
+  noticeWithoutDiag('info', line);
+}
 
 /** The two SDK shapes, seen through what the one flag() and track() need of them. */
 interface Shape {
@@ -344,6 +360,7 @@ function plan(
     const prepared = shape.prepare(s, context);
     if (!prepared) return void s.recorder.leftToSdk('not-recordable');
     const delivery = deliveryFor(s.handover.delivery, target.kind);
+    if (!announced) announce(s.handover.delivery, delivery);
     const claim =
       delivery !== DELIVERY_SDK && isGuarded(shape.sdk)
         ? shape.claim(claimAs.kind, context, claimAs.name, startedAt)
