@@ -88,7 +88,8 @@ export interface FlagSyncInstrumentationOptions {
   hashContextKey?: boolean | { salt: string } | ((key: string) => string);
   /**
    * Leave served flag values out of all telemetry. FlagSync then receives `flagValue: null`
-   * (exposure is counted, the variant is not). Default `false`.
+   * (exposure is counted, the variant is not). `feature_flag.result.variant` is left out too, on the
+   * events and the evaluation counter: a variant's name often spells its value. Default `false`.
    */
   omitFlagValues?: boolean;
   /**
