@@ -193,6 +193,8 @@ describe('feature_flag.evaluations (evaluationMetrics)', () => {
       },
     ]);
     client.kill();
+    // kill() flushes with fetch: let it arrive before the stand-in closes.
+    await standIn.waitFor(() => standIn.batches.some((b) => b.route === 'impressions' && b.audience === 'client'));
     await meter.shutdown();
   });
 });
