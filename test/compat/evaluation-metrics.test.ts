@@ -25,43 +25,48 @@ afterAll(async () => {
 type Point = Record<string, unknown> & { value: number };
 
 describe.each(LINES)('feature_flag.evaluations on OpenTelemetry JS line %s', (line) => {
-  it('counts each flag() by key, variant, reason and error type', async () => {
-    const { stdout } = await run(process.execPath, ['metrics-cell.cjs'], {
-      cwd: dirs[line]!,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: process.env.HOME ?? '',
-        FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
-        FLAGSYNC_EVENTS_URL: standIn.url,
-      },
-      timeout: 60_000,
-    });
-    const result = stdout
-      .split('\n')
-      .filter((l) => l.startsWith('{"metrics"'))
-      .pop();
-    const points = (JSON.parse(result!) as { metrics: Point[] }).metrics;
-    const split = points.filter((p) => p['feature_flag.key'] === 'register-button-copy');
-    expect(split.reduce((n, p) => n + p.value, 0)).toBe(20);
-    // 20 users over three variants of 34/33/33%: more than one variant shows.
-    expect(split.length).toBeGreaterThan(1);
-    for (const p of split) {
-      expect(['Register', 'Join Now', 'Sign Up']).toContain(p['feature_flag.result.variant']);
-      expect(p['feature_flag.result.reason']).toBe('split');
-    }
-    expect(points.filter((p) => p['feature_flag.key'] !== 'register-button-copy')).toEqual([
-      {
-        'feature_flag.key': 'price-multiplier',
-        'feature_flag.result.variant': 'pro',
-        'feature_flag.result.reason': 'targeting_match',
-        value: 1,
-      },
-      {
-        'feature_flag.key': 'no-such-flag',
-        'feature_flag.result.reason': 'error',
-        'error.type': 'flag_not_found',
-        value: 1,
-      },
-    ]);
-  }, 120_000);
+  it.each(['wrapper', 'instrumentation'])(
+    'counts each flag() by key, variant, reason and error type (%s)',
+    async (mode) => {
+      const { stdout } = await run(process.execPath, ['metrics-cell.cjs'], {
+        cwd: dirs[line]!,
+        env: {
+          METRICS_CELL: mode,
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
+          FLAGSYNC_EVENTS_URL: standIn.url,
+        },
+        timeout: 60_000,
+      });
+      const result = stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{"metrics"'))
+        .pop();
+      const points = (JSON.parse(result!) as { metrics: Point[] }).metrics;
+      const split = points.filter((p) => p['feature_flag.key'] === 'register-button-copy');
+      expect(split.reduce((n, p) => n + p.value, 0)).toBe(20);
+      // 20 users over three variants of 34/33/33%: more than one variant shows.
+      expect(split.length).toBeGreaterThan(1);
+      for (const p of split) {
+        expect(['Register', 'Join Now', 'Sign Up']).toContain(p['feature_flag.result.variant']);
+        expect(p['feature_flag.result.reason']).toBe('split');
+      }
+      expect(points.filter((p) => p['feature_flag.key'] !== 'register-button-copy')).toEqual([
+        {
+          'feature_flag.key': 'price-multiplier',
+          'feature_flag.result.variant': 'pro',
+          'feature_flag.result.reason': 'targeting_match',
+          value: 1,
+        },
+        {
+          'feature_flag.key': 'no-such-flag',
+          'feature_flag.result.reason': 'error',
+          'error.type': 'flag_not_found',
+          value: 1,
+        },
+      ]);
+    },
+    120_000,
+  );
 });

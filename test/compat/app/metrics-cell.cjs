@@ -13,18 +13,27 @@ class PullReader extends MetricReader {
 async function main() {
   const reader = new PullReader();
   api.metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
-  const { instrumentFlagSyncClient } = require('flagsync-otel');
-  const { installSdkDeliveryGuard } = require('flagsync-otel/instrumentation');
-  await installSdkDeliveryGuard();
-  const { FlagSyncFactory } = require('@flagsync/node-sdk');
-  const client = instrumentFlagSyncClient(
-    FlagSyncFactory({
-      sdkKey: process.env.FLAGSYNC_SDK_KEY,
-      urls: { sdk: process.env.FLAGSYNC_EVENTS_URL },
-      sync: { type: 'off' },
-    }).client(),
-    { evaluationMetrics: true, delivery: 'sdk' },
-  );
+  const options = { evaluationMetrics: true, delivery: 'sdk' };
+  const config = {
+    sdkKey: process.env.FLAGSYNC_SDK_KEY,
+    urls: { sdk: process.env.FLAGSYNC_EVENTS_URL },
+    sync: { type: 'off' },
+  };
+  let client;
+  if (process.env.METRICS_CELL === 'instrumentation') {
+    // As most Node apps do: the instrumentation first, then the app loads the SDK; no wrapper call in app code.
+    const { registerInstrumentations } = require('@opentelemetry/instrumentation');
+    const { FlagSyncInstrumentation } = require('flagsync-otel/instrumentation');
+    registerInstrumentations({ instrumentations: [new FlagSyncInstrumentation(options)] });
+    const { FlagSyncFactory } = require('@flagsync/node-sdk');
+    client = FlagSyncFactory(config).client();
+  } else {
+    const { instrumentFlagSyncClient } = require('flagsync-otel');
+    const { installSdkDeliveryGuard } = require('flagsync-otel/instrumentation');
+    await installSdkDeliveryGuard();
+    const { FlagSyncFactory } = require('@flagsync/node-sdk');
+    client = instrumentFlagSyncClient(FlagSyncFactory(config).client(), options);
+  }
   await client.waitForReady();
   for (let i = 0; i < 20; i++) client.flag({ key: `user-${i}` }, 'register-button-copy');
   client.flag({ key: 'u', attributes: { plan: 'pro' } }, 'price-multiplier');
