@@ -19,7 +19,8 @@ it('says once, at the first call, where the calls go', () => {
   const stderr = vi.spyOn(console, 'warn');
   const diag = captureDiag(DiagLogLevel.INFO);
   try {
-    const client = createClientInstrumenter({ delivery: 'sdk' }, () => true).wrap({ flag: () => 1, track: () => 0 });
+    const stub = { flag: (_context: unknown, _key: string) => 1, track: () => 0 };
+    const client = createClientInstrumenter({ delivery: 'sdk' }, () => true).wrap(stub);
     client.flag({ key: 'u' }, 'f');
     client.flag({ key: 'u' }, 'g');
     const lines = diag.lines.filter((l) => l.text.includes('FlagSync calls from this process go to'));
