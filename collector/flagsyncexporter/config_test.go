@@ -97,6 +97,25 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
+// A misspelled setting or rule field fails the configuration, naming it, as collector components'
+// settings do (the collector decodes with unused keys as errors).
+func TestMisspelledSettingsFailTheConfiguration(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	for name, invalid := range map[string]string{
+		"misspelled":      "unknown flagsync exporter settings: sdk_kee (valid: auth, ",
+		"misspelled_rule": "unknown flagsync exporter settings: derived_events[0].valeu (valid: event_key, match, properties, value)",
+	} {
+		t.Run(name, func(t *testing.T) {
+			sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
+			require.NoError(t, err)
+			err = sub.Unmarshal(NewFactory().CreateDefaultConfig())
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), invalid)
+		})
+	}
+}
+
 func TestSDKKeyIsNeverPrinted(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.SDKKey = "server-sdk-key-SECRET"
