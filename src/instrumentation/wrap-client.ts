@@ -53,7 +53,6 @@ import {
 import { currentLoggerProvider } from './logs-api.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
 import { EventRecorder, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
-import { noticeWithoutDiag } from '../otel/notice.js';
 import { guardRequestsDone } from './sdk-delivery-guard.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
 
@@ -181,12 +180,13 @@ const DESTINATIONS: Record<Delivery, string> = {
 };
 let announced = false;
 
-/** Once per process, at the first call: where this process's FlagSync calls go. */
+/**
+ * Once per process, at the first call: where this process's FlagSync calls go. An info line, so
+ * through diag only (problems also reach stderr; this is not one).
+ */
 function announce(setting: string, delivery: Delivery): void {
   announced = true;
-  const line = `FlagSync calls from this process go to ${DESTINATIONS[delivery]} (delivery: ${setting})`;
-  logger.info(line);
-  noticeWithoutDiag('info', line);
+  logger.info(`FlagSync calls from this process go to ${DESTINATIONS[delivery]} (delivery: ${setting})`);
 }
 
 /** The two SDK shapes, seen through what the one flag() and track() need of them. */

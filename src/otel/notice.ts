@@ -16,8 +16,8 @@ function quiet(): boolean {
   return typeof process !== 'undefined' && process.env?.FLAGSYNC_QUIET === 'true';
 }
 
-/** The line on stderr, when nobody listens through diag (info lines too: stdout is the app's). */
-export function noticeWithoutDiag(level: 'error' | 'warn' | 'info', message: string): void {
+/** The line on stderr, when nobody listens through diag. */
+export function noticeWithoutDiag(level: 'error' | 'warn', message: string): void {
   if (diagRegistered() || quiet()) return;
   (level === 'error' ? console.error : console.warn)(`flagsync-otel: ${message}`);
 }

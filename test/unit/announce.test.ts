@@ -1,6 +1,6 @@
 /**
- * Problems and the delivery path speak up: at the first call, one info line says where this
- * process's FlagSync calls go (through diag when the app has a logger, else on stderr).
+ * At the first call, one info line (through diag) says where this process's FlagSync calls go;
+ * problems, unlike this line, also reach stderr when the app has no diag logger.
  */
 import { DiagLogLevel } from '@opentelemetry/api';
 import { afterEach, expect, it, vi } from 'vitest';
