@@ -200,11 +200,6 @@ export function claimFor(holder: unknown, attributes: unknown): Claim | undefine
   return undefined;
 }
 
-/** The stored attributes of a claim's event (to recognise it among its span's events). */
-export function eventOf(claim: Claim): Record<string, unknown> | undefined {
-  return claim[EVENT];
-}
-
 /**
  * A consumer takes a PENDING claim: it is its to settle, and no longer subject to the receipt
  * timeout. Once nothing of its holder is left to take, the registry lets go of the holder (the
@@ -246,7 +241,7 @@ export function giveBack(claims: readonly Claim[], reason: ReturnReason): void {
 
 /** A claim the guard found unsettled in an SDK request: resolves when it settles. */
 export function whenSettled(claim: Claim): Promise<void> {
-  if (claim[STATE] !== PENDING && claim[STATE] !== TAKEN) return Promise.resolve();
+  if (!isUnsettled(claim)) return Promise.resolve();
   return new Promise((resolve) => {
     claim[WAITERS] ??= [];
     claim[WAITERS].push(resolve);

@@ -29,7 +29,7 @@ import {
 import { payloadSize } from '../convert/payload-size.js';
 import type { EventSignal, FlagSyncInstrumentationOptions, NoRecordingSpanBehavior } from '../types.js';
 import type { EventAttributes } from './attributes.js';
-import { claimsOf, eventOf, giveBack, handOver, spanHolder, type Claim, type Pipeline } from './handover.js';
+import { claimFor, giveBack, handOver, spanHolder, type Claim, type Pipeline } from './handover.js';
 import { currentLogger, type LoggerLike } from './logs-api.js';
 
 const DEFAULT_SPAN_EVENT_COUNT_LIMIT = 128;
@@ -205,8 +205,7 @@ export class EventRecorder {
 }
 
 function returnEvicted(span: Span, event: StoredEvent): void {
-  const claims = claimsOf(spanHolder(span));
-  const claim = claims?.find((c) => eventOf(c) === event.attributes);
+  const claim = claimFor(spanHolder(span), event.attributes);
   if (claim) giveBack([claim], 'span-event-limit');
 }
 

@@ -525,16 +525,16 @@ function finishFlag(
       call.delivery as Pipeline,
     );
     if (problem) s.recorder.leftToSdk(problem);
-    else if (!claim) s.recorder.leftToSdk(leftReason(s, call, outcome));
+    else if (!claim) s.recorder.leftToSdk(leftReason(call, outcome.deliverable));
   } catch (error) {
     internalError(s, error);
   }
 }
 
-function leftReason(s: WrapSettings, call: Plan, outcome: FlagOutcome): SdkDeliveryReason {
+/** Why a recorded call was not handed over: the setting said SDK, the SDK fell back, or no guard covers it. */
+function leftReason(call: Plan, deliverable: boolean): SdkDeliveryReason {
   if (call.delivery === DELIVERY_SDK) return 'delivery-setting';
-  if (!outcome.deliverable) return 'sdk-fallback';
-  return s.handover.delivery === DELIVERY_SDK ? 'delivery-setting' : 'not-guarded';
+  return deliverable ? 'not-guarded' : 'sdk-fallback';
 }
 
 /** track() of either SDK: the SDK always queues its copy; a recorded call is handed over with it. */
@@ -587,7 +587,7 @@ function finishTrack(s: WrapSettings, call: Plan, attributes: EventAttributes): 
       call.delivery as Pipeline,
     );
     if (problem) s.recorder.leftToSdk(problem);
-    else if (!call.claim) s.recorder.leftToSdk(call.delivery === DELIVERY_SDK ? 'delivery-setting' : 'not-guarded');
+    else if (!call.claim) s.recorder.leftToSdk(leftReason(call, true));
   } catch (error) {
     internalError(s, error);
   }
