@@ -16,7 +16,15 @@ type Settle = (outcome: EntryOutcome, tag: string | undefined, ref?: unknown) =>
 type DeliverableOutcome = { kind: 'impression' | 'event'; json: string };
 
 function entry(json: string, settle?: Settle, tag?: string): LaneEntry {
-  return { json, bytes: Buffer.byteLength(json), settle, tag };
+  return {
+    json,
+    bytes: Buffer.byteLength(json),
+    settle,
+    tag,
+    returnable: undefined,
+    cancelled: undefined,
+    ref: undefined,
+  };
 }
 
 export interface DeliveryStats {
@@ -101,9 +109,22 @@ export class DeliveryEngine {
    * `returnable` item (its call can go back to the FlagSync SDK) is given up at once when FlagSync
    * refuses the settings (401/403/404), instead of waiting in the queue for them to be fixed.
    */
-  add(outcome: DeliverableOutcome, receipt?: Pick<LaneEntry, 'settle' | 'returnable' | 'cancelled' | 'ref'>): boolean {
+  add(
+    outcome: DeliverableOutcome,
+    receipt?: Pick<LaneEntry, 'settle' | 'returnable' | 'cancelled'>,
+    ref?: unknown,
+  ): boolean {
     const lane = outcome.kind === 'impression' ? this._impressions : this._events;
-    return this._offer(lane, { json: outcome.json, bytes: Buffer.byteLength(outcome.json), ...receipt });
+    // Every entry of one shape (and one receipt policy object shared by all calls): the queue's code stays monomorphic.
+    return this._offer(lane, {
+      json: outcome.json,
+      bytes: Buffer.byteLength(outcome.json),
+      settle: receipt?.settle,
+      tag: undefined,
+      returnable: receipt?.returnable,
+      cancelled: receipt?.cancelled,
+      ref,
+    });
   }
 
   /** False while FlagSync refuses this engine's settings (key, URL): `delivery: auto` then leaves calls to the SDK. */
@@ -118,7 +139,7 @@ export class DeliveryEngine {
    */
   tryAdd(outcome: DeliverableOutcome, settle?: Settle, tag?: string): boolean {
     const lane = outcome.kind === 'impression' ? this._impressions : this._events;
-    return lane.offer({ json: outcome.json, bytes: Buffer.byteLength(outcome.json), settle, tag }, true);
+    return lane.offer(entry(outcome.json, settle, tag), true);
   }
 
   /** Resolves true when items next leave a queue, or false after `timeoutMillis`. */

@@ -68,6 +68,9 @@ function isSettled(claim: unknown): boolean {
   return !isUnsettled(claim as Claim);
 }
 
+/** How a handed-over call's queued copy is answered: its claim is the entry's ref. */
+const RECEIPTS = { settle: settleClaim, cancelled: isSettled, returnable: true };
+
 export abstract class FlagSyncExporterBase<Item> {
   protected readonly _converter: Converter;
   protected readonly _derived: DerivedEvents;
@@ -105,8 +108,7 @@ export abstract class FlagSyncExporterBase<Item> {
             this._elsewhere++;
             break;
           }
-          const receiptFor = { settle: settleClaim, cancelled: isSettled, ref: claim, returnable: true };
-          if (!this._lease.engine.add(outcome, receiptFor)) giveBack([claim], 'queue-full');
+          if (!this._lease.engine.add(outcome, RECEIPTS, claim)) giveBack([claim], 'queue-full');
           break;
         }
         if (!this._lease.engine.add(outcome)) this._lost++;
