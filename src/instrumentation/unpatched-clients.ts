@@ -5,10 +5,11 @@
  *
  * Each node-sdk client posts `/sdk/init-server` once, when it is made. Two marks ride on that request's async
  * context to Node's http diagnostics channel: the patched FlagSyncFactory's (a client we instrument), and that of
- * the node_modules copy of axios it went through, CommonJS or ES module. No factory mark and an ES module axios: node-sdk
- * was imported as an ES module without the loader hook. No mark at all: axios is not a module here, node-sdk is
- * bundled with it. A CommonJS axios without the factory mark is node-sdk loaded before the instrumentation, said at
- * enable() already.
+ * the node_modules copy of axios it went through, CommonJS or ES module. No factory mark and an ES module axios:
+ * node-sdk was imported as an ES module without the loader hook. No mark at all: axios is not a module here,
+ * node-sdk is bundled with it. A CommonJS axios without the factory mark is node-sdk loaded before the
+ * instrumentation, said at enable() already. (Node 22 publishes no http channel message synchronously inside
+ * `http.request`, so a stack trace cannot tell the copy; the marks do.)
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { subscribe } from 'node:diagnostics_channel';
@@ -91,8 +92,12 @@ function esmWithoutHook(): string {
     '@flagsync/node-sdk was imported as an ES module without the OpenTelemetry loader hook, so ' +
     `FlagSyncInstrumentation could not patch it: ${NOT_INSTRUMENTED}. `;
   const preload = importedFile();
-  if (preload)
-    return `${head}Call ${HOOK} first in ${preload}, before anything it imports (the hook must precede the app's imports)`;
+  if (preload) {
+    return (
+      `${head}Call ${HOOK} first in ${preload}, before anything it imports ` +
+      "(the hook must precede the app's imports)"
+    );
+  }
   return (
     `${head}Register the hook before the app's imports: node --import ./register-hook.mjs --require ` +
     `./telemetry.cjs app.mjs, with register-hook.mjs calling ${HOOK}`

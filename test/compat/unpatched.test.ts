@@ -6,7 +6,8 @@
  * Each runs in the fixture app of each OpenTelemetry JS line (the packed tarball; NodeSDK with FlagSyncInstrumentation
  * and the FlagSync exporters, test/compat/app/otel-cell.cjs) against the stand-in: the exact line on stderr, and
  * every call of the scenario at FlagSync exactly once, all from the SDK (not instrumented, nothing lost). With the
- * hook, nothing is said and the calls go through OpenTelemetry; FLAGSYNC_QUIET=true silences the line.
+ * hook, nothing is said and the calls go through OpenTelemetry; with the app's diag logger the line goes there;
+ * FLAGSYNC_QUIET=true silences the stderr line.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, readdirSync } from 'node:fs';
@@ -19,7 +20,7 @@ import { ROOT } from '../utils/processes.js';
 import { canonical } from '../utils/scenario.js';
 
 const LINES = ['otel-2x', 'otel-3x'] as const;
-const APP_FILES = join(ROOT, 'test/fixtures/unpatched');
+const APP_FILES = join(ROOT, 'test/compat/unpatched-app');
 const NOT_INSTRUMENTED =
   'its clients are not instrumented (the SDK delivers their calls itself; OpenTelemetry records none of them)';
 const HOOK = "register('@opentelemetry/instrumentation/hook.mjs', import.meta.url) from node:module";
@@ -155,6 +156,17 @@ describe.each(LINES)('unpatched FlagSync clients on the %s line', (line) => {
       expect(result.impressions).toEqual(reference.impressions);
       expect(result.events).toEqual(reference.events);
       expect(result.viaOtel.impressions).toBeGreaterThan(0);
+    });
+  });
+
+  it("with the app's diag logger: the line goes there instead of stderr", async () => {
+    await withStandIn(async (standIn) => {
+      const args = ['--require', './diag-logger.cjs', '--require', './setup.cjs', 'bundle.cjs'];
+      const { stdout, stderr } = await node(dir(), args, env(standIn, NODESDK));
+      expect(stderr).toBe('');
+      expect(stdout.split('\n').filter((l) => l.includes('flagsync-otel: '))).toEqual([
+        `diag warn: ${LINE.bundled.trimEnd()}`,
+      ]);
     });
   });
 
