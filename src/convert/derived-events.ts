@@ -6,35 +6,41 @@
  * (bounded, for the same window) and is attributed when the first one arrives; if none arrives, it
  * gives nothing. Contexts first seen after a span was attributed are not added to it.
  *
+ * Each event carries `sampling.probability` when the span's sampling probability is known
+ * (derived-sampling.ts): under head sampling, only sampled requests give events.
+ *
  * Limits: the memory is per process, so every span of a trace must reach the same exporter or
  * collector instance (in a collector fleet: the loadbalancing exporter, routing by trace id, as
  * tail sampling requires); spans waiting for an evaluation are lost on a restart.
  */
-import {
-  compileRules,
-  type CompiledRule,
-  type DerivedEventRule,
-  type SpanFacts,
-  type SpanKindName,
-} from './derived-rules.js';
+import type { DerivedEventsSetting } from './derived-presets.js';
+import { compileRules, type CompiledRule, type SpanFacts, type SpanKindName } from './derived-rules.js';
+import { probabilityFromTraceState, SAMPLING_PROBABILITY_PROPERTY } from './derived-sampling.js';
 
 /** Derived-event settings, the same for the exporters and the service. */
 export interface DerivedEventsConfig {
-  /** Rules turning spans into FlagSync events (derived-rules.ts). Default: none. */
-  derivedEvents?: readonly DerivedEventRule[];
+  /**
+   * Rules turning spans into FlagSync events (derived-rules.ts), or a preset's name (`'http'`:
+   * derived-presets.ts); presets may also stand in a list (`{ preset: 'http' }`). Default: none.
+   */
+  derivedEvents?: DerivedEventsSetting;
   /** How long a trace's contexts (and spans waiting for one) are kept, ms. Default 300000. */
   derivedEventsWindowMillis?: number;
   /** Most traces remembered at once (the oldest are forgotten first). Default 100000. */
   derivedEventsMaxTraces?: number;
 }
 
-/** Rules for these settings (validated: throws a FlagSyncConfigError naming the rule). */
+/**
+ * Rules for these settings (validated: throws a FlagSyncConfigError naming the rule).
+ * `samplingProbability`: the app's sampler's, for spans whose tracestate does not say (in-process only).
+ */
 export function createDerivedEvents(
   config: DerivedEventsConfig,
   traces: TraceContexts,
   source?: string,
+  samplingProbability?: number,
 ): DerivedEvents {
-  return new DerivedEvents(compileRules(config.derivedEvents, source), traces);
+  return new DerivedEvents(compileRules(config.derivedEvents, source), traces, samplingProbability);
 }
 
 /** A derived FlagSync event: its JSON as FlagSync receives it, and what identifies it across sends. */
@@ -42,13 +48,16 @@ export interface DerivedEvent {
   json: string;
   /** The span it came from (the caller's identity for it), the rule's index and the context key. */
   source: { span: string; rule: number; contextKey: string };
+  /** The span's sampling probability, when known (also in the event's properties). */
+  probability?: number;
 }
 
 interface Waiting {
-  span: SpanFacts;
   spanId: string;
   rule: CompiledRule;
-  value: string;
+  /** The event's JSON after its context: `,"eventKey":...,"timestamp":"..."}`. */
+  tail: string;
+  probability: number | undefined;
 }
 
 interface Trace {
@@ -102,8 +111,8 @@ export class TraceContexts {
   }
 
   /** The events of a span matching a rule: one per context of its trace, or none yet (it waits). */
-  attribute(waiting: Waiting): DerivedEvent[] {
-    const trace = this._trace(waiting.span.traceId);
+  attribute(traceId: string, waiting: Waiting): DerivedEvent[] {
+    const trace = this._trace(traceId);
     if (trace.contexts.size === 0) {
       trace.pending.push(waiting);
       return [];
@@ -163,6 +172,8 @@ export class DerivedEvents {
   constructor(
     readonly rules: readonly CompiledRule[],
     readonly traces: TraceContexts,
+    /** For spans whose tracestate gives none: the configured sampler's probability, if known. */
+    private readonly _samplingProbability?: number,
   ) {
     this.attributeNames = new Set(rules.flatMap((r) => r.attributeNames));
     if (rules.length > 0) traces.active = true;
@@ -199,10 +210,21 @@ export class DerivedEvents {
   ): readonly DerivedEvent[] {
     if (!span.traceId || rules.length === 0) return NO_EVENTS;
     let out: DerivedEvent[] | undefined;
+    let probability: number | undefined;
+    let sampling: string | undefined;
     for (const rule of rules) {
       const value = rule.evaluate(span);
       if (value === undefined) continue;
-      const attributed = this.traces.attribute({ span, spanId, rule, value });
+      const key = rule.eventKeyJson(span);
+      const time = isoMillis(span.endMs);
+      if (key === undefined || time === undefined) continue;
+      if (sampling === undefined) {
+        probability = probabilityFromTraceState(span.traceState) ?? this._samplingProbability;
+        sampling = probability === undefined ? '' : `${SAMPLING_PROPERTY_PREFIX}${JSON.stringify(probability)}`;
+      }
+      const valueJson = value === '' ? '' : `,"value":${value}`;
+      const tail = `,"eventKey":${key}${valueJson}${rule.properties(span, sampling)},"timestamp":"${time}"}`;
+      const attributed = this.traces.attribute(span.traceId, { spanId, rule, tail, probability });
       if (attributed.length === 0) continue;
       out ??= [];
       out.push(...attributed);
@@ -211,14 +233,16 @@ export class DerivedEvents {
   }
 }
 
-function events(trace: Trace, { span, spanId, rule, value }: Waiting): DerivedEvent[] {
-  const time = isoMillis(span.endMs);
-  if (time === undefined) return [];
-  const valueJson = value === '' ? '' : `,"value":${value}`;
-  const tail = `,"eventKey":${rule.eventKeyJson}${valueJson}${rule.properties(span)},"timestamp":"${time}"}`;
+const SAMPLING_PROPERTY_PREFIX = `${JSON.stringify(SAMPLING_PROBABILITY_PROPERTY)}:`;
+
+function events(trace: Trace, { spanId, rule, tail, probability }: Waiting): DerivedEvent[] {
   const out: DerivedEvent[] = [];
   for (const [contextKey, contextText] of trace.contexts) {
-    out.push({ json: `{"context":${contextText}${tail}`, source: { span: spanId, rule: rule.index, contextKey } });
+    out.push({
+      json: `{"context":${contextText}${tail}`,
+      source: { span: spanId, rule: rule.index, contextKey },
+      probability,
+    });
   }
   return out;
 }

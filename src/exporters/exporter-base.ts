@@ -14,6 +14,7 @@ import {
   type DerivedEvents,
   type DerivedEventsConfig,
 } from '../convert/derived-events.js';
+import { probabilityFromEnv } from '../convert/derived-sampling.js';
 import type { DeliveryStats } from '../delivery/delivery-engine.js';
 import { acquireEngine, type EngineLease } from '../delivery/shared-engine.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
@@ -44,8 +45,16 @@ export interface ExporterStats extends DeliveryStats {
    * Our events cut by attribute limits on the way (not delivered; the instrumentation leaves such calls to the SDK).
    */
   damaged: number;
-  /** Events derived from spans by `derivedEvents` rules, queued. */
+  /**
+   * Events derived from spans by `derivedEvents` rules, queued. A sample under head sampling: only
+   * exported (sampled) spans give events; each carries `sampling.probability` when it is known.
+   */
   derived: number;
+  /**
+   * Of those, the events from spans sampled with a probability below 1 (each stands for 1/p requests):
+   * not 0 means the derived events are a sample, to be weighted, not counted.
+   */
+  derivedSampled: number;
   /** Spans matching a rule whose trace had no flag evaluation within the window: no event. */
   unattributed: number;
   /** Calls whose events another deliverer has (`flagsync.delivery` sdk or collector, or returned to the SDK). */
@@ -72,6 +81,7 @@ export abstract class FlagSyncExporterBase<Item> {
   protected readonly _converter: Converter;
   protected readonly _derived: DerivedEvents;
   private _derivedCount = 0;
+  private _derivedSampled = 0;
   protected readonly _log: ThrottledLog;
   private readonly _lease: EngineLease;
   private readonly _rejected: Record<string, number> = {};
@@ -133,14 +143,17 @@ export abstract class FlagSyncExporterBase<Item> {
   };
 
   protected readonly _handleDerived = (event: DerivedEvent): void => {
-    if (this._lease.engine.add({ kind: 'event', json: event.json })) this._derivedCount++;
-    else this._lost++;
+    if (this._lease.engine.add({ kind: 'event', json: event.json })) {
+      this._derivedCount++;
+      if (event.probability !== undefined && event.probability < 1) this._derivedSampled++;
+    } else this._lost++;
   };
 
   constructor(options: FlagSyncExporterOptions, component: string, signal: 'traces' | 'logs') {
     this._converter = createConverter({ ...options, consumer: DELIVERY_EXPORTER });
     this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport, options);
-    this._derived = createDerivedEvents(options, this._lease.traces);
+    // In the app's process, the sampler set through OTEL_TRACES_SAMPLER is the app's own.
+    this._derived = createDerivedEvents(options, this._lease.traces, undefined, probabilityFromEnv());
     this._log = new ThrottledLog(diag.createComponentLogger({ namespace: `flagsync-otel/${component}` }));
     this._signal = signal;
     this._explicitMeterProvider = options.meterProvider !== undefined;
@@ -235,6 +248,7 @@ export abstract class FlagSyncExporterBase<Item> {
       rejected: { ...this._rejected },
       damaged: this._damaged,
       derived: this._derivedCount,
+      derivedSampled: this._derivedSampled,
       unattributed: this._lease.traces.unattributed,
       elsewhere: this._elsewhere,
     };
