@@ -30,17 +30,13 @@ export interface DerivedEventsConfig {
   derivedEventsMaxTraces?: number;
 }
 
-/**
- * Rules for these settings (validated: throws a FlagSyncConfigError naming the rule).
- * `samplingProbability`: the app's sampler's, for spans whose tracestate does not say (in-process only).
- */
+/** Rules for these settings (validated: throws a FlagSyncConfigError naming the rule). */
 export function createDerivedEvents(
   config: DerivedEventsConfig,
   traces: TraceContexts,
   source?: string,
-  samplingProbability?: number,
 ): DerivedEvents {
-  return new DerivedEvents(compileRules(config.derivedEvents, source), traces, samplingProbability);
+  return new DerivedEvents(compileRules(config.derivedEvents, source), traces);
 }
 
 /** A derived FlagSync event: its JSON as FlagSync receives it, and what identifies it across sends. */
@@ -169,11 +165,15 @@ export class DerivedEvents {
   /** Per kind (KIND_SLOT; 5: no kind), span name → the rules such a span may meet. */
   private readonly _candidates = Array.from({ length: 6 }, () => new Map<string, readonly CompiledRule[]>());
 
+  /**
+   * For spans whose tracestate gives none: the app's sampler's probability, if known (set by the
+   * in-process exporters; a collector-side reader cannot know the apps' samplers).
+   */
+  samplingProbability: number | undefined;
+
   constructor(
     readonly rules: readonly CompiledRule[],
     readonly traces: TraceContexts,
-    /** For spans whose tracestate gives none: the configured sampler's probability, if known. */
-    private readonly _samplingProbability?: number,
   ) {
     this.attributeNames = new Set(rules.flatMap((r) => r.attributeNames));
     if (rules.length > 0) traces.active = true;
@@ -219,7 +219,7 @@ export class DerivedEvents {
       const time = isoMillis(span.endMs);
       if (key === undefined || time === undefined) continue;
       if (sampling === undefined) {
-        probability = probabilityFromTraceState(span.traceState) ?? this._samplingProbability;
+        probability = probabilityFromTraceState(span.traceState) ?? this.samplingProbability;
         sampling = probability === undefined ? '' : `${SAMPLING_PROPERTY_PREFIX}${JSON.stringify(probability)}`;
       }
       const valueJson = value === '' ? '' : `,"value":${value}`;

@@ -3,9 +3,9 @@
  * can weight it by 1/p: under head sampling only sampled requests are exported, and an event
  * derived from one of them stands for 1/p requests. Read from the span's W3C tracestate, where
  * OpenTelemetry's consistent probability sampling writes it (`ot=th:<hex>`, the rejection
- * threshold T of 56 bits: p = (2^56 - T) / 2^56), else from the sampler the app configured through
- * OTEL_TRACES_SAMPLER, when that says. The collector's exporter reads tracestate the same way
- * (collector/flagsyncexporter/derived_sampling.go).
+ * threshold T of 56 bits: p = (2^56 - T) / 2^56); in the app's process, else from the app's
+ * sampler (src/otel/sampler-probability.ts). The collector's exporter reads tracestate the same
+ * way (collector/flagsyncexporter/derived_sampling.go).
  */
 
 /** The property derived events carry the probability in. */
@@ -33,19 +33,4 @@ export function probabilityFromTraceState(traceState: string | undefined): numbe
     return undefined;
   }
   return undefined;
-}
-
-/**
- * p of the sampler set through the environment, as the SDKs read it (`always_on`, `traceidratio`
- * with OTEL_TRACES_SAMPLER_ARG, and their parentbased forms, whose root spans it describes);
- * undefined when it is not set there (a sampler set in code is not known here).
- */
-export function probabilityFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
-  const sampler = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase();
-  if (sampler === 'always_on' || sampler === 'parentbased_always_on') return 1;
-  if (sampler !== 'traceidratio' && sampler !== 'parentbased_traceidratio') return undefined;
-  const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim();
-  // The SDKs' default ratio is 1; an out-of-range or unreadable one they also take as 1.
-  const ratio = arg ? Number(arg) : 1;
-  return Number.isFinite(ratio) && ratio >= 0 && ratio <= 1 ? ratio : 1;
 }

@@ -14,7 +14,6 @@ import {
   type DerivedEvents,
   type DerivedEventsConfig,
 } from '../convert/derived-events.js';
-import { probabilityFromEnv } from '../convert/derived-sampling.js';
 import type { DeliveryStats } from '../delivery/delivery-engine.js';
 import { acquireEngine, type EngineLease } from '../delivery/shared-engine.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
@@ -23,6 +22,7 @@ import type { EntryOutcome } from '../delivery/lane.js';
 import { registerLiveExporter } from '../instrumentation/delivery-mode.js';
 import { giveBack, isUnsettled, receipt, take, type Claim } from '../instrumentation/handover.js';
 import { EXPORT_FAILED, EXPORT_SUCCESS, type ExportResult } from '../otel/sdk-contract.js';
+import { appSamplerProbability } from '../otel/sampler-probability.js';
 import { CONVERSION_METRICS, observeSelfMetrics, type ConversionSource } from '../otel/self-metrics.js';
 
 export interface FlagSyncExporterOptions
@@ -152,8 +152,7 @@ export abstract class FlagSyncExporterBase<Item> {
   constructor(options: FlagSyncExporterOptions, component: string, signal: 'traces' | 'logs') {
     this._converter = createConverter({ ...options, consumer: DELIVERY_EXPORTER });
     this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport, options);
-    // In the app's process, the sampler set through OTEL_TRACES_SAMPLER is the app's own.
-    this._derived = createDerivedEvents(options, this._lease.traces, undefined, probabilityFromEnv());
+    this._derived = createDerivedEvents(options, this._lease.traces);
     this._log = new ThrottledLog(diag.createComponentLogger({ namespace: `flagsync-otel/${component}` }));
     this._signal = signal;
     this._explicitMeterProvider = options.meterProvider !== undefined;
@@ -212,6 +211,8 @@ export abstract class FlagSyncExporterBase<Item> {
     }
     this._lost = 0;
     if (!this._explicitMeterProvider) this._followGlobalMeterProvider();
+    // The app's sampler, for derived events: looked up here, as the SDK registers its provider late.
+    if (this._derived.rules.length > 0) this._derived.samplingProbability = appSamplerProbability();
     try {
       this._convert(items);
     } catch (error) {

@@ -1,8 +1,9 @@
-/** The sampling probability of a derived event (derived-sampling.ts): from tracestate ot=th:, else the env sampler. */
+/** The sampling probability of a derived event (derived-sampling.ts): from tracestate ot=th:, else the app's sampler. */
 import { describe, expect, it } from 'vitest';
 import { compileRules } from '../../src/convert/derived-rules.js';
-import { probabilityFromEnv, probabilityFromTraceState } from '../../src/convert/derived-sampling.js';
+import { probabilityFromTraceState } from '../../src/convert/derived-sampling.js';
 import { DerivedEvents, TraceContexts } from '../../src/convert/derived-events.js';
+import { probabilityFromDescription } from '../../src/otel/sampler-probability.js';
 
 describe('sampling probability', () => {
   it.each([
@@ -24,17 +25,19 @@ describe('sampling probability', () => {
   });
 
   it.each([
-    [{}, undefined],
-    [{ OTEL_TRACES_SAMPLER: 'always_on' }, 1],
-    [{ OTEL_TRACES_SAMPLER: 'parentbased_always_on' }, 1],
-    [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }, 0.1],
-    [{ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.5' }, 0.5],
-    // As the SDKs read it: no or a bad ratio is 1.
-    [{ OTEL_TRACES_SAMPLER: 'traceidratio' }, 1],
-    [{ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '2' }, 1],
-    [{ OTEL_TRACES_SAMPLER: 'jaeger_remote' }, undefined],
-  ])('environment %j: %s', (env, p) => {
-    expect(probabilityFromEnv(env)).toBe(p);
+    ['AlwaysOnSampler', 1],
+    ['TraceIdRatioBased{0.1}', 0.1],
+    [
+      'ParentBased{root=TraceIdRatioBased{0.25}, remoteParentSampled=AlwaysOnSampler, ' +
+        'remoteParentNotSampled=AlwaysOffSampler, localParentSampled=AlwaysOnSampler, localParentNotSampled=AlwaysOffSampler}',
+      0.25,
+    ],
+    ['ParentBased{root=AlwaysOnSampler, remoteParentSampled=AlwaysOnSampler}', 1],
+    ['AlwaysOffSampler', undefined],
+    ['TraceIdRatioBased{2}', undefined],
+    ['RecordOnly', undefined],
+  ])("the app's sampler described as %s: %s", (description, p) => {
+    expect(probabilityFromDescription(description)).toBe(p);
   });
 
   it("each derived event carries it as a property: the span's tracestate first, else the configured sampler's", () => {
@@ -44,8 +47,8 @@ describe('sampling probability', () => {
         { eventKey: 'latency', match: { kind: 'server' }, value: { from: 'duration' }, properties: ['r'] },
       ]),
       traces,
-      0.1,
     );
+    derived.samplingProbability = 0.1;
     traces.note('t1', 'u', '{"key":"u"}');
     traces.note('t2', 'u', '{"key":"u"}');
     const facts = { name: 's', kind: 'server', scope: '', status: 'unset', durationNanos: 1e6, endMs: 0 } as const;
