@@ -210,17 +210,20 @@ export class DerivedEvents {
   ): readonly DerivedEvent[] {
     if (!span.traceId || rules.length === 0) return NO_EVENTS;
     let out: DerivedEvent[] | undefined;
+    // What every event of the span shares, read at its first matching rule.
+    let time: string | undefined;
     let probability: number | undefined;
-    let sampling: string | undefined;
+    let sampling = '';
     for (const rule of rules) {
       const value = rule.evaluate(span);
       if (value === undefined) continue;
       const key = rule.eventKeyJson(span);
-      const time = isoMillis(span.endMs);
-      if (key === undefined || time === undefined) continue;
-      if (sampling === undefined) {
+      if (key === undefined) continue;
+      if (time === undefined) {
+        time = isoMillis(span.endMs);
+        if (time === undefined) return NO_EVENTS;
         probability = probabilityFromTraceState(span.traceState) ?? this.samplingProbability;
-        sampling = probability === undefined ? '' : `${SAMPLING_PROPERTY_PREFIX}${JSON.stringify(probability)}`;
+        if (probability !== undefined) sampling = `${SAMPLING_PROPERTY_PREFIX}${JSON.stringify(probability)}`;
       }
       const valueJson = value === '' ? '' : `,"value":${value}`;
       const tail = `,"eventKey":${key}${valueJson}${rule.properties(span, sampling)},"timestamp":"${time}"}`;

@@ -4,7 +4,8 @@
  * only). An app exporting every span: FlagSync gets the derived events of every request, while the
  * tracing backend keeps about a tenth of the traces.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
@@ -16,12 +17,14 @@ const VISITORS = 20;
 let standIn: StandIn;
 let backend: OtlpSink;
 let collector: Collector;
+let scratch: string | undefined;
 
 beforeAll(async () => {
   standIn = await startStandIn();
   backend = await startOtlpSink();
   // For the test only: the backend exporter sends JSON, so its trace ids can be counted.
-  const readable = join(ROOT, '.cache', `backend-json-${process.pid}.yaml`);
+  scratch = mkdtempSync(join(tmpdir(), 'flagsync-sampling-'));
+  const readable = join(scratch, 'backend-json.yaml');
   writeFileSync(readable, 'exporters:\n  otlp_http/backend:\n    encoding: json\n    compression: none\n');
   collector = await startCollector({
     flagsyncEndpoint: standIn.url,
@@ -36,6 +39,7 @@ afterAll(async () => {
   await collector?.stop();
   await standIn?.close();
   await backend?.close();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
 /** The http preset's global events for these server spans (the app has no router: no http.route, no per-route events). */
