@@ -12,6 +12,7 @@ import {
   decodeLogsJson,
   decodeTracesJson,
   payloadSize,
+  PRESETS,
   TraceContexts,
 } from '../dist/internal.js';
 
@@ -116,6 +117,7 @@ function trace(traceId, spans) {
       traceId,
       spanId: (i + 1).toString(16).padStart(16, '0'),
       ...(i > 0 && sp.child !== false ? { parentSpanId: '0000000000000001' } : {}),
+      ...(sp.traceState ? { traceState: sp.traceState } : {}),
       name: sp.name,
       kind: sp.kind ?? 1,
       startTimeUnixNano: String(T),
@@ -855,6 +857,144 @@ const FILES = {
       },
     ],
   ],
+  presets: [
+    [
+      'the http preset: global and per-route latency and error rate for HTTP server spans (stable semconv); ' +
+        'without http.route only the global events; not an HTTP server span: nothing',
+      'traces',
+      traces2(
+        trace('5b8efff798038103d269b633813fc610', [
+          {
+            name: 'GET /users/:id',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 31.25,
+            status: 2,
+            attributes: {
+              'http.request.method': 'GET',
+              'http.route': '/users/:id',
+              'url.path': '/users/42',
+              'http.response.status_code': int(500),
+            },
+            child: false,
+          },
+          { name: 'handler', kind: INTERNAL, ms: 3, events: [evaluated('user-10')] },
+        ]),
+        trace('5b8efff798038103d269b633813fc611', [
+          {
+            name: 'POST',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 7,
+            attributes: { 'http.request.method': 'POST', 'url.path': '/login', 'http.response.status_code': int(200) },
+            child: false,
+            events: [evaluated('user-11')],
+          },
+        ]),
+        trace('5b8efff798038103d269b633813fc612', [
+          {
+            name: 'grpc.Checkout/Pay',
+            kind: SERVER,
+            scope: 'grpc',
+            ms: 5,
+            child: false,
+            events: [evaluated('user-12')],
+          },
+          {
+            name: 'GET /old',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 5,
+            attributes: { 'http.method': 'GET', 'http.route': '/old' },
+          },
+        ]),
+      ),
+      { derivedEvents: [{ preset: 'http' }] },
+    ],
+    [
+      "a preset beside rules of one's own: the preset's rules take its place in the list",
+      'traces',
+      traces2(
+        trace('5b8efff798038103d269b633813fc613', [
+          {
+            name: 'GET /',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 2.5,
+            attributes: { 'http.request.method': 'GET', 'http.route': '/', 'http.response.status_code': int(200) },
+            child: false,
+            events: [evaluated('user-13')],
+          },
+        ]),
+      ),
+      { derivedEvents: [latency, { preset: 'http' }, errors] },
+    ],
+  ],
+  sampling: [
+    [
+      "sampling.probability from the span's tracestate (ot=th:, trailing zeros left out; other vendors and " +
+        'fields around it); none without th or with a malformed one; allow-listed properties first',
+      'traces',
+      traces2(
+        ...[
+          ['ot=th:c', 'u-1'],
+          ['dd=s:1;o:rum,ot=rv:a1b2c3d4e5f607;th:fd70a3d70a3d71', 'u-2'],
+          ['ot=th:0', 'u-3'],
+          ['ot=th:8', 'u-4'],
+          ['ot=rv:0123456789abcd', 'u-5'],
+          ['ot=th:XYZ', 'u-6'],
+          ['ot=th:123456789abcdef0', 'u-7'],
+          ['', 'u-8'],
+        ].map(([traceState, user], i) =>
+          trace(`5b8efff798038103d269b633813fc6${(32 + i).toString(16)}`, [
+            {
+              name: 'GET /checkout',
+              kind: SERVER,
+              scope: HTTP,
+              ms: 10 + i,
+              traceState,
+              attributes: { 'http.route': '/checkout', 'http.response.status_code': int(200) },
+              child: false,
+              events: [evaluated(user)],
+            },
+          ]),
+        ),
+      ),
+      { derivedEvents: [latency, errors] },
+    ],
+    [
+      'an event key with {attribute} placeholders: strings as they are, numbers and booleans as JSON writes them; ' +
+        'a missing or empty one: no event from that rule',
+      'traces',
+      traces2(
+        trace('5b8efff798038103d269b633813fc640', [
+          {
+            name: 'GET /a',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 4,
+            attributes: {
+              'http.response.status_code': int(404),
+              ratio: dbl(0.5),
+              cached: true,
+              'http.route': '',
+              'user.tier': 'gold',
+            },
+            child: false,
+            events: [evaluated('u-9')],
+          },
+        ]),
+      ),
+      {
+        derivedEvents: [
+          { eventKey: 'status.{http.response.status_code};ratio={ratio};cached={cached}', match: { kind: 'server' } },
+          { eventKey: 'route={http.route}', match: { kind: 'server' } },
+          { eventKey: 'tier={user.tier}{missing}', match: { kind: 'server' } },
+          { eventKey: '{user.tier}', match: { kind: 'server' }, value: { from: 'duration' } },
+        ],
+      },
+    ],
+  ],
   invalid: [
     [
       'FlagSync data that cannot be converted: rejected with its reason',
@@ -1082,3 +1222,16 @@ for (const [file, cases] of Object.entries(FILES)) {
   writeFileSync(new URL(`../testdata/golden/${file}.json`, import.meta.url), `${JSON.stringify(out, null, 1)}\n`);
   console.log(`testdata/golden/${file}.json: ${out.length} cases`);
 }
+
+// The rules each preset stands for, as both sides expand them (the Go test compares its own).
+const presets = {
+  about:
+    'Derived-event rule presets and the rules each expands to (TypeScript option names). The TypeScript ' +
+    '(src/convert/derived-presets.ts) and Go (collector/flagsyncexporter/derived_presets.go) expansions are both held to it.',
+  presets: PRESETS,
+};
+writeFileSync(
+  new URL('../testdata/golden/rules/presets.json', import.meta.url),
+  `${JSON.stringify(presets, null, 1)}\n`,
+);
+console.log(`testdata/golden/rules/presets.json: ${Object.keys(PRESETS).length} presets`);

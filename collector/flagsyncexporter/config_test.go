@@ -104,7 +104,7 @@ func TestMisspelledSettingsFailTheConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	for name, invalid := range map[string]string{
 		"misspelled":      "unknown flagsync exporter settings: sdk_kee (valid: auth, ",
-		"misspelled_rule": "unknown flagsync exporter settings: derived_events[0].valeu (valid: event_key, match, properties, value)",
+		"misspelled_rule": "unknown flagsync exporter settings: derived_events[0].valeu (valid: event_key, match, preset, properties, value)",
 	} {
 		t.Run(name, func(t *testing.T) {
 			sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())

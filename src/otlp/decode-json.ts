@@ -137,6 +137,7 @@ function spanFacts(s: Json, wanted: ReadonlySet<string>, scope: string, traceId:
     durationNanos: Number(end - start),
     endMs: nanosToMs(end),
     attributes: attributes(s.attributes, wanted),
+    traceState: optionalString(s.traceState, 'traceState'),
   };
 }
 

@@ -248,9 +248,10 @@ function readLogRecord(r: Reader, out: DecodedRequest, filter: DecodeFilter, ide
 
 const ZERO = { hi: 0, lo: 0 };
 
-/** What derived-event rules read of a span: name, kind, times, attributes, status code. */
+/** What derived-event rules read of a span: name, kind, times, attributes, status code, tracestate. */
 function readSpanFacts(r: Reader, wanted: WantedKeys, scope: string, traceId: string): SpanFacts {
   let name = '';
+  let traceState = '';
   let kind = 0;
   let start = ZERO;
   let end = ZERO;
@@ -259,6 +260,7 @@ function readSpanFacts(r: Reader, wanted: WantedKeys, scope: string, traceId: st
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === SPAN.name && wire === WIRE_LEN) name = r.string();
+    else if (field === SPAN.traceState && wire === WIRE_LEN) traceState = r.string();
     else if (field === SPAN.kind && wire === WIRE_VARINT) kind = r.varint();
     else if (field === SPAN.startTimeUnixNano && wire === WIRE_FIXED64) start = r.fixed64();
     else if (field === SPAN.endTimeUnixNano && wire === WIRE_FIXED64) end = r.fixed64();
@@ -284,6 +286,7 @@ function readSpanFacts(r: Reader, wanted: WantedKeys, scope: string, traceId: st
     durationNanos: (end.hi - start.hi) * 4294967296 + (end.lo - start.lo),
     endMs: nanosHalvesToMs(end.hi, end.lo),
     attributes: readAttributes(r, attributes, wanted),
+    traceState,
   };
 }
 

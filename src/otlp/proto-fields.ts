@@ -14,6 +14,7 @@ export const INSTRUMENTATION_SCOPE = { name: 1 } as const;
 export const SPAN = {
   traceId: 1,
   spanId: 2,
+  traceState: 3,
   name: 5,
   kind: 6,
   startTimeUnixNano: 7,

@@ -8,7 +8,8 @@ import {
 import { FlagSyncConfigError, optionsOf, resolveOptions } from '../config/options.js';
 import type { ConverterOptions } from '../convert/converter.js';
 import type { DerivedEventsConfig } from '../convert/derived-events.js';
-import { compileRules, type DerivedEventRule } from '../convert/derived-rules.js';
+import type { DerivedEventsSetting } from '../convert/derived-presets.js';
+import { compileRules } from '../convert/derived-rules.js';
 
 /**
  * The service's options; environment variables, defaults and bounds are in docs/collector.md,
@@ -105,15 +106,12 @@ export function resolveServiceConfig(
 }
 
 /** Rules checked here, so a wrong one stops the service at startup, named by where it came from. */
-function validRules(
-  rules: DerivedEventRule[] | readonly DerivedEventRule[] | undefined,
-  source: string,
-): readonly DerivedEventRule[] | undefined {
+function validRules(rules: DerivedEventsSetting | undefined, source: string): DerivedEventsSetting | undefined {
   if (rules !== undefined) compileRules(rules, source);
   return rules;
 }
 
-function derivedEventsFromEnv(env: NodeJS.ProcessEnv): DerivedEventRule[] | undefined {
+function derivedEventsFromEnv(env: NodeJS.ProcessEnv): DerivedEventsSetting | undefined {
   const file = env.FLAGSYNC_DERIVED_EVENTS_FILE;
   let text = env.FLAGSYNC_DERIVED_EVENTS;
   let source = 'FLAGSYNC_DERIVED_EVENTS';
@@ -127,7 +125,7 @@ function derivedEventsFromEnv(env: NodeJS.ProcessEnv): DerivedEventRule[] | unde
   }
   if (!text) return undefined;
   try {
-    return JSON.parse(text) as DerivedEventRule[];
+    return JSON.parse(text) as DerivedEventsSetting;
   } catch (error) {
     throw new FlagSyncConfigError(
       `${source} must be the JSON of a list of derived-event rules: ${(error as Error).message}`,

@@ -19,6 +19,14 @@ describe('flagsync-otel CLI', () => {
     expect(stdout).toContain('avg register_server_ms (derived)');
     expect(stdout).toMatch(/track\(\) calls: (\d+) -> events received: \1\n/);
     for (const variant of ['"Register"', '"Join Now"', '"Sign Up"']) expect(stdout).toContain(variant);
+    // The variant split from the evaluation counter, beside the impressions of each variant: the same counts.
+    const split = [
+      ...stdout.matchAll(/^ {2}register-button-copy {2}(Register|Join Now|Sign Up) +split +(\d+) +\d+% +(\d+)$/gm),
+    ];
+    expect(split.map((m) => m[1])).toEqual(['Join Now', 'Register', 'Sign Up']);
+    expect(split.every((m) => m[2] === m[3])).toBe(true);
+    expect(split.reduce((n, m) => n + Number(m[2]), 0)).toBe(60);
+    expect(stdout).toMatch(/a sample: each carries sampling\.probability; weighted by 1\/p they stand for \d+ visits/);
     expect(stdout).toContain('senders seen by FlagSync: flagsync-otel@0.1.0;');
     expect(stdout).toContain('OK: every call reached FlagSync exactly once.');
   });

@@ -39,6 +39,7 @@ type KeyValueJson = { key: string; value: AnyValueJson };
 interface SpanJson {
   traceId: string;
   spanId: string;
+  traceState?: string;
   name: string;
   kind: number;
   startTimeUnixNano: string;
@@ -157,7 +158,12 @@ describe.each(files)('golden vectors: %s', (file) => {
             status: { code: span.status?.code ?? 0 },
             attributes: jsAttributes(span.attributes ?? []),
             instrumentationScope: { name: scope },
-            spanContext: () => ({ traceId: span.traceId, spanId: span.spanId }),
+            spanContext: () => ({
+              traceId: span.traceId,
+              spanId: span.spanId,
+              // The SDK's TraceState; its serialize() is the W3C header text OTLP carries.
+              traceState: span.traceState ? { serialize: () => span.traceState! } : undefined,
+            }),
           }));
         expect(
           collect(c.expect, (on, onDerived) => convertSpans(converter, spans, on, derived, (d) => onDerived(d.json))),

@@ -61,6 +61,8 @@ export type CollectorOptions = {
   otlpHttpPort?: number;
   /** An edit a user would make to the file (the test asserts it applied). */
   editConfig?: (yaml: string) => string;
+  /** More configuration files the collector merges over it, in order (`--config` each). */
+  moreConfigs?: string[];
 } & (
   | {
       /** collector-config.yaml: the flagsync exporter delivers to FlagSync. */ flagsyncEndpoint: string;
@@ -93,7 +95,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     config = join(queueDir, '..', `${basename(queueDir)}.yaml`);
     writeFileSync(config, edited);
   }
-  const child = spawn(collectorBinary(), ['--config', config], {
+  const configs = [config, ...(options.moreConfigs ?? [])].flatMap((file) => ['--config', file]);
+  const child = spawn(collectorBinary(), configs, {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
