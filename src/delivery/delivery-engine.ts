@@ -39,7 +39,6 @@ export class DeliveryEngine {
   private readonly _diag = diag.createComponentLogger({ namespace: 'flagsync-otel/delivery' });
   private readonly _log = new ThrottledLog(this._diag);
   private _shutdown: Promise<void> | undefined;
-  private readonly _roomWaiters: ((freed: boolean) => void)[] = [];
   private _refused = false;
 
   constructor(
@@ -94,10 +93,6 @@ export class DeliveryEngine {
       onDelivered: () => {
         this._refused = false;
       },
-      onSpace: () => {
-        if (this._roomWaiters.length === 0) return;
-        for (const resolve of this._roomWaiters.splice(0)) resolve(true);
-      },
     };
     this._impressions = new Lane({ kind: 'impressions', ...laneOptions }, this._transport, events);
     this._events = new Lane({ kind: 'events', ...laneOptions }, this._transport, events);
@@ -132,35 +127,6 @@ export class DeliveryEngine {
     return this._refused;
   }
 
-  /**
-   * Queue a converter outcome if there is room now; false, with nothing counted, when there is
-   * not: the caller waits for roomFreed() and offers it again (the service feeds a request larger
-   * than the queue in parts this way).
-   */
-  tryAdd(outcome: DeliverableOutcome, settle?: Settle, tag?: string): boolean {
-    const lane = outcome.kind === 'impression' ? this._impressions : this._events;
-    return lane.offer(entry(outcome.json, settle, tag), true);
-  }
-
-  /** Resolves true when items next leave a queue, or false after `timeoutMillis`. */
-  roomFreed(timeoutMillis: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => {
-          const at = this._roomWaiters.indexOf(done);
-          if (at >= 0) this._roomWaiters.splice(at, 1);
-          resolve(false);
-        },
-        Math.max(0, timeoutMillis),
-      );
-      const done = (freed: boolean) => {
-        clearTimeout(timer);
-        resolve(freed);
-      };
-      this._roomWaiters.push(done);
-    });
-  }
-
   /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
   addImpression(item: FlagSyncImpression, settle?: Settle, tag?: string): boolean {
     return this._offer(this._impressions, entry(JSON.stringify(item), settle, tag));
@@ -168,14 +134,6 @@ export class DeliveryEngine {
 
   addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string): boolean {
     return this._offer(this._events, entry(JSON.stringify(item), settle, tag));
-  }
-
-  /**
-   * Take queued items (by the tags they were added with) back out of the queue, except any in the
-   * request now in flight; they are settled as not delivered. Returns how many were taken out.
-   */
-  withdraw(tags: ReadonlySet<string>): number {
-    return this._impressions.withdraw(tags) + this._events.withdraw(tags);
   }
 
   /** Items waiting for delivery. */
