@@ -23,6 +23,8 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 			unknown = append(unknown, fmt.Sprintf("%s (valid: %s)", key, strings.Join(top, ", ")))
 		} else if key == "derived_events" {
 			unknown = append(unknown, unknownKeys(value, reflect.TypeFor[[]DerivedEventRule](), key)...)
+		} else if key == "delivery_store" {
+			unknown = append(unknown, unknownKeys(value, reflect.TypeFor[DeliveryStoreConfig](), key)...)
 		}
 	}
 	if len(unknown) > 0 {

@@ -50,6 +50,10 @@ func createDefaultConfig() component.Config {
 		DeliveryMemory:         24 * time.Hour,
 		DerivedEventsWindow:    5 * time.Minute,
 		DerivedEventsMaxTraces: 100_000,
+		// Contexts are a few hundred bytes: room for every trace at the default bound.
+		DerivedEventsMaxBytes:    64 << 20,
+		DerivedEventsMaxPerTrace: 1000,
+		DeliveryStore:            DeliveryStoreConfig{Postgres: PostgresStoreConfig{ClaimTimeout: 2 * time.Minute}},
 	}
 }
 
