@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -35,6 +34,11 @@ func serverSpanRequest(n byte, user string) ptrace.Traces {
 		handler.CopyTo(ss.Spans().AppendEmpty())
 	}
 	return td
+}
+
+// testTraceLimits bounds a trace memory by perTrace only (traces and bytes: far off).
+func testTraceLimits(perTrace int) traceLimits {
+	return traceLimits{traces: 100_000, bytes: 64 << 20, perTrace: perTrace}
 }
 
 func derivedConfig(c *Config) {
@@ -69,18 +73,20 @@ func TestDerivedChunksKeepTheirKeysOnReplay(t *testing.T) {
 	require.NoError(t, err)
 	// Another collector process (a restart): a fresh trace memory, the same request.
 	again := newHarness(t, "http://127.0.0.1:1", derivedConfig)
-	again.exp.conversion.derived.traces = newTraceContexts(time.Minute, 100)
+	again.exp.conversion.derived.traces = newTraceContexts(time.Minute, testTraceLimits(100))
 	second, err := again.exp.conversion.convertTraces(context.Background(), serverSpanRequest(3, "u3"))
 	require.NoError(t, err)
-	assert.Equal(t, chunksOf([]xexporterhelper.Request{first}), chunksOf([]xexporterhelper.Request{second}))
+	assert.Equal(t, itemKeysOf(first), itemKeysOf(second))
 }
 
 func TestTraceMemoryForgetsAfterTheWindowAndBeyondTheBound(t *testing.T) {
 	now := time.Unix(0, 0)
-	traces := newTraceContexts(time.Second, 2)
+	limits := testTraceLimits(100)
+	limits.traces = 2
+	traces := newTraceContexts(time.Second, limits)
 	traces.now = func() time.Time { return now }
 	var unattributed int64
-	traces.unattributed = func(_ context.Context, spans int64) { unattributed += spans }
+	traces.counters.unattributed = func(_ context.Context, spans int64) { unattributed += spans }
 	ctx := context.Background()
 	traces.attribute(ctx, pcommon.TraceID{1: 1}, waiting{tail: []byte("}"), source: []byte("s")})
 	now = now.Add(2 * time.Second)
