@@ -42,7 +42,7 @@ type flagsyncExporter struct {
 	signal pipeline.Signal
 }
 
-func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) (*flagsyncExporter, error) {
+func newExporter(ctx context.Context, cfg *Config, set exporter.Settings, signal pipeline.Signal) (*flagsyncExporter, error) {
 	telemetry, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func newExporter(cfg *Config, set exporter.Settings, signal pipeline.Signal) (*f
 	// The traces and logs exporters of one component share the trace memory, so evaluations
 	// recorded as logs count for spans.
 	if len(rules) > 0 {
-		traces, err := acquireTraceMemory(set.ID, func() (traceMemory, error) { return newTraceMemory(cfg, telemetry) })
+		traces, err := acquireTraceMemory(set.ID, func() (traceMemory, error) { return newTraceMemory(ctx, cfg, telemetry) })
 		if err != nil {
 			telemetry.Shutdown()
 			return nil, err
@@ -113,7 +113,7 @@ func (e *flagsyncExporter) start(ctx context.Context, host component.Host) error
 // queue's storage extension when it has one, else memory).
 func (e *flagsyncExporter) newStore(ctx context.Context, host component.Host) (deliveryStore, error) {
 	if e.cfg.DeliveryStore.Postgres.enabled() {
-		return newPostgresStore(e.cfg)
+		return newPostgresStore(ctx, e.cfg)
 	}
 	if queue := e.cfg.QueueConfig.Get(); e.cfg.QueueConfig.HasValue() && queue.StorageID != nil {
 		client, err := storageClient(ctx, host, *queue.StorageID, e.set.ID, "delivery_"+e.signal.String())
@@ -133,7 +133,7 @@ func (e *flagsyncExporter) reportSweep(err error) {
 }
 
 // newTraceMemory makes the component's trace memory: in the shared store when configured, else local.
-func newTraceMemory(cfg *Config, telemetry *metadata.TelemetryBuilder) (traceMemory, error) {
+func newTraceMemory(ctx context.Context, cfg *Config, telemetry *metadata.TelemetryBuilder) (traceMemory, error) {
 	counters := traceCounters{
 		unattributed: func(ctx context.Context, spans int64) { telemetry.ExporterFlagsyncUnattributed.Add(ctx, spans) },
 		dropped: func(ctx context.Context, reason string, n int64) {
@@ -141,7 +141,7 @@ func newTraceMemory(cfg *Config, telemetry *metadata.TelemetryBuilder) (traceMem
 		},
 	}
 	if cfg.DeliveryStore.Postgres.enabled() {
-		store, err := newPostgresStore(cfg)
+		store, err := newPostgresStore(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}

@@ -199,6 +199,12 @@ func (h *harness) retry() error {
 }
 
 func newHarness(t *testing.T, endpoint string, configure func(*Config)) *harness {
+	return newNamedHarness(t, "", endpoint, configure)
+}
+
+// newNamedHarness is newHarness for the component flagsync/name: exporters of different names
+// share nothing in process (two gateways).
+func newNamedHarness(t *testing.T, name, endpoint string, configure func(*Config)) *harness {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.ClientConfig.Endpoint = endpoint
 	cfg.SDKKey = testKey
@@ -207,11 +213,12 @@ func newHarness(t *testing.T, endpoint string, configure func(*Config)) *harness
 	}
 	require.NoError(t, cfg.Validate())
 	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewIDWithName(metadata.Type, name)
 	reader := sdkmetric.NewManualReader()
 	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	core, logs := observer.New(zap.InfoLevel)
 	set.Logger = zap.New(core)
-	exp, err := newExporter(cfg, set, pipeline.SignalTraces)
+	exp, err := newExporter(context.Background(), cfg, set, pipeline.SignalTraces)
 	require.NoError(t, err)
 	h := &harness{exp: exp, reader: reader, logs: logs}
 	host := componenttest.NewNopHost()

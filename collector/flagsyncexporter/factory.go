@@ -59,7 +59,7 @@ func createDefaultConfig() component.Config {
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	exp, err := newExporter(c, set, pipeline.SignalTraces)
+	exp, err := newExporter(ctx, c, set, pipeline.SignalTraces)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	exp, err := newExporter(c, set, pipeline.SignalLogs)
+	exp, err := newExporter(ctx, c, set, pipeline.SignalLogs)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@
 package flagsyncexporter
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"testing"
@@ -31,11 +32,7 @@ func chunksOf(reqs []xexporterhelper.Request) [][]string {
 	for _, req := range reqs {
 		var names []string
 		for _, c := range req.(*flagsyncRequest).chunks {
-			name := ""
-			for _, item := range c.items {
-				name += string(item)
-			}
-			names = append(names, name)
+			names = append(names, string(bytes.Join(c.items, nil)))
 		}
 		out = append(out, names)
 	}

@@ -32,13 +32,13 @@ type postgresStore struct {
 	schemaReady bool
 }
 
-func newPostgresStore(cfg *Config) (*postgresStore, error) {
+func newPostgresStore(ctx context.Context, cfg *Config) (*postgresStore, error) {
 	poolConfig, err := cfg.DeliveryStore.Postgres.poolConfig()
 	if err != nil {
 		return nil, err
 	}
 	poolConfig.ConnConfig.RuntimeParams["application_name"] = "otelcol-flagsync"
-	pool, err := pgxpool.NewWithConfig(context.Background(), poolConfig)
+	pool, err := pgxpool.NewWithConfig(ctx, poolConfig)
 	if err != nil {
 		return nil, errors.New("flagsync exporter: cannot set up the PostgreSQL store's connection pool")
 	}
@@ -209,7 +209,7 @@ const purgeBatch = 5000
 // purge deletes rows of table whose column is past, a bounded batch at a time; it returns how
 // many it deleted.
 func (s *postgresStore) purge(ctx context.Context, table, column string) (int64, error) {
-	//nolint:gosec // G202: table and column are this file's constants
+	// table and column are this file's constants.
 	sql := `DELETE FROM ` + table + ` WHERE ctid IN (SELECT ctid FROM ` + table + ` WHERE ` + column + ` < now() LIMIT $1 FOR UPDATE SKIP LOCKED)`
 	var total int64
 	for ctx.Err() == nil {

@@ -5,6 +5,7 @@ package flagsyncexporter
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -160,6 +161,10 @@ func (t *traceContexts) makeRoom(ctx context.Context, keep pcommon.TraceID, size
 	if t.bytes+size <= t.limits.bytes {
 		return true
 	}
+	// Too large even alone: forget nothing else for it.
+	if e, ok := t.traces[keep]; ok && e.bytes+size > t.limits.bytes {
+		return false
+	}
 	i := 0
 	for ; i < len(t.order) && t.bytes+size > t.limits.bytes; i++ {
 		if id := t.order[i]; id != keep {
@@ -168,20 +173,11 @@ func (t *traceContexts) makeRoom(ctx context.Context, keep pcommon.TraceID, size
 	}
 	// The kept trace, if passed over, goes back in front of the rest.
 	rest := t.order[i:]
-	if _, ok := t.traces[keep]; ok && !containsTrace(rest, keep) {
+	if _, ok := t.traces[keep]; ok && !slices.Contains(rest, keep) {
 		rest = append([]pcommon.TraceID{keep}, rest...)
 	}
 	t.order = append(t.order[:0], rest...)
 	return t.bytes+size <= t.limits.bytes
-}
-
-func containsTrace(ids []pcommon.TraceID, id pcommon.TraceID) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
 }
 
 // evict forgets expired traces (the oldest first), then the oldest beyond the bounds.

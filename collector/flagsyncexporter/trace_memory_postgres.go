@@ -118,35 +118,35 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 	err = func() error {
 		results := conn.SendBatch(ctx, batch)
 		defer results.Close()
-		if _, err := results.Exec(); err != nil {
-			return err
+		if _, qerr := results.Exec(); qerr != nil {
+			return qerr
 		}
 		var trace, key, text, source, tail []byte
 		var n int32
-		if _, err := pgx.ForEachRow(mustQuery(results), []any{&trace, &n}, func() error {
+		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &n}, func() error {
 			made[string(trace)] = int(n)
 			return nil
-		}); err != nil {
-			return err
+		}); qerr != nil {
+			return qerr
 		}
-		if _, err := results.Exec(); err != nil {
-			return err
+		if _, qerr := results.Exec(); qerr != nil {
+			return qerr
 		}
-		if _, err := pgx.ForEachRow(mustQuery(results), []any{&trace, &key, &text}, func() error {
+		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &key, &text}, func() error {
 			contexts[string(trace)] = append(contexts[string(trace)], [2][]byte{slices.Clone(key), slices.Clone(text)})
 			return nil
-		}); err != nil {
-			return err
+		}); qerr != nil {
+			return qerr
 		}
-		if _, err := pgx.ForEachRow(mustQuery(results), []any{&trace, &source, &tail}, func() error {
+		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &source, &tail}, func() error {
 			taken = append(taken, traceSpan{waiting: waiting{source: slices.Clone(source), tail: slices.Clone(tail)}})
 			takenKeys = append(takenKeys, string(trace))
 			return nil
-		}); err != nil {
-			return err
+		}); qerr != nil {
+			return qerr
 		}
-		_, err := results.Exec()
-		return err
+		_, qerr := results.Exec()
+		return qerr
 	}()
 	if err != nil {
 		// Released inside its transaction, the connection is closed (pgxpool), which rolls it back.
@@ -214,7 +214,7 @@ func (p *postgresTraces) sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.store.purge(ctx, "flagsync_trace_contexts", "expires_at"); err != nil {
+	if _, err = p.store.purge(ctx, "flagsync_trace_contexts", "expires_at"); err != nil {
 		return err
 	}
 	_, err = p.store.purge(ctx, "flagsync_traces", "expires_at")
