@@ -80,7 +80,10 @@ async function expectExactlyOnce(app: AppRun): Promise<void> {
       standIn.impressions().length >= impressions.length && standIn.events().length >= events.length && drained(),
     60_000,
     'every item at FlagSync and every queue drained',
-  ).catch(() => undefined); // what is missing is reported by the comparison below
+  ).catch(() => {
+    // What is missing is reported by the comparison below; the fleet's own errors say why.
+    for (const member of [agent, ...gateways]) console.error(member.name, member.errors().slice(-5).join('\n'));
+  });
   // Anything sent twice would be on its way in the same breath.
   await pause(1_000);
   const received = identities({ impressions: standIn.impressions(), events: standIn.events() });

@@ -5,15 +5,30 @@
  * and queue directory across restarts, as a pod on a volume would.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, metricValue, ROOT, waitUntil } from './processes.js';
 
-/** The gateway configuration the fleet runs: the shipped one once it exists, else the test's copy. */
-const GATEWAY_CONFIG = existsSync(join(ROOT, 'collector-config.gateway.yaml'))
-  ? join(ROOT, 'collector-config.gateway.yaml')
-  : join(ROOT, 'test/fixtures/fleet-gateway.yaml');
+/** The token the agent presents to the gateways (FLAGSYNC_GATEWAY_BEARER_TOKEN on both tiers). */
+const GATEWAY_TOKEN = 'fleet-test-gateway-token-0123456789';
+
+/**
+ * collector-config.gateway.yaml as shipped, its shared store switched on where the file still has
+ * that line as a comment (the edit a fleet's operator makes).
+ */
+function gatewayConfig(): string {
+  const shipped = readFileSync(join(ROOT, 'collector-config.gateway.yaml'), 'utf8');
+  const edited = shipped.replace(
+    /^(\s*)# delivery_store: .*$/m,
+    (_line, indent: string) =>
+      `${indent}delivery_store:\n${indent}  postgres:\n${indent}    dsn: \${env:FLAGSYNC_STORE_DSN:-}`,
+  );
+  if (!/^\s*delivery_store:/m.test(edited)) throw new Error('collector-config.gateway.yaml has no delivery_store');
+  const file = join(mkdtempSync(join(tmpdir(), 'fleet-config-')), 'gateway.yaml');
+  writeFileSync(file, edited);
+  return file;
+}
 
 let binary: string | undefined;
 /** The test collector (cached by scripts/build-collector.sh). */
@@ -74,6 +89,11 @@ export class FleetMember {
     return this.log;
   }
 
+  /** Its error and warning lines. */
+  errors(): string[] {
+    return this.log.split('\n').filter((line) => /\t(error|warn)\t/.test(line));
+  }
+
   /** Changes settings for the next start (the agent's gateway list). */
   setEnv(more: Record<string, string>): void {
     this.env = { ...this.env, ...more };
@@ -132,7 +152,8 @@ export interface GatewayOptions {
 
 export async function newGateway(name: string, options: GatewayOptions): Promise<FleetMember> {
   const queueDir = mkdtempSync(join(tmpdir(), `fleet-${name}-`));
-  const member = new FleetMember(name, GATEWAY_CONFIG, await newPorts(), queueDir, {
+  const member = new FleetMember(name, gatewayConfig(), await newPorts(), queueDir, {
+    FLAGSYNC_GATEWAY_BEARER_TOKEN: GATEWAY_TOKEN,
     FLAGSYNC_QUEUE_DIR: queueDir,
     FLAGSYNC_ENDPOINT: options.flagsyncEndpoint,
     FLAGSYNC_SDK_KEY: options.sdkKey,
@@ -149,6 +170,7 @@ export async function newAgent(gateways: FleetMember[], more: Record<string, str
   const member = new FleetMember('agent', join(ROOT, 'collector-config.agent.yaml'), await newPorts(), queueDir, {
     FLAGSYNC_AGENT_QUEUE_DIR: queueDir,
     FLAGSYNC_GATEWAY_INSECURE: 'true',
+    FLAGSYNC_GATEWAY_BEARER_TOKEN: GATEWAY_TOKEN,
     ...gatewayList(gateways),
     ...more,
   });
