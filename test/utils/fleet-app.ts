@@ -31,7 +31,7 @@ export const README_RULES = [
 ];
 
 /** What FlagSync must end with, one identity per item, sorted. */
-export interface Expected {
+interface Expected {
   impressions: string[];
   events: string[];
 }
