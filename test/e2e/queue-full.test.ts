@@ -1,9 +1,11 @@
 /**
  * Acknowledged means kept, when a queue is full: the collector refuses the OTLP request (503) instead
  * of answering 200 and dropping it, so the app's exporter sees the failure and sends it again. Real
- * collectors with small queues: collector-config.yaml (the flagsync exporter's queue, FlagSync down)
- * and collector-config.agent.yaml (the agent's queue, its gateway down).
+ * collectors with small queues: collector-config.yaml (the flagsync exporter's queue, FlagSync down),
+ * collector-config.agent.yaml (the agent's queue, its gateway down), and collector-config.yaml on a
+ * 1 MB disk that fills before its queue's bound (a tmpfs: the test runs as root, as CI does).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +30,26 @@ afterAll(async () => {
   await standIn?.close();
   await backend?.close();
 });
+
+/** A collector-config.yaml collector on `queueDir`, FlagSync at the stand-in. */
+async function shippedCollector(queueDir: string, more: Record<string, string> = {}): Promise<FleetMember> {
+  const collector = new FleetMember(
+    'collector',
+    join(ROOT, 'collector-config.yaml'),
+    { grpc: await freePort(), http: await freePort(), health: await freePort(), metrics: await freePort() },
+    queueDir,
+    {
+      FLAGSYNC_QUEUE_DIR: queueDir,
+      FLAGSYNC_ENDPOINT: standIn.url,
+      FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
+      OTEL_BACKEND_ENDPOINT: backend.url,
+      ...more,
+    },
+  );
+  started.push(collector);
+  await collector.start();
+  return collector;
+}
 
 /** 20 spans of 2 evaluations each: 40 impressions, users u<offset>…, about 6 KB of FlagSync JSON. */
 const request = (n: number) => manyEvaluationsRequest({ spans: 20, perSpan: 2, offset: n * 40 });
@@ -61,22 +83,9 @@ describe('a full queue refuses the request; what was acknowledged arrives once',
   it('collector-config.yaml: FlagSync down, the flagsync exporter queue full (bytes): 503, then everything once', async () => {
     standIn.reset();
     standIn.addFault({ status: 503, times: Infinity });
-    const queueDir = mkdtempSync(join(tmpdir(), 'queue-full-'));
-    const collector = new FleetMember(
-      'collector',
-      join(ROOT, 'collector-config.yaml'),
-      { grpc: await freePort(), http: await freePort(), health: await freePort(), metrics: await freePort() },
-      queueDir,
-      {
-        FLAGSYNC_QUEUE_DIR: queueDir,
-        FLAGSYNC_QUEUE_BYTES: '20000',
-        FLAGSYNC_ENDPOINT: standIn.url,
-        FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
-        OTEL_BACKEND_ENDPOINT: backend.url,
-      },
-    );
-    started.push(collector);
-    await collector.start();
+    const collector = await shippedCollector(mkdtempSync(join(tmpdir(), 'queue-full-')), {
+      FLAGSYNC_QUEUE_BYTES: '20000',
+    });
     await fillRefuseRecover(collector.otlpHttp, async () => {
       expect(await collector.metric('otelcol_exporter_enqueue_failed_spans', 'exporter="flagsync"')).toBeGreaterThan(0);
       standIn.clearFaults();
@@ -101,5 +110,24 @@ describe('a full queue refuses the request; what was acknowledged arrives once',
       );
       await gateway.start();
     });
+  }, 240_000);
+
+  it('collector-config.yaml on a disk that fills first: 503 once nothing more can be written, then everything once', async () => {
+    standIn.reset();
+    standIn.addFault({ status: 503, times: Infinity });
+    const disk = mkdtempSync(join(tmpdir(), 'queue-disk-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+    try {
+      // The default bound (2 GiB) is far above the disk: the disk is what fills.
+      const collector = await shippedCollector(join(disk, 'queue'));
+      await fillRefuseRecover(collector.otlpHttp, async () => {
+        // The queue must write to hand out an item: with the disk full, delivery waits for room.
+        execFileSync('mount', ['-o', 'remount,size=64m', disk]);
+        standIn.clearFaults();
+      });
+      await collector.stop();
+    } finally {
+      execFileSync('umount', ['-l', disk]);
+    }
   }, 240_000);
 });
