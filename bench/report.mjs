@@ -276,7 +276,7 @@ const fleet = load('fleet');
 if (fleet) {
   lines.push('## A collector fleet under faults (bench/fleet.mjs)', '');
   lines.push(
-    `${fleet.machine.date.slice(0, 10)}, ${fleet.machine.cpu} (${fleet.machine.cores} cores, shared with the rest of the machine's work). test/e2e/fleet.test.ts with ${fleet.requests.toLocaleString('en')} checkout requests per scenario: one agent, 3 gateways (4 from the scale-out on), the shared PostgreSQL store, all real processes on this machine, the app's bodies sent by 2 senders pausing 40 ms between bodies. Each scenario checked exactly once at the stand-in (0 lost, 0 duplicated, every derived event once); time from the first request to every item at FlagSync with every queue drained.`,
+    `${fleet.machine.date.slice(0, 10)}, ${fleet.machine.cpu} (${fleet.machine.cores} cores, shared with the rest of the machine's work). test/e2e/fleet.test.ts with ${fleet.requests.toLocaleString('en')} checkout requests per scenario: one agent, 3 gateways (4 from the scale-out on), the shared PostgreSQL store, all real processes on this machine, the app's bodies sent by 2 senders pausing 40 ms between bodies. Each scenario checked exactly once at the stand-in (0 lost, 0 duplicated, every derived event once); time from the first request to every item at FlagSync with every queue drained. The senders' pauses alone take ${(fleet.scenarios[0].bodies / 2) * 0.04} s of each scenario: these figures show what the faults add, not the fleet's capacity. The "re-sent" row times the first copy; the second (the same ${fleet.scenarios[0].bodies.toLocaleString('en')} requests again) delivered nothing more.`,
     '',
   );
   lines.push(
