@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -33,12 +34,15 @@ type postgresTraces struct {
 // the traces, take the spans that waited for them, and leave this request's other spans waiting.
 var applySQL = []string{
 	`BEGIN`,
-	`INSERT INTO flagsync_traces AS t (trace, expires_at)
-SELECT unnest($1::bytea[]), now() + $2::bigint * interval '1 millisecond'
-ON CONFLICT (trace) DO UPDATE SET
-  made = CASE WHEN t.expires_at <= now() THEN 0 ELSE t.made END,
-  expires_at = CASE WHEN t.expires_at <= now() THEN excluded.expires_at ELSE t.expires_at END
-RETURNING t.trace, t.made`,
+	`WITH locked AS (
+  INSERT INTO flagsync_traces AS t (trace, expires_at)
+  SELECT unnest($1::bytea[]), now() + $2::bigint * interval '1 millisecond'
+  ON CONFLICT (trace) DO UPDATE SET
+    made = CASE WHEN t.expires_at <= now() THEN 0 ELSE t.made END,
+    expires_at = CASE WHEN t.expires_at <= now() THEN excluded.expires_at ELSE t.expires_at END
+  RETURNING t.trace, t.made
+)
+SELECT trace, made FROM locked WHERE made > 0`,
 	`INSERT INTO flagsync_trace_contexts AS c (trace, context_key, context_text, expires_at)
 SELECT n.trace, n.key, n.text, t.expires_at
 FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS n(trace, key, text) JOIN flagsync_traces t ON t.trace = n.trace
@@ -106,13 +110,15 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 	defer conn.Release()
 	batch := &pgx.Batch{}
 	batch.Queue(applySQL[0])
-	batch.Queue(applySQL[1], traces, p.window.Milliseconds())
-	batch.Queue(applySQL[2], noteTraces, noteKeys, noteTexts)
-	batch.Queue(applySQL[3], traces)
-	batch.Queue(applySQL[4], traces)
-	batch.Queue(applySQL[5], spanTraces, spanSources, spanTails)
+	// FlatArray: pgx encodes it without reflection.
+	flat := func(b [][]byte) pgtype.FlatArray[[]byte] { return pgtype.FlatArray[[]byte](b) }
+	batch.Queue(applySQL[1], flat(traces), p.window.Milliseconds())
+	batch.Queue(applySQL[2], flat(noteTraces), flat(noteKeys), flat(noteTexts))
+	batch.Queue(applySQL[3], flat(traces))
+	batch.Queue(applySQL[4], flat(traces))
+	batch.Queue(applySQL[5], flat(spanTraces), flat(spanSources), flat(spanTails))
 	made := map[string]int{}
-	contexts := map[string][][2][]byte{} // trace → (key, text), in key order
+	contexts := map[string]*traceContextsRead{}
 	var taken []traceSpan
 	var takenKeys []string
 	err = func() error {
@@ -133,7 +139,13 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 			return qerr
 		}
 		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &key, &text}, func() error {
-			contexts[string(trace)] = append(contexts[string(trace)], [2][]byte{slices.Clone(key), slices.Clone(text)})
+			c := contexts[string(trace)]
+			if c == nil {
+				c = &traceContextsRead{texts: map[string][]byte{}}
+				contexts[string(trace)] = c
+			}
+			c.keys = append(c.keys, slices.Clone(key))
+			c.texts[string(key)] = slices.Clone(text)
 			return nil
 		}); qerr != nil {
 			return qerr
@@ -156,26 +168,20 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 	var out []derivedEvent
 	produced := map[string]int{}
 	attribute := func(trace string, w waiting) {
-		ctxs := contexts[trace]
-		room := max(p.perTrace-made[trace]-produced[trace], 0)
-		if len(ctxs) > room {
-			p.counters.countDropped(ctx, droppedMaxPerTrace, int64(len(ctxs)-room))
-			ctxs = ctxs[:room]
+		c := contexts[trace]
+		keys := c.keys
+		if room := max(p.perTrace-made[trace]-produced[trace], 0); len(keys) > room {
+			p.counters.countDropped(ctx, droppedMaxPerTrace, int64(len(keys)-room))
+			keys = keys[:room]
 		}
-		keys := make([][]byte, len(ctxs))
-		texts := map[string][]byte{}
-		for i, c := range ctxs {
-			keys[i] = c[0]
-			texts[string(c[0])] = c[1]
-		}
-		out = append(out, eventsOf(w, keys, func(key []byte) []byte { return texts[string(key)] })...)
+		out = append(out, eventsOf(w, keys, func(key []byte) []byte { return c.texts[string(key)] })...)
 		produced[trace] += len(keys)
 	}
 	for i, w := range taken {
 		attribute(takenKeys[i], w.waiting)
 	}
 	for i := range spanTraces {
-		if trace := string(spanTraces[i]); len(contexts[trace]) > 0 {
+		if trace := string(spanTraces[i]); contexts[trace] != nil {
 			attribute(trace, waiting{source: spanSources[i], tail: spanTails[i]})
 		}
 	}
@@ -188,13 +194,19 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 	}
 	done := &pgx.Batch{}
 	if len(madeTraces) > 0 {
-		done.Queue(applyDoneSQL, madeTraces, madeCounts)
+		done.Queue(applyDoneSQL, pgtype.FlatArray[[]byte](madeTraces), pgtype.FlatArray[int32](madeCounts))
 	}
 	done.Queue("COMMIT")
 	if err := conn.SendBatch(ctx, done).Close(); err != nil {
 		return nil, p.store.fail("cannot update the trace memory", err)
 	}
 	return out, nil
+}
+
+// traceContextsRead are a trace's contexts as read: keys in order, texts by key.
+type traceContextsRead struct {
+	keys  [][]byte
+	texts map[string][]byte
 }
 
 // mustQuery reads the next result of a batch as rows.
