@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,12 +25,13 @@ import (
 	"github.com/flagsync-otel/flagsync-otel/collector/flagsyncexporter/internal/metadata"
 )
 
-// BenchmarkExporterPathStores is the exporter's path for one request (convert with two derived
-// rules, claim, post to a FlagSync stand-in on loopback, confirm) with the local store and with
-// the PostgreSQL store, alternately in every iteration so the machine's drift hits both alike.
-// It reports this process's CPU (user + system, getrusage) per flag event for each, the events
-// per second per core that gives, and the share of the process's CPU the shared store takes.
-// The database server's own CPU is its own (like FlagSync's), not the gateway's.
+// BenchmarkExporterPathStores is the exporter's path (convert with two derived rules, claim,
+// post to a FlagSync stand-in on loopback, confirm) with the local store and with the PostgreSQL
+// store, as a gateway runs it: requests from concurrent senders (the sending queue's consumers),
+// in rounds alternating between the stores so the machine's drift hits both alike. It reports
+// this process's CPU (user + system, getrusage) per item for each, the items per second per
+// core that gives, and the share of the process's CPU the shared store takes. The database
+// server's own CPU is its own (like FlagSync's), not the gateway's.
 //
 //	FLAGSYNC_TEST_POSTGRES_DSN=$(bash scripts/postgres.sh start DIR) go test -run '^$' -bench ExporterPathStores
 func BenchmarkExporterPathStores(b *testing.B) {
@@ -43,18 +46,41 @@ func BenchmarkExporterPathStores(b *testing.B) {
 	defer flagsync.Close()
 	local := benchPathExporter(b, flagsync.URL, "local", "")
 	shared := benchPathExporter(b, flagsync.URL, "postgres", dsn)
-	// Half the conversion benchmarks' request: 256 spans, about 650 items with the derived events.
-	td, _ := benchTraces(256)
+	// The queue's default consumers: 10 requests in flight at once.
+	const senders = 10
+	requests := make([]ptrace.Traces, senders)
+	for i := range requests {
+		requests[i], _ = benchTraces(64)
+	}
 	var localCPU, sharedCPU time.Duration
-	items := 0
+	var items atomic.Int64
+	round := 0
 	b.ResetTimer()
 	for n := 0; n < b.N; n++ {
-		// New calls every time: ids of their own, so nothing is skipped as delivered before.
-		renumber(td, n)
-		localCPU += cpuOf(b, local, td, &items)
-		sharedCPU += cpuOf(b, shared, td, nil)
+		for _, step := range []struct {
+			e   *flagsyncExporter
+			cpu *time.Duration
+		}{{local, &localCPU}, {shared, &sharedCPU}} {
+			// New calls every round: ids of their own, so nothing is skipped as delivered before.
+			for _, td := range requests {
+				round++
+				renumber(td, round)
+			}
+			counted := step.e == local
+			before := processCPU()
+			var wg sync.WaitGroup
+			for _, td := range requests {
+				wg.Go(func() {
+					if got := deliverOne(b, step.e, td); counted {
+						items.Add(int64(got))
+					}
+				})
+			}
+			wg.Wait()
+			*step.cpu += processCPU() - before
+		}
 	}
-	perItem := func(cpu time.Duration) float64 { return float64(cpu.Nanoseconds()) / float64(items) }
+	perItem := func(cpu time.Duration) float64 { return float64(cpu.Nanoseconds()) / float64(items.Load()) }
 	b.ReportMetric(perItem(localCPU)/1000, "µs-cpu/item-local")
 	b.ReportMetric(perItem(sharedCPU)/1000, "µs-cpu/item-postgres")
 	b.ReportMetric(1e9/perItem(localCPU), "items/s/core-local")
@@ -95,20 +121,17 @@ func renumber(td ptrace.Traces, n int) {
 	})
 }
 
-// cpuOf converts and delivers one request, returning the process's CPU time it took.
-func cpuOf(b *testing.B, e *flagsyncExporter, td ptrace.Traces, items *int) time.Duration {
-	before := processCPU()
+// deliverOne converts and delivers one request; it returns its items.
+func deliverOne(b *testing.B, e *flagsyncExporter, td ptrace.Traces) int {
 	req, err := e.conversion.convertTraces(context.Background(), td)
 	if err != nil {
-		b.Fatal(err)
+		b.Error(err)
+		return 0
 	}
 	if err := e.delivery.push(context.Background(), req); err != nil {
-		b.Fatal(err)
+		b.Error(err)
 	}
-	if items != nil {
-		*items += req.ItemsCount()
-	}
-	return processCPU() - before
+	return req.ItemsCount()
 }
 
 func processCPU() time.Duration {

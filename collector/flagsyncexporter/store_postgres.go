@@ -30,6 +30,10 @@ type postgresStore struct {
 
 	schemaMu    sync.Mutex
 	schemaReady bool
+
+	// Concurrent requests' claims and confirmations share round trips (group.go).
+	claims   group[claimState]
+	confirms group[struct{}]
 }
 
 func newPostgresStore(ctx context.Context, cfg *Config) (*postgresStore, error) {
@@ -44,13 +48,18 @@ func newPostgresStore(ctx context.Context, cfg *Config) (*postgresStore, error) 
 	}
 	holder := make([]byte, 12)
 	_, _ = rand.Read(holder)
-	return &postgresStore{
+	s := &postgresStore{
 		pool:         pool,
 		holder:       hex.EncodeToString(holder),
 		claimTimeout: cfg.DeliveryStore.Postgres.ClaimTimeout,
 		memory:       cfg.DeliveryMemory,
 		password:     poolConfig.ConnConfig.Password,
-	}, nil
+	}
+	s.claims.run = s.claimNow
+	s.confirms.run = func(ctx context.Context, keys []itemKey) ([]struct{}, error) {
+		return make([]struct{}, len(keys)), s.confirmNow(ctx, keys)
+	}
+	return s, nil
 }
 
 // schema creates the tables when missing: one transaction under an advisory lock, so that
@@ -153,10 +162,51 @@ LEFT JOIN taken t ON t.key = w.k
 LEFT JOIN flagsync_delivery d ON d.key = w.k
 WHERE t.attempts IS NULL OR t.attempts > 1`
 
+// claim takes items; concurrent requests' claims go in one statement.
 func (s *postgresStore) claim(ctx context.Context, keys []itemKey) ([]claimState, error) {
+	return s.claims.do(ctx, keys)
+}
+
+// claimNow claims keys, which may repeat (several requests' keys): a key's later copies are held
+// by this gateway's request with the first, or delivered.
+func (s *postgresStore) claimNow(ctx context.Context, keys []itemKey) ([]claimState, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
+	distinct, first := keys, []int(nil)
+	if len(keys) > 1 {
+		seen := make(map[itemKey]int, len(keys))
+		distinct, first = make([]itemKey, 0, len(keys)), make([]int, len(keys))
+		for i, key := range keys {
+			at, ok := seen[key]
+			if !ok {
+				at = len(distinct)
+				seen[key] = at
+				distinct = append(distinct, key)
+			}
+			first[i] = at
+		}
+	}
+	states, err := s.claimDistinct(ctx, distinct)
+	if err != nil || first == nil || len(distinct) == len(keys) {
+		return states, err
+	}
+	out := make([]claimState, len(keys))
+	taken := make([]bool, len(distinct))
+	for i, at := range first {
+		switch state := states[at]; {
+		case state == alreadyDelivered || state == heldElsewhere:
+			out[i] = state
+		case taken[at]:
+			out[i] = heldElsewhere
+		default:
+			out[i], taken[at] = state, true
+		}
+	}
+	return out, nil
+}
+
+func (s *postgresStore) claimDistinct(ctx context.Context, keys []itemKey) ([]claimState, error) {
 	rows, err := s.pool.Query(ctx, claimSQL, keyBytes(keys), s.holder, millis(s.claimTimeout), millis(s.memory))
 	if err != nil {
 		return nil, s.fail("cannot claim items", err)
@@ -184,7 +234,13 @@ func (s *postgresStore) claim(ctx context.Context, keys []itemKey) ([]claimState
 	return out, nil
 }
 
+// confirm records delivered items; concurrent requests' confirmations go in one statement.
 func (s *postgresStore) confirm(ctx context.Context, keys []itemKey) error {
+	_, err := s.confirms.do(ctx, keys)
+	return err
+}
+
+func (s *postgresStore) confirmNow(ctx context.Context, keys []itemKey) error {
 	_, err := s.pool.Exec(ctx, `UPDATE flagsync_delivery SET delivered = true, holder = NULL,
   forget_at = now() + $2::bigint * interval '1 millisecond' WHERE key = ANY(`+keysParam+`)`, keyBytes(keys), millis(s.memory))
 	if err != nil {
