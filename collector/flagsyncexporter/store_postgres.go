@@ -241,6 +241,9 @@ func (s *postgresStore) confirm(ctx context.Context, keys []itemKey) error {
 }
 
 func (s *postgresStore) confirmNow(ctx context.Context, keys []itemKey) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
 	_, err := s.pool.Exec(ctx, `UPDATE flagsync_delivery SET delivered = true, holder = NULL,
   forget_at = now() + $2::bigint * interval '1 millisecond' WHERE key = ANY(`+keysParam+`)`, keyBytes(keys), millis(s.memory))
 	if err != nil {
@@ -252,6 +255,9 @@ func (s *postgresStore) confirmNow(ctx context.Context, keys []itemKey) error {
 // release ends this holder's claims at once; answered (FlagSync did not store them) takes this
 // attempt back, so that the next claim does not count the items as possibly arriving twice.
 func (s *postgresStore) release(ctx context.Context, keys []itemKey, answered bool) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
 	taken := 0
 	if answered {
 		taken = 1

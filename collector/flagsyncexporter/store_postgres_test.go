@@ -335,3 +335,18 @@ func TestUnreachableTraceMemoryRefusesTheRequest(t *testing.T) {
 	require.Error(t, err)
 	assert.Len(t, h.logs.FilterMessageSnippet("the trace memory failed").All(), 1)
 }
+
+// Claims of concurrent requests go in one statement: a key two requests hold at once goes to the
+// first; a key delivered is delivered for both.
+func TestPostgresGroupedClaimsGiveARepeatedKeyOnce(t *testing.T) {
+	dsn := postgresDSN(t)
+	ctx := context.Background()
+	s := newTestPostgresStore(t, dsn)
+	keys := keysOf(1, 2)
+	_, err := s.claim(ctx, keys[1:])
+	require.NoError(t, err)
+	require.NoError(t, s.confirm(ctx, keys[1:]))
+	states, err := s.claimNow(ctx, []itemKey{keys[0], keys[1], keys[0], keys[1]})
+	require.NoError(t, err)
+	assert.Equal(t, []claimState{claimed, alreadyDelivered, heldElsewhere, alreadyDelivered}, states)
+}
