@@ -30,6 +30,10 @@ type postgresStore struct {
 
 	schemaMu    sync.Mutex
 	schemaReady bool
+
+	// Concurrent requests' claims and confirmations share round trips (group.go).
+	claims   group[claimState]
+	confirms group[struct{}]
 }
 
 func newPostgresStore(ctx context.Context, cfg *Config) (*postgresStore, error) {
@@ -44,13 +48,18 @@ func newPostgresStore(ctx context.Context, cfg *Config) (*postgresStore, error) 
 	}
 	holder := make([]byte, 12)
 	_, _ = rand.Read(holder)
-	return &postgresStore{
+	s := &postgresStore{
 		pool:         pool,
 		holder:       hex.EncodeToString(holder),
 		claimTimeout: cfg.DeliveryStore.Postgres.ClaimTimeout,
 		memory:       cfg.DeliveryMemory,
 		password:     poolConfig.ConnConfig.Password,
-	}, nil
+	}
+	s.claims.run = s.claimNow
+	s.confirms.run = func(ctx context.Context, keys []itemKey) ([]struct{}, error) {
+		return make([]struct{}, len(keys)), s.confirmNow(ctx, keys)
+	}
+	return s, nil
 }
 
 // schema creates the tables when missing: one transaction under an advisory lock, so that
@@ -119,21 +128,27 @@ func (s *postgresStore) fail(what string, err error) error {
 
 func millis(d time.Duration) int64 { return d.Milliseconds() }
 
-func keyBytes(keys []itemKey) [][]byte {
-	out := make([][]byte, len(keys))
+// keyBytes packs keys into one parameter, 16 bytes each: pgx encodes one bytea far cheaper than
+// an array of them (unpacked by keysParam in SQL).
+func keyBytes(keys []itemKey) []byte {
+	out := make([]byte, 0, len(keys)*len(itemKey{}))
 	for i := range keys {
-		out[i] = keys[i][:]
+		out = append(out, keys[i][:]...)
 	}
 	return out
 }
 
+// keysParam unpacks keyBytes ($1) into an array of keys, in order.
+const keysParam = `ARRAY(SELECT substring($1::bytea FROM i * 16 - 15 FOR 16) FROM generate_series(1, length($1::bytea) / 16) AS i)`
+
 // claimSQL takes each wanted item that no one holds (a new row, or a claim expired: its holder
 // died or gave it back) and is not delivered, in one statement: PostgreSQL's row locks make two
-// gateways' claims on one item exclusive. The select reads rows as they were before the statement:
-// an item not taken is delivered, or held by another (or claimed by a concurrent statement: no row
-// seen yet).
+// gateways' claims on one item exclusive. It answers only for items not simply claimed (the
+// usual case answers nothing): their position, and what they are. The join reads rows as they
+// were before the statement: an item not taken is delivered, or held by another (or claimed by a
+// concurrent statement: no row seen yet).
 const claimSQL = `
-WITH wanted AS (SELECT k FROM unnest($1::bytea[]) AS k),
+WITH wanted AS (SELECT k, i FROM unnest(` + keysParam + `) WITH ORDINALITY AS w(k, i)),
 taken AS (
   INSERT INTO flagsync_delivery AS d (key, holder, claim_expires, forget_at)
   SELECT k, $2, now() + $3::bigint * interval '1 millisecond', now() + $4::bigint * interval '1 millisecond' FROM wanted
@@ -142,46 +157,95 @@ taken AS (
   WHERE NOT d.delivered AND d.claim_expires <= now()
   RETURNING d.key, d.attempts
 )
-SELECT t.attempts, coalesce(d.delivered, false) FROM wanted w
+SELECT w.i, t.attempts IS NOT NULL, coalesce(d.delivered, false) FROM wanted w
 LEFT JOIN taken t ON t.key = w.k
-LEFT JOIN flagsync_delivery d ON d.key = w.k`
+LEFT JOIN flagsync_delivery d ON d.key = w.k
+WHERE t.attempts IS NULL OR t.attempts > 1`
 
+// claim takes items; concurrent requests' claims go in one statement.
 func (s *postgresStore) claim(ctx context.Context, keys []itemKey) ([]claimState, error) {
+	return s.claims.do(ctx, keys)
+}
+
+// claimNow claims keys, which may repeat (several requests' keys): a key's later copies are held
+// by this gateway's request with the first, or delivered.
+func (s *postgresStore) claimNow(ctx context.Context, keys []itemKey) ([]claimState, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
+	distinct, first := keys, []int(nil)
+	if len(keys) > 1 {
+		seen := make(map[itemKey]int, len(keys))
+		distinct, first = make([]itemKey, 0, len(keys)), make([]int, len(keys))
+		for i, key := range keys {
+			at, ok := seen[key]
+			if !ok {
+				at = len(distinct)
+				seen[key] = at
+				distinct = append(distinct, key)
+			}
+			first[i] = at
+		}
+	}
+	states, err := s.claimDistinct(ctx, distinct)
+	if err != nil || first == nil || len(distinct) == len(keys) {
+		return states, err
+	}
+	out := make([]claimState, len(keys))
+	taken := make([]bool, len(distinct))
+	for i, at := range first {
+		switch state := states[at]; {
+		case state == alreadyDelivered || state == heldElsewhere:
+			out[i] = state
+		case taken[at]:
+			out[i] = heldElsewhere
+		default:
+			out[i], taken[at] = state, true
+		}
+	}
+	return out, nil
+}
+
+func (s *postgresStore) claimDistinct(ctx context.Context, keys []itemKey) ([]claimState, error) {
 	rows, err := s.pool.Query(ctx, claimSQL, keyBytes(keys), s.holder, millis(s.claimTimeout), millis(s.memory))
 	if err != nil {
 		return nil, s.fail("cannot claim items", err)
 	}
-	out := make([]claimState, 0, len(keys))
-	var attempts *int32
-	var delivered bool
-	_, err = pgx.ForEachRow(rows, []any{&attempts, &delivered}, func() error {
+	out := make([]claimState, len(keys)) // claimed, unless answered otherwise
+	var position int64
+	var taken, delivered bool
+	_, err = pgx.ForEachRow(rows, []any{&position, &taken, &delivered}, func() error {
+		if position < 1 || position > int64(len(out)) {
+			return errors.New("a claim's answer does not match its items")
+		}
 		switch {
-		case attempts != nil && *attempts > 1:
-			out = append(out, claimedAgain)
-		case attempts != nil:
-			out = append(out, claimed)
+		case taken:
+			out[position-1] = claimedAgain
 		case delivered:
-			out = append(out, alreadyDelivered)
+			out[position-1] = alreadyDelivered
 		default:
-			out = append(out, heldElsewhere)
+			out[position-1] = heldElsewhere
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, s.fail("cannot claim items", err)
 	}
-	if len(out) != len(keys) {
-		return nil, errors.New("PostgreSQL store: a claim's answer does not match its items")
-	}
 	return out, nil
 }
 
+// confirm records delivered items; concurrent requests' confirmations go in one statement.
 func (s *postgresStore) confirm(ctx context.Context, keys []itemKey) error {
+	_, err := s.confirms.do(ctx, keys)
+	return err
+}
+
+func (s *postgresStore) confirmNow(ctx context.Context, keys []itemKey) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
 	_, err := s.pool.Exec(ctx, `UPDATE flagsync_delivery SET delivered = true, holder = NULL,
-  forget_at = now() + $2::bigint * interval '1 millisecond' WHERE key = ANY($1::bytea[])`, keyBytes(keys), millis(s.memory))
+  forget_at = now() + $2::bigint * interval '1 millisecond' WHERE key = ANY(`+keysParam+`)`, keyBytes(keys), millis(s.memory))
 	if err != nil {
 		return s.fail("cannot confirm delivered items", err)
 	}
@@ -191,12 +255,15 @@ func (s *postgresStore) confirm(ctx context.Context, keys []itemKey) error {
 // release ends this holder's claims at once; answered (FlagSync did not store them) takes this
 // attempt back, so that the next claim does not count the items as possibly arriving twice.
 func (s *postgresStore) release(ctx context.Context, keys []itemKey, answered bool) error {
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
 	taken := 0
 	if answered {
 		taken = 1
 	}
 	_, err := s.pool.Exec(ctx, `UPDATE flagsync_delivery SET claim_expires = now(), attempts = attempts - $3
-WHERE key = ANY($1::bytea[]) AND holder = $2 AND NOT delivered`, keyBytes(keys), s.holder, taken)
+WHERE key = ANY(`+keysParam+`) AND holder = $2 AND NOT delivered`, keyBytes(keys), s.holder, taken)
 	if err != nil {
 		return s.fail("cannot release claims", err)
 	}

@@ -276,8 +276,7 @@ func TestTraceMemorySurvivesARestart(t *testing.T) {
 	assert.Contains(t, fs.bodies[len(fs.bodies)-1], `{"context":{"key":"u2"},"eventKey":"latency_ms","value":250,"timestamp":"2026-11-18T11:06:40.250Z"}`)
 	assert.Equal(t, int64(1), second.counter(t, "otelcol_exporter_flagsync_derived"))
 
-	// The same requests again through either gateway: nothing new.
-	require.NoError(t, first.exp.start(context.Background(), hostWith{}))
+	// The same request again: nothing new.
 	require.NoError(t, second.pushTraces(late))
 	assert.Equal(t, []string{"u2", "u2"}, fs.keys("events"))
 }
@@ -335,4 +334,19 @@ func TestUnreachableTraceMemoryRefusesTheRequest(t *testing.T) {
 	_, err = h.exp.conversion.convertTraces(context.Background(), serverSpanRequest(8, "u8"))
 	require.Error(t, err)
 	assert.Len(t, h.logs.FilterMessageSnippet("the trace memory failed").All(), 1)
+}
+
+// Claims of concurrent requests go in one statement: a key two requests hold at once goes to the
+// first; a key delivered is delivered for both.
+func TestPostgresGroupedClaimsGiveARepeatedKeyOnce(t *testing.T) {
+	dsn := postgresDSN(t)
+	ctx := context.Background()
+	s := newTestPostgresStore(t, dsn)
+	keys := keysOf(1, 2)
+	_, err := s.claim(ctx, keys[1:])
+	require.NoError(t, err)
+	require.NoError(t, s.confirm(ctx, keys[1:]))
+	states, err := s.claimNow(ctx, []itemKey{keys[0], keys[1], keys[0], keys[1]})
+	require.NoError(t, err)
+	assert.Equal(t, []claimState{claimed, alreadyDelivered, heldElsewhere, alreadyDelivered}, states)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -28,17 +29,20 @@ type postgresTraces struct {
 	counters traceCounters
 }
 
-// applySQL runs in one round trip, in an explicit transaction left open for the count of events
-// made (applyDoneSQL): lock (or start afresh) the traces, add the contexts, read every context of
-// the traces, take the spans that waited for them, and leave this request's other spans waiting.
+// applySQL runs in one round trip and one transaction (a pipeline's implicit one): lock (or start
+// afresh) the traces, add the contexts, read every context of the traces, take the spans that
+// waited for them and count the events they and this request's spans make (as apply makes them:
+// contexts × spans, up to derived_events_max_per_trace), and leave this request's other spans waiting.
 var applySQL = []string{
-	`BEGIN`,
-	`INSERT INTO flagsync_traces AS t (trace, expires_at)
-SELECT unnest($1::bytea[]), now() + $2::bigint * interval '1 millisecond'
-ON CONFLICT (trace) DO UPDATE SET
-  made = CASE WHEN t.expires_at <= now() THEN 0 ELSE t.made END,
-  expires_at = CASE WHEN t.expires_at <= now() THEN excluded.expires_at ELSE t.expires_at END
-RETURNING t.trace, t.made`,
+	`WITH locked AS (
+  INSERT INTO flagsync_traces AS t (trace, expires_at)
+  SELECT unnest($1::bytea[]), now() + $2::bigint * interval '1 millisecond'
+  ON CONFLICT (trace) DO UPDATE SET
+    made = CASE WHEN t.expires_at <= now() THEN 0 ELSE t.made END,
+    expires_at = CASE WHEN t.expires_at <= now() THEN excluded.expires_at ELSE t.expires_at END
+  RETURNING t.trace, t.made
+)
+SELECT trace, made FROM locked WHERE made > 0`,
 	`INSERT INTO flagsync_trace_contexts AS c (trace, context_key, context_text, expires_at)
 SELECT n.trace, n.key, n.text, t.expires_at
 FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS n(trace, key, text) JOIN flagsync_traces t ON t.trace = n.trace
@@ -47,10 +51,24 @@ WHERE c.expires_at <> excluded.expires_at`,
 	`SELECT c.trace, c.context_key, c.context_text FROM flagsync_trace_contexts c
 JOIN flagsync_traces t ON t.trace = c.trace AND t.expires_at = c.expires_at
 WHERE c.trace = ANY($1::bytea[]) ORDER BY c.trace, c.context_key`,
-	`DELETE FROM flagsync_trace_waiting w USING flagsync_traces t
-WHERE t.trace = w.trace AND w.expires_at = t.expires_at AND w.trace = ANY($1::bytea[])
-  AND EXISTS (SELECT 1 FROM flagsync_trace_contexts c WHERE c.trace = w.trace AND c.expires_at = t.expires_at)
-RETURNING w.trace, w.source, w.tail`,
+	`WITH taken AS (
+  DELETE FROM flagsync_trace_waiting w USING flagsync_traces t
+  WHERE t.trace = w.trace AND w.expires_at = t.expires_at AND w.trace = ANY($1::bytea[])
+    AND EXISTS (SELECT 1 FROM flagsync_trace_contexts c WHERE c.trace = w.trace AND c.expires_at = t.expires_at)
+  RETURNING w.trace, w.source, w.tail
+),
+spans AS (SELECT s AS trace, count(*) AS n FROM unnest($2::bytea[]) AS s GROUP BY s),
+counts AS (
+  SELECT t.trace,
+    (SELECT count(*) FROM flagsync_trace_contexts c WHERE c.trace = t.trace AND c.expires_at = t.expires_at) AS contexts,
+    (SELECT count(*) FROM taken k WHERE k.trace = t.trace) + coalesce((SELECT n FROM spans WHERE spans.trace = t.trace), 0) AS spans
+  FROM flagsync_traces t WHERE t.trace = ANY($1::bytea[])
+),
+bump AS (
+  UPDATE flagsync_traces t SET made = least($3::integer, t.made + c.contexts * c.spans)
+  FROM counts c WHERE t.trace = c.trace AND c.contexts > 0 AND c.spans > 0
+)
+SELECT trace, source, tail FROM taken`,
 	`INSERT INTO flagsync_trace_waiting AS w (trace, source, tail, expires_at)
 SELECT s.trace, s.source, s.tail, t.expires_at
 FROM unnest($1::bytea[], $2::bytea[], $3::bytea[]) AS s(trace, source, tail) JOIN flagsync_traces t ON t.trace = s.trace
@@ -58,9 +76,6 @@ WHERE NOT EXISTS (SELECT 1 FROM flagsync_trace_contexts c WHERE c.trace = s.trac
 ON CONFLICT (trace, source) DO UPDATE SET tail = excluded.tail, expires_at = excluded.expires_at
 WHERE w.expires_at <> excluded.expires_at`,
 }
-
-const applyDoneSQL = `UPDATE flagsync_traces t SET made = t.made + m.n
-FROM unnest($1::bytea[], $2::integer[]) AS m(trace, n) WHERE t.trace = m.trace`
 
 // traceKey is a trace's row key: the store scope, then the trace id.
 func (p *postgresTraces) traceKey(id pcommon.TraceID) []byte {
@@ -99,28 +114,21 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 	slices.SortFunc(traces, bytes.Compare)
 	traces = slices.CompactFunc(traces, bytes.Equal)
 
-	conn, err := p.store.pool.Acquire(ctx)
-	if err != nil {
-		return nil, p.store.fail("cannot connect", err)
-	}
-	defer conn.Release()
 	batch := &pgx.Batch{}
-	batch.Queue(applySQL[0])
-	batch.Queue(applySQL[1], traces, p.window.Milliseconds())
-	batch.Queue(applySQL[2], noteTraces, noteKeys, noteTexts)
-	batch.Queue(applySQL[3], traces)
-	batch.Queue(applySQL[4], traces)
-	batch.Queue(applySQL[5], spanTraces, spanSources, spanTails)
+	// FlatArray: pgx encodes it without reflection.
+	flat := func(b [][]byte) pgtype.FlatArray[[]byte] { return pgtype.FlatArray[[]byte](b) }
+	batch.Queue(applySQL[0], flat(traces), p.window.Milliseconds())
+	batch.Queue(applySQL[1], flat(noteTraces), flat(noteKeys), flat(noteTexts))
+	batch.Queue(applySQL[2], flat(traces))
+	batch.Queue(applySQL[3], flat(traces), flat(spanTraces), p.perTrace)
+	batch.Queue(applySQL[4], flat(spanTraces), flat(spanSources), flat(spanTails))
 	made := map[string]int{}
-	contexts := map[string][][2][]byte{} // trace → (key, text), in key order
+	contexts := map[string]*traceContextsRead{}
 	var taken []traceSpan
 	var takenKeys []string
-	err = func() error {
-		results := conn.SendBatch(ctx, batch)
+	err := func() error {
+		results := p.store.pool.SendBatch(ctx, batch)
 		defer results.Close()
-		if _, qerr := results.Exec(); qerr != nil {
-			return qerr
-		}
 		var trace, key, text, source, tail []byte
 		var n int32
 		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &n}, func() error {
@@ -133,7 +141,13 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 			return qerr
 		}
 		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &key, &text}, func() error {
-			contexts[string(trace)] = append(contexts[string(trace)], [2][]byte{slices.Clone(key), slices.Clone(text)})
+			c := contexts[string(trace)]
+			if c == nil {
+				c = &traceContextsRead{texts: map[string][]byte{}}
+				contexts[string(trace)] = c
+			}
+			c.keys = append(c.keys, slices.Clone(key))
+			c.texts[string(key)] = slices.Clone(text)
 			return nil
 		}); qerr != nil {
 			return qerr
@@ -149,52 +163,37 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 		return qerr
 	}()
 	if err != nil {
-		// Released inside its transaction, the connection is closed (pgxpool), which rolls it back.
+		// The pipeline's transaction is rolled back whole.
 		return nil, p.store.fail("cannot update the trace memory", err)
 	}
 
 	var out []derivedEvent
 	produced := map[string]int{}
 	attribute := func(trace string, w waiting) {
-		ctxs := contexts[trace]
-		room := max(p.perTrace-made[trace]-produced[trace], 0)
-		if len(ctxs) > room {
-			p.counters.countDropped(ctx, droppedMaxPerTrace, int64(len(ctxs)-room))
-			ctxs = ctxs[:room]
+		c := contexts[trace]
+		keys := c.keys
+		if room := max(p.perTrace-made[trace]-produced[trace], 0); len(keys) > room {
+			p.counters.countDropped(ctx, droppedMaxPerTrace, int64(len(keys)-room))
+			keys = keys[:room]
 		}
-		keys := make([][]byte, len(ctxs))
-		texts := map[string][]byte{}
-		for i, c := range ctxs {
-			keys[i] = c[0]
-			texts[string(c[0])] = c[1]
-		}
-		out = append(out, eventsOf(w, keys, func(key []byte) []byte { return texts[string(key)] })...)
+		out = append(out, eventsOf(w, keys, func(key []byte) []byte { return c.texts[string(key)] })...)
 		produced[trace] += len(keys)
 	}
 	for i, w := range taken {
 		attribute(takenKeys[i], w.waiting)
 	}
 	for i := range spanTraces {
-		if trace := string(spanTraces[i]); len(contexts[trace]) > 0 {
+		if trace := string(spanTraces[i]); contexts[trace] != nil {
 			attribute(trace, waiting{source: spanSources[i], tail: spanTails[i]})
 		}
 	}
-	var madeTraces [][]byte
-	var madeCounts []int32
-	for trace, n := range produced {
-		if n > 0 {
-			madeTraces, madeCounts = append(madeTraces, []byte(trace)), append(madeCounts, int32(n)) //nolint:gosec // G115: at most derived_events_max_per_trace
-		}
-	}
-	done := &pgx.Batch{}
-	if len(madeTraces) > 0 {
-		done.Queue(applyDoneSQL, madeTraces, madeCounts)
-	}
-	done.Queue("COMMIT")
-	if err := conn.SendBatch(ctx, done).Close(); err != nil {
-		return nil, p.store.fail("cannot update the trace memory", err)
-	}
 	return out, nil
+}
+
+// traceContextsRead are a trace's contexts as read: keys in order, texts by key.
+type traceContextsRead struct {
+	keys  [][]byte
+	texts map[string][]byte
 }
 
 // mustQuery reads the next result of a batch as rows.
