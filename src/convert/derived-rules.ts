@@ -1,8 +1,8 @@
 /**
  * Derived events: rules that turn spans a team already records (HTTP server spans, document
  * loads, database calls) into FlagSync events, so experiments get latency and error metrics
- * without a track() call. The same rule shape is configured in the in-process exporters, the
- * sidecar service and the collector's flagsync exporter (Go, snake_case keys); the golden vectors
+ * without a track() call. The same rule shape is configured in the in-process exporters and the
+ * collector's flagsync exporter (Go, snake_case keys); the golden vectors
  * in testdata/golden/derived.json hold the two implementations together.
  */
 import { RE2JS } from 're2js';

@@ -79,13 +79,15 @@ afterAll(async () => {
 });
 
 describe.each(['proto', 'json'] as const)('an instrumented app exporting OTLP/%s to the gateway', (encoding) => {
-  it('delivers exactly what the SDK would; spans without flag data are ignored', async () => {
+  it("delivers exactly what the SDK would, nothing from the app's other spans and logs", async () => {
     standIn.reset();
     await runApp(gateway.otlpHttp, standIn, encoding, undefined, AUTH);
     await arrived(standIn, { impressions: native.impressions.length, events: native.events.length }, 30_000);
     expect(canonical(standIn.impressions())).toEqual(native.impressions);
     expect(canonical(standIn.events())).toEqual(native.events);
-    expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel' && b.audience === 'server')).toBe(true);
+    expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel' && b.audience === 'server')).toBe(
+      true,
+    );
   });
 });
 
@@ -164,7 +166,8 @@ describe('limits', () => {
     // A small queue (the edit a user makes to size it), filled while FlagSync refuses.
     const small = await startCollector(
       gatewayOptions({
-        editConfig: (yaml) => yaml.replace('num_consumers: 4\n      queue_size: 10000', 'num_consumers: 1\n      queue_size: 2'),
+        editConfig: (yaml) =>
+          yaml.replace('num_consumers: 4\n      queue_size: 10000', 'num_consumers: 1\n      queue_size: 2'),
       }),
     );
     try {
@@ -179,7 +182,8 @@ describe('limits', () => {
       standIn.clearFaults();
       await arrived(standIn, { impressions: accepted * 4, events: accepted * 4 }, 60_000);
       // The sender (an app's OTLP exporter, or a collector's queue) retries what was refused.
-      for (let r = accepted; r < 5; r++) expect((await post(flagSpansRequest(4, 5000 + r * 4), { to: small })).status).toBe(200);
+      for (let r = accepted; r < 5; r++)
+        expect((await post(flagSpansRequest(4, 5000 + r * 4), { to: small })).status).toBe(200);
       await arrived(standIn, { impressions: 20, events: 20 }, 60_000);
       expect(contextKeys(standIn.impressions())).toEqual(userKeys(20, 5000));
       expect(contextKeys(standIn.events())).toEqual(userKeys(20, 5000));
@@ -202,7 +206,10 @@ describe('input the sidecar path lost silently', () => {
     async (depth) => {
       standIn.reset();
       const rejectedBefore = await exporterMetric('rejected');
-      expect((await post(manyEvaluationsRequest({ spans: 10, perSpan: 2, offset: 6000 + depth * 100, deepOther: depth }))).status).toBe(200);
+      expect(
+        (await post(manyEvaluationsRequest({ spans: 10, perSpan: 2, offset: 6000 + depth * 100, deepOther: depth })))
+          .status,
+      ).toBe(200);
       await arrived(standIn, { impressions: 20, events: 0 }, 30_000);
       expect(contextKeys(standIn.impressions())).toEqual(userKeys(20, 6000 + depth * 100));
       expect(await exporterMetric('rejected')).toBe(rejectedBefore);
@@ -244,8 +251,14 @@ describe('input the sidecar path lost silently', () => {
       return bytes;
     };
     return {
-      proto: { traces: broken(ProtobufTraceSerializer.serializeRequest(recorded.spans)!), logs: broken(ProtobufLogsSerializer.serializeRequest(recorded.logs)!) },
-      json: { traces: broken(JsonTraceSerializer.serializeRequest(recorded.spans)!), logs: broken(JsonLogsSerializer.serializeRequest(recorded.logs)!) },
+      proto: {
+        traces: broken(ProtobufTraceSerializer.serializeRequest(recorded.spans)!),
+        logs: broken(ProtobufLogsSerializer.serializeRequest(recorded.logs)!),
+      },
+      json: {
+        traces: broken(JsonTraceSerializer.serializeRequest(recorded.spans)!),
+        logs: broken(JsonLogsSerializer.serializeRequest(recorded.logs)!),
+      },
     };
   }
 
@@ -289,14 +302,20 @@ describe('a stock collector (collector-config.stock-to-gateway.yaml) forwarding 
   it.each([
     ['vendor.detail', "dropped by the snippet's transform"],
     ['feature_flag.result.value', "kept by the transform, through the stock collector's persistent queue"],
-  ])("another provider's %s nested 40 levels deep in the same request (%s): the flag data delivered", async (attribute) => {
-    standIn.reset();
-    const offset = attribute === 'vendor.detail' ? 7000 : 7100;
-    const body = manyEvaluationsRequest({ spans: 10, perSpan: 2, offset, deepOther: 40 }).replaceAll('vendor.detail', attribute);
-    expect((await post(body, { to: stock, headers: {} })).status).toBe(200);
-    await arrived(standIn, { impressions: 20, events: 0 }, 60_000);
-    expect(contextKeys(standIn.impressions())).toEqual(userKeys(20, offset));
-  });
+  ])(
+    "another provider's %s nested 40 levels deep in the same request (%s): the flag data delivered",
+    async (attribute) => {
+      standIn.reset();
+      const offset = attribute === 'vendor.detail' ? 7000 : 7100;
+      const body = manyEvaluationsRequest({ spans: 10, perSpan: 2, offset, deepOther: 40 }).replaceAll(
+        'vendor.detail',
+        attribute,
+      );
+      expect((await post(body, { to: stock, headers: {} })).status).toBe(200);
+      await arrived(standIn, { impressions: 20, events: 0 }, 60_000);
+      expect(contextKeys(standIn.impressions())).toEqual(userKeys(20, offset));
+    },
+  );
 
   it('the gateway down for a while: the stock collector keeps the data in its queue and delivers it once the gateway is back', async () => {
     standIn.reset();

@@ -61,17 +61,6 @@ describe('flagsync-otel CLI', () => {
     expect(stderr).toContain('received 0 impressions and 1 events; 1 requests rejected');
   });
 
-  it('serve without an SDK key says what to set, with one prefix', async () => {
-    const env = { PATH: process.env.PATH ?? '' };
-    const failure = await run(process.execPath, [cli, 'serve', '--port', '0'], { env }).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
-    expect(failure).toMatchObject({
-      code: 1,
-      stderr: 'flagsync-otel: set FLAGSYNC_SDK_KEY to your FlagSync server SDK key\n',
-    });
-  });
-
   it('an older Node gets one line saying which Node is needed', async () => {
     // The machine's own Node, where it is older than the one this package needs (else: a Node we pretend is older).
     const older = ['/usr/bin/node', '/usr/local/bin/node'].find(
@@ -111,11 +100,10 @@ describe('flagsync-otel CLI', () => {
     expect(help).toContain(
       '  demo       run an instrumented example app against the built-in FlagSync stand-in and show what arrived\n',
     );
-    expect(help).toContain('  serve      run the collector-side OTLP/HTTP service that forwards to FlagSync\n');
     expect(help).toContain('  standin    run a local FlagSync stand-in (for trials and tests, no network needed)\n');
     expect(help).toContain('  --version, -v  print the version of flagsync-otel\n');
-    const serveHelp = await run(process.execPath, [cli, 'help', 'serve']);
-    expect(serveHelp.stdout).toMatch(/^Usage: flagsync-otel serve /);
+    const standinHelp = await run(process.execPath, [cli, 'help', 'standin']);
+    expect(standinHelp.stdout).toMatch(/^Usage: flagsync-otel standin /);
   });
 
   it('--version and -v print the version of package.json', async () => {

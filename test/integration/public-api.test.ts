@@ -57,7 +57,6 @@ const PUBLIC_API: Record<string, string[]> = {
     'SpanLike',
     'SpanStatusName',
   ],
-  'service.d.ts': ['FlagSyncService', 'FlagSyncServiceOptions', 'ServiceCounters', 'startFlagSyncService'],
   'testing.d.ts': [
     'Fault',
     'FlagDef',
@@ -97,7 +96,6 @@ describe('public API (built declarations)', () => {
       './exporters',
       './instrumentation',
       './package.json',
-      './service',
       './testing',
     ]);
   });

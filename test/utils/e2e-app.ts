@@ -65,17 +65,13 @@ export async function runApp(
   const otel = setupOtel({
     spanProcessors: [
       new BatchSpanProcessor({
-        exporter:
-          encoding === 'proto'
-            ? new OTLPTraceExporterProto(traces)
-            : new OTLPTraceExporterJson(traces),
+        exporter: encoding === 'proto' ? new OTLPTraceExporterProto(traces) : new OTLPTraceExporterJson(traces),
         scheduledDelayMillis: 50,
       }),
     ],
     logProcessors: [
       new BatchLogRecordProcessor({
-        exporter:
-          encoding === 'proto' ? new OTLPLogExporterProto(logsUrl) : new OTLPLogExporterJson(logsUrl),
+        exporter: encoding === 'proto' ? new OTLPLogExporterProto(logsUrl) : new OTLPLogExporterJson(logsUrl),
         scheduledDelayMillis: 50,
       }),
     ],

@@ -43,7 +43,10 @@ export function flagSpansRequest(users: number, from = 0, key = (i: number) => `
                 {
                   name: 'flagsync.track',
                   timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n),
-                  attributes: attributes({ 'flagsync.event.key': 'purchase', 'flagsync.context': `{"key":"${key(i)}"}` }),
+                  attributes: attributes({
+                    'flagsync.event.key': 'purchase',
+                    'flagsync.context': `{"key":"${key(i)}"}`,
+                  }),
                 },
               ],
             })),
