@@ -183,6 +183,7 @@ export class Sender {
     private readonly target: () => string,
     private readonly concurrency = 4,
     private readonly paceMs = 0,
+    private readonly headers: Record<string, string> = {},
   ) {}
 
   async send(bodies: Buffer[]): Promise<void> {
@@ -203,7 +204,7 @@ export class Sender {
       try {
         const response = await fetch(`${this.target()}/v1/traces`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-protobuf' },
+          headers: { 'content-type': 'application/x-protobuf', ...this.headers },
           body: new Uint8Array(body),
           signal: AbortSignal.timeout(30_000),
         });

@@ -12,7 +12,7 @@ import { parseDocument } from 'yaml';
 import { freePort, metricValue, ROOT, waitUntil } from './processes.js';
 
 /** The token the agent presents to the gateways (FLAGSYNC_GATEWAY_BEARER_TOKEN on both tiers). */
-const GATEWAY_TOKEN = 'fleet-test-gateway-token-0123456789';
+export const GATEWAY_TOKEN = 'fleet-test-gateway-token-0123456789';
 
 /** How long a killed gateway's claims hold in the test (the default, 2 min, would only make it slower). */
 const CLAIM_TIMEOUT = '15s';
