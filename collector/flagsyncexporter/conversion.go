@@ -51,7 +51,7 @@ func (c *conversion) convertTraces(ctx context.Context, td ptrace.Traces) (xexpo
 			}
 			o := conv.convert(event.Name(), uint64(event.Timestamp()), spanEventAttributes(event.Attributes()))
 			if o.kind == outcomeImpression || o.kind == outcomeEvent {
-				b.add(o, spanEventSource(span, i))
+				b.add(o, spanEventSource(span, i), uint64(event.Timestamp()))
 			} else {
 				c.notConverted(ctx, o)
 			}
@@ -99,7 +99,7 @@ func (c *conversion) applyDerived(ctx context.Context, b *builder) error {
 		return err
 	}
 	for _, d := range events {
-		b.events.add(d.json, d.source)
+		b.events.add(d.json, d.source, d.at)
 	}
 	if len(events) > 0 {
 		c.telemetry.ExporterFlagsyncDerived.Add(ctx, int64(len(events)))
@@ -117,9 +117,10 @@ func (c *conversion) convertLogs(ctx context.Context, ld plog.Logs) (xexporterhe
 			return
 		}
 		a := logRecordAttributes(lr.Attributes(), lr.Body())
-		o := conv.convert(lr.EventName(), logRecordTime(lr), a)
+		at := logRecordTime(lr)
+		o := conv.convert(lr.EventName(), at, a)
 		if o.kind == outcomeImpression || o.kind == outcomeEvent {
-			b.add(o, logRecordSource(lr, a))
+			b.add(o, logRecordSource(lr, a), at)
 		} else {
 			c.notConverted(ctx, o)
 		}
@@ -149,11 +150,11 @@ func (c *conversion) newBuilder() *builder {
 	}
 }
 
-func (b *builder) add(o outcome, source []byte) {
+func (b *builder) add(o outcome, source []byte, at uint64) {
 	if o.kind == outcomeImpression {
-		b.impressions.add(o.json, source)
+		b.impressions.add(o.json, source, at)
 	} else {
-		b.events.add(o.json, source)
+		b.events.add(o.json, source, at)
 	}
 }
 

@@ -145,13 +145,13 @@ type chunker struct {
 	current  chunk
 }
 
-func (b *chunker) add(json, source []byte) {
+func (b *chunker) add(json, source []byte, at uint64) {
 	// 64: the request's envelope (route name, sdkContext).
 	if len(b.current.items) > 0 && (len(b.current.items) >= b.maxItems || 64+b.current.bytes+len(b.current.items)+len(json) > b.maxBytes) {
 		b.flush()
 	}
 	b.current.items = append(b.current.items, json)
-	b.current.keys = append(b.current.keys, newItemKey(b.scope, b.route, source, json))
+	b.current.keys = append(b.current.keys, newItemKey(b.scope, b.route, source, json, at))
 	b.current.bytes += len(json)
 }
 

@@ -20,7 +20,7 @@ func testChunk(r route, items ...string) chunk {
 	c := chunk{route: r}
 	for _, item := range items {
 		c.items = append(c.items, []byte(item))
-		c.keys = append(c.keys, newItemKey(nil, r, []byte("source"), []byte(item)))
+		c.keys = append(c.keys, newItemKey(nil, r, []byte("source"), []byte(item), 1_795_000_000_000_000_000))
 		c.bytes += len(item)
 	}
 	return c
@@ -125,4 +125,14 @@ func itemKeysOf(req xexporterhelper.Request) []itemKey {
 		out = append(out, c.keys...)
 	}
 	return out
+}
+
+// Item keys start with the call's time, so the records of one moment sit together in a store.
+func TestItemKeysStartWithTheCallsTime(t *testing.T) {
+	at := uint64(1_795_000_000_250_000_000)
+	k := newItemKey(nil, routeEvents, []byte("s"), []byte(`{}`), at)
+	assert.Equal(t, uint32(1_795_000_000), binary.BigEndian.Uint32(k[:4]))
+	assert.NotEqual(t, k, newItemKey(nil, routeEvents, []byte("s2"), []byte(`{}`), at))
+	assert.Equal(t, at/1e6*1e6, tailTime([]byte(`,"eventKey":"e","value":250,"timestamp":"2026-11-18T11:06:40.250Z"}`)))
+	assert.Equal(t, uint64(0), tailTime([]byte(`,"eventKey":"e"}`)))
 }

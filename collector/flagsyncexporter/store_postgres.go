@@ -304,7 +304,10 @@ func (s *postgresStore) sweep(ctx context.Context) error {
 // the next claim counts it) and closes the pool.
 func (s *postgresStore) close(ctx context.Context) error {
 	var err error
-	if s.schemaReady {
+	s.schemaMu.Lock()
+	ready := s.schemaReady
+	s.schemaMu.Unlock()
+	if ready {
 		_, err = s.pool.Exec(ctx, `UPDATE flagsync_delivery SET claim_expires = now() WHERE holder = $1 AND NOT delivered AND claim_expires > now()`, s.holder)
 		if err != nil {
 			err = s.fail("cannot release claims at shutdown", err)

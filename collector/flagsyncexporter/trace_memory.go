@@ -14,10 +14,12 @@ import (
 // the shared store (trace_memory_postgres.go), where a gateway restart, a rolling deploy or a
 // routing change loses nothing: another gateway carries on with the same traces.
 
-// derivedEvent is one event derived from a span, and what identifies it across sends.
+// derivedEvent is one event derived from a span, what identifies it across sends, and its time
+// (unix nanoseconds).
 type derivedEvent struct {
 	json   []byte
 	source []byte
+	at     uint64
 }
 
 // waiting is a matching span whose trace has no evaluation yet: its event minus the context.
@@ -75,6 +77,7 @@ const (
 // eventsOf makes a waiting span's events, one per context (keys in order, texts by key).
 func eventsOf(w waiting, keys [][]byte, texts func(key []byte) []byte) []derivedEvent {
 	out := make([]derivedEvent, 0, len(keys))
+	at := tailTime(w.tail)
 	for _, key := range keys {
 		text := texts(key)
 		b := make([]byte, 0, 64+len(text)+len(w.tail))
@@ -82,7 +85,7 @@ func eventsOf(w waiting, keys [][]byte, texts func(key []byte) []byte) []derived
 		b = append(b, text...)
 		b = append(b, w.tail...)
 		source := append(append(append([]byte{}, w.source...), 0), key...)
-		out = append(out, derivedEvent{json: b, source: source})
+		out = append(out, derivedEvent{json: b, source: source, at: at})
 	}
 	return out
 }
