@@ -3,8 +3,9 @@
  * load_balancing by trace id, persistent queue) in front of 3 gateways (the flagsync exporter, each
  * with its own queue directory, sharing a real PostgreSQL store), the FlagSync stand-in behind them.
  * The app (real OTel SDK, real node-sdk, the instrumentation in collector mode, the README's two
- * derived-event rules) records checkout requests with 2 flag() each and track() on 4 in 5; its
- * OTLP bodies are sent to the agent and retried until answered 2xx, as an app's exporter does.
+ * derived-event rules) records checkout requests with 2 flag() each, track() on 4 in 5 and a track()
+ * outside any span (a log record, no trace id) on 1 in 5; its OTLP bodies are sent to the agent and
+ * retried until answered 2xx, as an app's exporter does.
  * Each scenario ends with exactly the expected impressions and events at FlagSync, each once:
  * nothing lost, nothing twice, every derived event once.
  */

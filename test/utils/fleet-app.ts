@@ -1,14 +1,17 @@
 /**
  * The fleet test's app: checkout requests recorded by the real OTel SDK (an HTTP server span, a
- * handler span below it with 2 flag() calls and, for 4 requests in 5, a track()), through the
- * instrumentation in collector mode and the real OTLP/protobuf exporter. The bodies that exporter
- * posts are captured, then replayed to the fleet by a sender that retries each one until it is
- * answered 2xx, as an app's exporter does. Server spans end a few requests after their handler
+ * handler span below it with 2 flag() calls and, for 4 requests in 5, a track(); 1 request in 5
+ * also tracks a signup outside any span, a log record without a trace id), through the
+ * instrumentation in collector mode and the real OTLP/protobuf exporters. The bodies those
+ * exporters post are captured, then replayed to the fleet by a sender that retries each one until
+ * it is answered 2xx, as an app's exporter does. Server spans end a few requests after their handler
  * spans (requests overlap), so many traces straddle two OTLP requests.
  */
 import { FlagSyncFactory } from '@flagsync/node-sdk';
 import { context, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,8 +40,8 @@ interface Expected {
 }
 
 export interface AppRun {
-  /** The OTLP/protobuf bodies the app's exporter posted. */
-  bodies: Buffer[];
+  /** The OTLP/protobuf bodies the app's exporters posted, with their paths (/v1/traces, /v1/logs). */
+  bodies: OtlpBody[];
   expected: Expected;
 }
 
@@ -52,7 +55,14 @@ const OVERLAP = 7;
 export async function recordApp(options: { requests: number; first: number; flagsUrl: string }): Promise<AppRun> {
   const capture = await startCapture();
   const otel = setupOtel({
-    withLogs: false,
+    logProcessors: [
+      new BatchLogRecordProcessor({
+        exporter: new OTLPLogExporter({ url: `${capture.url}/v1/logs`, concurrencyLimit: 10_000 }),
+        maxExportBatchSize: 20,
+        maxQueueSize: 100_000,
+        scheduledDelayMillis: 20,
+      }),
+    ],
     spanProcessors: [
       new BatchSpanProcessor({
         exporter: new OTLPTraceExporter({ url: `${capture.url}/v1/traces`, concurrencyLimit: 10_000 }),
@@ -81,6 +91,11 @@ export async function recordApp(options: { requests: number; first: number; flag
     const n = options.first + r;
     const user = { key: `u${n}`, attributes: { plan: n % 2 ? 'pro' : 'free' } };
     const failed = n % 10 === 3;
+    if (n % 5 === 3) {
+      // Outside any span: a log-based event without a trace id, spread over the gateways at random.
+      client.track(user, 'signup');
+      tracked.push(`${user.key} signup undefined`);
+    }
     const server = http.startSpan('GET /checkout', {
       kind: SpanKind.SERVER,
       attributes: { 'http.route': '/checkout', 'http.request.method': 'GET', 'flagsync.test.user': user.key },
@@ -151,14 +166,19 @@ export function compare(expected: string[], received: string[]) {
   };
 }
 
+interface OtlpBody {
+  path: string;
+  body: Buffer;
+}
+
 /** A stand-in for the app's OTLP endpoint: keeps the bodies, answers 200. */
 async function startCapture() {
-  const bodies: Buffer[] = [];
+  const bodies: OtlpBody[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      bodies.push(Buffer.concat(chunks));
+      bodies.push({ path: req.url ?? '', body: Buffer.concat(chunks) });
       res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
@@ -186,7 +206,7 @@ export class Sender {
     private readonly headers: Record<string, string> = {},
   ) {}
 
-  async send(bodies: Buffer[]): Promise<void> {
+  async send(bodies: OtlpBody[]): Promise<void> {
     let next = 0;
     const worker = async () => {
       while (next < bodies.length) {
@@ -199,10 +219,10 @@ export class Sender {
     await Promise.all(Array.from({ length: this.concurrency }, worker));
   }
 
-  private async post(body: Buffer): Promise<void> {
+  private async post({ path, body }: OtlpBody): Promise<void> {
     for (;;) {
       try {
-        const response = await fetch(`${this.target()}/v1/traces`, {
+        const response = await fetch(`${this.target()}${path}`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-protobuf', ...this.headers },
           body: new Uint8Array(body),
