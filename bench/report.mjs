@@ -243,6 +243,24 @@ if (outage) {
   );
 }
 
+const fleet = load('fleet');
+if (fleet) {
+  lines.push('## A collector fleet under faults (bench/fleet.mjs)', '');
+  lines.push(
+    `${fleet.machine.date.slice(0, 10)}, ${fleet.machine.cpu} (${fleet.machine.cores} cores, shared with the rest of the machine's work). test/e2e/fleet.test.ts with ${fleet.requests.toLocaleString('en')} checkout requests per scenario: one agent, 3 gateways (4 from the scale-out on), the shared PostgreSQL store, all real processes on this machine, the app's bodies sent by 2 senders pausing 40 ms between bodies. Each scenario checked exactly once at the stand-in (0 lost, 0 duplicated, every derived event once); time from the first request to every item at FlagSync with every queue drained. The senders' pauses alone take ${(fleet.scenarios[0].bodies / 2) * 0.04} s of each scenario: these figures show what the faults add, not the fleet's capacity. The "re-sent" row times the first copy; the second and third (the same requests through the agent, then all straight to one gateway) delivered nothing more. Items: 2 impressions, 2 derived events and 1 tracked event per request (a log record without a trace id for 1 in 5).`,
+    '',
+  );
+  lines.push(
+    '| scenario | OTLP requests | items at FlagSync | seconds | items/s | requests refused or reset (re-sent) |',
+  );
+  lines.push('|---|---|---|---|---|---|');
+  for (const s of fleet.scenarios)
+    lines.push(
+      `| ${s.name} | ${s.bodies.toLocaleString('en')} | ${s.items.toLocaleString('en')} | ${s.seconds} | ${s.itemsPerSecond.toLocaleString('en')} | ${s.refused} |`,
+    );
+  lines.push('');
+}
+
 lines.push(
   '## Profiled and fixed (before → after, same machine)',
   '',

@@ -14,6 +14,7 @@ const suites = [
   'e2e-delay',
   'memory-outage',
   'latency-outage',
+  'fleet',
 ];
 for (const suite of suites.filter((s) => only.length === 0 || only.includes(s))) {
   console.error(`== ${suite}`);

@@ -61,7 +61,9 @@ const version = "0.1.0"
 const maxErrorBody = 16 << 10
 
 type flagsyncClient struct {
+	// http has no timeout of its own: each request gets timeout's.
 	http          *http.Client
+	timeout       *requestTimeout
 	baseURL       string
 	sdkKey        string
 	maxRetryAfter time.Duration
@@ -88,6 +90,22 @@ func requestBody(r route, items [][]byte) []byte {
 }
 
 func (c *flagsyncClient) post(ctx context.Context, r route, body []byte) postResult {
+	timeout := c.timeout.get()
+	requestCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	started := time.Now()
+	result := c.do(requestCtx, r, body)
+	switch {
+	case ctx.Err() == nil && errors.Is(requestCtx.Err(), context.DeadlineExceeded) && result.kind == resultRetryable && result.status == 0:
+		c.timeout.timedOut()
+		result.message += fmt.Sprintf(" (timeout %s; the next attempt waits longer)", timeout)
+	case result.status != 0:
+		c.timeout.answered(time.Since(started))
+	}
+	return result
+}
+
+func (c *flagsyncClient) do(ctx context.Context, r route, body []byte) postResult {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.baseURL+"/track/"+string(r)+"/server", bytes.NewReader(body))
 	if err != nil {
 		return postResult{kind: resultConfig, message: c.redact("cannot build the request to FlagSync: " + err.Error())}

@@ -58,11 +58,20 @@ type Config struct {
 	// DerivedEventsMaxTraces bounds the traces remembered at once (the oldest are forgotten first).
 	DerivedEventsMaxTraces int `mapstructure:"derived_events_max_traces"`
 
-	// DeliveryMemory is how long a delivered (or sent and unanswered) FlagSync batch is remembered,
-	// so that a request sent again (a collector restart with a persistent queue) skips what
-	// arrived and counts what may have. Kept in the sending queue's storage extension when it has
-	// one, else in memory.
+	// DerivedEventsMaxBytes bounds the bytes of contexts and waiting spans the local trace memory
+	// holds (the oldest traces are forgotten first); what it drops is counted.
+	DerivedEventsMaxBytes int `mapstructure:"derived_events_max_bytes"`
+	// DerivedEventsMaxPerTrace bounds the events derived from one trace (and the contexts and
+	// waiting spans kept for it); what it drops is counted.
+	DerivedEventsMaxPerTrace int `mapstructure:"derived_events_max_per_trace"`
+
+	// DeliveryMemory is how long a delivered (or sent and unanswered) FlagSync item is remembered,
+	// so that the same item sent again (an upstream retry, a replayed persistent queue, a collector
+	// restart) is skipped if it arrived and counted if it may have.
 	DeliveryMemory time.Duration `mapstructure:"delivery_memory"`
+
+	// DeliveryStore is where delivery records and the trace memory are kept (config_store.go).
+	DeliveryStore DeliveryStoreConfig `mapstructure:"delivery_store"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -106,6 +115,13 @@ func (cfg *Config) Validate() error {
 	if cfg.DerivedEventsMaxTraces < 1 || cfg.DerivedEventsMaxTraces > 10_000_000 {
 		errs = append(errs, fmt.Errorf("derived_events_max_traces must be from 1 to 10000000, got %d", cfg.DerivedEventsMaxTraces))
 	}
+	if cfg.DerivedEventsMaxBytes < 1<<20 || cfg.DerivedEventsMaxBytes > 64<<30 {
+		errs = append(errs, fmt.Errorf("derived_events_max_bytes must be from 1048576 (1 MiB) to 68719476736 (64 GiB), got %d", cfg.DerivedEventsMaxBytes))
+	}
+	if cfg.DerivedEventsMaxPerTrace < 1 || cfg.DerivedEventsMaxPerTrace > 1_000_000 {
+		errs = append(errs, fmt.Errorf("derived_events_max_per_trace must be from 1 to 1000000, got %d", cfg.DerivedEventsMaxPerTrace))
+	}
+	errs = append(errs, cfg.DeliveryStore.Postgres.validate(cfg.ClientConfig.Timeout)...)
 	for _, name := range cfg.ProviderNames {
 		if strings.TrimSpace(name) == "" {
 			errs = append(errs, errors.New("provider_names must not hold empty names"))

@@ -19,10 +19,13 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 	var unknown []string
 	top := settingNames(reflect.TypeFor[Config]())
 	for key, value := range conf.ToStringMap() {
-		if !slices.Contains(top, key) {
+		switch {
+		case !slices.Contains(top, key):
 			unknown = append(unknown, fmt.Sprintf("%s (valid: %s)", key, strings.Join(top, ", ")))
-		} else if key == "derived_events" {
+		case key == "derived_events":
 			unknown = append(unknown, unknownKeys(value, reflect.TypeFor[[]DerivedEventRule](), key)...)
+		case key == "delivery_store":
+			unknown = append(unknown, unknownKeys(value, reflect.TypeFor[DeliveryStoreConfig](), key)...)
 		}
 	}
 	if len(unknown) > 0 {

@@ -72,6 +72,29 @@ func TestLoadConfig(t *testing.T) {
 				"derived_events[2]: match.span_name_regex is not a valid RE2 regular expression: error parsing regexp: missing closing ): `(`\n" +
 				"derived_events[3]: value.from must be duration, attribute or flag",
 		},
+		{
+			id: component.NewIDWithName(metadata.Type, "shared_store"),
+			check: func(t *testing.T, cfg *Config) {
+				assert.True(t, cfg.DeliveryStore.Postgres.enabled())
+				assert.Equal(t, 3*time.Minute, cfg.DeliveryStore.Postgres.ClaimTimeout)
+				assert.Equal(t, 2<<20, cfg.DerivedEventsMaxBytes)
+				assert.Equal(t, 50, cfg.DerivedEventsMaxPerTrace)
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "local_store"),
+			check: func(t *testing.T, cfg *Config) {
+				assert.False(t, cfg.DeliveryStore.Postgres.enabled(), "an empty dsn is the local store")
+				assert.Equal(t, 2*time.Minute, cfg.DeliveryStore.Postgres.ClaimTimeout)
+				assert.Equal(t, 64<<20, cfg.DerivedEventsMaxBytes)
+				assert.Equal(t, 1000, cfg.DerivedEventsMaxPerTrace)
+			},
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "bad_store"),
+			errorMsg: "delivery_store.postgres.dsn is not a valid PostgreSQL connection string (postgres://user:password@host:port/database, or host=... user=... key=value pairs)\n" +
+				"delivery_store.postgres.claim_timeout (30s) must be at least 4/3 of timeout (30s): a claim outlives every request to FlagSync",
+		},
 		{id: component.NewIDWithName(metadata.Type, "no_key"), errorMsg: "sdk_key is required (the FlagSync server SDK key)"},
 		{id: component.NewIDWithName(metadata.Type, "bad_endpoint"), errorMsg: `endpoint must be an http(s) URL, got "ftp://flagsync.example.com"`},
 		{
@@ -89,6 +112,7 @@ func TestLoadConfig(t *testing.T) {
 			if tt.errorMsg != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.errorMsg)
+				assert.NotContains(t, err.Error(), "PASSWORD", "the DSN is never quoted")
 				return
 			}
 			require.NoError(t, err)
@@ -103,8 +127,9 @@ func TestMisspelledSettingsFailTheConfiguration(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
 	for name, invalid := range map[string]string{
-		"misspelled":      "unknown flagsync exporter settings: sdk_kee (valid: auth, ",
-		"misspelled_rule": "unknown flagsync exporter settings: derived_events[0].valeu (valid: event_key, match, preset, properties, value)",
+		"misspelled":       "unknown flagsync exporter settings: sdk_kee (valid: auth, ",
+		"misspelled_rule":  "unknown flagsync exporter settings: derived_events[0].valeu (valid: event_key, match, preset, properties, value)",
+		"misspelled_store": "unknown flagsync exporter settings: delivery_store.postgres.dns (valid: claim_timeout, dsn)",
 	} {
 		t.Run(name, func(t *testing.T) {
 			sub, err := cm.Sub(component.NewIDWithName(metadata.Type, name).String())
@@ -120,4 +145,10 @@ func TestSDKKeyIsNeverPrinted(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.SDKKey = "server-sdk-key-SECRET"
 	assert.NotContains(t, cfg.SDKKey.String(), "SECRET")
+}
+
+func TestStoreDSNIsNeverPrinted(t *testing.T) {
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.DeliveryStore.Postgres.DSN = "postgres://u:store-SECRET@localhost/db"
+	assert.NotContains(t, cfg.DeliveryStore.Postgres.DSN.String(), "SECRET")
 }

@@ -23,6 +23,8 @@ import (
 type conversion struct {
 	converters                  sync.Pool
 	maxBatchSize, maxBatchBytes int
+	// scope is the store scope hashed into item keys (item_keys.go).
+	scope []byte
 	// derived applies the derived-event rules; nil without rules.
 	derived   *deriver
 	telemetry *metadata.TelemetryBuilder
@@ -30,7 +32,7 @@ type conversion struct {
 }
 
 func newConversion(cfg *Config, derived *deriver, telemetry *metadata.TelemetryBuilder, r *reports) *conversion {
-	c := &conversion{maxBatchSize: cfg.MaxBatchSize, maxBatchBytes: cfg.MaxBatchBytes, derived: derived, telemetry: telemetry, reports: r}
+	c := &conversion{maxBatchSize: cfg.MaxBatchSize, maxBatchBytes: cfg.MaxBatchBytes, scope: storeScope(cfg), derived: derived, telemetry: telemetry, reports: r}
 	c.converters.New = func() any { return newConverter(cfg.ProviderNames) }
 	return c
 }
@@ -49,27 +51,29 @@ func (c *conversion) convertTraces(ctx context.Context, td ptrace.Traces) (xexpo
 			}
 			o := conv.convert(event.Name(), uint64(event.Timestamp()), spanEventAttributes(event.Attributes()))
 			if o.kind == outcomeImpression || o.kind == outcomeEvent {
-				b.add(o, spanEventSource(span, i))
+				b.add(o, spanEventSource(span, i), uint64(event.Timestamp()))
 			} else {
 				c.notConverted(ctx, o)
 			}
-			c.noteContext(ctx, b, span.TraceID(), o)
+			c.noteContext(span.TraceID(), b, o)
 		}
 	})
 	if c.derived != nil {
 		// After every evaluation of the request is known: a server span may come before its handler's.
 		forEachSpan(td, func(span ptrace.Span, scope string) {
-			c.addDerived(ctx, b, c.derived.derive(ctx, span, scope))
+			b.spans = append(b.spans, c.derived.derive(span, scope)...)
 		})
+	}
+	if err := c.applyDerived(ctx, b); err != nil {
+		return nil, err
 	}
 	return b.request(), nil
 }
 
-// noteContext tells the trace memory a flag was evaluated for this evaluation's context (an
-// impression's, or one delivered elsewhere); spans that were waiting for one become events of
-// this request.
-func (c *conversion) noteContext(ctx context.Context, b *builder, traceID pcommon.TraceID, o outcome) {
-	if c.derived == nil || o.context == nil {
+// noteContext notes that a flag was evaluated for this evaluation's context (an impression's, or
+// one delivered elsewhere), for the trace memory.
+func (c *conversion) noteContext(traceID pcommon.TraceID, b *builder, o outcome) {
+	if c.derived == nil || o.context == nil || traceID.IsEmpty() {
 		return
 	}
 	// One call's several evaluations come in a row: note their context once.
@@ -77,16 +81,30 @@ func (c *conversion) noteContext(ctx context.Context, b *builder, traceID pcommo
 		return
 	}
 	b.lastTrace, b.lastContext = traceID, o.context
-	c.addDerived(ctx, b, c.derived.traces.note(ctx, traceID, contextKey(o.context), o.context))
+	b.notes = append(b.notes, traceNote{traceID: traceID, key: contextKey(o.context), text: o.context})
 }
 
-func (c *conversion) addDerived(ctx context.Context, b *builder, events []derivedEvent) {
+// applyDerived gives the request's notes and matching spans to the trace memory: the events it
+// makes (of this request's spans, and of earlier ones that waited) join the request. A trace
+// memory that fails (the shared store unreachable) fails the request, which is sent again.
+func (c *conversion) applyDerived(ctx context.Context, b *builder) error {
+	if c.derived == nil || (len(b.notes) == 0 && len(b.spans) == 0) {
+		return nil
+	}
+	events, err := c.derived.traces.apply(ctx, b.notes, b.spans)
+	if err != nil {
+		c.reports.once("store:traces", func() {
+			c.reports.logger.Error("flagsync exporter: the trace memory failed; requests are refused (the sender keeps and retries them) until it is back", zap.Error(err))
+		})
+		return err
+	}
 	for _, d := range events {
-		b.events.add(d.json, d.source)
+		b.events.add(d.json, d.source, d.at)
 	}
 	if len(events) > 0 {
 		c.telemetry.ExporterFlagsyncDerived.Add(ctx, int64(len(events)))
 	}
+	return nil
 }
 
 // convertLogs turns a request's FlagSync log-based events into FlagSync items, before the queue.
@@ -99,14 +117,18 @@ func (c *conversion) convertLogs(ctx context.Context, ld plog.Logs) (xexporterhe
 			return
 		}
 		a := logRecordAttributes(lr.Attributes(), lr.Body())
-		o := conv.convert(lr.EventName(), logRecordTime(lr), a)
+		at := logRecordTime(lr)
+		o := conv.convert(lr.EventName(), at, a)
 		if o.kind == outcomeImpression || o.kind == outcomeEvent {
-			b.add(o, logRecordSource(lr, a))
+			b.add(o, logRecordSource(lr, a), at)
 		} else {
 			c.notConverted(ctx, o)
 		}
-		c.noteContext(ctx, b, lr.TraceID(), o)
+		c.noteContext(lr.TraceID(), b, o)
 	})
+	if err := c.applyDerived(ctx, b); err != nil {
+		return nil, err
+	}
 	return b.request(), nil
 }
 
@@ -116,20 +138,23 @@ type builder struct {
 	// The context last noted for derived events, and its trace.
 	lastTrace   pcommon.TraceID
 	lastContext []byte
+	// What the request tells the trace memory: contexts evaluated, spans matching a rule.
+	notes []traceNote
+	spans []traceSpan
 }
 
 func (c *conversion) newBuilder() *builder {
 	return &builder{
-		impressions: chunker{route: routeImpressions, maxItems: c.maxBatchSize, maxBytes: c.maxBatchBytes},
-		events:      chunker{route: routeEvents, maxItems: c.maxBatchSize, maxBytes: c.maxBatchBytes},
+		impressions: chunker{route: routeImpressions, scope: c.scope, maxItems: c.maxBatchSize, maxBytes: c.maxBatchBytes},
+		events:      chunker{route: routeEvents, scope: c.scope, maxItems: c.maxBatchSize, maxBytes: c.maxBatchBytes},
 	}
 }
 
-func (b *builder) add(o outcome, source []byte) {
+func (b *builder) add(o outcome, source []byte, at uint64) {
 	if o.kind == outcomeImpression {
-		b.impressions.add(o.json, source)
+		b.impressions.add(o.json, source, at)
 	} else {
-		b.events.add(o.json, source)
+		b.events.add(o.json, source, at)
 	}
 }
 

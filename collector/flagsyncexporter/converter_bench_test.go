@@ -152,7 +152,7 @@ func benchExporter(b *testing.B, rules []DerivedEventRule) *flagsyncExporter {
 	}
 	set := exportertest.NewNopSettings(metadata.Type)
 	set.ID = component.NewIDWithName(metadata.Type, fmt.Sprintf("bench%d", len(rules)))
-	e, err := newExporter(cfg, set, pipeline.SignalTraces)
+	e, err := newExporter(context.Background(), cfg, set, pipeline.SignalTraces)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func convertRequest(tb testing.TB, c *converter, d *deriver, signal string, requ
 	}
 	record := func(o outcome, traceID pcommon.TraceID) {
 		if d != nil && o.context != nil {
-			defer derived(d.traces.note(context.Background(), traceID, contextKey(o.context), o.context))
+			defer derived(d.traces.(*traceContexts).note(context.Background(), traceID, contextKey(o.context), o.context))
 		}
 		switch o.kind {
 		case outcomeImpression:
@@ -109,7 +109,11 @@ func convertRequest(tb testing.TB, c *converter, d *deriver, signal string, requ
 			}
 		})
 		if d != nil {
-			forEachSpan(td, func(span ptrace.Span, scope string) { derived(d.derive(context.Background(), span, scope)) })
+			forEachSpan(td, func(span ptrace.Span, scope string) {
+				for _, s := range d.derive(span, scope) {
+					derived(d.traces.(*traceContexts).attribute(context.Background(), s.traceID, s.waiting))
+				}
+			})
 		}
 		return got
 	}
@@ -134,7 +138,7 @@ func TestGoldenVectors(t *testing.T) {
 				if len(tc.Converter.DerivedEvents) > 0 {
 					rules, err := compileRules(tc.Converter.DerivedEvents)
 					require.NoError(t, err)
-					d = &deriver{rules: rules, traces: newTraceContexts(time.Minute, 1000)}
+					d = &deriver{rules: rules, traces: newTraceContexts(time.Minute, testTraceLimits(1000))}
 				}
 				got := convertRequest(t, newConverter(tc.Converter.ProviderNames), d, tc.Signal, tc.Request, tc.Expect.Elsewhere != nil)
 				assertSameOutcomes(t, tc.Expect, got)

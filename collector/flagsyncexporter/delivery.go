@@ -21,15 +21,18 @@ import (
 
 // delivery posts a request's chunks to FlagSync's server track routes and turns the answers into
 // what exporterhelper expects: nil, a permanent error, or a retryable one carrying only what is
-// left (the queue, its persistence and the retries are exporterhelper's). It skips and counts
-// chunks FlagSync already has, through the delivery progress (progress.go).
+// left (the queue, its persistence and the retries are exporterhelper's). Through the delivery
+// store (delivery_store.go) it claims each item before sending it, skips and counts items FlagSync
+// already has, and leaves for later items another sender holds.
 type delivery struct {
-	// client and progress are set by the exporter's start.
+	// client and store are set by the exporter's start.
 	client                *flagsyncClient
-	progress              progressStore
+	store                 deliveryStore
 	configErrorRetryDelay time.Duration
-	telemetry             *metadata.TelemetryBuilder
-	reports               *reports
+	// heldRetryDelay is how long items another sender holds wait before they are claimed again.
+	heldRetryDelay time.Duration
+	telemetry      *metadata.TelemetryBuilder
+	reports        *reports
 }
 
 // kindAttributes are the kind attribute of a route's items, as the TypeScript self-metrics have it.
@@ -39,50 +42,53 @@ var kindAttributes = map[route]metric.MeasurementOption{
 }
 
 // push posts a request's chunks in order. It returns nil when every item was delivered (or
-// dropped as refused); else an error carrying the chunks left, which exporterhelper retries.
+// dropped as refused, or skipped as delivered before); else an error carrying what is left,
+// which exporterhelper retries.
 func (d *delivery) push(ctx context.Context, req xexporterhelper.Request) error {
 	chunks := req.(*flagsyncRequest).chunks
-	keys := make([]string, 0, len(chunks))
-	for _, c := range chunks {
-		if c.key != "" {
-			keys = append(keys, c.key)
-		}
-	}
-	known := map[string]batchState{}
-	for i, state := range d.progress.states(ctx, keys) {
-		if state != 0 {
-			known[keys[i]] = state
-		}
-	}
-	// A delivered chunk is recorded together with the next chunk's sent marker: one write each.
-	delivered := ""
 	// What FlagSync refused for good, in this push or an earlier one of the same request.
 	refused := req.(*flagsyncRequest).refused
+	// Items another sender holds: claimed again after a pause.
+	var held []chunk
+	// The same item twice in one request (a request merged with its own copy) is sent once.
+	seen := map[itemKey]struct{}{}
 	for len(chunks) > 0 {
-		c := chunks[0]
-		result := d.send(ctx, c, known[c.key], &delivered)
+		send, wait, err := d.claim(ctx, chunks[0], seen)
+		if err != nil {
+			return &undeliveredError{err: d.storeError(err), rest: &flagsyncRequest{chunks: append(chunks, held...), refused: refused}}
+		}
+		if len(wait.items) > 0 {
+			held = append(held, wait)
+		}
+		chunks = chunks[1:]
+		if len(send.items) == 0 {
+			continue
+		}
+		result := d.send(ctx, send)
 		switch result.kind {
 		case resultDelivered:
 		case resultTooLarge, resultInvalid:
 			// Too large (413), or refused for some item in it: halve the chunk until the refused items
 			// stand alone; the rest is delivered.
-			if len(c.items) > 1 {
-				half := len(c.items) / 2
-				chunks = append([]chunk{c.withItems(c.items[:half], "/1"), c.withItems(c.items[half:], "/2")}, chunks[1:]...)
+			if len(send.items) > 1 {
+				half := len(send.items) / 2
+				for _, key := range send.keys {
+					delete(seen, key)
+				}
+				chunks = append([]chunk{send.slice(0, half), send.slice(half, len(send.items))}, chunks...)
 				continue
 			}
-			refused = errors.Join(refused, d.refused(ctx, c.route, 1, result))
+			refused = errors.Join(refused, d.refused(ctx, send.route, 1, result))
 		default:
 			// This chunk and the rest are retried; what was delivered is not sent again.
-			d.progress.mark(ctx, delivered, "")
-			return &undeliveredError{err: d.retryError(result), rest: &flagsyncRequest{chunks: chunks, refused: refused}}
+			rest := append(append([]chunk{send}, chunks...), held...)
+			return &undeliveredError{err: d.retryError(result), rest: &flagsyncRequest{chunks: rest, refused: refused}}
 		}
-		chunks = chunks[1:]
 	}
-	// The whole request was answered. Its delivered markers stay for delivery_memory (the sweep
-	// forgets them): the same request sent again by the app or an agent tier (a retry whose answer was
-	// lost, a replayed persistent queue) delivers nothing twice.
-	d.progress.mark(ctx, delivered, "")
+	if len(held) > 0 {
+		err := exporterhelper.NewThrottleRetry(errors.New("items are being sent by another gateway of the delivery store"), d.heldRetryDelay)
+		return &undeliveredError{err: err, rest: &flagsyncRequest{chunks: held, refused: refused}}
+	}
 	if refused != nil {
 		// Dropped for good: exporterhelper counts the request as failed, not sent.
 		return consumererror.NewPermanent(refused)
@@ -90,32 +96,102 @@ func (d *delivery) push(ctx context.Context, req xexporterhelper.Request) error 
 	return nil
 }
 
-// send posts one chunk, unless FlagSync already has it (state, read before); the sent marker is
-// written first, with the previous chunk's delivered one (*delivered), which it then replaces.
-func (d *delivery) send(ctx context.Context, c chunk, state batchState, delivered *string) postResult {
+// claim splits a chunk into what this push sends (claimed items, and items without a key) and
+// what another sender holds; items FlagSync has, or met before in this push, are counted and left out.
+func (d *delivery) claim(ctx context.Context, c chunk, seen map[itemKey]struct{}) (send, wait chunk, err error) {
+	var keys []itemKey
+	var at []int
+	for i, key := range c.keys {
+		if key.isZero() {
+			continue
+		}
+		if _, dup := seen[key]; !dup {
+			seen[key] = struct{}{}
+			keys = append(keys, key)
+			at = append(at, i)
+		}
+	}
+	var states []claimState
+	if len(keys) > 0 {
+		if states, err = d.store.claim(ctx, keys); err != nil {
+			for _, key := range keys {
+				delete(seen, key)
+			}
+			return chunk{}, chunk{}, err
+		}
+	}
+	send, wait = chunk{route: c.route}, chunk{route: c.route}
 	attrs := kindAttributes[c.route]
-	switch state {
-	case stateDelivered:
-		d.telemetry.ExporterFlagsyncDuplicatesSkipped.Add(ctx, int64(len(c.items)), attrs)
-		return postResult{kind: resultDelivered}
-	case stateSent:
-		// Sent before without an answer: FlagSync may have it already.
-		d.telemetry.ExporterFlagsyncUnconfirmed.Add(ctx, int64(len(c.items)), attrs)
+	var skipped, again int64
+	next := 0
+	for i, item := range c.items {
+		state := claimed
+		switch {
+		case c.keys[i].isZero():
+		case next < len(at) && at[next] == i:
+			state = states[next]
+			next++
+		default:
+			state = alreadyDelivered // met before in this push
+		}
+		switch state {
+		case alreadyDelivered:
+			skipped++
+			continue
+		case heldElsewhere:
+			wait.items, wait.keys = append(wait.items, item), append(wait.keys, c.keys[i])
+			wait.bytes += len(item)
+			continue
+		case claimedAgain:
+			again++
+		}
+		send.items, send.keys = append(send.items, item), append(send.keys, c.keys[i])
+		send.bytes += len(item)
 	}
-	if c.key != "" || *delivered != "" {
-		d.progress.mark(ctx, *delivered, c.key)
-		*delivered = ""
+	if skipped > 0 {
+		d.telemetry.ExporterFlagsyncDuplicatesSkipped.Add(ctx, skipped, attrs)
 	}
+	if again > 0 {
+		// Sent before without an answer: FlagSync may have them already.
+		d.telemetry.ExporterFlagsyncUnconfirmed.Add(ctx, again, attrs)
+	}
+	return send, wait, nil
+}
+
+// send posts one claimed chunk and settles its claims with FlagSync's answer.
+func (d *delivery) send(ctx context.Context, c chunk) postResult {
 	result := d.client.post(ctx, c.route, requestBody(c.route, c.items))
+	keys := make([]itemKey, 0, len(c.keys))
+	for _, key := range c.keys {
+		if !key.isZero() {
+			keys = append(keys, key)
+		}
+	}
+	var err error
 	switch {
 	case result.kind == resultDelivered:
-		d.telemetry.ExporterFlagsyncDelivered.Add(ctx, int64(len(c.items)), attrs)
-		*delivered = c.key
-	case c.key != "" && !result.unconfirmed:
-		// FlagSync answered: it did not store the chunk.
-		d.progress.remove(ctx, []string{c.key})
+		d.telemetry.ExporterFlagsyncDelivered.Add(ctx, int64(len(c.items)), kindAttributes[c.route])
+		if len(keys) > 0 {
+			err = d.store.confirm(context.WithoutCancel(ctx), keys)
+		}
+	case len(keys) > 0:
+		// Answered: FlagSync did not store the chunk; else it may have.
+		err = d.store.release(context.WithoutCancel(ctx), keys, !result.unconfirmed)
+	}
+	if err != nil {
+		d.reports.once("store:settle", func() {
+			d.reports.logger.Warn("flagsync exporter: the delivery store could not record FlagSync's answer; those items count as unconfirmed if sent again", zap.Error(err))
+		})
 	}
 	return result
+}
+
+// storeError makes a delivery store failure retryable, reported once: the data is kept.
+func (d *delivery) storeError(err error) error {
+	d.reports.once("store:claim", func() {
+		d.reports.logger.Error("flagsync exporter: the delivery store failed; the data is kept and retried", zap.Error(err))
+	})
+	return fmt.Errorf("delivery store: %w", err)
 }
 
 // refused counts (and reports once) items FlagSync refused for good; it returns the error that

@@ -5,7 +5,6 @@ package flagsyncexporter
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"strconv"
 
@@ -19,7 +18,7 @@ import (
 
 type deriver struct {
 	rules  []compiledRule
-	traces *traceContexts
+	traces traceMemory
 }
 
 // contextKey is the key of a context's JSON text (the converter has checked its shape). Contexts
@@ -39,13 +38,14 @@ func contextKey(text []byte) []byte {
 	return []byte(c.Key)
 }
 
-// derive returns the events of a span: for every matching rule, one per context of its trace.
-func (d *deriver) derive(ctx context.Context, s ptrace.Span, scope string) []derivedEvent {
+// derive returns a span's matches: for every matching rule, its event without the context, which
+// the trace memory makes one per context of the trace.
+func (d *deriver) derive(s ptrace.Span, scope string) []traceSpan {
 	traceID := s.TraceID()
 	if traceID.IsEmpty() || s.SpanID().IsEmpty() {
 		return nil
 	}
-	var out []derivedEvent
+	var out []traceSpan
 	var sampling []byte // read from the tracestate at the first matching rule
 	for i := range d.rules {
 		r := &d.rules[i]
@@ -69,7 +69,7 @@ func (d *deriver) derive(ctx context.Context, s ptrace.Span, scope string) []der
 		tail = append(tail, `"}`...)
 		spanID := s.SpanID()
 		source := append(append(append([]byte("d"), traceID[:]...), spanID[:]...), strconv.Itoa(r.index)...)
-		out = append(out, d.traces.attribute(ctx, traceID, waiting{tail: tail, source: source})...)
+		out = append(out, traceSpan{traceID: traceID, waiting: waiting{tail: tail, source: source}})
 	}
 	return out
 }

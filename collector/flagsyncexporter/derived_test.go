@@ -10,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/exporter/exporterhelper/xexporterhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -35,6 +34,11 @@ func serverSpanRequest(n byte, user string) ptrace.Traces {
 		handler.CopyTo(ss.Spans().AppendEmpty())
 	}
 	return td
+}
+
+// testTraceLimits bounds a trace memory by perTrace only (traces and bytes: far off).
+func testTraceLimits(perTrace int) traceLimits {
+	return traceLimits{traces: 100_000, bytes: 64 << 20, perTrace: perTrace}
 }
 
 func derivedConfig(c *Config) {
@@ -69,18 +73,20 @@ func TestDerivedChunksKeepTheirKeysOnReplay(t *testing.T) {
 	require.NoError(t, err)
 	// Another collector process (a restart): a fresh trace memory, the same request.
 	again := newHarness(t, "http://127.0.0.1:1", derivedConfig)
-	again.exp.conversion.derived.traces = newTraceContexts(time.Minute, 100)
+	again.exp.conversion.derived.traces = newTraceContexts(time.Minute, testTraceLimits(100))
 	second, err := again.exp.conversion.convertTraces(context.Background(), serverSpanRequest(3, "u3"))
 	require.NoError(t, err)
-	assert.Equal(t, chunksOf([]xexporterhelper.Request{first}), chunksOf([]xexporterhelper.Request{second}))
+	assert.Equal(t, itemKeysOf(first), itemKeysOf(second))
 }
 
 func TestTraceMemoryForgetsAfterTheWindowAndBeyondTheBound(t *testing.T) {
 	now := time.Unix(0, 0)
-	traces := newTraceContexts(time.Second, 2)
+	limits := testTraceLimits(100)
+	limits.traces = 2
+	traces := newTraceContexts(time.Second, limits)
 	traces.now = func() time.Time { return now }
 	var unattributed int64
-	traces.unattributed = func(_ context.Context, spans int64) { unattributed += spans }
+	traces.counters.unattributed = func(_ context.Context, spans int64) { unattributed += spans }
 	ctx := context.Background()
 	traces.attribute(ctx, pcommon.TraceID{1: 1}, waiting{tail: []byte("}"), source: []byte("s")})
 	now = now.Add(2 * time.Second)
@@ -122,4 +128,47 @@ func TestWaitingSpansAreUnattributedAtShutdown(t *testing.T) {
 	require.NoError(t, h.pushTraces(serverSpanRequest(5, "")))
 	require.NoError(t, h.exp.shutdown(context.Background()))
 	assert.Equal(t, int64(1), h.counter(t, "otelcol_exporter_flagsync_unattributed"))
+}
+
+// The local trace memory is bounded in bytes: the oldest traces make room (their waiting spans
+// counted as dropped by max_bytes), and what cannot fit at all is dropped and counted.
+func TestTraceMemoryByteBoundDropsAndCounts(t *testing.T) {
+	limits := testTraceLimits(100)
+	limits.bytes = 3*entryOverhead + 200
+	traces := newTraceContexts(time.Minute, limits)
+	dropped := map[string]int64{}
+	traces.counters.dropped = func(_ context.Context, reason string, n int64) { dropped[reason] += n }
+	ctx := context.Background()
+	span := waiting{tail: make([]byte, 90), source: []byte("s1")}
+	traces.attribute(ctx, pcommon.TraceID{1: 1}, span)
+	traces.attribute(ctx, pcommon.TraceID{1: 2}, span)
+	assert.Empty(t, dropped)
+	// A third waiting span does not fit beside the two: the oldest trace, and its span, go.
+	traces.attribute(ctx, pcommon.TraceID{1: 3}, span)
+	assert.Equal(t, map[string]int64{droppedMaxBytes: 1}, dropped)
+	assert.LessOrEqual(t, traces.bytes, limits.bytes)
+	// A context larger than the whole bound is not kept (and makes no room in vain).
+	traces.note(ctx, pcommon.TraceID{1: 4}, []byte("u"), make([]byte, limits.bytes))
+	assert.Equal(t, int64(1+1), dropped[droppedMaxBytes])
+	assert.Len(t, traces.traces, 3)
+	assert.LessOrEqual(t, traces.bytes, limits.bytes)
+}
+
+// One trace with many users and many spans makes at most derived_events_max_per_trace events.
+func TestTraceMemoryPerTraceBoundDropsAndCounts(t *testing.T) {
+	traces := newTraceContexts(time.Minute, testTraceLimits(10))
+	dropped := map[string]int64{}
+	traces.counters.dropped = func(_ context.Context, reason string, n int64) { dropped[reason] += n }
+	ctx := context.Background()
+	id := pcommon.TraceID{1: 9}
+	for i := range 12 {
+		traces.note(ctx, id, []byte{'u', byte(i)}, []byte(`{"key":"u"}`))
+	}
+	made := 0
+	for i := range 5 {
+		made += len(traces.attribute(ctx, id, waiting{tail: []byte("}"), source: []byte{'s', byte(i)}}))
+	}
+	assert.Equal(t, 10, made)
+	// 2 contexts beyond the bound; then 5 spans × 10 contexts, of which 10 made.
+	assert.Equal(t, map[string]int64{droppedMaxPerTrace: 2 + 40}, dropped)
 }

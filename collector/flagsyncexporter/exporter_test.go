@@ -199,6 +199,12 @@ func (h *harness) retry() error {
 }
 
 func newHarness(t *testing.T, endpoint string, configure func(*Config)) *harness {
+	return newNamedHarness(t, "", endpoint, configure)
+}
+
+// newNamedHarness is newHarness for the component flagsync/name: exporters of different names
+// share nothing in process (two gateways).
+func newNamedHarness(t *testing.T, name, endpoint string, configure func(*Config)) *harness {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	cfg.ClientConfig.Endpoint = endpoint
 	cfg.SDKKey = testKey
@@ -207,11 +213,12 @@ func newHarness(t *testing.T, endpoint string, configure func(*Config)) *harness
 	}
 	require.NoError(t, cfg.Validate())
 	set := exportertest.NewNopSettings(metadata.Type)
+	set.ID = component.NewIDWithName(metadata.Type, name)
 	reader := sdkmetric.NewManualReader()
 	set.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	core, logs := observer.New(zap.InfoLevel)
 	set.Logger = zap.New(core)
-	exp, err := newExporter(cfg, set, pipeline.SignalTraces)
+	exp, err := newExporter(context.Background(), cfg, set, pipeline.SignalTraces)
 	require.NoError(t, err)
 	h := &harness{exp: exp, reader: reader, logs: logs}
 	host := componenttest.NewNopHost()
@@ -360,15 +367,15 @@ func TestReplayAfterRestartSkipsWhatArrived(t *testing.T) {
 	require.Error(t, first.pushTraces(request("u1", "u2", "u3")))
 	// The process dies during the backoff; a new one gets the same storage and the original request.
 	second := newHarness(t, fs.URL, configure)
-	second.exp.delivery.progress = &storageProgress{client: first.storage, ttl: time.Hour, logger: zap.NewNop()}
+	second.exp.delivery.store = newLocalStore(&storageRecords{client: first.storage, ttl: time.Hour})
 	require.NoError(t, second.pushTraces(request("u1", "u2", "u3")))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
 	assert.Equal(t, int64(2), second.counter(t, "otelcol_exporter_flagsync_duplicates_skipped"))
-	// Once the request arrived whole, its markers say delivered, for delivery_memory.
+	// Once the request arrived whole, each item's record says delivered, for delivery_memory.
 	assert.Len(t, first.storage.data, 6)
-	for key, marker := range first.storage.data {
-		assert.Equal(t, byte(stateDelivered), marker[0], key)
+	for key, record := range first.storage.data {
+		assert.Equal(t, byte(recordDelivered), record[0], key)
 	}
 }
 
@@ -398,17 +405,20 @@ func TestSameItemsFromOtherCallsAreDelivered(t *testing.T) {
 	assert.Equal(t, int64(0), h.counter(t, "otelcol_exporter_flagsync_duplicates_skipped"))
 }
 
-func TestStorageSweepForgetsOldMarkers(t *testing.T) {
+func TestStorageSweepForgetsOldRecords(t *testing.T) {
 	s := newMemoryStorage()
-	p := &storageProgress{client: s, ttl: time.Hour, logger: zap.NewNop()}
-	p.mark(context.Background(), "b/new", "")
+	p := &storageRecords{client: s, ttl: time.Hour}
+	fresh := itemKey{1: 1}
+	require.NoError(t, p.set(context.Background(), []itemKey{fresh}, recordDelivered))
 	old := make([]byte, 9)
-	old[0] = byte(stateDelivered)
-	s.data["b/old"] = old // unix millis 0
+	old[0] = byte(recordDelivered)
+	s.data[storageKey(itemKey{1: 2})] = old // unix millis 0
+	s.data["b/earlier-version"] = old
 	s.data["other"] = []byte("kept")
-	p.sweep(context.Background())
-	assert.Contains(t, s.data, "b/new")
-	assert.NotContains(t, s.data, "b/old")
+	require.NoError(t, p.sweep(context.Background()))
+	assert.Contains(t, s.data, storageKey(fresh))
+	assert.NotContains(t, s.data, storageKey(itemKey{1: 2}))
+	assert.NotContains(t, s.data, "b/earlier-version")
 	assert.Contains(t, s.data, "other")
 }
 

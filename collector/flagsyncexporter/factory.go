@@ -50,12 +50,16 @@ func createDefaultConfig() component.Config {
 		DeliveryMemory:         24 * time.Hour,
 		DerivedEventsWindow:    5 * time.Minute,
 		DerivedEventsMaxTraces: 100_000,
+		// Contexts are a few hundred bytes: room for every trace at the default bound.
+		DerivedEventsMaxBytes:    64 << 20,
+		DerivedEventsMaxPerTrace: 1000,
+		DeliveryStore:            DeliveryStoreConfig{Postgres: PostgresStoreConfig{ClaimTimeout: 2 * time.Minute}},
 	}
 }
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	exp, err := newExporter(c, set, pipeline.SignalTraces)
+	exp, err := newExporter(ctx, c, set, pipeline.SignalTraces)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +68,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	exp, err := newExporter(c, set, pipeline.SignalLogs)
+	exp, err := newExporter(ctx, c, set, pipeline.SignalLogs)
 	if err != nil {
 		return nil, err
 	}

@@ -4,10 +4,9 @@
 package flagsyncexporter
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
@@ -17,16 +16,17 @@ import (
 // Conversion happens before the queue: what the sending queue holds (and persists) is FlagSync's
 // items, a few hundred bytes each, not the spans and log records they came from. A request is a
 // list of chunks, each one FlagSync request (one route, at most max_batch_size items and
-// max_batch_bytes bytes) with a key fixed at conversion, so a request replayed after a restart,
-// or merged with others by the queue's batcher, posts the same chunks under the same keys.
+// max_batch_bytes bytes). Each item has a key fixed at conversion (item_keys.go), so the same item
+// sent again (a request replayed after a restart, merged with others by a batcher, re-sent by an
+// app or an agent to another gateway) is recognized by the delivery store, whatever its chunk.
 
-// chunk is one FlagSync request to be: its route, its items' JSON, and its key.
+// chunk is one FlagSync request to be: its route, its items' JSON, and their keys.
 type chunk struct {
 	route route
-	// key names the chunk by the calls its items came from (chunkKey); "" when an item's call
-	// cannot be told apart from others (a span without ids): such a chunk is never recorded.
-	key   string
 	items [][]byte
+	// keys[i] is items[i]'s key; the zero key when its call cannot be told apart from others (a
+	// span without ids): such an item is never recorded, always sent.
+	keys  []itemKey
 	bytes int
 }
 
@@ -98,23 +98,20 @@ func (r *flagsyncRequest) MergeSplit(_ context.Context, maxSize int, sizer expor
 	return out, nil
 }
 
-// cutChunk splits a chunk larger than maxSize into parts that fit, each under a key derived from
-// the chunk's (the same cut of the same chunk gives the same keys).
+// cutChunk splits a chunk larger than maxSize into parts that fit (the items keep their keys).
 func cutChunk(c chunk, maxSize int, size func(chunk) int) []chunk {
 	if size(c) <= maxSize || len(c.items) < 2 {
 		return []chunk{c}
 	}
 	half := len(c.items) / 2
-	first, second := c.withItems(c.items[:half], "/1"), c.withItems(c.items[half:], "/2")
+	first, second := c.slice(0, half), c.slice(half, len(c.items))
 	return append(cutChunk(first, maxSize, size), cutChunk(second, maxSize, size)...)
 }
 
-func (c chunk) withItems(items [][]byte, suffix string) chunk {
-	out := chunk{route: c.route, items: items}
-	if c.key != "" {
-		out.key = c.key + suffix
-	}
-	for _, item := range items {
+// slice is the chunk of items[from:to], with their keys.
+func (c chunk) slice(from, to int) chunk {
+	out := chunk{route: c.route, items: c.items[from:to:to], keys: c.keys[from:to:to]}
+	for _, item := range out.items {
 		out.bytes += len(item)
 	}
 	return out
@@ -141,21 +138,21 @@ func (r *flagsyncRequest) OnError(err error) xexporterhelper.Request {
 // chunker builds the chunks of one route from converted items, in order.
 type chunker struct {
 	route    route
+	scope    []byte
 	maxItems int
 	maxBytes int
 	chunks   []chunk
 	current  chunk
-	sources  [][]byte
 }
 
-func (b *chunker) add(json, source []byte) {
+func (b *chunker) add(json, source []byte, at uint64) {
 	// 64: the request's envelope (route name, sdkContext).
 	if len(b.current.items) > 0 && (len(b.current.items) >= b.maxItems || 64+b.current.bytes+len(b.current.items)+len(json) > b.maxBytes) {
 		b.flush()
 	}
 	b.current.items = append(b.current.items, json)
+	b.current.keys = append(b.current.keys, newItemKey(b.scope, b.route, source, json, at))
 	b.current.bytes += len(json)
-	b.sources = append(b.sources, source)
 }
 
 func (b *chunker) flush() {
@@ -163,40 +160,27 @@ func (b *chunker) flush() {
 		return
 	}
 	b.current.route = b.route
-	b.current.key = chunkKey(b.route, b.current.items, b.sources)
 	b.chunks = append(b.chunks, b.current)
-	b.current, b.sources = chunk{}, nil
+	b.current = chunk{}
 }
 
-// chunkKey names a chunk by where its items came from and what they are: the same calls give the
-// same key, two different calls never do (their spans or log records differ even when the items
-// are the same text). "" when an item has no source identity.
-func chunkKey(r route, items, sources [][]byte) string {
-	h := sha256.New()
-	h.Write([]byte(r))
-	for i, item := range items {
-		if sources[i] == nil {
-			return ""
-		}
-		h.Write(sources[i])
-		h.Write(item)
-		h.Write([]byte{0})
-	}
-	return "b/" + hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// requestEncoding persists requests in the sending queue's storage: per chunk, the route, the
-// key and the items, each length-prefixed.
+// requestEncoding persists requests in the sending queue's storage: a format marker, then per
+// chunk the route and its items, each with its key, length-prefixed. Entries written before item
+// keys (no marker, one key per chunk) are still read: their items get keys derived from the chunk's.
 type requestEncoding struct{}
+
+// encodingItemKeys marks the format with item keys: 0 (no chunk count of an entry worth
+// persisting), then 2.
+var encodingItemKeys = []byte{0, 2}
 
 func (requestEncoding) Marshal(_ context.Context, req xexporterhelper.Request) ([]byte, error) {
 	r := req.(*flagsyncRequest)
-	b := binary.AppendUvarint(nil, uint64(len(r.chunks)))
+	b := binary.AppendUvarint(append([]byte(nil), encodingItemKeys...), uint64(len(r.chunks)))
 	for _, c := range r.chunks {
 		b = appendBytes(b, []byte(c.route))
-		b = appendBytes(b, []byte(c.key))
 		b = binary.AppendUvarint(b, uint64(len(c.items)))
-		for _, item := range c.items {
+		for i, item := range c.items {
+			b = append(b, c.keys[i][:]...)
 			b = appendBytes(b, item)
 		}
 	}
@@ -204,12 +188,26 @@ func (requestEncoding) Marshal(_ context.Context, req xexporterhelper.Request) (
 }
 
 func (requestEncoding) Unmarshal(data []byte) (context.Context, xexporterhelper.Request, error) {
+	itemKeys := bytes.HasPrefix(data, encodingItemKeys)
+	if itemKeys {
+		data = data[len(encodingItemKeys):]
+	}
 	d := decoder{data: data}
 	r := &flagsyncRequest{chunks: make([]chunk, d.count())}
 	for i := range r.chunks {
-		c := chunk{route: route(d.bytes()), key: string(d.bytes())}
+		c := chunk{route: route(d.bytes())}
+		var chunkKey []byte
+		if !itemKeys {
+			chunkKey = d.bytes()
+		}
 		c.items = make([][]byte, d.count())
+		c.keys = make([]itemKey, len(c.items))
 		for j := range c.items {
+			if itemKeys {
+				copy(c.keys[j][:], d.fixed(len(itemKey{})))
+			} else if len(chunkKey) > 0 {
+				c.keys[j] = legacyItemKey(chunkKey, j)
+			}
 			c.items[j] = d.bytes()
 			c.bytes += len(c.items[j])
 		}
@@ -243,7 +241,10 @@ func (d *decoder) count() int {
 }
 
 func (d *decoder) bytes() []byte {
-	n := d.count()
+	return d.fixed(d.count())
+}
+
+func (d *decoder) fixed(n int) []byte {
 	if n > len(d.data) {
 		d.err, d.data = errCorrupt, nil
 		return nil

@@ -5,61 +5,71 @@ package flagsyncexporter
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/otel/metric"
 )
 
-// The trace memory of derived events: from trace id to the contexts flags were evaluated for,
-// and the matching spans waiting for one.
-
-// derivedEvent is one event derived from a span, and what identifies it across sends.
-type derivedEvent struct {
-	json   []byte
-	source []byte
+// traceContexts is the local trace memory (trace_memory.go): bounded in traces, in bytes and per
+// trace, time-limited, in this process only. Safe for concurrent use.
+type traceContexts struct {
+	mu       sync.Mutex
+	traces   map[pcommon.TraceID]*traceEntry
+	order    []pcommon.TraceID // insertion order, for eviction
+	window   time.Duration
+	limits   traceLimits
+	bytes    int
+	counters traceCounters
+	now      func() time.Time
 }
 
-// waiting is a matching span whose trace has no evaluation yet: its event minus the context.
-type waiting struct {
-	tail   []byte // from `,"eventKey"` to the closing brace
-	source []byte // span ids and rule
+type traceLimits struct {
+	traces   int
+	bytes    int
+	perTrace int
 }
 
 type traceEntry struct {
-	contextKeys  []string
+	contextKeys  [][]byte
 	contextTexts map[string][]byte
 	pending      []waiting
 	expires      time.Time
+	// made counts the events derived from the trace; bytes what the entry holds.
+	made  int
+	bytes int
 }
 
-// traceContexts is the bounded, time-limited memory from trace id to the contexts flags were
-// evaluated for, and the matching spans waiting for one. Safe for concurrent use.
-type traceContexts struct {
-	mu        sync.Mutex
-	traces    map[pcommon.TraceID]*traceEntry
-	order     []pcommon.TraceID // insertion order, for eviction
-	window    time.Duration
-	maxTraces int
-	// unattributed counts matching spans forgotten without a context (nil: not counted).
-	unattributed func(ctx context.Context, spans int64)
-	now          func() time.Time
+// entryOverhead is what a trace costs beyond its contexts and spans (map entries, slices).
+const entryOverhead = 160
+
+func newTraceContexts(window time.Duration, limits traceLimits) *traceContexts {
+	return &traceContexts{traces: map[pcommon.TraceID]*traceEntry{}, window: window, limits: limits, now: time.Now}
 }
 
-func newTraceContexts(window time.Duration, maxTraces int) *traceContexts {
-	return &traceContexts{traces: map[pcommon.TraceID]*traceEntry{}, window: window, maxTraces: maxTraces, now: time.Now}
+func (t *traceContexts) apply(ctx context.Context, notes []traceNote, spans []traceSpan) ([]derivedEvent, error) {
+	var out []derivedEvent
+	for _, n := range notes {
+		out = append(out, t.note(ctx, n.traceID, n.key, n.text)...)
+	}
+	for _, s := range spans {
+		out = append(out, t.attribute(ctx, s.traceID, s.waiting)...)
+	}
+	return out, nil
 }
 
-// clear forgets every trace (at shutdown): spans still waiting count as unattributed.
-func (t *traceContexts) clear(ctx context.Context) {
+func (*traceContexts) sweep(context.Context) error { return nil }
+
+// close forgets every trace (at shutdown): spans still waiting count as unattributed.
+func (t *traceContexts) close(ctx context.Context) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for id := range t.traces {
-		t.forget(ctx, id)
+		t.forget(ctx, id, "")
 	}
 	t.order = nil
+	return nil
 }
 
 // note records a context for a trace; it returns the events of spans that were waiting for one.
@@ -71,16 +81,24 @@ func (t *traceContexts) note(ctx context.Context, traceID pcommon.TraceID, key, 
 	defer t.mu.Unlock()
 	entry := t.entry(ctx, traceID)
 	if _, seen := entry.contextTexts[string(key)]; !seen {
-		k := string(key)
-		entry.contextKeys = append(entry.contextKeys, k)
-		entry.contextTexts[k] = text
+		switch size := len(key) + len(text); {
+		case len(entry.contextKeys) >= t.limits.perTrace:
+			t.counters.countDropped(ctx, droppedMaxPerTrace, 1)
+		case !t.makeRoom(ctx, traceID, size):
+			t.counters.countDropped(ctx, droppedMaxBytes, 1)
+		default:
+			entry.contextKeys = append(entry.contextKeys, key)
+			entry.contextTexts[string(key)] = text
+			t.grow(entry, size)
+		}
 	}
-	if len(entry.pending) == 0 {
+	if len(entry.pending) == 0 || len(entry.contextKeys) == 0 {
 		return nil
 	}
 	var out []derivedEvent
 	for _, w := range entry.pending {
-		out = append(out, entry.events(w)...)
+		out = append(out, t.events(ctx, entry, w)...)
+		t.grow(entry, -len(w.tail)-len(w.source))
 	}
 	entry.pending = nil
 	return out
@@ -91,24 +109,35 @@ func (t *traceContexts) attribute(ctx context.Context, traceID pcommon.TraceID, 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	entry := t.entry(ctx, traceID)
-	if len(entry.contextKeys) == 0 {
-		entry.pending = append(entry.pending, w)
-		return nil
+	if len(entry.contextKeys) > 0 {
+		return t.events(ctx, entry, w)
 	}
-	return entry.events(w)
+	switch size := len(w.tail) + len(w.source); {
+	case len(entry.pending) >= t.limits.perTrace:
+		t.counters.countDropped(ctx, droppedMaxPerTrace, 1)
+	case !t.makeRoom(ctx, traceID, size):
+		t.counters.countDropped(ctx, droppedMaxBytes, 1)
+	default:
+		entry.pending = append(entry.pending, w)
+		t.grow(entry, size)
+	}
+	return nil
 }
 
-func (e *traceEntry) events(w waiting) []derivedEvent {
-	out := make([]derivedEvent, 0, len(e.contextKeys))
-	for _, key := range e.contextKeys {
-		b := make([]byte, 0, 64+len(e.contextTexts[key])+len(w.tail))
-		b = append(b, `{"context":`...)
-		b = append(b, e.contextTexts[key]...)
-		b = append(b, w.tail...)
-		source := append(append(append([]byte{}, w.source...), 0), key...)
-		out = append(out, derivedEvent{json: b, source: source})
+// events makes a span's events, up to the trace's bound.
+func (t *traceContexts) events(ctx context.Context, e *traceEntry, w waiting) []derivedEvent {
+	keys := e.contextKeys
+	if room := t.limits.perTrace - e.made; len(keys) > room {
+		t.counters.countDropped(ctx, droppedMaxPerTrace, int64(len(keys)-max(room, 0)))
+		keys = keys[:max(room, 0)]
 	}
-	return out
+	e.made += len(keys)
+	return eventsOf(w, keys, func(key []byte) []byte { return e.contextTexts[string(key)] })
+}
+
+func (t *traceContexts) grow(e *traceEntry, by int) {
+	e.bytes += by
+	t.bytes += by
 }
 
 func (t *traceContexts) entry(ctx context.Context, traceID pcommon.TraceID) *traceEntry {
@@ -117,26 +146,55 @@ func (t *traceContexts) entry(ctx context.Context, traceID pcommon.TraceID) *tra
 		if e.expires.After(now) {
 			return e
 		}
-		t.forget(ctx, traceID)
+		t.forget(ctx, traceID, "")
 	}
-	t.evict(ctx, now)
+	t.evict(ctx, now, entryOverhead)
 	e := &traceEntry{contextTexts: map[string][]byte{}, expires: now.Add(t.window)}
 	t.traces[traceID] = e
 	t.order = append(t.order, traceID)
+	t.grow(e, entryOverhead)
 	return e
 }
 
-// evict forgets expired traces (the oldest first), then the oldest beyond the bound.
-func (t *traceContexts) evict(ctx context.Context, now time.Time) {
+// makeRoom forgets the oldest other traces until size more bytes fit; false if they cannot.
+func (t *traceContexts) makeRoom(ctx context.Context, keep pcommon.TraceID, size int) bool {
+	if t.bytes+size <= t.limits.bytes {
+		return true
+	}
+	// Too large even alone: forget nothing else for it.
+	if e, ok := t.traces[keep]; ok && e.bytes+size > t.limits.bytes {
+		return false
+	}
+	i := 0
+	for ; i < len(t.order) && t.bytes+size > t.limits.bytes; i++ {
+		if id := t.order[i]; id != keep {
+			t.forget(ctx, id, droppedMaxBytes)
+		}
+	}
+	// The kept trace, if passed over, goes back in front of the rest.
+	rest := t.order[i:]
+	if _, ok := t.traces[keep]; ok && !slices.Contains(rest, keep) {
+		rest = append([]pcommon.TraceID{keep}, rest...)
+	}
+	t.order = append(t.order[:0], rest...)
+	return t.bytes+size <= t.limits.bytes
+}
+
+// evict forgets expired traces (the oldest first), then the oldest beyond the bounds.
+func (t *traceContexts) evict(ctx context.Context, now time.Time, adding int) {
 	i := 0
 	for ; i < len(t.order); i++ {
 		id := t.order[i]
 		e, ok := t.traces[id]
-		if ok && e.expires.After(now) && len(t.traces) < t.maxTraces {
+		if ok && e.expires.After(now) && len(t.traces) < t.limits.traces && t.bytes+adding <= t.limits.bytes {
 			break
 		}
 		if ok {
-			t.forget(ctx, id)
+			reason := ""
+			if e.expires.After(now) && len(t.traces) < t.limits.traces {
+				reason = droppedMaxBytes
+			}
+			t.forget(ctx, id, reason)
 		}
 	}
 	if i > 0 {
@@ -144,54 +202,18 @@ func (t *traceContexts) evict(ctx context.Context, now time.Time) {
 	}
 }
 
-func (t *traceContexts) forget(ctx context.Context, id pcommon.TraceID) {
-	if e, ok := t.traces[id]; ok {
-		if len(e.pending) > 0 && t.unattributed != nil {
-			t.unattributed(ctx, int64(len(e.pending)))
-		}
-		delete(t.traces, id)
-	}
-}
-
-// deriver applies rules to spans and joins them to contexts.
-// The traces and logs exporters of one component share one trace memory, held while either
-// exists (as collector-contrib's internal/sharedcomponent holds shared state) and freed at the
-// last one's shutdown.
-var (
-	sharedTracesMu sync.Mutex
-	sharedTraces   = map[component.ID]*sharedTraceContexts{}
-)
-
-type sharedTraceContexts struct {
-	traces *traceContexts
-	refs   int
-}
-
-func acquireTraceContexts(id component.ID, cfg *Config, unattributed metric.Int64Counter) *traceContexts {
-	sharedTracesMu.Lock()
-	defer sharedTracesMu.Unlock()
-	shared, ok := sharedTraces[id]
-	if !ok {
-		t := newTraceContexts(cfg.DerivedEventsWindow, cfg.DerivedEventsMaxTraces)
-		t.unattributed = func(ctx context.Context, spans int64) { unattributed.Add(ctx, spans) }
-		shared = &sharedTraceContexts{traces: t}
-		sharedTraces[id] = shared
-	}
-	shared.refs++
-	return shared.traces
-}
-
-func releaseTraceContexts(ctx context.Context, id component.ID) {
-	sharedTracesMu.Lock()
-	defer sharedTracesMu.Unlock()
-	shared, ok := sharedTraces[id]
+// forget drops a trace: its waiting spans count as unattributed (reason ""), or as dropped by
+// the bound that forced it out.
+func (t *traceContexts) forget(ctx context.Context, id pcommon.TraceID, reason string) {
+	e, ok := t.traces[id]
 	if !ok {
 		return
 	}
-	shared.refs--
-	if shared.refs > 0 {
-		return
+	if reason == "" {
+		t.counters.countUnattributed(ctx, int64(len(e.pending)))
+	} else {
+		t.counters.countDropped(ctx, reason, int64(len(e.pending)))
 	}
-	delete(sharedTraces, id)
-	shared.traces.clear(ctx)
+	t.bytes -= e.bytes
+	delete(t.traces, id)
 }

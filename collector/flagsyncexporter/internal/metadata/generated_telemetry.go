@@ -29,6 +29,7 @@ type TelemetryBuilder struct {
 	ExporterFlagsyncDamaged           metric.Int64Counter
 	ExporterFlagsyncDelivered         metric.Int64Counter
 	ExporterFlagsyncDerived           metric.Int64Counter
+	ExporterFlagsyncDerivedDropped    metric.Int64Counter
 	ExporterFlagsyncDuplicatesSkipped metric.Int64Counter
 	ExporterFlagsyncElsewhere         metric.Int64Counter
 	ExporterFlagsyncFailed            metric.Int64Counter
@@ -84,9 +85,15 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ExporterFlagsyncDerivedDropped, err = builder.meter.Int64Counter(
+		"otelcol_exporter_flagsync_derived_dropped",
+		metric.WithDescription("Derived events not made, and contexts or waiting spans not kept, because the trace memory reached a bound (derived_events_max_bytes, derived_events_max_per_trace). [Alpha]"),
+		metric.WithUnit("{item}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ExporterFlagsyncDuplicatesSkipped, err = builder.meter.Int64Counter(
 		"otelcol_exporter_flagsync_duplicates_skipped",
-		metric.WithDescription("Items not sent again because FlagSync had accepted them (a request retried or replayed after a restart). [Alpha]"),
+		metric.WithDescription("Items not sent again because FlagSync had accepted them, from this collector or another sharing the delivery store (a request retried, replayed after a restart, or re-sent by an app or an agent). [Alpha]"),
 		metric.WithUnit("{item}"),
 	)
 	errs = errors.Join(errs, err)

@@ -69,10 +69,26 @@ func AssertEqualExporterFlagsyncDerived(t *testing.T, tt *componenttest.Telemetr
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualExporterFlagsyncDerivedDropped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_exporter_flagsync_derived_dropped",
+		Description: "Derived events not made, and contexts or waiting spans not kept, because the trace memory reached a bound (derived_events_max_bytes, derived_events_max_per_trace). [Alpha]",
+		Unit:        "{item}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_exporter_flagsync_derived_dropped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualExporterFlagsyncDuplicatesSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_exporter_flagsync_duplicates_skipped",
-		Description: "Items not sent again because FlagSync had accepted them (a request retried or replayed after a restart). [Alpha]",
+		Description: "Items not sent again because FlagSync had accepted them, from this collector or another sharing the delivery store (a request retried, replayed after a restart, or re-sent by an app or an agent). [Alpha]",
 		Unit:        "{item}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

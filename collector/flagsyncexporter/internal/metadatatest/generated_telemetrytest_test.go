@@ -22,6 +22,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ExporterFlagsyncDamaged.Add(context.Background(), 1)
 	tb.ExporterFlagsyncDelivered.Add(context.Background(), 1)
 	tb.ExporterFlagsyncDerived.Add(context.Background(), 1)
+	tb.ExporterFlagsyncDerivedDropped.Add(context.Background(), 1)
 	tb.ExporterFlagsyncDuplicatesSkipped.Add(context.Background(), 1)
 	tb.ExporterFlagsyncElsewhere.Add(context.Background(), 1)
 	tb.ExporterFlagsyncFailed.Add(context.Background(), 1)
@@ -35,6 +36,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterFlagsyncDerived(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualExporterFlagsyncDerivedDropped(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualExporterFlagsyncDuplicatesSkipped(t, testTel,
