@@ -245,6 +245,21 @@ describe('collector-config.stock-to-gateway.yaml: a stock collector forwarding t
     ]);
   });
 
+  it('an include/exclude filter (the older matching): · shown as written, not judged', () => {
+    expect(
+      variant(name, [
+        [
+          / {2}filter\/flagsync_logs:\n(?: {4}.*\n)+/,
+          '  filter/flagsync_logs:\n    logs:\n      exclude:\n        match_type: strict\n        bodies: [healthy]\n',
+        ],
+      ]).slice(0, 1),
+    ).toEqual([
+      "· variant.yaml: cannot tell whether processor filter/flagsync_logs keeps FlagSync's events in pipeline " +
+        'logs/flagsync (logs.exclude: {"match_type":"strict","bodies":["healthy"]}): it must not drop span events or ' +
+        'log records named feature_flag.evaluation and flagsync.track, nor the spans that carry them',
+    ]);
+  });
+
   it('with the app on another delivery setting: · says the gateway skips its events', () => {
     expect(linesOf(join(ROOT, name), name, 'exporter').slice(2)).toEqual([
       "· this collector forwards FlagSync events to the gateway, but the app's delivery setting is exporter: the " +

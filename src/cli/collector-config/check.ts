@@ -50,8 +50,9 @@ export function checkCollectorConfig(file: string, name: string, delivery: strin
     'fail',
     `${name}: no exporter of type flagsync, and no pipeline forwarding FlagSync events to the FlagSync gateway: ` +
       'this collector delivers nothing to FlagSync',
-    `add the flagsync exporter and the traces/flagsync and logs/flagsync pipelines of ${shipped('collector-config.yaml')} ` +
-      '(a collector built with collector/manifest.yaml); on a stock image forward to the FlagSync gateway ' +
+    'add the flagsync exporter and the traces/flagsync and logs/flagsync pipelines of ' +
+      `${shipped('collector-config.yaml')} (a collector built with collector/manifest.yaml); ` +
+      'on a stock image forward to the FlagSync gateway ' +
       '(collector-config.stock-to-gateway.yaml)',
   );
   if (delivery === 'collector') {

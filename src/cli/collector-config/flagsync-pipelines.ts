@@ -1,7 +1,8 @@
 /**
- * A collector with the flagsync exporter (collector-config.yaml), or the FlagSync gateway (collector-config.gateway.yaml:
- * its pipelines export to flagsync only, and it takes OTLP from beyond loopback): traces and logs pipelines export to it through a persistent queue; the
- * gateway's take OTLP from an otlp receiver that authenticates senders when it listens beyond loopback.
+ * A collector with the flagsync exporter (collector-config.yaml), or the FlagSync gateway
+ * (collector-config.gateway.yaml: its pipelines export to flagsync only, and it takes OTLP from beyond loopback):
+ * traces and logs pipelines export to it through a persistent queue; the gateway's take OTLP from an otlp receiver
+ * that authenticates senders when it listens beyond loopback.
  */
 import {
   type AddLine,

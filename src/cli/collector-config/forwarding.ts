@@ -140,8 +140,12 @@ function conditionsOf(filter: Record<string, unknown>, signal: Signal): Conditio
   for (const [block, value] of Object.entries(blocks)) {
     const context =
       block === 'spanevent' ? 'spanevent' : block === 'span' ? 'span' : block === 'log_record' ? 'log' : 'other';
-    for (const text of list(value)) conditions.push({ block: `${section}.${block}`, text, context });
+    // Anything but a list of conditions (the older include/exclude matching) is shown as written: not judged.
+    const texts = Array.isArray(value) ? list(value) : [JSON.stringify(value)];
+    for (const text of texts) conditions.push({ block: `${section}.${block}`, text, context });
   }
+  if (signal === 'traces' && filter.spans !== undefined)
+    conditions.push({ block: 'spans', text: JSON.stringify(filter.spans), context: 'other' });
   // Context inference (trace_conditions, log_conditions): the paths' prefixes say where a condition runs.
   const flat = signal === 'traces' ? 'trace_conditions' : 'log_conditions';
   for (const text of list(filter[flat])) {
