@@ -1,7 +1,8 @@
 /**
  * `flagsync-otel doctor` in a user's app on each OpenTelemetry JS line (the fixture apps, with the packed tarball):
- * a correct setup gives only ✓ lines and rc 0; a wrong key, an OTLP endpoint nobody listens on, a collector
- * configuration without the flagsync exporter or without a persistent queue give the exact ✗ lines and rc 1;
+ * a correct setup gives only ✓ lines and rc 0, the shipped gateway and stock-to-gateway configurations too; a wrong
+ * key, an OTLP endpoint nobody listens on, a collector configuration without the flagsync exporter or without a
+ * persistent queue give the exact ✗ lines and rc 1;
  * --json says the same as JSON. FlagSync is the stand-in; the OTLP endpoint a sink answering 200.
  */
 import { execFile } from 'node:child_process';
@@ -12,7 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { installFixture } from '../utils/fixture-apps.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
-import { freePort } from '../utils/processes.js';
+import { freePort, ROOT } from '../utils/processes.js';
+
+/** A `${env:NAME:-default}` reference as written in a collector configuration. */
+const env = (name: string, fallback?: string) => `\${env:${name}${fallback === undefined ? '' : `:-${fallback}`}}`;
 
 const LINES = [
   {
@@ -213,6 +217,35 @@ describe.each(LINES)('flagsync-otel doctor in the $name app', ({ name, packages,
     });
   });
 
+  it('the shipped gateway and stock-to-gateway configurations (--collector-config): ✓ lines, rc 0', async () => {
+    const vars = { FLAGSYNC_DELIVERY: 'collector', OTEL_EXPORTER_OTLP_ENDPOINT: sink.url };
+    const gateway = join(ROOT, 'collector-config.gateway.yaml');
+    const stock = join(ROOT, 'collector-config.stock-to-gateway.yaml');
+    const [atGateway, atStock] = await Promise.all([
+      doctor(dir(), ['--collector-config', gateway], vars),
+      doctor(dir(), ['--collector-config', stock], vars),
+    ]);
+    expect(atGateway).toMatchObject({ code: 0, stderr: '' });
+    expect(atGateway.stdout.split('\n').slice(-5)).toEqual([
+      `✓ ${gateway}: the FlagSync gateway: pipelines traces, logs take OTLP from receiver otlp and export to flagsync`,
+      `✓ ${gateway}: exporter flagsync has a persistent queue (sending_queue.storage: file_storage/flagsync)`,
+      `✓ ${gateway}: receiver otlp authenticates senders on grpc (bearertokenauth/gateway), http ` +
+        '(bearertokenauth/gateway)',
+      'No problems found.',
+      '',
+    ]);
+    expect(atStock).toMatchObject({ code: 0, stderr: '' });
+    expect(atStock.stdout.split('\n').slice(-4)).toEqual([
+      `✓ ${stock}: exporter otlp_http/flagsync_gateway forwards FlagSync events to a gateway at ` +
+        env('FLAGSYNC_GATEWAY_ENDPOINT', 'http://127.0.0.1:4318') +
+        ' (pipelines traces/flagsync, logs/flagsync)',
+      `✓ ${stock}: exporter otlp_http/flagsync_gateway has a persistent queue (sending_queue.storage: ` +
+        'file_storage/flagsync)',
+      'No problems found.',
+      '',
+    ]);
+  });
+
   it('a wrong key and an OTLP endpoint nobody listens on: the ✗ lines with their fixes, rc 1, no key shown', async () => {
     const otlp = `http://127.0.0.1:${closedPort}`;
     const result = await doctor(dir(), [], {
@@ -258,7 +291,8 @@ describe.each(LINES)('flagsync-otel doctor in the $name app', ({ name, packages,
     const missing = await doctor(dir(), ['--collector-config', config], vars);
     expect(missing.code).toBe(1);
     expect(missing.stdout.split('\n').slice(-6)).toEqual([
-      `✗ ${config}: no exporter of type flagsync: this collector delivers nothing to FlagSync`,
+      `✗ ${config}: no exporter of type flagsync, and no pipeline forwarding FlagSync events to the FlagSync ` +
+        'gateway: this collector delivers nothing to FlagSync',
       '  fix: add the flagsync exporter and the traces/flagsync and logs/flagsync pipelines of collector-config.yaml ' +
         'in the flagsync-otel package (a collector built with collector/manifest.yaml); on a stock image forward ' +
         'to the FlagSync gateway (collector-config.stock-to-gateway.yaml)',

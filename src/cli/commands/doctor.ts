@@ -8,10 +8,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseDocument } from 'yaml';
 import { optionsOf } from '../../config/options.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../../version.js';
 import type { Command } from '../command.js';
+import { checkCollectorConfig } from '../collector-config/check.js';
 
 const HELP = `Usage: flagsync-otel doctor [--json] [--collector-config FILE] [--timeout-ms 5000]
 
@@ -20,9 +20,11 @@ packages found, the FlagSync SDK and whether FlagSyncInstrumentation can patch i
 setting (FLAGSYNC_DELIVERY) and where calls will go, that FlagSync is reachable and accepts
 FLAGSYNC_SDK_KEY (an empty events batch to FLAGSYNC_EVENTS_URL), that the OTLP endpoint
 (OTEL_EXPORTER_OTLP_ENDPOINT, _TRACES_ENDPOINT, _LOGS_ENDPOINT) answers, and with
---collector-config that a collector configuration routes traces and logs to an exporter of type
-flagsync with a persistent queue. Each line is ✓, ✗ (with the fix) or ·; exit code 1 on any ✗.
---json prints the same as one JSON object.`;
+--collector-config that a collector configuration gets traces and logs to FlagSync with a
+persistent queue: an exporter of type flagsync (in your collector or in the FlagSync gateway, whose
+otlp receiver must authenticate senders beyond loopback), or a stock collector's OTLP exporter
+forwarding FlagSync's events (its filters keeping them) to the gateway. Each line is ✓, ✗ (with
+the fix) or ·; exit code 1 on any ✗. --json prints the same as one JSON object.`;
 
 type Status = 'ok' | 'fail' | 'info';
 
@@ -98,8 +100,14 @@ async function runDoctor(input: DoctorInput): Promise<DoctorCheck[]> {
   const delivery = checkDelivery(input.env, add);
   await checkFlagSync(input.env, delivery, input.timeoutMs, add);
   await checkOtlp(input.env, delivery, input.timeoutMs, add);
-  if (input.collectorConfig !== undefined)
-    checkCollectorConfig(resolve(input.dir, input.collectorConfig), input.collectorConfig, delivery, add);
+  if (input.collectorConfig !== undefined) {
+    checkCollectorConfig(
+      resolve(input.dir, input.collectorConfig),
+      input.collectorConfig,
+      delivery,
+      (status, text, fix) => add('collector', status, text, fix),
+    );
+  }
   return checks;
 }
 
@@ -557,149 +565,4 @@ async function tcpProblem(url: URL, timeoutMs: number): Promise<Problem> {
       done({ kind: 'unreachable', detail: error.code ?? 'error' }),
     );
   });
-}
-
-// ---- Collector configuration --------------------------------------------------------------------------------------
-
-type Yaml = Record<string, unknown>;
-
-const isMap = (value: unknown): value is Yaml => typeof value === 'object' && value !== null && !Array.isArray(value);
-const typeOf = (id: string) => id.split('/')[0]!;
-const list = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-
-function checkCollectorConfig(file: string, name: string, delivery: Delivery | undefined, add: Add): void {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    add(
-      'collector',
-      'fail',
-      `${name}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-      'give the path (from this folder) of the configuration file the collector runs with',
-    );
-    return;
-  }
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]!;
-    const where = first.linePos?.[0] ? `line ${first.linePos[0].line}: ` : '';
-    add(
-      'collector',
-      'fail',
-      `${name}: not valid YAML (${where}${first.message.split('\n')[0]})`,
-      'fix the YAML; the collector refuses it too',
-    );
-    return;
-  }
-  const config = doc.toJS() as unknown;
-  const root = isMap(config) ? config : {};
-  const exporters = isMap(root.exporters) ? root.exporters : {};
-  const service = isMap(root.service) ? root.service : {};
-  const pipelines = isMap(service.pipelines) ? service.pipelines : {};
-  const flagsyncExporters = Object.keys(exporters).filter((id) => typeOf(id) === 'flagsync');
-  const example = 'collector-config.yaml in the flagsync-otel package';
-  if (flagsyncExporters.length === 0) {
-    add(
-      'collector',
-      'fail',
-      `${name}: no exporter of type flagsync: this collector delivers nothing to FlagSync`,
-      `add the flagsync exporter and the traces/flagsync and logs/flagsync pipelines of ${example} ` +
-        '(a collector built with collector/manifest.yaml); on a stock image forward to the FlagSync gateway ' +
-        '(collector-config.stock-to-gateway.yaml)',
-    );
-    if (delivery === 'collector') {
-      add(
-        'collector',
-        'fail',
-        'FLAGSYNC_DELIVERY=collector, but this collector does not deliver to FlagSync: its receipts would lose calls',
-        'unset FLAGSYNC_DELIVERY until the collector has the FlagSync pipelines',
-      );
-    }
-    return;
-  }
-  // Pipelines per signal that end at a flagsync exporter.
-  const routed: Record<'traces' | 'logs', string[]> = { traces: [], logs: [] };
-  const batched: string[] = [];
-  for (const [id, value] of Object.entries(pipelines)) {
-    const pipeline = isMap(value) ? value : {};
-    const signal = typeOf(id);
-    if (signal !== 'traces' && signal !== 'logs') continue;
-    if (!list(pipeline.exporters).some((e) => flagsyncExporters.includes(e))) continue;
-    routed[signal].push(id);
-    if (list(pipeline.processors).some((p) => typeOf(p) === 'batch')) batched.push(id);
-  }
-  const exportersText = flagsyncExporters.join(', ');
-  if (routed.traces.length > 0 && routed.logs.length > 0) {
-    add(
-      'collector',
-      'ok',
-      `${name}: pipelines ${[...routed.traces, ...routed.logs].join(', ')} export to ${exportersText}`,
-    );
-  } else {
-    const missing = (['traces', 'logs'] as const).filter((s) => routed[s].length === 0);
-    const why =
-      missing.length === 2
-        ? 'no pipeline exports to it'
-        : missing[0] === 'logs'
-          ? 'no logs pipeline exports to it: calls recorded as log events (outside sampled spans) would not ' +
-            'be delivered'
-          : 'no traces pipeline exports to it: calls recorded as span events would not be delivered';
-    add(
-      'collector',
-      'fail',
-      `${name}: exporter ${exportersText} is defined, but ${why}`,
-      `add ${missing.map((s) => `a ${s}/flagsync pipeline`).join(' and ')} with exporters: [${flagsyncExporters[0]}] ` +
-        `(see ${example})`,
-    );
-  }
-  const extensions = isMap(root.extensions) ? root.extensions : {};
-  const enabled = list(service.extensions);
-  for (const id of flagsyncExporters) {
-    const exporter = isMap(exporters[id]) ? exporters[id] : {};
-    const queue = isMap(exporter.sending_queue) ? exporter.sending_queue : undefined;
-    const storage = queue && typeof queue.storage === 'string' ? queue.storage : undefined;
-    const fix =
-      'add a file_storage extension (on a volume), list it in service.extensions, and set ' +
-      `exporters.${id}.sending_queue.storage to it (see ${example})`;
-    if (queue?.enabled === false) {
-      add('collector', 'fail', `${name}: exporter ${id} has its sending_queue disabled: no queue, no persistence`, fix);
-    } else if (!storage) {
-      add(
-        'collector',
-        'fail',
-        `${name}: exporter ${id} has no persistent queue (sending_queue.storage): ` +
-          'what FlagSync has not accepted is lost when the collector restarts',
-        fix,
-      );
-    } else if (!(storage in extensions) || !enabled.includes(storage)) {
-      add(
-        'collector',
-        'fail',
-        `${name}: exporter ${id} queues in storage ${storage}, which is not ` +
-          `${storage in extensions ? 'listed in service.extensions' : 'defined under extensions'}`,
-        fix,
-      );
-    } else {
-      add('collector', 'ok', `${name}: exporter ${id} has a persistent queue (sending_queue.storage: ${storage})`);
-    }
-  }
-  if (batched.length > 0) {
-    add(
-      'collector',
-      'info',
-      `${name}: a batch processor runs in front of the flagsync exporter in ${batched.join(', ')}: the collector ` +
-        'answers the app before the persistent queue has the data, so a collector crash loses what batch holds; ' +
-        'leave batch out of the FlagSync pipelines if that matters',
-    );
-  }
-  if (delivery !== 'collector' && delivery !== undefined) {
-    add(
-      'collector',
-      'info',
-      `this collector delivers to FlagSync, but the app's delivery setting is ${delivery}: the flagsync exporter ` +
-        'skips events marked sdk or exporter; set FLAGSYNC_DELIVERY=collector in the app to have the collector deliver',
-    );
-  }
 }
