@@ -167,7 +167,10 @@ describe('limits', () => {
     const small = await startCollector(
       gatewayOptions({
         editConfig: (yaml) =>
-          yaml.replace('num_consumers: 4\n      queue_size: 10000', 'num_consumers: 1\n      queue_size: 2'),
+          yaml
+            .replace('num_consumers: 4', 'num_consumers: 1')
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: the collector's env syntax, not a template
+            .replace('${env:FLAGSYNC_QUEUE_BYTES:-2147483648}', '4000'),
       }),
     );
     try {

@@ -18,8 +18,8 @@ export const GATEWAY_TOKEN = 'fleet-test-gateway-token-0123456789';
 const CLAIM_TIMEOUT = '15s';
 
 /**
- * collector-config.gateway.yaml as shipped, with the edits a fleet's operator makes: the shared
- * store switched on (where the file still has it as a comment), and a shorter claim_timeout.
+ * collector-config.gateway.yaml as shipped (its shared store takes FLAGSYNC_STORE_DSN), with a
+ * shorter claim_timeout, so a SIGKILLed gateway's claims expire within the test's wait.
  */
 function gatewayConfig(): string {
   const doc = parseDocument(readFileSync(join(ROOT, 'collector-config.gateway.yaml'), 'utf8'));
