@@ -8,7 +8,6 @@ export default defineConfig([
       instrumentation: 'src/instrumentation.ts',
       exporters: 'src/exporters.ts',
       testing: 'src/testing.ts',
-      service: 'src/service.ts',
       // For the benchmarks only; not in package.json exports.
       internal: 'src/internal.ts',
     },

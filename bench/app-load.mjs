@@ -39,6 +39,8 @@ const client = instrumentFlagSyncClient(
     urls: { sdk: process.env.STANDIN_URL },
     sync: { type: 'off' },
   }).client(),
+  // Through a collector, the collector delivers (as FLAGSYNC_DELIVERY=collector says); in-process, the exporters.
+  mode === 'otlp' ? { delivery: 'collector' } : {},
 );
 await client.waitForReady();
 process.stdout.write('ready\n');

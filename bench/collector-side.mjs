@@ -1,7 +1,7 @@
 // The collector side, measured side by side in one run on this machine:
 //  1. CPU per flag event of the collector with the flagsync exporter (collector-config.yaml)
-//     against the collector feeding the sidecar service (collector-config.sidecar.yaml), in
-//     alternating passes of the same realistic traffic (otlp-traffic.mjs), each counted until
+//     against a stock collector forwarding to the FlagSync gateway
+//     (collector-config.stock-to-gateway.yaml, collector-config.gateway.yaml), in alternating passes of the same realistic traffic (otlp-traffic.mjs), each counted until
 //     every item has reached FlagSync (the stand-in, its own process). CPU from /proc. A third
 //     collector runs only the normal pipelines of the same configuration (receiver, batch, the
 //     backend exporter): what either setup costs beyond it is FlagSync's share.
@@ -65,16 +65,18 @@ const component = await startCollector('collector-config.yaml', {
   FLAGSYNC_SDK_KEY: KEY,
   FLAGSYNC_QUEUE_DIR: queueDir(),
 });
-const service = startNode([CLI, 'serve', '--port', String(await freePort())], {
+const TOKEN = 'bench-gateway-token-0123456789';
+const gateway = await startCollector('collector-config.gateway.yaml', {
+  FLAGSYNC_ENDPOINT: standInUrl,
   FLAGSYNC_SDK_KEY: KEY,
-  FLAGSYNC_EVENTS_URL: standInUrl,
-  OTEL_LOG_LEVEL: 'warn',
-});
-const serviceUrl = await service.first;
-const sidecar = await startCollector('collector-config.sidecar.yaml', {
-  OTEL_BACKEND_ENDPOINT: backend,
-  FLAGSYNC_SERVICE_ENDPOINT: serviceUrl,
+  FLAGSYNC_GATEWAY_BEARER_TOKEN: TOKEN,
   FLAGSYNC_QUEUE_DIR: queueDir(),
+});
+const stock = await startCollector('collector-config.stock-to-gateway.yaml', {
+  OTEL_BACKEND_ENDPOINT: backend,
+  FLAGSYNC_GATEWAY_ENDPOINT: gateway.url,
+  FLAGSYNC_GATEWAY_BEARER_TOKEN: TOKEN,
+  FLAGSYNC_FORWARD_QUEUE_DIR: queueDir(),
 });
 
 // --- 1. side by side ---
@@ -97,10 +99,10 @@ async function pass(collector, processes, expected = events) {
 const setups = {
   baseline: () => pass(baseline, [baseline.child.pid], 0),
   component: () => pass(component, [component.child.pid]),
-  sidecar: () => pass(sidecar, [sidecar.child.pid, service.child.pid]),
+  gateway: () => pass(stock, [stock.child.pid, gateway.child.pid]),
 };
 for (const run of Object.values(setups)) await run(); // warm up
-const runs = { baseline: [], component: [], sidecar: [] };
+const runs = { baseline: [], component: [], gateway: [] };
 for (let i = 0; i < PASSES; i++) for (const [name, run] of Object.entries(setups)) runs[name].push(await run());
 const total = (r) => r.micros.reduce((a, b) => a + b, 0);
 const sideBySide = {
@@ -108,27 +110,27 @@ const sideBySide = {
   spansPerRequest: SPANS_PER_REQUEST,
   flagEventsPerRequest: FLAG_EVENTS_PER_REQUEST,
   passes: PASSES,
-  allArrived: [...runs.component, ...runs.sidecar].every((r) => r.complete),
-  statuses: { component: runs.component.at(-1).statuses, sidecar: runs.sidecar.at(-1).statuses },
+  allArrived: [...runs.component, ...runs.gateway].every((r) => r.complete),
+  statuses: { component: runs.component.at(-1).statuses, gateway: runs.gateway.at(-1).statuses },
   baselineCpuMicrosPerEvent: summarize(runs.baseline.map(total)),
   componentCpuMicrosPerEvent: summarize(runs.component.map(total)),
-  sidecarCollectorCpuMicrosPerEvent: summarize(runs.sidecar.map((r) => r.micros[0])),
-  sidecarServiceCpuMicrosPerEvent: summarize(runs.sidecar.map((r) => r.micros[1])),
-  sidecarTotalCpuMicrosPerEvent: summarize(runs.sidecar.map(total)),
+  stockCollectorCpuMicrosPerEvent: summarize(runs.gateway.map((r) => r.micros[0])),
+  gatewayCpuMicrosPerEvent: summarize(runs.gateway.map((r) => r.micros[1])),
+  stockAndGatewayCpuMicrosPerEvent: summarize(runs.gateway.map(total)),
 };
 sideBySide.ratio = round2(
-  sideBySide.componentCpuMicrosPerEvent.median / sideBySide.sidecarTotalCpuMicrosPerEvent.median,
+  sideBySide.componentCpuMicrosPerEvent.median / sideBySide.stockAndGatewayCpuMicrosPerEvent.median,
 );
 // FlagSync's share: each pass minus the baseline pass of the same round (the VM drifts between rounds).
 const share = (name) => summarize(runs[name].map((r, i) => total(r) - total(runs.baseline[i])));
 sideBySide.componentFlagSyncShareMicrosPerEvent = share('component');
-sideBySide.sidecarFlagSyncShareMicrosPerEvent = share('sidecar');
+sideBySide.stockAndGatewayFlagSyncShareMicrosPerEvent = share('gateway');
 sideBySide.shareRatio = round2(
-  sideBySide.componentFlagSyncShareMicrosPerEvent.median / sideBySide.sidecarFlagSyncShareMicrosPerEvent.median,
+  sideBySide.componentFlagSyncShareMicrosPerEvent.median / sideBySide.stockAndGatewayFlagSyncShareMicrosPerEvent.median,
 );
 baseline.child.kill('SIGTERM');
-sidecar.child.kill('SIGTERM');
-service.child.kill('SIGTERM');
+stock.child.kill('SIGTERM');
+gateway.child.kill('SIGTERM');
 component.child.kill('SIGTERM');
 
 // --- 2. the Go conversion alone ---
@@ -201,7 +203,7 @@ const result = {
   sideBySide,
   goConversion,
   memoryOutage,
-  targets: { ratio: 'at most 0.5 of the collector + sidecar CPU per event', goEventsPerSecondPerCore: 500000 },
+  targets: { goEventsPerSecondPerCore: 500000 },
 };
 writeResult('collector-side', result);
 console.log(JSON.stringify(result, null, 2));

@@ -1,7 +1,7 @@
 // Time from flag()/track() to arrival at FlagSync (the stand-in), default settings everywhere:
 // in-process exporters; through the real collector with the flagsync exporter
-// (collector-config.yaml); and through the collector and the sidecar service
-// (collector-config.sidecar.yaml).
+// (collector-config.yaml); and through a stock collector and the FlagSync gateway
+// (collector-config.stock-to-gateway.yaml, collector-config.gateway.yaml).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,19 +45,22 @@ const component = await startCollector('collector-config.yaml', {
 const viaComponent = await run('otlp', { OTLP_ENDPOINT: component.url }, url);
 component.child.kill('SIGTERM');
 
-const service = startNode([CLI, 'serve', '--port', String(await freePort())], {
+const TOKEN = 'bench-gateway-token-0123456789';
+const gateway = await startCollector('collector-config.gateway.yaml', {
+  FLAGSYNC_ENDPOINT: url,
   FLAGSYNC_SDK_KEY: 'standin-sdk-key',
-  FLAGSYNC_EVENTS_URL: url,
-  OTEL_LOG_LEVEL: 'warn',
-});
-const sidecar = await startCollector('collector-config.sidecar.yaml', {
-  OTEL_BACKEND_ENDPOINT: `${url}/sink`,
-  FLAGSYNC_SERVICE_ENDPOINT: await service.first,
+  FLAGSYNC_GATEWAY_BEARER_TOKEN: TOKEN,
   FLAGSYNC_QUEUE_DIR: queueDir(),
 });
-const viaSidecar = await run('otlp', { OTLP_ENDPOINT: sidecar.url }, url);
-sidecar.child.kill('SIGTERM');
-service.child.kill('SIGTERM');
+const stock = await startCollector('collector-config.stock-to-gateway.yaml', {
+  OTEL_BACKEND_ENDPOINT: `${url}/sink`,
+  FLAGSYNC_GATEWAY_ENDPOINT: gateway.url,
+  FLAGSYNC_GATEWAY_BEARER_TOKEN: TOKEN,
+  FLAGSYNC_FORWARD_QUEUE_DIR: queueDir(),
+});
+const viaGateway = await run('otlp', { OTLP_ENDPOINT: stock.url }, url);
+stock.child.kill('SIGTERM');
+gateway.child.kill('SIGTERM');
 standIn.child.kill('SIGTERM');
 
 const summary = {
@@ -65,8 +68,9 @@ const summary = {
   durationSeconds: DURATION_S,
   inProcess,
   viaComponent,
-  viaSidecar,
-  settings: 'defaults: BatchSpanProcessor 5 s, FlagSync exporter 2 s; collector batch 200 ms; service 200 ms',
+  viaGateway,
+  settings:
+    'defaults: BatchSpanProcessor 5 s, FlagSync exporter 2 s; collector batch 200 ms; stock collector queue batch 200 ms',
 };
 writeResult('e2e-delay', summary);
 console.log(JSON.stringify(summary, null, 2));

@@ -1,7 +1,8 @@
 // What receipts cost on the flag() hot path: this build and the build before receipts (BENCH_BEFORE_REV,
 // built once into .cache/bench-before/) measured side by side in one process, alternating rounds, each
 // as the added cost over an uninstrumented flag() in a span, against the floor of one bare span.addEvent
-// with the same attributes. Both builds hand calls over the way they do: before, a claim on the recorded
+// with the same attributes. CPU time per call (lib.mjs measureCpu), the spans' export and receipts
+// included. Both builds hand calls over the way they do: before, a claim on the recorded
 // call; now, a claim handed to the in-process exporters (`delivery: 'exporter'`) and registered for its
 // receipt, and the default with no FlagSync exporter running (`auto` → `sdk`, nothing handed over).
 import { execFileSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { FlagSyncSpanExporter } from 'flagsync-otel/exporters';
 import { installSdkDeliveryGuard } from 'flagsync-otel/instrumentation';
 import { startStandIn } from 'flagsync-otel/testing';
 import { flag, floorAttributes, inSpan, neverFlushingClient, stubClient } from './flag-call.mjs';
-import { measure, writeResult } from './lib.mjs';
+import { measureCpu, writeResult } from './lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 // The last commit before receipts (flagsync.delivery, the handover registry).
@@ -41,9 +42,8 @@ const beforeGuard = await import(pathToFileURL(`${beforeDist()}/instrumentation.
 const accepted = { post: async () => ({ kind: 'success', status: 200 }), close: async () => {} };
 const exporter = new FlagSyncSpanExporter({ sdkKey: 'bench', transport: accepted });
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-trace.setGlobalTracerProvider(
-  new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 1 << 16 })] }),
-);
+const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 1 << 16 })] });
+trace.setGlobalTracerProvider(provider);
 const tracer = trace.getTracer('bench');
 
 const standIn = await startStandIn();
@@ -79,7 +79,12 @@ const cases = [
   { name: 'stub: now, span event, handed to the exporters', fn: inTracerSpan(() => flag(stubHandedOver)) },
   { name: 'stub: now, span event, delivery sdk', fn: inTracerSpan(() => flag(stubSdk)) },
 ];
-const results = await measure(cases, { rounds: Number(process.env.BENCH_ROUNDS ?? 9), inner: 50, iterations: 600 });
+// CPU time per call, each case's spans exported (and their calls receipted) inside its own measurement.
+const settle = () => provider.forceFlush();
+const results = await measureCpu(
+  cases.map((c) => ({ ...c, settle })),
+  { rounds: Number(process.env.BENCH_ROUNDS ?? 9), calls: 20_000 },
+);
 await standIn.close();
 await exporter.forceFlush();
 const handover = getInstrumentationStats(stubHandedOver).handover;

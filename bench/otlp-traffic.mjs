@@ -24,7 +24,12 @@ const stub = {
 };
 // Guarded, as in an app: the calls are this package's to deliver (impressions, not just events).
 await installSdkDeliveryGuard();
-const client = createClientInstrumenter({}, () => true).wrap(stub);
+// The collector delivers: the events say so (flagsync.delivery: collector), as in an app run with
+// FLAGSYNC_DELIVERY=collector; with the default the collector would leave them to the SDK. The spans
+// are posted for minutes and never receipted here: the receipt timeout must not hand them back.
+const client = createClientInstrumenter({ delivery: 'collector', receiptTimeoutMillis: 3_600_000 }, () => true).wrap(
+  stub,
+);
 let seed = 7;
 const rand = () => {
   seed = (seed * 1664525 + 1013904223) >>> 0;

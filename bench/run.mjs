@@ -9,7 +9,6 @@ const suites = [
   'handover-cost',
   'evaluation-metrics',
   'exporter-throughput',
-  'processor-throughput',
   'collector-side',
   'derived-rules',
   'e2e-delay',

@@ -57,8 +57,8 @@ export function percentile(sorted, p) {
 }
 
 /**
- * The built collector running one of the repo's configurations (`collector-config.yaml` or
- * `collector-config.sidecar.yaml`) with endpoints from `env`; resolves once its health check
+ * The built collector running one of the repo's configurations (`collector-config.yaml`,
+ * `collector-config.gateway.yaml`, `collector-config.stock-to-gateway.yaml`) with endpoints from `env`; resolves once its health check
  * answers. The normal pipelines' backend is a sink of the caller's choosing.
  */
 export async function startCollector(config, env) {

@@ -5,13 +5,12 @@
 // after `npm run build`: node scripts/golden-vectors.mjs. Tests only read the committed files.
 import { writeFileSync } from 'node:fs';
 import {
+  convertLogRecords,
+  convertSpans,
   createConverter,
-  createDecodeFilter,
   createDerivedEvents,
-  evaluatedContext,
-  decodeLogsJson,
-  decodeTracesJson,
   payloadSize,
+  PRESETS,
   TraceContexts,
 } from '../dist/internal.js';
 
@@ -116,6 +115,7 @@ function trace(traceId, spans) {
       traceId,
       spanId: (i + 1).toString(16).padStart(16, '0'),
       ...(i > 0 && sp.child !== false ? { parentSpanId: '0000000000000001' } : {}),
+      ...(sp.traceState ? { traceState: sp.traceState } : {}),
       name: sp.name,
       kind: sp.kind ?? 1,
       startTimeUnixNano: String(T),
@@ -855,6 +855,144 @@ const FILES = {
       },
     ],
   ],
+  presets: [
+    [
+      'the http preset: global and per-route latency and error rate for HTTP server spans (stable semconv); ' +
+        'without http.route only the global events; not an HTTP server span: nothing',
+      'traces',
+      traces2(
+        trace('5b8efff798038103d269b633813fc610', [
+          {
+            name: 'GET /users/:id',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 31.25,
+            status: 2,
+            attributes: {
+              'http.request.method': 'GET',
+              'http.route': '/users/:id',
+              'url.path': '/users/42',
+              'http.response.status_code': int(500),
+            },
+            child: false,
+          },
+          { name: 'handler', kind: INTERNAL, ms: 3, events: [evaluated('user-10')] },
+        ]),
+        trace('5b8efff798038103d269b633813fc611', [
+          {
+            name: 'POST',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 7,
+            attributes: { 'http.request.method': 'POST', 'url.path': '/login', 'http.response.status_code': int(200) },
+            child: false,
+            events: [evaluated('user-11')],
+          },
+        ]),
+        trace('5b8efff798038103d269b633813fc612', [
+          {
+            name: 'grpc.Checkout/Pay',
+            kind: SERVER,
+            scope: 'grpc',
+            ms: 5,
+            child: false,
+            events: [evaluated('user-12')],
+          },
+          {
+            name: 'GET /old',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 5,
+            attributes: { 'http.method': 'GET', 'http.route': '/old' },
+          },
+        ]),
+      ),
+      { derivedEvents: [{ preset: 'http' }] },
+    ],
+    [
+      "a preset beside rules of one's own: the preset's rules take its place in the list",
+      'traces',
+      traces2(
+        trace('5b8efff798038103d269b633813fc613', [
+          {
+            name: 'GET /',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 2.5,
+            attributes: { 'http.request.method': 'GET', 'http.route': '/', 'http.response.status_code': int(200) },
+            child: false,
+            events: [evaluated('user-13')],
+          },
+        ]),
+      ),
+      { derivedEvents: [latency, { preset: 'http' }, errors] },
+    ],
+  ],
+  sampling: [
+    [
+      "sampling.probability from the span's tracestate (ot=th:, trailing zeros left out; other vendors and " +
+        'fields around it); none without th or with a malformed one; allow-listed properties first',
+      'traces',
+      traces2(
+        ...[
+          ['ot=th:c', 'u-1'],
+          ['dd=s:1;o:rum,ot=rv:a1b2c3d4e5f607;th:fd70a3d70a3d71', 'u-2'],
+          ['ot=th:0', 'u-3'],
+          ['ot=th:8', 'u-4'],
+          ['ot=rv:0123456789abcd', 'u-5'],
+          ['ot=th:XYZ', 'u-6'],
+          ['ot=th:123456789abcdef0', 'u-7'],
+          ['', 'u-8'],
+        ].map(([traceState, user], i) =>
+          trace(`5b8efff798038103d269b633813fc6${(32 + i).toString(16)}`, [
+            {
+              name: 'GET /checkout',
+              kind: SERVER,
+              scope: HTTP,
+              ms: 10 + i,
+              traceState,
+              attributes: { 'http.route': '/checkout', 'http.response.status_code': int(200) },
+              child: false,
+              events: [evaluated(user)],
+            },
+          ]),
+        ),
+      ),
+      { derivedEvents: [latency, errors] },
+    ],
+    [
+      'an event key with {attribute} placeholders: strings as they are, numbers and booleans as JSON writes them; ' +
+        'a missing or empty one: no event from that rule',
+      'traces',
+      traces2(
+        trace('5b8efff798038103d269b633813fc640', [
+          {
+            name: 'GET /a',
+            kind: SERVER,
+            scope: HTTP,
+            ms: 4,
+            attributes: {
+              'http.response.status_code': int(404),
+              ratio: dbl(0.5),
+              cached: true,
+              'http.route': '',
+              'user.tier': 'gold',
+            },
+            child: false,
+            events: [evaluated('u-9')],
+          },
+        ]),
+      ),
+      {
+        derivedEvents: [
+          { eventKey: 'status.{http.response.status_code};ratio={ratio};cached={cached}', match: { kind: 'server' } },
+          { eventKey: 'route={http.route}', match: { kind: 'server' } },
+          { eventKey: 'tier={user.tier}{missing}', match: { kind: 'server' } },
+          { eventKey: '{user.tier}', match: { kind: 'server' }, value: { from: 'duration' } },
+        ],
+      },
+    ],
+  ],
   invalid: [
     [
       'FlagSync data that cannot be converted: rejected with its reason',
@@ -1054,31 +1192,89 @@ const FILES = {
   ],
 };
 
+/** An OTLP/JSON AnyValue as the OTel JS SDK holds attribute values. */
+function jsValue(v) {
+  if (!v || Object.keys(v).length === 0) return null;
+  if ('stringValue' in v) return v.stringValue;
+  if ('boolValue' in v) return v.boolValue;
+  if ('intValue' in v) return Number.isSafeInteger(Number(v.intValue)) ? Number(v.intValue) : BigInt(v.intValue);
+  if ('doubleValue' in v) return Number(v.doubleValue);
+  if ('arrayValue' in v) return (v.arrayValue.values ?? []).map(jsValue);
+  if ('kvlistValue' in v) return jsAttributes(v.kvlistValue.values ?? []);
+  if ('bytesValue' in v) return new Uint8Array(Buffer.from(v.bytesValue, 'base64'));
+  return null;
+}
+const jsAttributes = (list) => Object.fromEntries(list.map((a) => [a.key, jsValue(a.value)]));
+const hrTime = (nanos) => [Number(BigInt(nanos) / 1_000_000_000n), Number(BigInt(nanos) % 1_000_000_000n)];
+
+/** The request's spans as the OTel JS SDK holds them (what the in-process exporters convert). */
+const sdkSpans = (request) =>
+  request.resourceSpans.flatMap((r) =>
+    r.scopeSpans.flatMap((s) =>
+      s.spans.map((span) => ({
+        events: span.events.map((e) => ({
+          name: e.name,
+          time: hrTime(e.timeUnixNano),
+          attributes: jsAttributes(e.attributes),
+        })),
+        name: span.name,
+        // The SDK's SpanKind counts from internal = 0; OTLP's from unspecified = 0.
+        kind: span.kind - 1,
+        startTime: hrTime(span.startTimeUnixNano),
+        endTime: hrTime(span.endTimeUnixNano),
+        status: { code: span.status?.code ?? 0 },
+        attributes: jsAttributes(span.attributes ?? []),
+        instrumentationScope: { name: s.scope?.name ?? '' },
+        spanContext: () => ({ traceId: span.traceId, spanId: span.spanId }),
+      })),
+    ),
+  );
+
+/** The request's log records as the OTel JS SDK holds them. */
+const sdkLogRecords = (request) =>
+  request.resourceLogs
+    .flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords))
+    .map((record) => ({
+      eventName: record.eventName,
+      // The SDK gives every record a time: a record without one takes its observed time.
+      hrTime: hrTime(record.timeUnixNano === '0' ? record.observedTimeUnixNano : record.timeUnixNano),
+      attributes: jsAttributes(record.attributes),
+      body: jsValue(record.body),
+    }));
+
 for (const [file, cases] of Object.entries(FILES)) {
   const out = cases.map(([name, signal, request, converterOptions]) => {
     const converter = createConverter(converterOptions ?? {});
     const derived = createDerivedEvents(converterOptions ?? {}, new TraceContexts());
-    const filter = createDecodeFilter(converter, derived.rules.length > 0 ? derived.attributeNames : undefined);
-    const decoded = (signal === 'traces' ? decodeTracesJson : decodeLogsJson)(JSON.stringify(request), filter);
     const expect = { impressions: [], events: [], rejected: [], damaged: 0 };
     if (derived.rules.length > 0) expect.derived = [];
     // Cases about flagsync.delivery also count the events left to another deliverer.
     if (file === 'delivery') expect.elsewhere = 0;
-    for (const event of decoded.events) {
-      const outcome = converter.convert(event);
+    const onOutcome = (outcome) => {
       if (outcome.kind === 'impression') expect.impressions.push(outcome.json);
       else if (outcome.kind === 'event') expect.events.push(outcome.json);
       else if (outcome.kind === 'rejected') expect.rejected.push(outcome.reason);
       else if (outcome.kind === 'damaged') expect.damaged++;
       else if (outcome.kind === 'elsewhere' && 'elsewhere' in expect) expect.elsewhere++;
-      const evaluated = evaluatedContext(outcome);
-      if (evaluated && expect.derived)
-        for (const d of derived.noteContext(event.traceId, evaluated.key, evaluated.text)) expect.derived.push(d.json);
-    }
-    for (const span of decoded.spans ?? [])
-      for (const d of derived.derive(span.facts, span.id ?? '')) expect.derived.push(d.json);
+    };
+    if (signal === 'traces')
+      convertSpans(converter, sdkSpans(request), onOutcome, derived, (d) => expect.derived.push(d.json));
+    else convertLogRecords(converter, sdkLogRecords(request), onOutcome);
     return { name, ...(converterOptions ? { converter: converterOptions } : {}), signal, request, expect };
   });
   writeFileSync(new URL(`../testdata/golden/${file}.json`, import.meta.url), `${JSON.stringify(out, null, 1)}\n`);
   console.log(`testdata/golden/${file}.json: ${out.length} cases`);
 }
+
+// The rules each preset stands for, as both sides expand them (the Go test compares its own).
+const presets = {
+  about:
+    'Derived-event rule presets and the rules each expands to (TypeScript option names). The TypeScript ' +
+    '(src/convert/derived-presets.ts) and Go (collector/flagsyncexporter/derived_presets.go) expansions are both held to it.',
+  presets: PRESETS,
+};
+writeFileSync(
+  new URL('../testdata/golden/rules/presets.json', import.meta.url),
+  `${JSON.stringify(presets, null, 1)}\n`,
+);
+console.log(`testdata/golden/rules/presets.json: ${Object.keys(PRESETS).length} presets`);

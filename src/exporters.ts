@@ -6,6 +6,7 @@ export { FlagSyncConfigError } from './config/delivery-config.js';
 export type { FlagSyncDeliveryOptions } from './config/delivery-config.js';
 export type { ConverterOptions } from './convert/converter.js';
 export type { DerivedEventsConfig } from './convert/derived-events.js';
+export type { DerivedEventsPreset, DerivedEventsSetting, PresetName } from './convert/derived-presets.js';
 export type { AttributeCondition, DerivedEventRule, SpanKindName, SpanStatusName } from './convert/derived-rules.js';
 export type { LogRecordLike, SpanLike } from './convert/sources.js';
 export type { DeliveryStats } from './delivery/delivery-engine.js';

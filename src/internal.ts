@@ -2,9 +2,8 @@
 // package entry point: nothing here is exported under the package name.
 export { createConverter, evaluatedContext } from './convert/converter.js';
 export { payloadSize } from './convert/payload-size.js';
-export { decodeLogsJson, decodeTracesJson } from './otlp/decode-json.js';
 export { createClientInstrumenter } from './instrumentation/wrap-client.js';
 export { createDerivedEvents, TraceContexts } from './convert/derived-events.js';
-export { convertSpans } from './convert/sources.js';
+export { PRESETS } from './convert/derived-presets.js';
+export { convertLogRecords, convertSpans } from './convert/sources.js';
 export { withGeneratedOptions } from './config/options-docs.js';
-export { createDecodeFilter } from './otlp/decode-filter.js';

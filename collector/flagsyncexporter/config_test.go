@@ -128,7 +128,7 @@ func TestMisspelledSettingsFailTheConfiguration(t *testing.T) {
 	require.NoError(t, err)
 	for name, invalid := range map[string]string{
 		"misspelled":       "unknown flagsync exporter settings: sdk_kee (valid: auth, ",
-		"misspelled_rule":  "unknown flagsync exporter settings: derived_events[0].valeu (valid: event_key, match, properties, value)",
+		"misspelled_rule":  "unknown flagsync exporter settings: derived_events[0].valeu (valid: event_key, match, preset, properties, value)",
 		"misspelled_store": "unknown flagsync exporter settings: delivery_store.postgres.dns (valid: claim_timeout, dsn)",
 	} {
 		t.Run(name, func(t *testing.T) {

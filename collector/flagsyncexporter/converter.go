@@ -184,7 +184,7 @@ func (c *converter) appendEvaluationValue(b []byte, a attributes) ([]byte, strin
 		if c.memo.inspect(text.Str()).kind == jsonInvalid {
 			return b, attrFlagSyncValue + " is not valid JSON"
 		}
-		return append(b, text.Str()...), ""
+		return append(b, utf8Text(text.Str())...), ""
 	}
 	// Other emitters: the semconv value (any JSON-compatible type in the log form), else the variant.
 	if value, ok := a.get(attrFeatureFlagResultValue); ok {
@@ -263,7 +263,7 @@ func (c *converter) jsonTextField(a attributes, name string, check func(jsonKind
 	if v.Type() != pcommon.ValueTypeStr || !check(c.memo.inspect(v.Str()).kind) {
 		return "", false, name + " must be the JSON text of " + what
 	}
-	return v.Str(), true, ""
+	return utf8Text(v.Str()), true, ""
 }
 
 // userContext is this package's flagsync.context (the JSON text the SDK would send, used as is),
@@ -282,7 +282,7 @@ func (c *converter) userContext(a attributes) ([]byte, string) {
 	if text.Type() != pcommon.ValueTypeStr || !c.memo.inspect(text.Str()).contextShape {
 		return nil, attrFlagSyncContext + " must be the JSON text of an object with a non-empty string key and an object of attributes"
 	}
-	return []byte(text.Str()), ""
+	return []byte(utf8Text(text.Str())), ""
 }
 
 type deliverer uint8

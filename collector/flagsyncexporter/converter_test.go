@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -232,6 +233,34 @@ func TestJSONEncoding(t *testing.T) {
 	}
 	assert.Equal(t, `"plain-key"`, string(appendJSONString(nil, "plain-key")))
 	assert.Equal(t, 3, utf16Len("a😀"))
+}
+
+func TestTextsNotUTF8AreDeliveredAsUTF8(t *testing.T) {
+	assert.Equal(t, "u\uFFFD\uFFFDx😀", utf8Text("u\xff\xfex😀"))
+	assert.Equal(t, "plain", utf8Text("plain"))
+	c := newConverter(nil)
+	convert := func(name string, attrs map[string]string) outcome {
+		m := pcommon.NewMap()
+		for k, v := range attrs {
+			m.PutStr(k, v)
+		}
+		m.PutInt(attrFlagSyncSize, int64(payloadSize(attributes{attrs: m})))
+		return c.convert(name, 1795000000000000000, spanEventAttributes(m))
+	}
+	context := "{\"key\":\"u\xff\xfe\"}"
+	impression := convert(eventFeatureFlagEvaluation, map[string]string{
+		attrFeatureFlagKey: "f", attrFeatureFlagProviderName: providerName, attrFeatureFlagContextID: "u\xff\xfe",
+		attrFlagSyncValue: "\"v\xff\"", attrFlagSyncContext: context,
+	})
+	event := convert(eventFlagSyncTrack, map[string]string{
+		attrFlagSyncEventKey: "e", attrFlagSyncContext: context, attrFlagSyncEventProperties: "{\"p\":\"\xff\"}",
+	})
+	require.Equal(t, outcomeImpression, impression.kind, impression.reason)
+	require.Equal(t, outcomeEvent, event.kind, event.reason)
+	for _, item := range []outcome{impression, event} {
+		assert.True(t, utf8.Valid(item.json), string(item.json))
+		assert.Contains(t, string(item.json), "\"key\":\"u\uFFFD\uFFFD\"")
+	}
 }
 
 func TestOtherEmittersValuesAsJSON(t *testing.T) {

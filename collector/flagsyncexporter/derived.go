@@ -46,17 +46,24 @@ func (d *deriver) derive(s ptrace.Span, scope string) []traceSpan {
 		return nil
 	}
 	var out []traceSpan
+	var sampling []byte // read from the tracestate at the first matching rule
 	for i := range d.rules {
 		r := &d.rules[i]
 		if !r.matches(s, scope) {
 			continue
 		}
-		tail := append([]byte(`,"eventKey":`), r.eventKeyJSON...)
-		tail, ok := r.appendValue(tail, s)
+		tail, ok := r.appendEventKey([]byte(`,"eventKey":`), s)
 		if !ok {
 			continue
 		}
-		tail = r.appendProperties(tail, s)
+		tail, ok = r.appendValue(tail, s)
+		if !ok {
+			continue
+		}
+		if sampling == nil {
+			sampling = samplingProperty(s.TraceState().AsRaw())
+		}
+		tail = r.appendProperties(tail, s, sampling)
 		tail = append(tail, `,"timestamp":"`...)
 		tail = append(tail, formatTimestamp(uint64(s.EndTimestamp()))...)
 		tail = append(tail, `"}`...)

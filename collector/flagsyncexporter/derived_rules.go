@@ -20,7 +20,10 @@ import (
 
 // DerivedEventRule names a FlagSync event and the spans it is derived from. In YAML, keys are
 // snake_case; the JSON tags are the TypeScript options' names (the golden vectors use them).
+// An entry with only Preset set stands for that preset's rules (derived_presets.go). In EventKey,
+// `{attribute}` is replaced by that span attribute's value; a span without it gives no event.
 type DerivedEventRule struct {
+	Preset     string     `mapstructure:"preset" json:"preset,omitempty"`
 	EventKey   string     `mapstructure:"event_key" json:"eventKey"`
 	Match      RuleMatch  `mapstructure:"match" json:"match"`
 	Value      *RuleValue `mapstructure:"value" json:"value"`
@@ -68,16 +71,18 @@ var statusCodes = map[string]ptrace.StatusCode{"unset": ptrace.StatusCodeUnset, 
 
 // compiledRule is a rule as data: matching runs no closures and allocates nothing per span.
 type compiledRule struct {
-	index        int
-	eventKeyJSON []byte
-	spanName     *string
-	spanNameRE   *regexp.Regexp
-	kind         ptrace.SpanKind
-	hasKind      bool
-	scope        *string
-	status       ptrace.StatusCode
-	hasStatus    bool
-	conditions   []condition
+	index int
+	// eventKey alternates literal text and attribute keys ({attribute} placeholders): one element
+	// for a fixed key.
+	eventKey   []string
+	spanName   *string
+	spanNameRE *regexp.Regexp
+	kind       ptrace.SpanKind
+	hasKind    bool
+	scope      *string
+	status     ptrace.StatusCode
+	hasStatus  bool
+	conditions []condition
 	// value: 0 none, 'd' duration, 'a' the attribute valueKey, 'e' 1 on status error, 'c' 1 when flagWhen holds.
 	value      byte
 	valueKey   string
@@ -146,9 +151,14 @@ func (r *compiledRule) appendValue(b []byte, s ptrace.Span) ([]byte, bool) {
 	return b, true
 }
 
-func compileRules(rules []DerivedEventRule) ([]compiledRule, error) {
+func compileRules(configured []DerivedEventRule) ([]compiledRule, error) {
+	rules, err := expandPresets(configured)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]compiledRule, 0, len(rules))
 	var errs []error
+	// Indexes are those of the expanded list, as on the TypeScript side.
 	for i, rule := range rules {
 		c, err := compileRule(i, rule)
 		if err != nil {
@@ -165,7 +175,15 @@ func compileRule(index int, rule DerivedEventRule) (compiledRule, error) {
 	if rule.EventKey == "" {
 		return c, errors.New("event_key must be a non-empty string")
 	}
-	c.eventKeyJSON = appendJSONString(nil, rule.EventKey)
+	c.eventKey = placeholder.Split(rule.EventKey, -1)
+	if names := placeholder.FindAllStringSubmatch(rule.EventKey, -1); len(names) > 0 {
+		parts := make([]string, 0, 2*len(names)+1)
+		for i, name := range names {
+			parts = append(parts, c.eventKey[i], name[1])
+		}
+		parts = append(parts, c.eventKey[len(names)])
+		c.eventKey = parts
+	}
 	m := rule.Match
 	criteria := 0
 	if m.SpanName != nil {
@@ -211,6 +229,9 @@ func compileRule(index int, rule DerivedEventRule) (compiledRule, error) {
 	}
 	if slices.Contains(rule.Properties, "") {
 		return c, errors.New("properties must be a list of attribute keys")
+	}
+	if slices.Contains(rule.Properties, samplingProbabilityProperty) {
+		return c, errors.New("properties: " + samplingProbabilityProperty + " is written by derived events themselves")
 	}
 	err := compileValue(&c, rule.Value)
 	return c, err
@@ -367,8 +388,45 @@ func numberJSON(b []byte, v pcommon.Value) ([]byte, bool) {
 	return b, false
 }
 
-// appendProperties appends `,"properties":{...}` with the allowed scalar attributes the span has.
-func (r *compiledRule) appendProperties(b []byte, s ptrace.Span) []byte {
+// placeholder is `{attribute}` in an event key: a name without braces.
+var placeholder = regexp.MustCompile(`\{([^{}]+)\}`)
+
+// appendEventKey appends the event key's JSON string for this span; false when a placeholder's
+// attribute is missing (or not a non-empty string, finite number or boolean).
+func (r *compiledRule) appendEventKey(b []byte, s ptrace.Span) ([]byte, bool) {
+	if len(r.eventKey) == 1 {
+		return appendJSONString(b, r.eventKey[0]), true
+	}
+	key := []byte(r.eventKey[0])
+	for i := 1; i < len(r.eventKey); i += 2 {
+		v, ok := s.Attributes().Get(r.eventKey[i])
+		if !ok {
+			return b, false
+		}
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			if v.Str() == "" {
+				return b, false
+			}
+			key = append(key, v.Str()...)
+		case pcommon.ValueTypeBool:
+			key = strconv.AppendBool(key, v.Bool())
+		default:
+			if key, ok = numberJSON(key, v); !ok {
+				return b, false
+			}
+		}
+		key = append(key, r.eventKey[i+1]...)
+	}
+	if len(key) == 0 {
+		return b, false
+	}
+	return appendJSONString(b, string(key)), true
+}
+
+// appendProperties appends `,"properties":{...}` with the allowed scalar attributes the span has,
+// then extra (`"key":value` text, the sampling probability) when given.
+func (r *compiledRule) appendProperties(b []byte, s ptrace.Span, extra []byte) []byte {
 	first := true
 	for _, key := range r.properties {
 		v, ok := s.Attributes().Get(key)
@@ -395,6 +453,15 @@ func (r *compiledRule) appendProperties(b []byte, s ptrace.Span) []byte {
 		b = appendJSONString(b, key)
 		b = append(b, ':')
 		b = append(b, text...)
+	}
+	if len(extra) > 0 {
+		if first {
+			b = append(b, `,"properties":{`...)
+			first = false
+		} else {
+			b = append(b, ',')
+		}
+		b = append(b, extra...)
 	}
 	if !first {
 		b = append(b, '}')

@@ -8,12 +8,35 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // The JSON texts this package's instrumentation writes (flagsync.value, flagsync.context,
 // flagsync.event.value, flagsync.event.properties) are checked as JSON.parse would read them and
 // then used as they are. The same texts recur (a user's context, a flag's value), so each distinct
 // short text is checked once.
+
+// utf8Text is text as FlagSync can read it: JSON must be UTF-8, so each byte that is not (another
+// emitter's bytes, passed through by the OTLP decoders) becomes U+FFFD, as encoding/json writes
+// such bytes in strings. The item is delivered, not refused by FlagSync after the sender was told 200.
+func utf8Text(text string) string {
+	if utf8.ValidString(text) {
+		return text
+	}
+	var b strings.Builder
+	b.Grow(len(text) + 8)
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(text[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
 
 // jsonKind is what a checked JSON text holds at its top level.
 type jsonKind uint8

@@ -1,13 +1,12 @@
 /** flagsync-otel CLI: one file per command; logs go to stderr, results to stdout. */
 import { demoCommand } from './commands/demo.js';
 import { doctorCommand } from './commands/doctor.js';
-import { serveCommand } from './commands/serve.js';
 import { standInCommand } from './commands/standin.js';
 import { FlagSyncConfigError } from '../config/delivery-config.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import type { Command } from './command.js';
 
-const COMMANDS: Command[] = [demoCommand, doctorCommand, serveCommand, standInCommand];
+const COMMANDS: Command[] = [demoCommand, doctorCommand, standInCommand];
 
 /** Exit code for a command line this CLI does not understand. */
 const USAGE_ERROR = 2;

@@ -42,23 +42,13 @@ const EXPORTER_OPTION_NAMES = [
   'meterProvider',
   'transport',
 ];
-/** What the service's options add (FlagSyncServiceOptions): it resolves its delivery through here too. */
-const SERVICE_ONLY_OPTION_NAMES = [...optionsOf('service').map((o) => o.name), 'consumer'];
-
-/**
- * Options, else the environment, else defaults (`defaults` overrides the schema's, as the
- * service's shorter flush interval does), each checked against the schema (options.ts).
- */
+/** Options, else the environment, else defaults, each checked against the schema (options.ts). */
 export function resolveDeliveryConfig(
   options: FlagSyncDeliveryOptions = {},
   env: NodeJS.ProcessEnv = process.env,
-  defaults: Partial<Record<keyof FlagSyncDeliveryOptions, number>> = {},
 ): ResolvedDeliveryConfig {
-  checkOptionNames(options as Record<string, unknown>, EXPORTER_OPTION_NAMES, 'FlagSync exporter option', {
-    label: 'the sidecar service (flagsync-otel/service) also takes',
-    names: SERVICE_ONLY_OPTION_NAMES,
-  });
-  const values = resolveOptions(optionsOf('delivery'), options as Record<string, unknown>, env, defaults);
+  checkOptionNames(options as Record<string, unknown>, EXPORTER_OPTION_NAMES, 'FlagSync exporter option');
+  const values = resolveOptions(optionsOf('delivery'), options as Record<string, unknown>, env);
   const config = values as unknown as ResolvedDeliveryConfig;
   if (config.maxBackoffMillis < config.initialBackoffMillis) {
     diag.warn(

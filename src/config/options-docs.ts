@@ -1,7 +1,6 @@
 /**
  * Documentation generated from the option schema: the README's and docs/collector.md's option
- * tables (scripts/generate-docs.mjs writes them; test/unit/options.test.ts fails when they drift)
- * and `serve --help`.
+ * tables (scripts/generate-docs.mjs writes them; test/unit/options.test.ts fails when they drift).
  */
 import { OPTIONS, type OptionSpec } from './options.js';
 
@@ -20,13 +19,6 @@ function optionsMarkdown(scopes: readonly Scope[]): string {
     (o) => `| \`${o.name}\` | ${o.env ? `\`${o.env}\`` : '—'} | ${defaultText(o)} | ${o.doc} |`,
   );
   return ['| option | environment | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
-}
-
-/** The environment variables of these scopes, for a command's --help. */
-export function envHelp(scopes: readonly Scope[]): string {
-  const specs = OPTIONS.filter((o) => scopes.includes(o.scope) && o.env);
-  const width = Math.max(...specs.map((o) => o.env!.length));
-  return specs.map((o) => `  ${o.env!.padEnd(width)}  ${o.doc} (default: ${defaultText(o)})`).join('\n');
 }
 
 /** The blocks of a document the generator owns: `<!-- options:scope,scope -->` ... `<!-- /options -->`. */

@@ -1,8 +1,8 @@
 /**
- * The one option schema: every setting of the exporters and the sidecar service, with its
- * environment variable, type, default, bounds and documentation. Exporters, service and CLI
- * resolve through resolveOptions(); the README and docs tables and `serve --help` are generated
- * from it (options-docs.ts; a test fails when they drift).
+ * The one option schema: every setting of the instrumentation and the exporters, with its
+ * environment variable, type, default, bounds and documentation. Both resolve through
+ * resolveOptions(); the README's tables are generated from it (options-docs.ts; a test fails
+ * when they drift).
  *
  * A table and one function rather than a schema library: the rules are few (integers with bounds,
  * URLs, secrets, strings), the table is what the docs are generated from, and the package keeps
@@ -27,8 +27,8 @@ export interface OptionSpec {
   /** How the default reads in the docs, when the number alone would not say it (units). */
   readonly defaultText?: string;
   readonly doc: string;
-  /** Instrumentation (who delivers calls), exporters and service (delivery), service only, derived events. */
-  readonly scope: 'instrumentation' | 'delivery' | 'service' | 'derived';
+  /** Instrumentation (who delivers calls), the exporters' delivery, derived events. */
+  readonly scope: 'instrumentation' | 'delivery' | 'derived';
 }
 
 const HOUR = 3_600_000;
@@ -67,7 +67,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: HOUR,
     doc: "how long the client's `destroy()` waits for receipts before handing the rest back to the SDK",
   },
-  // Delivery to FlagSync: the in-process exporters and the service alike.
+  // Delivery to FlagSync: the in-process exporters.
   {
     scope: 'delivery',
     name: 'sdkKey',
@@ -113,7 +113,6 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 2000,
     min: 1,
     max: HOUR,
-    defaultText: '2000 ms (the service: 200 ms, as requests wait for delivery)',
     doc: 'longest wait before a partial batch is sent',
   },
   {
@@ -198,7 +197,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: HOUR,
     doc: 'deadline for shutdown() and forceFlush()',
   },
-  // Derived events: exporters and service.
+  // Derived events: the in-process exporters.
   {
     scope: 'derived',
     name: 'derivedEventsWindowMillis',
@@ -218,121 +217,6 @@ export const OPTIONS: readonly OptionSpec[] = [
     min: 1,
     max: 10_000_000,
     doc: 'traces remembered at once for derived events (the oldest are forgotten first)',
-  },
-  // The sidecar service.
-  {
-    scope: 'service',
-    name: 'host',
-    env: 'FLAGSYNC_SERVICE_HOST',
-    type: 'string',
-    default: '127.0.0.1',
-    defaultText: '127.0.0.1 (loopback only)',
-    doc: 'bind address (also --host)',
-  },
-  {
-    scope: 'service',
-    name: 'port',
-    env: 'FLAGSYNC_SERVICE_PORT',
-    type: 'integer',
-    default: 4318,
-    min: 0,
-    max: 65_535,
-    doc: 'port; 0 picks a free one (also --port)',
-  },
-  {
-    scope: 'service',
-    name: 'bearerToken',
-    env: 'FLAGSYNC_SERVICE_BEARER_TOKEN',
-    type: 'secret',
-    defaultText: 'none',
-    doc: 'require `Authorization: Bearer <token>` (16+ characters) from the collector',
-  },
-  {
-    scope: 'service',
-    name: 'maxBodyBytes',
-    env: 'FLAGSYNC_SERVICE_MAX_BODY_BYTES',
-    type: 'integer',
-    default: 16 * 1024 * 1024,
-    min: 1024,
-    max: 1024 ** 3,
-    defaultText: '16 MiB',
-    doc: 'largest request body after decompression; 413 above',
-  },
-  {
-    scope: 'service',
-    name: 'ackTimeoutMillis',
-    env: 'FLAGSYNC_SERVICE_ACK_TIMEOUT',
-    type: 'integer',
-    default: 10_000,
-    min: 1,
-    max: HOUR,
-    doc: 'how long a request waits for its data to reach FlagSync before answering 503',
-  },
-  {
-    scope: 'service',
-    name: 'dedupeWindowMillis',
-    env: 'FLAGSYNC_SERVICE_DEDUPE_WINDOW',
-    type: 'integer',
-    default: 600_000,
-    min: 0,
-    max: 7 * 24 * HOUR,
-    doc: 'how long delivered identities are remembered, to drop collector retries',
-  },
-  {
-    scope: 'service',
-    name: 'dedupeMaxEntries',
-    env: 'FLAGSYNC_SERVICE_DEDUPE_MAX_ENTRIES',
-    type: 'integer',
-    default: 1_000_000,
-    min: 0,
-    max: 100_000_000,
-    doc: 'most identities remembered (about 210 bytes of memory each)',
-  },
-  {
-    scope: 'service',
-    name: 'dedupeDir',
-    env: 'FLAGSYNC_SERVICE_DEDUPE_DIR',
-    type: 'string',
-    defaultText: 'none: memory only',
-    doc:
-      'also keep delivered identities in this directory (a local volume; one service per directory): ' +
-      'kept across restarts',
-  },
-  {
-    scope: 'service',
-    name: 'maxConcurrentRequests',
-    env: 'FLAGSYNC_SERVICE_MAX_CONCURRENT_REQUESTS',
-    type: 'integer',
-    default: 256,
-    min: 1,
-    max: 100_000,
-    doc: 'requests handled at once; more get 503',
-  },
-  {
-    scope: 'service',
-    name: 'requestTimeoutMillis',
-    env: 'FLAGSYNC_SERVICE_REQUEST_TIMEOUT',
-    type: 'integer',
-    default: 60_000,
-    min: 100,
-    max: HOUR,
-    doc: 'longest time a client may take to send a whole request; slower ones get 408 and are closed',
-  },
-  {
-    scope: 'service',
-    name: 'tlsCertFile',
-    env: 'FLAGSYNC_SERVICE_TLS_CERT_FILE',
-    type: 'string',
-    defaultText: 'none: plain HTTP',
-    doc: 'serve HTTPS with this PEM certificate (chain) file; needs the key too',
-  },
-  {
-    scope: 'service',
-    name: 'tlsKeyFile',
-    env: 'FLAGSYNC_SERVICE_TLS_KEY_FILE',
-    type: 'string',
-    defaultText: 'none',
-    doc: 'PEM private key file for the certificate',
   },
 ];
 
@@ -463,23 +347,17 @@ export function checkInstrumentationOptions(
   }
 }
 
-/**
- * A FlagSyncConfigError for the first name of `options` not in `names` (nor in `also.names`, accepted from another
- * kind of caller and listed apart), naming the valid ones.
- */
+/** A FlagSyncConfigError for the first name of `options` not in `names`, naming the valid ones. */
 export function checkOptionNames(
   options: Readonly<Record<string, unknown>>,
   names: readonly string[],
   what: string,
-  also?: { label: string; names: readonly string[] },
 ): void {
-  const accepted = [...names, ...(also?.names ?? [])];
   for (const name of Object.keys(options)) {
-    if (accepted.includes(name)) continue;
-    const near = accepted.find((n) => editDistance(n.toLowerCase(), name.toLowerCase()) <= 2);
+    if (names.includes(name)) continue;
+    const near = names.find((n) => editDistance(n.toLowerCase(), name.toLowerCase()) <= 2);
     throw new FlagSyncConfigError(
-      `unknown ${what} ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}; valid: ${names.join(', ')}` +
-        (also ? `; ${also.label}: ${also.names.join(', ')}` : ''),
+      `unknown ${what} ${JSON.stringify(name)}${near ? ` (did you mean ${near}?)` : ''}; valid: ${names.join(', ')}`,
     );
   }
 }

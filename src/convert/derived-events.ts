@@ -6,22 +6,24 @@
  * (bounded, for the same window) and is attributed when the first one arrives; if none arrives, it
  * gives nothing. Contexts first seen after a span was attributed are not added to it.
  *
+ * Each event carries `sampling.probability` when the span's sampling probability is known
+ * (derived-sampling.ts): under head sampling, only sampled requests give events.
+ *
  * Limits: the memory is per process, so every span of a trace must reach the same exporter or
  * collector instance (in a collector fleet: the loadbalancing exporter, routing by trace id, as
  * tail sampling requires); spans waiting for an evaluation are lost on a restart.
  */
-import {
-  compileRules,
-  type CompiledRule,
-  type DerivedEventRule,
-  type SpanFacts,
-  type SpanKindName,
-} from './derived-rules.js';
+import type { DerivedEventsSetting } from './derived-presets.js';
+import { compileRules, type CompiledRule, type SpanFacts, type SpanKindName } from './derived-rules.js';
+import { probabilityFromTraceState, SAMPLING_PROBABILITY_PROPERTY } from './derived-sampling.js';
 
 /** Derived-event settings, the same for the exporters and the service. */
 export interface DerivedEventsConfig {
-  /** Rules turning spans into FlagSync events (derived-rules.ts). Default: none. */
-  derivedEvents?: readonly DerivedEventRule[];
+  /**
+   * Rules turning spans into FlagSync events (derived-rules.ts), or a preset's name (`'http'`:
+   * derived-presets.ts); presets may also stand in a list (`{ preset: 'http' }`). Default: none.
+   */
+  derivedEvents?: DerivedEventsSetting;
   /** How long a trace's contexts (and spans waiting for one) are kept, ms. Default 300000. */
   derivedEventsWindowMillis?: number;
   /** Most traces remembered at once (the oldest are forgotten first). Default 100000. */
@@ -42,13 +44,16 @@ export interface DerivedEvent {
   json: string;
   /** The span it came from (the caller's identity for it), the rule's index and the context key. */
   source: { span: string; rule: number; contextKey: string };
+  /** The span's sampling probability, when known (also in the event's properties). */
+  probability?: number;
 }
 
 interface Waiting {
-  span: SpanFacts;
   spanId: string;
   rule: CompiledRule;
-  value: string;
+  /** The event's JSON after its context: `,"eventKey":...,"timestamp":"..."}`. */
+  tail: string;
+  probability: number | undefined;
 }
 
 interface Trace {
@@ -102,8 +107,8 @@ export class TraceContexts {
   }
 
   /** The events of a span matching a rule: one per context of its trace, or none yet (it waits). */
-  attribute(waiting: Waiting): DerivedEvent[] {
-    const trace = this._trace(waiting.span.traceId);
+  attribute(traceId: string, waiting: Waiting): DerivedEvent[] {
+    const trace = this._trace(traceId);
     if (trace.contexts.size === 0) {
       trace.pending.push(waiting);
       return [];
@@ -160,6 +165,12 @@ export class DerivedEvents {
   /** Per kind (KIND_SLOT; 5: no kind), span name → the rules such a span may meet. */
   private readonly _candidates = Array.from({ length: 6 }, () => new Map<string, readonly CompiledRule[]>());
 
+  /**
+   * For spans whose tracestate gives none: the app's sampler's probability, if known (set by the
+   * in-process exporters; a collector-side reader cannot know the apps' samplers).
+   */
+  samplingProbability: number | undefined;
+
   constructor(
     readonly rules: readonly CompiledRule[],
     readonly traces: TraceContexts,
@@ -199,10 +210,24 @@ export class DerivedEvents {
   ): readonly DerivedEvent[] {
     if (!span.traceId || rules.length === 0) return NO_EVENTS;
     let out: DerivedEvent[] | undefined;
+    // What every event of the span shares, read at its first matching rule.
+    let time: string | undefined;
+    let probability: number | undefined;
+    let sampling = '';
     for (const rule of rules) {
       const value = rule.evaluate(span);
       if (value === undefined) continue;
-      const attributed = this.traces.attribute({ span, spanId, rule, value });
+      const key = rule.eventKeyJson(span);
+      if (key === undefined) continue;
+      if (time === undefined) {
+        time = isoMillis(span.endMs);
+        if (time === undefined) return NO_EVENTS;
+        probability = probabilityFromTraceState(span.traceState) ?? this.samplingProbability;
+        if (probability !== undefined) sampling = `${SAMPLING_PROPERTY_PREFIX}${JSON.stringify(probability)}`;
+      }
+      const valueJson = value === '' ? '' : `,"value":${value}`;
+      const tail = `,"eventKey":${key}${valueJson}${rule.properties(span, sampling)},"timestamp":"${time}"}`;
+      const attributed = this.traces.attribute(span.traceId, { spanId, rule, tail, probability });
       if (attributed.length === 0) continue;
       out ??= [];
       out.push(...attributed);
@@ -211,14 +236,16 @@ export class DerivedEvents {
   }
 }
 
-function events(trace: Trace, { span, spanId, rule, value }: Waiting): DerivedEvent[] {
-  const time = isoMillis(span.endMs);
-  if (time === undefined) return [];
-  const valueJson = value === '' ? '' : `,"value":${value}`;
-  const tail = `,"eventKey":${rule.eventKeyJson}${valueJson}${rule.properties(span)},"timestamp":"${time}"}`;
+const SAMPLING_PROPERTY_PREFIX = `${JSON.stringify(SAMPLING_PROBABILITY_PROPERTY)}:`;
+
+function events(trace: Trace, { spanId, rule, tail, probability }: Waiting): DerivedEvent[] {
   const out: DerivedEvent[] = [];
   for (const [contextKey, contextText] of trace.contexts) {
-    out.push({ json: `{"context":${contextText}${tail}`, source: { span: spanId, rule: rule.index, contextKey } });
+    out.push({
+      json: `{"context":${contextText}${tail}`,
+      source: { span: spanId, rule: rule.index, contextKey },
+      probability,
+    });
   }
   return out;
 }

@@ -1,12 +1,14 @@
 /**
  * Derived events: rules that turn spans a team already records (HTTP server spans, document
  * loads, database calls) into FlagSync events, so experiments get latency and error metrics
- * without a track() call. The same rule shape is configured in the in-process exporters, the
- * sidecar service and the collector's flagsync exporter (Go, snake_case keys); the golden vectors
+ * without a track() call. The same rule shape is configured in the in-process exporters and the
+ * collector's flagsync exporter (Go, snake_case keys); the golden vectors
  * in testdata/golden/derived.json hold the two implementations together.
  */
 import { RE2JS } from 're2js';
 import { FlagSyncConfigError } from '../config/delivery-config.js';
+import { expandPresets, type DerivedEventsSetting } from './derived-presets.js';
+import { SAMPLING_PROBABILITY_PROPERTY } from './derived-sampling.js';
 
 export type SpanKindName = 'internal' | 'server' | 'client' | 'producer' | 'consumer';
 export type SpanStatusName = 'unset' | 'ok' | 'error';
@@ -24,7 +26,10 @@ export interface AttributeCondition {
 }
 
 export interface DerivedEventRule {
-  /** The FlagSync event key, as `track()` would take it. */
+  /**
+   * The FlagSync event key, as `track()` would take it. `{attribute}` in it is replaced by that
+   * span attribute's value (`http.latency;route={http.route}`); a span without it gives no event.
+   */
   eventKey: string;
   /** Which spans: every criterion given must hold; at least one is required. */
   match: {
@@ -47,7 +52,10 @@ export interface DerivedEventRule {
     | { from: 'duration' }
     | { from: 'attribute'; key: string }
     | { from: 'flag'; when: { status: 'error' } | { attribute: AttributeCondition } };
-  /** Span attributes copied into the event's `properties` (an allow list; nothing else leaves). */
+  /**
+   * Span attributes copied into the event's `properties` (an allow list; nothing else leaves).
+   * `sampling.probability` is not one: derived events write it themselves (derived-sampling.ts).
+   */
   properties?: readonly string[];
 }
 
@@ -65,6 +73,8 @@ export interface SpanFacts {
   endMs: number;
   /** The span's attributes (decoders may give only those the rules read). */
   attributes: Readonly<Record<string, unknown>>;
+  /** Its W3C tracestate, if any (the sampling probability may be in it: derived-sampling.ts). */
+  traceState?: string;
 }
 
 export interface CompiledRule {
@@ -73,22 +83,27 @@ export interface CompiledRule {
   readonly kind: SpanKindName | undefined;
   readonly spanName: string | undefined;
   readonly eventKey: string;
-  readonly eventKeyJson: string;
   /** The attributes this rule reads (decoders skip the values of the others). */
   readonly attributeNames: readonly string[];
+  /** The event key's JSON text for this span, undefined when a `{attribute}` of it is missing. */
+  eventKeyJson(span: SpanFacts): string | undefined;
   /** The `value` JSON text for a matching span, '' for no value; undefined when it does not match. */
   evaluate(span: SpanFacts): string | undefined;
-  /** `,"properties":{...}` or ''. */
-  properties(span: SpanFacts): string;
+  /** `,"properties":{...}` or ''; `extra` (`"key":value` text) is written last. */
+  properties(span: SpanFacts, extra?: string): string;
 }
 
 const KINDS: readonly SpanKindName[] = ['internal', 'server', 'client', 'producer', 'consumer'];
 const STATUSES: readonly SpanStatusName[] = ['unset', 'ok', 'error'];
 
-/** Validates rules and prepares them; throws a FlagSyncConfigError naming the rule and field. */
-export function compileRules(rules: readonly DerivedEventRule[] | undefined, source = 'derivedEvents'): CompiledRule[] {
+/**
+ * Validates rules (presets expanded: derived-presets.ts) and prepares them; throws a
+ * FlagSyncConfigError naming the rule and field.
+ */
+export function compileRules(setting: DerivedEventsSetting | undefined, source = 'derivedEvents'): CompiledRule[] {
+  const rules = expandPresets(setting, source);
   if (rules === undefined) return [];
-  if (!Array.isArray(rules)) throw new FlagSyncConfigError(`${source} must be a list of rules`);
+  // Indexes are those of the expanded list (a preset's rules take one each), as in the Go component.
   return rules.map((rule, index) => compileRule(rule, index, `${source}[${index}]`));
 }
 
@@ -140,29 +155,63 @@ function compileRule(rule: DerivedEventRule, index: number, at: string): Compile
   const properties = rule.properties ?? [];
   if (!Array.isArray(properties) || !properties.every((p) => typeof p === 'string' && p !== ''))
     fail('properties must be a list of attribute keys');
+  if (properties.includes(SAMPLING_PROBABILITY_PROPERTY))
+    fail(`properties: ${SAMPLING_PROBABILITY_PROPERTY} is written by derived events themselves`);
   for (const p of properties) names.add(p);
   const propertyKeys = properties.map((key) => [key, `${JSON.stringify(key)}:`] as const);
+  const eventKeyJson = compileEventKey(rule.eventKey, names);
 
   return {
     index,
     kind: match.kind,
     spanName: match.spanName,
     eventKey: rule.eventKey,
-    eventKeyJson: JSON.stringify(rule.eventKey),
+    eventKeyJson,
     attributeNames: [...names],
     evaluate(span) {
       for (const test of tests) if (!test(span)) return undefined;
       return value(span);
     },
-    properties(span) {
+    properties(span, extra) {
       let out = '';
       for (const [key, prefix] of propertyKeys) {
         const text = scalarJson(span.attributes[key]);
         if (text !== undefined) out += (out ? ',' : '') + prefix + text;
       }
+      if (extra) out += (out ? ',' : '') + extra;
       return out ? `,"properties":{${out}}` : '';
     },
   };
+}
+
+/** `{attribute}` in an event key: a name without braces (the rest of the key is literal text). */
+const PLACEHOLDER = /\{([^{}]+)\}/g;
+
+/** The event key's JSON for a span: fixed, or with its placeholders filled from the span's attributes. */
+function compileEventKey(eventKey: string, names: Set<string>): (span: SpanFacts) => string | undefined {
+  const parts = eventKey.split(PLACEHOLDER);
+  if (parts.length === 1) {
+    const json = JSON.stringify(eventKey);
+    return () => json;
+  }
+  // parts alternate: literal, attribute key, literal, ...
+  for (let i = 1; i < parts.length; i += 2) names.add(parts[i]!);
+  return (span) => {
+    let key = parts[0]!;
+    for (let i = 1; i < parts.length; i += 2) {
+      const text = placeholderText(span.attributes[parts[i]!]);
+      if (text === undefined) return undefined;
+      key += text + parts[i + 1]!;
+    }
+    return key === '' ? undefined : JSON.stringify(key);
+  };
+}
+
+/** An attribute's text in an event key: a non-empty string as is, a finite number or a boolean as JSON writes it. */
+function placeholderText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (typeof value === 'boolean') return String(value);
+  return numericJson(value);
 }
 
 type Fail = (message: string) => never;

@@ -35,7 +35,7 @@ export interface SpanLike {
   readonly status?: { code: number };
   readonly attributes?: Readonly<Record<string, unknown>>;
   readonly instrumentationScope?: { name: string };
-  spanContext?(): { traceId: string; spanId: string };
+  spanContext?(): { traceId: string; spanId: string; traceState?: { serialize(): string } };
 }
 
 /** What the log record exporter reads of a ReadableLogRecord (OTel JS 2.x and 3.x). */
@@ -94,7 +94,7 @@ export function convertSpans(
     if (rules.length === 0) continue;
     const ids = span.spanContext?.();
     if (!ids || !span.startTime || !span.endTime) continue;
-    const events = join.derive(new SdkSpanFacts(span, ids.traceId), ids.spanId, rules);
+    const events = join.derive(new SdkSpanFacts(span, ids.traceId, ids.traceState), ids.spanId, rules);
     for (let e = 0; e < events.length; e++) onDerived!(events[e]!);
   }
 }
@@ -107,7 +107,11 @@ class SdkSpanFacts implements SpanFacts {
   constructor(
     private readonly _span: SpanLike,
     readonly traceId: string,
+    private readonly _traceState: { serialize(): string } | undefined,
   ) {}
+  get traceState(): string | undefined {
+    return this._traceState?.serialize();
+  }
   get name(): string {
     return this._span.name ?? '';
   }

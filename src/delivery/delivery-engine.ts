@@ -16,7 +16,15 @@ type Settle = (outcome: EntryOutcome, tag: string | undefined, ref?: unknown) =>
 type DeliverableOutcome = { kind: 'impression' | 'event'; json: string };
 
 function entry(json: string, settle?: Settle, tag?: string): LaneEntry {
-  return { json, bytes: Buffer.byteLength(json), settle, tag };
+  return {
+    json,
+    bytes: Buffer.byteLength(json),
+    settle,
+    tag,
+    returnable: undefined,
+    cancelled: undefined,
+    ref: undefined,
+  };
 }
 
 export interface DeliveryStats {
@@ -31,7 +39,6 @@ export class DeliveryEngine {
   private readonly _diag = diag.createComponentLogger({ namespace: 'flagsync-otel/delivery' });
   private readonly _log = new ThrottledLog(this._diag);
   private _shutdown: Promise<void> | undefined;
-  private readonly _roomWaiters: ((freed: boolean) => void)[] = [];
   private _refused = false;
 
   constructor(
@@ -86,10 +93,6 @@ export class DeliveryEngine {
       onDelivered: () => {
         this._refused = false;
       },
-      onSpace: () => {
-        if (this._roomWaiters.length === 0) return;
-        for (const resolve of this._roomWaiters.splice(0)) resolve(true);
-      },
     };
     this._impressions = new Lane({ kind: 'impressions', ...laneOptions }, this._transport, events);
     this._events = new Lane({ kind: 'events', ...laneOptions }, this._transport, events);
@@ -101,43 +104,27 @@ export class DeliveryEngine {
    * `returnable` item (its call can go back to the FlagSync SDK) is given up at once when FlagSync
    * refuses the settings (401/403/404), instead of waiting in the queue for them to be fixed.
    */
-  add(outcome: DeliverableOutcome, receipt?: Pick<LaneEntry, 'settle' | 'returnable' | 'cancelled' | 'ref'>): boolean {
+  add(
+    outcome: DeliverableOutcome,
+    receipt?: Pick<LaneEntry, 'settle' | 'returnable' | 'cancelled'>,
+    ref?: unknown,
+  ): boolean {
     const lane = outcome.kind === 'impression' ? this._impressions : this._events;
-    return this._offer(lane, { json: outcome.json, bytes: Buffer.byteLength(outcome.json), ...receipt });
+    // Every entry of one shape (and one receipt policy object shared by all calls): the queue's code stays monomorphic.
+    return this._offer(lane, {
+      json: outcome.json,
+      bytes: Buffer.byteLength(outcome.json),
+      settle: receipt?.settle,
+      tag: undefined,
+      returnable: receipt?.returnable,
+      cancelled: receipt?.cancelled,
+      ref,
+    });
   }
 
   /** False while FlagSync refuses this engine's settings (key, URL): `delivery: auto` then leaves calls to the SDK. */
   get refused(): boolean {
     return this._refused;
-  }
-
-  /**
-   * Queue a converter outcome if there is room now; false, with nothing counted, when there is
-   * not: the caller waits for roomFreed() and offers it again (the service feeds a request larger
-   * than the queue in parts this way).
-   */
-  tryAdd(outcome: DeliverableOutcome, settle?: Settle, tag?: string): boolean {
-    const lane = outcome.kind === 'impression' ? this._impressions : this._events;
-    return lane.offer({ json: outcome.json, bytes: Buffer.byteLength(outcome.json), settle, tag }, true);
-  }
-
-  /** Resolves true when items next leave a queue, or false after `timeoutMillis`. */
-  roomFreed(timeoutMillis: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(
-        () => {
-          const at = this._roomWaiters.indexOf(done);
-          if (at >= 0) this._roomWaiters.splice(at, 1);
-          resolve(false);
-        },
-        Math.max(0, timeoutMillis),
-      );
-      const done = (freed: boolean) => {
-        clearTimeout(timer);
-        resolve(freed);
-      };
-      this._roomWaiters.push(done);
-    });
   }
 
   /** Queue one impression; false when it was dropped (queue full or shut down; counted). */
@@ -147,14 +134,6 @@ export class DeliveryEngine {
 
   addEvent(item: FlagSyncEvent, settle?: Settle, tag?: string): boolean {
     return this._offer(this._events, entry(JSON.stringify(item), settle, tag));
-  }
-
-  /**
-   * Take queued items (by the tags they were added with) back out of the queue, except any in the
-   * request now in flight; they are settled as not delivered. Returns how many were taken out.
-   */
-  withdraw(tags: ReadonlySet<string>): number {
-    return this._impressions.withdraw(tags) + this._events.withdraw(tags);
   }
 
   /** Items waiting for delivery. */

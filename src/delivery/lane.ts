@@ -79,7 +79,7 @@ export interface LaneStats {
    * them.
    */
   unanswered: number;
-  /** Handed back to their sender before delivery (withdraw()): the sender sends them again. */
+  /** Given back before delivery (their calls went back to their SDK): the SDK sends them. */
   withdrawn: number;
 }
 
@@ -93,8 +93,6 @@ export interface LaneEvents {
   ): void;
   onFailure(lane: LaneOptions['kind'], count: number, status: number, message: string): void;
   onDelivered(lane: LaneOptions['kind'], count: number): void;
-  /** Entries left the queue (delivered, given up, handed back): there may be room for more. */
-  onSpace(): void;
 }
 
 export class Lane {
@@ -156,13 +154,10 @@ export class Lane {
     );
   }
 
-  /**
-   * Queue an entry; false when the queue is full or closed (counted as dropped unless `wait`: the caller will offer it
-   * again).
-   */
-  offer(entry: LaneEntry, wait = false): boolean {
+  /** Queue an entry; false (counted as dropped) when the queue is full or closed. */
+  offer(entry: LaneEntry): boolean {
     if (!this.hasRoom(entry.bytes)) {
-      if (!wait) this.stats.dropped++;
+      this.stats.dropped++;
       return false;
     }
     this._queue.push(entry);
@@ -195,30 +190,6 @@ export class Lane {
     return this.size;
   }
 
-  /**
-   * Take the queued entries with these tags out of the queue, settled as not delivered, except
-   * those in the request now in flight (FlagSync may be storing them). Returns how many.
-   */
-  withdraw(tags: ReadonlySet<string>): number {
-    const keep: LaneEntry[] = [];
-    const withdrawn: LaneEntry[] = [];
-    for (let i = this._head; i < this._queue.length; i++) {
-      const entry = this._queue[i]!;
-      // In-flight entries stay first, in order: the send in progress removes them from the head.
-      if (i - this._head >= this._inFlight && entry.tag !== undefined && tags.has(entry.tag)) withdrawn.push(entry);
-      else keep.push(entry);
-    }
-    if (withdrawn.length === 0) return 0;
-    this._queue = keep;
-    this._head = 0;
-    for (const entry of withdrawn) this._queuedBytes -= entry.bytes;
-    this.stats.withdrawn += withdrawn.length;
-    for (const entry of withdrawn)
-      entry.settle?.({ delivered: false, reason: 'handed back to the sender' }, entry.tag, entry.ref);
-    this._events.onSpace();
-    return withdrawn.length;
-  }
-
   /** Settle every returnable entry as not delivered (their calls go back to their SDK); the rest stay queued. */
   private _giveBackReturnable(reason: string, status: number | undefined): void {
     const kept: LaneEntry[] = [];
@@ -233,7 +204,6 @@ export class Lane {
     for (const entry of given) this._queuedBytes -= entry.bytes;
     this.stats.withdrawn += given.length;
     for (const entry of given) entry.settle?.({ delivered: false, reason, status }, entry.tag, entry.ref);
-    this._events.onSpace();
   }
 
   /** Stop accepting; entries still queued are settled as not delivered. */
@@ -248,7 +218,6 @@ export class Lane {
     this.stats.failed += remaining.length;
     this.stats.unanswered += unanswered;
     for (const entry of remaining) entry.settle?.({ delivered: false, reason }, entry.tag, entry.ref);
-    this._events.onSpace();
     return { lost: remaining.length, unanswered };
   }
 
@@ -379,6 +348,5 @@ export class Lane {
       this._queue = this._queue.slice(this._head);
       this._head = 0;
     }
-    this._events.onSpace();
   }
 }

@@ -1,8 +1,17 @@
-/** Readable tables of what the stand-in received, and the experiment join FlagSync would compute. */
+/**
+ * Readable tables of what the stand-in received, the variant split the app's evaluation counter
+ * reported beside it, and the experiment join FlagSync would compute.
+ */
 
 type Item = Record<string, unknown> & { context: { key: string } };
 
-export function renderReport(impressions: Item[], events: Item[]): string {
+/** A data point of the `feature_flag.evaluations` counter. */
+interface EvaluationCount {
+  attributes: Record<string, unknown>;
+  count: number;
+}
+
+export function renderReport(impressions: Item[], events: Item[], evaluations: EvaluationCount[] = []): string {
   const out: string[] = [];
   out.push('Impressions received, per flag variant');
   const byVariant = groupBy(impressions, (i) => `${i.flagKey}\u0000${JSON.stringify(i.flagValue)}`);
@@ -15,6 +24,29 @@ export function renderReport(impressions: Item[], events: Item[]): string {
       }),
     ),
   );
+
+  // The app's own metric: evaluations per flag, variant and reason, as a metrics backend shows them;
+  // beside it the impressions FlagSync received of the variant's value (the demo's variants are named by their value).
+  out.push(
+    '',
+    "Variant split, from the app's feature_flag.evaluations counter, beside the impressions FlagSync received",
+  );
+  const perFlag = groupBy(evaluations, (e) => String(e.attributes['feature_flag.key']));
+  const splitRows = [...perFlag].sort().flatMap(([flag, points]) => {
+    const total = points.reduce((n, p) => n + p.count, 0);
+    return points
+      .map((p) => ({ ...p, variant: String(p.attributes['feature_flag.result.variant'] ?? '-') }))
+      .sort((a, b) => a.variant.localeCompare(b.variant))
+      .map((p) => [
+        flag,
+        p.variant,
+        String(p.attributes['feature_flag.result.reason'] ?? '-'),
+        String(p.count),
+        `${((100 * p.count) / total).toFixed(0)}%`,
+        String(impressions.filter((i) => i.flagKey === flag && String(i.flagValue) === p.variant).length),
+      ]);
+  });
+  out.push(table(['flag', 'variant', 'reason', 'evaluations', 'share', 'impressions'], splitRows));
 
   out.push('', 'Events received, per event key');
   out.push(

@@ -22,6 +22,7 @@ import type { EntryOutcome } from '../delivery/lane.js';
 import { registerLiveExporter } from '../instrumentation/delivery-mode.js';
 import { giveBack, isUnsettled, receipt, take, type Claim } from '../instrumentation/handover.js';
 import { EXPORT_FAILED, EXPORT_SUCCESS, type ExportResult } from '../otel/sdk-contract.js';
+import { appSamplerProbability } from '../otel/sampler-probability.js';
 import { CONVERSION_METRICS, observeSelfMetrics, type ConversionSource } from '../otel/self-metrics.js';
 
 export interface FlagSyncExporterOptions
@@ -44,8 +45,16 @@ export interface ExporterStats extends DeliveryStats {
    * Our events cut by attribute limits on the way (not delivered; the instrumentation leaves such calls to the SDK).
    */
   damaged: number;
-  /** Events derived from spans by `derivedEvents` rules, queued. */
+  /**
+   * Events derived from spans by `derivedEvents` rules, queued. A sample under head sampling: only
+   * exported (sampled) spans give events; each carries `sampling.probability` when it is known.
+   */
   derived: number;
+  /**
+   * Of those, the events from spans sampled with a probability below 1 (each stands for 1/p requests):
+   * not 0 means the derived events are a sample, to be weighted, not counted.
+   */
+  derivedSampled: number;
   /** Spans matching a rule whose trace had no flag evaluation within the window: no event. */
   unattributed: number;
   /** Calls whose events another deliverer has (`flagsync.delivery` sdk or collector, or returned to the SDK). */
@@ -68,10 +77,14 @@ function isSettled(claim: unknown): boolean {
   return !isUnsettled(claim as Claim);
 }
 
+/** How a handed-over call's queued copy is answered: its claim is the entry's ref. */
+const RECEIPTS = { settle: settleClaim, cancelled: isSettled, returnable: true };
+
 export abstract class FlagSyncExporterBase<Item> {
   protected readonly _converter: Converter;
   protected readonly _derived: DerivedEvents;
   private _derivedCount = 0;
+  private _derivedSampled = 0;
   protected readonly _log: ThrottledLog;
   private readonly _lease: EngineLease;
   private readonly _rejected: Record<string, number> = {};
@@ -105,8 +118,7 @@ export abstract class FlagSyncExporterBase<Item> {
             this._elsewhere++;
             break;
           }
-          const receiptFor = { settle: settleClaim, cancelled: isSettled, ref: claim, returnable: true };
-          if (!this._lease.engine.add(outcome, receiptFor)) giveBack([claim], 'queue-full');
+          if (!this._lease.engine.add(outcome, RECEIPTS, claim)) giveBack([claim], 'queue-full');
           break;
         }
         if (!this._lease.engine.add(outcome)) this._lost++;
@@ -133,8 +145,10 @@ export abstract class FlagSyncExporterBase<Item> {
   };
 
   protected readonly _handleDerived = (event: DerivedEvent): void => {
-    if (this._lease.engine.add({ kind: 'event', json: event.json })) this._derivedCount++;
-    else this._lost++;
+    if (this._lease.engine.add({ kind: 'event', json: event.json })) {
+      this._derivedCount++;
+      if (event.probability !== undefined && event.probability < 1) this._derivedSampled++;
+    } else this._lost++;
   };
 
   constructor(options: FlagSyncExporterOptions, component: string, signal: 'traces' | 'logs') {
@@ -199,6 +213,8 @@ export abstract class FlagSyncExporterBase<Item> {
     }
     this._lost = 0;
     if (!this._explicitMeterProvider) this._followGlobalMeterProvider();
+    // The app's sampler, for derived events: looked up here, as the SDK registers its provider late.
+    if (this._derived.rules.length > 0) this._derived.samplingProbability = appSamplerProbability();
     try {
       this._convert(items);
     } catch (error) {
@@ -235,6 +251,7 @@ export abstract class FlagSyncExporterBase<Item> {
       rejected: { ...this._rejected },
       damaged: this._damaged,
       derived: this._derivedCount,
+      derivedSampled: this._derivedSampled,
       unattributed: this._lease.traces.unattributed,
       elsewhere: this._elsewhere,
     };

@@ -115,9 +115,12 @@ export function claimClientItem(kind: ClientItemKind, contextKey: string, name: 
   return claim;
 }
 
-/** The call made since `claimClientItem` is over: its SDK item's timestamp is at or before now. */
-export function closeClientClaim(claim: Claim, to: number): void {
-  (claim as ClientClaim).to = to;
+/**
+ * The call made since `claimClientItem` is over: its js-sdk item's timestamp is at or before now.
+ * A node-sdk claim (the context copy) has no time window: it is left as it is.
+ */
+export function closeClientClaim(claim: Claim, to?: number): void {
+  if (claim instanceof ClientClaim) claim.to = to ?? Date.now();
 }
 
 /** For the guard: the claim of a node-sdk item's context, if it is one. */

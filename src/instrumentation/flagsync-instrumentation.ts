@@ -15,6 +15,7 @@ import { checkInstrumentationOptions } from '../config/options.js';
 import type { FlagSyncInstrumentationOptions } from '../types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
 import { installSdkDeliveryGuard } from './node-sdk-delivery-guard.js';
+import { makePatched, watchUnpatchedClients } from './unpatched-clients.js';
 import { createClientInstrumenter, type ClientInstrumenter } from './wrap-client.js';
 
 export interface FlagSyncInstrumentationConfig extends InstrumentationConfig, FlagSyncInstrumentationOptions {
@@ -93,6 +94,7 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
 
   override enable(): void {
     warnIfLoadedBefore();
+    watchUnpatchedClients(() => this.isEnabled());
     super.enable();
     // Until the guard is in place, calls are left to the SDK (claims need a covered SDK).
     if (this.getConfig().guardSdkDelivery !== false) {
@@ -133,7 +135,7 @@ export class FlagSyncInstrumentation extends InstrumentationBase<FlagSyncInstrum
   private _patchFactory(original: FactoryModule['FlagSyncFactory']): FactoryModule['FlagSyncFactory'] {
     const instrumentation = this;
     return function patchedFlagSyncFactory(this: unknown, config: unknown) {
-      const factory = original.call(this, config);
+      const factory = makePatched(() => original.call(this, config));
       // Checked per factory call too: a copied exports object cannot be unwrapped on disable().
       if (!instrumentation.isEnabled()) return factory;
       const client = factory.client;

@@ -91,10 +91,11 @@ export interface HandoverStats {
 }
 
 interface Registry {
-  /** PENDING claims by holder, until taken or settled: most spans hold one call, kept without an array. */
+  /**
+   * Unsettled claims (PENDING or TAKEN) by holder, in hand-over order: most spans hold one call, kept
+   * without an array. The holder is a string (span id, log call id): no span is kept alive.
+   */
   holders: Map<unknown, Claim | Claim[]>;
-  /** Claims a consumer took and has not settled yet. */
-  taken: Set<Claim>;
   stats: HandoverStats;
   receiptTimeoutMillis: number;
   sweep: ReturnType<typeof setInterval> | undefined;
@@ -111,7 +112,6 @@ const DEFAULT_RECEIPT_TIMEOUT_MILLIS = 30_000;
 const shared = globalThis as Record<PropertyKey, unknown>;
 shared[KEY] ??= {
   holders: new Map(),
-  taken: new Set(),
   stats: newStats(),
   receiptTimeoutMillis: DEFAULT_RECEIPT_TIMEOUT_MILLIS,
   sweep: undefined,
@@ -202,27 +202,24 @@ export function claimFor(holder: unknown, attributes: unknown): Claim | undefine
 
 /**
  * A consumer takes a PENDING claim: it is its to settle, and no longer subject to the receipt
- * timeout. Once nothing of its holder is left to take, the registry lets go of the holder (the
- * span), so a span is not kept alive past its export.
+ * timeout. It stays under its holder until settled (the flag() path pays for no second index).
  */
 export function take(claim: Claim): boolean {
   if (claim[STATE] !== PENDING) return false;
   claim[STATE] = TAKEN;
-  registry.taken.add(claim);
-  forgetHolderWhenDone(claim[HOLDER]);
-  // The SDK's queue holds the claim (node-sdk: the context copy) until it sends: keep no span or
-  // event alive. A taken call's event is in its consumer's hands: nothing is left to rewrite.
-  claim[HOLDER] = undefined;
+  // The SDK's queue holds the claim (node-sdk: the context copy) until it sends: keep no event
+  // alive. A taken call's event is in its consumer's hands: nothing is left to rewrite.
   claim[EVENT] = undefined;
   return true;
 }
 
+/** Once every call of a holder is settled, the registry lets go of it. */
 function forgetHolderWhenDone(holder: unknown): void {
   const held = registry.holders.get(holder);
   if (held === undefined) return;
   if (Array.isArray(held)) {
-    for (const c of held) if (c[STATE] === PENDING) return;
-  } else if (held[STATE] === PENDING) return;
+    for (const c of held) if (isUnsettled(c)) return;
+  } else if (isUnsettled(held)) return;
   registry.holders.delete(holder);
 }
 
@@ -270,7 +267,7 @@ export function allSettled(deadline: number): Promise<void> {
 
 /** Every unsettled call goes back to the SDK (the app is ending). */
 export function giveBackAll(reason: ReturnReason): void {
-  const claims: Claim[] = [...registry.taken];
+  const claims: Claim[] = [];
   for (const held of registry.holders.values())
     for (const claim of Array.isArray(held) ? held : [held]) if (isUnsettled(claim)) claims.push(claim);
   giveBack(claims, reason);
@@ -293,7 +290,6 @@ function markSdkDelivered(claim: Claim): void {
 function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   if (!isUnsettled(claim)) return false;
   claim[STATE] = to;
-  registry.taken.delete(claim);
   if (to === RETURNED) markSdkDelivered(claim);
   registry.stats.pending--;
   forgetHolderWhenDone(claim[HOLDER]);
@@ -306,7 +302,7 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   }
   if (registry.stats.pending === 0) {
     for (const done of registry.idle.slice()) done();
-    if (registry.sweep && registry.holders.size === 0 && registry.taken.size === 0) {
+    if (registry.sweep && registry.holders.size === 0) {
       clearInterval(registry.sweep);
       registry.sweep = undefined;
       registry.clock = 0;
@@ -315,7 +311,10 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   return true;
 }
 
-/** PENDING claims older than the receipt timeout go back to the SDK. Holders are in hand-over order. */
+/**
+ * PENDING claims older than the receipt timeout go back to the SDK. Holders are in hand-over order;
+ * TAKEN ones wait for their consumer's answer.
+ */
 function sweep(): void {
   registry.clock = Date.now();
   const cutoff = registry.clock - registry.receiptTimeoutMillis;
@@ -336,7 +335,6 @@ function sweep(): void {
 /** Forget every claim (tests). */
 export function resetHandover(): void {
   registry.holders.clear();
-  registry.taken.clear();
   registry.stats = newStats();
   if (registry.sweep) clearInterval(registry.sweep);
   registry.sweep = undefined;

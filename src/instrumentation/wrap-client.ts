@@ -500,7 +500,7 @@ function finishFlag(
   described: Described,
 ): void {
   try {
-    if (call.claim) closeClientClaim(call.claim, Date.now());
+    if (call.claim) closeClientClaim(call.claim);
     const claim = outcome.deliverable ? call.claim : undefined;
     const attributes = flagEvaluationAttributes({
       flagKey,
@@ -577,7 +577,7 @@ function trackEventAttributes(s: WrapSettings, call: Plan, args: TrackArgs) {
 
 function finishTrack(s: WrapSettings, call: Plan, attributes: EventAttributes): void {
   try {
-    if (call.claim) closeClientClaim(call.claim, Date.now());
+    if (call.claim) closeClientClaim(call.claim);
     const problem = s.recorder.record(
       call.target,
       EVENT_FLAGSYNC_TRACK,

@@ -3,6 +3,8 @@
  * when it registered one, else one line on stderr. `FLAGSYNC_QUIET=true` silences the fallback.
  */
 
+import { diag } from '@opentelemetry/api';
+
 /** api 1.x keeps its registered globals (`diag` among them, once a logger is set) under this symbol. */
 const API_GLOBAL = Symbol.for('opentelemetry.js.api.1');
 
@@ -20,4 +22,14 @@ function quiet(): boolean {
 export function noticeWithoutDiag(level: 'error' | 'warn', message: string): void {
   if (diagRegistered() || quiet()) return;
   (level === 'error' ? console.error : console.warn)(`flagsync-otel: ${message}`);
+}
+
+const warned = new Set<string>();
+
+/** A problem said once per process per cause: through diag, and on stderr when nobody listens there. */
+export function warnOnce(cause: string, message: string): void {
+  if (warned.has(cause)) return;
+  warned.add(cause);
+  diag.warn(`flagsync-otel: ${message}`);
+  noticeWithoutDiag('warn', message);
 }

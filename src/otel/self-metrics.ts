@@ -76,7 +76,7 @@ export const ENGINE_METRICS: readonly SelfMetric<EngineSource>[] = [
   ),
   byRoute(
     'withdrawn',
-    'Items handed back to the collector (answered 503 after the ack timeout) before they were sent.',
+    'Items given back before they were sent: their calls went back to the FlagSync SDK, which sends them.',
   ),
   {
     name: 'queued_items',

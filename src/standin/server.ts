@@ -10,6 +10,7 @@ import { STANDIN_FLAGS, toEnvironmentDetail, type FlagDef } from './flags.js';
 import { validateContext, validateTrackBody, type Audience, type Route } from './validate.js';
 
 export const STANDIN_DEFAULT_SDK_KEY = 'standin-sdk-key';
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export interface StandInOptions {
   /** Default 0 (any free port). */
@@ -213,9 +214,10 @@ export async function startStandIn(options: StandInOptions = {}): Promise<StandI
     }
     if (size > maxBodyBytes) throw tooLarge;
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      // JSON must be UTF-8 (RFC 8259): bytes that are not are refused, never read as U+FFFD.
+      return JSON.parse(STRICT_UTF8.decode(Buffer.concat(chunks)));
     } catch {
-      throw new HttpError(400, 'INVALID_REQUEST', 'body is not valid JSON');
+      throw new HttpError(400, 'INVALID_REQUEST', 'body is not valid JSON in UTF-8');
     }
   }
 

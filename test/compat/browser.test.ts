@@ -1,7 +1,8 @@
 /**
  * A real browser (Debian's Chromium, driven by playwright-core): a page bundled from a fixture app
- * (js-sdk, OpenTelemetry JS web, this package's packed tarball) sends OTLP/HTTP JSON to the
- * flagsync-otel service and talks to FlagSync (the stand-in) itself. With a context manager (span
+ * (js-sdk, OpenTelemetry JS web, this package's packed tarball) sends OTLP/HTTP JSON to the FlagSync
+ * gateway (the built collector running collector-config.gateway.yaml, its own process) and talks to
+ * FlagSync (the stand-in) itself. With a context manager (span
  * events), without one (log-based events), and with nothing to record on (the SDK delivers), what
  * FlagSync receives is exactly what js-sdk sends on its own.
  */
@@ -13,21 +14,24 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFlagSyncService, type FlagSyncService } from '../../src/service/flagsync-service.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { installFixture } from '../utils/fixture-apps.js';
-import { ROOT } from '../utils/processes.js';
+import { metricValue, ROOT, startCollector, type Collector } from '../utils/processes.js';
 import { canonicalSortedKeys as canonical } from '../utils/scenario.js';
 
 const run = promisify(execFile);
 let standIn: StandIn;
-let service: FlagSyncService;
+let gateway: Collector;
+const TOKEN = 'browser-gateway-token-0123456789';
 let site: Server;
 let origin: string;
 let browser: Browser;
 let native: { impressions: string[]; events: string[] };
 
-/** The page's origin: the bundle, FlagSync's routes (to the stand-in) and OTLP (to the service). */
+/**
+ * The page's origin: the bundle, FlagSync's routes (to the stand-in) and OTLP (to the gateway, with
+ * its bearer token added here, as a site's ingress would: a page keeps no secret).
+ */
 function startSite(dir: string): Promise<Server> {
   const html = readFileSync(join(dir, 'index.html'));
   const bundle = readFileSync(join(dir, 'page.bundle.js'));
@@ -35,9 +39,11 @@ function startSite(dir: string): Promise<Server> {
     const path = (req.url ?? '/').split('?')[0]!;
     if (path === '/') return void res.writeHead(200, { 'content-type': 'text/html' }).end(html);
     if (path === '/page.bundle.js') return void res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    const target = new URL(path.startsWith('/v1/') ? service.url : standIn.url);
+    const otlp = path.startsWith('/v1/');
+    const target = new URL(otlp ? gateway.otlpHttp : standIn.url);
+    const headers = otlp ? { ...req.headers, authorization: `Bearer ${TOKEN}` } : req.headers;
     const upstream = request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -75,11 +81,11 @@ beforeAll(async () => {
     { cwd: dir },
   );
   standIn = await startStandIn();
-  service = await startFlagSyncService({
-    port: 0,
+  gateway = await startCollector({
+    gateway: { token: TOKEN },
+    flagsyncEndpoint: standIn.url,
     sdkKey: STANDIN_DEFAULT_SDK_KEY,
-    eventsUrl: standIn.url,
-    flushIntervalMillis: 50,
+    backendEndpoint: '',
   });
   site = await startSite(dir);
   origin = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
@@ -108,7 +114,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (site) await new Promise((resolve) => site.close(resolve));
-  await service?.close(1000);
+  await gateway?.stop();
   await standIn?.close();
 });
 
@@ -124,7 +130,8 @@ describe('in Chromium, with @flagsync/js-sdk', () => {
     ],
   ])('%s: every call arrives once, through %s', async (mode, _how, sender, signal) => {
     standIn.reset();
-    const before = { logs: service.counters.receivedRecords.logs, events: service.counters.receivedEvents };
+    const logRecords = () => metricValue(gateway.metricsUrl, 'otelcol_receiver_accepted_log_records');
+    const before = await logRecords();
     await session(mode);
     await standIn.waitFor(
       () =>
@@ -137,17 +144,8 @@ describe('in Chromium, with @flagsync/js-sdk', () => {
     expect(standIn.rejections).toEqual([]);
     // Who delivered: this package (the null-config fallback included: js-sdk records it), or the SDK alone.
     expect([...new Set(standIn.batches.map((b) => b.sdkContext.sdkName))]).toEqual([sender]);
-    // Which signal the page's OTLP carried the 18 calls on: events on the request spans, or one log record each.
-    const received = {
-      events: service.counters.receivedEvents - before.events,
-      logRecords: service.counters.receivedRecords.logs - before.logs,
-    };
-    expect(received).toEqual(
-      signal === 'traces'
-        ? { events: 18, logRecords: 0 }
-        : signal === 'logs'
-          ? { events: 18, logRecords: 18 }
-          : { events: 0, logRecords: 0 },
-    );
+    // Which signal the page's OTLP carried the 18 calls on: events on the request spans (no log
+    // record), or one log record each.
+    expect((await logRecords()) - before).toBe(signal === 'logs' ? 18 : 0);
   });
 });

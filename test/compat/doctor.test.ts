@@ -260,8 +260,8 @@ describe.each(LINES)('flagsync-otel doctor in the $name app', ({ name, packages,
     expect(missing.stdout.split('\n').slice(-6)).toEqual([
       `✗ ${config}: no exporter of type flagsync: this collector delivers nothing to FlagSync`,
       '  fix: add the flagsync exporter and the traces/flagsync and logs/flagsync pipelines of collector-config.yaml ' +
-        'in the flagsync-otel package (a collector built with collector/manifest.yaml); on a stock image use ' +
-        'collector-config.sidecar.yaml',
+        'in the flagsync-otel package (a collector built with collector/manifest.yaml); on a stock image forward ' +
+        'to the FlagSync gateway (collector-config.stock-to-gateway.yaml)',
       '✗ FLAGSYNC_DELIVERY=collector, but this collector does not deliver to FlagSync: its receipts would lose calls',
       '  fix: unset FLAGSYNC_DELIVERY until the collector has the FlagSync pipelines',
       '2 problem(s) found.',

@@ -60,7 +60,6 @@ function outcome(file: string, args: string[], cwd: string, timeout = 60_000): P
 const HELP_LINES = [
   'Usage: flagsync-otel <command> [options]\n',
   '  demo       run an instrumented example app against the built-in FlagSync stand-in and show what arrived\n',
-  '  serve      run the collector-side OTLP/HTTP service that forwards to FlagSync\n',
   '  standin    run a local FlagSync stand-in (for trials and tests, no network needed)\n',
   '  help       show this help (also --help, -h)\n',
   '  --version, -v  print the version of flagsync-otel\n',
@@ -77,14 +76,12 @@ import {
   type FlagSyncExporterOptions,
 } from 'flagsync-otel/exporters';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from 'flagsync-otel/testing';
-import { startFlagSyncService, type FlagSyncService } from 'flagsync-otel/service';
 
 const options: FlagSyncExporterOptions = { sdkKey: STANDIN_DEFAULT_SDK_KEY };
 export const exporters = [new FlagSyncSpanExporter(options), new FlagSyncLogRecordExporter(options)];
 export const instrumentation = new FlagSyncInstrumentation();
 export const functions = [getInstrumentationStats, instrumentFlagSyncClient, installSdkDeliveryGuard];
 export const standIn: () => Promise<StandIn> = () => startStandIn();
-export const service: () => Promise<FlagSyncService> = () => startFlagSyncService({});
 export const isError: FlagSyncConfigError extends Error ? true : false = true;
 // Real types, not \`any\`: a wrong use is an error.
 // @ts-expect-error a string is not a number
@@ -290,7 +287,13 @@ describe.each(LINES)('packed tarball in the $name app', ({ name, line, api }) =>
       ))
         named.add(match[1]!);
     }
-    expect([...named]).toEqual(expect.arrayContaining(['collector-config.yaml', 'collector-config.sidecar.yaml']));
+    expect([...named]).toEqual(
+      expect.arrayContaining([
+        'collector-config.yaml',
+        'collector-config.gateway.yaml',
+        'collector-config.stock-to-gateway.yaml',
+      ]),
+    );
     expect([...named].some((path) => path.startsWith('examples/'))).toBe(true);
     const absent = [...named].filter((path) => !existsSync(join(installed, path)));
     expect(absent).toEqual([]);
@@ -304,7 +307,8 @@ describe('npm pack', () => {
     const files = new Set((JSON.parse(stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path));
     for (const path of [
       'collector-config.yaml',
-      'collector-config.sidecar.yaml',
+      'collector-config.gateway.yaml',
+      'collector-config.stock-to-gateway.yaml',
       'collector/manifest.yaml',
       'examples/README.md',
       'examples/auto-instrumentation/app.mjs',
@@ -314,7 +318,7 @@ describe('npm pack', () => {
       'dist/cli/main.js',
       'dist/index.cjs',
       'dist/index.d.cts',
-      ...['instrumentation', 'exporters', 'testing', 'service'].map((entry) => `dist/${entry}.d.cts`),
+      ...['instrumentation', 'exporters', 'testing'].map((entry) => `dist/${entry}.d.cts`),
     ])
       expect(files, path).toContain(path);
   });

@@ -1,6 +1,6 @@
 /**
- * Unusual but legal values, through the real collector (with the flagsync exporter, and with the
- * flagsync-otel service behind otlp_http) from the standard OTLP/JSON and OTLP/protobuf exporters: FlagSync receives exactly what @flagsync/node-sdk sends for the same
+ * Unusual but legal values, through the real collector (with the flagsync exporter, and a stock
+ * collector forwarding to the FlagSync gateway: collector-config.stock-to-gateway.yaml) from the standard OTLP/JSON and OTLP/protobuf exporters: FlagSync receives exactly what @flagsync/node-sdk sends for the same
  * calls (field by field, the SDK's refusals included), and the app's other spans and logs in the
  * same OTLP requests still reach its backend: nothing this package writes makes a receiver refuse
  * a request (OTLP/JSON writes integral numbers as int64, and NaN as null, which a receiver refuses).
@@ -21,14 +21,7 @@ import { instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { setupOtel } from '../utils/otel.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
-import {
-  freePort,
-  startCollector,
-  startServiceProcess,
-  waitUntil,
-  type Collector,
-  type ServiceProcess,
-} from '../utils/processes.js';
+import { startCollector, waitUntil, type Collector } from '../utils/processes.js';
 import { canonical } from '../utils/scenario.js';
 
 type Client = ReturnType<ReturnType<typeof FlagSyncFactory>['client']>;
@@ -40,8 +33,8 @@ const { USERS, calls, refusedCalls } = createRequire(import.meta.url)('../compat
 
 const TOKEN = 'fidelity-token-0123456789';
 let standIn: StandIn;
-let service: ServiceProcess;
-let collectors: Record<'component' | 'sidecar', Collector>;
+let gateway: Collector;
+let collectors: Record<'component' | 'gateway', Collector>;
 let backend: OtlpSink;
 let native: { impressions: string[]; events: string[]; rejections: string[] };
 
@@ -67,13 +60,11 @@ async function sessions(wrap: (client: Client) => Client, inRequest: (name: stri
 beforeAll(async () => {
   standIn = await startStandIn();
   backend = await startOtlpSink();
-  service = await startServiceProcess({
-    FLAGSYNC_SDK_KEY: STANDIN_DEFAULT_SDK_KEY,
-    FLAGSYNC_EVENTS_URL: standIn.url,
-    FLAGSYNC_SERVICE_PORT: String(await freePort()),
-    FLAGSYNC_SERVICE_BEARER_TOKEN: TOKEN,
-    FLAGSYNC_EXPORT_SCHEDULE_DELAY: '50',
-    OTEL_LOG_LEVEL: 'warn',
+  gateway = await startCollector({
+    gateway: { token: TOKEN },
+    flagsyncEndpoint: standIn.url,
+    sdkKey: STANDIN_DEFAULT_SDK_KEY,
+    backendEndpoint: '',
   });
   collectors = {
     component: await startCollector({
@@ -81,7 +72,8 @@ beforeAll(async () => {
       sdkKey: STANDIN_DEFAULT_SDK_KEY,
       backendEndpoint: backend.url,
     }),
-    sidecar: await startCollector({ serviceEndpoint: service.url, backendEndpoint: backend.url, token: TOKEN }),
+    // The app's collector is a stock one: the FlagSync pipelines forward to the gateway.
+    gateway: await startCollector({ gatewayEndpoint: gateway.otlpHttp, backendEndpoint: backend.url, token: TOKEN }),
   };
 
   removeSdkDeliveryGuards();
@@ -101,13 +93,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await collectors?.component.stop();
-  await collectors?.sidecar.stop();
-  await service?.stop();
+  await collectors?.gateway.stop();
+  await gateway?.stop();
   await standIn?.close();
   await backend?.close();
 });
 
-const cases = (['component', 'sidecar'] as const).flatMap((via) =>
+const cases = (['component', 'gateway'] as const).flatMap((via) =>
   (['json', 'proto'] as const).map((encoding) => ({ via, encoding })),
 );
 

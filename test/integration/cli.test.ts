@@ -19,6 +19,14 @@ describe('flagsync-otel CLI', () => {
     expect(stdout).toContain('avg register_server_ms (derived)');
     expect(stdout).toMatch(/track\(\) calls: (\d+) -> events received: \1\n/);
     for (const variant of ['"Register"', '"Join Now"', '"Sign Up"']) expect(stdout).toContain(variant);
+    // The variant split from the evaluation counter, beside the impressions of each variant: the same counts.
+    const split = [
+      ...stdout.matchAll(/^ {2}register-button-copy {2}(Register|Join Now|Sign Up) +split +(\d+) +\d+% +(\d+)$/gm),
+    ];
+    expect(split.map((m) => m[1])).toEqual(['Join Now', 'Register', 'Sign Up']);
+    expect(split.every((m) => m[2] === m[3])).toBe(true);
+    expect(split.reduce((n, m) => n + Number(m[2]), 0)).toBe(60);
+    expect(stdout).toMatch(/a sample: each carries sampling\.probability; weighted by 1\/p they stand for \d+ visits/);
     expect(stdout).toContain('senders seen by FlagSync: flagsync-otel@0.1.0;');
     expect(stdout).toContain('OK: every call reached FlagSync exactly once.');
   });
@@ -61,17 +69,6 @@ describe('flagsync-otel CLI', () => {
     expect(stderr).toContain('received 0 impressions and 1 events; 1 requests rejected');
   });
 
-  it('serve without an SDK key says what to set, with one prefix', async () => {
-    const env = { PATH: process.env.PATH ?? '' };
-    const failure = await run(process.execPath, [cli, 'serve', '--port', '0'], { env }).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
-    expect(failure).toMatchObject({
-      code: 1,
-      stderr: 'flagsync-otel: set FLAGSYNC_SDK_KEY to your FlagSync server SDK key\n',
-    });
-  });
-
   it('an older Node gets one line saying which Node is needed', async () => {
     // The machine's own Node, where it is older than the one this package needs (else: a Node we pretend is older).
     const older = ['/usr/bin/node', '/usr/local/bin/node'].find(
@@ -111,11 +108,10 @@ describe('flagsync-otel CLI', () => {
     expect(help).toContain(
       '  demo       run an instrumented example app against the built-in FlagSync stand-in and show what arrived\n',
     );
-    expect(help).toContain('  serve      run the collector-side OTLP/HTTP service that forwards to FlagSync\n');
     expect(help).toContain('  standin    run a local FlagSync stand-in (for trials and tests, no network needed)\n');
     expect(help).toContain('  --version, -v  print the version of flagsync-otel\n');
-    const serveHelp = await run(process.execPath, [cli, 'help', 'serve']);
-    expect(serveHelp.stdout).toMatch(/^Usage: flagsync-otel serve /);
+    const standinHelp = await run(process.execPath, [cli, 'help', 'standin']);
+    expect(standinHelp.stdout).toMatch(/^Usage: flagsync-otel standin /);
   });
 
   it('--version and -v print the version of package.json', async () => {

@@ -22,7 +22,8 @@ describe('derived events with @opentelemetry/instrumentation-http (in-process ex
   it('each request: one latency and one error-rate event for its user, exactly as the server span says', async () => {
     const { servers, stats } = await runHttpApp(standIn, { rules: CHECKOUT_RULES });
     expect(servers.map((s) => s.user).sort()).toEqual(['u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
-    expect(receivedEvents(standIn)).toEqual(expectedCheckoutEvents(servers));
+    // The app's default sampler (ParentBased, root AlwaysOn) keeps every trace: probability 1.
+    expect(receivedEvents(standIn)).toEqual(expectedCheckoutEvents(servers, 1));
     // Users 3 and 6 got a 500.
     expect(
       standIn

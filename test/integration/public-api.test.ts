@@ -45,6 +45,8 @@ const PUBLIC_API: Record<string, string[]> = {
     'DeliveryStats',
     'DerivedEventRule',
     'DerivedEventsConfig',
+    'DerivedEventsPreset',
+    'DerivedEventsSetting',
     'ExporterStats',
     'FlagSyncConfigError',
     'FlagSyncDeliveryOptions',
@@ -53,11 +55,11 @@ const PUBLIC_API: Record<string, string[]> = {
     'FlagSyncSpanExporter',
     'LaneStats',
     'LogRecordLike',
+    'PresetName',
     'SpanKindName',
     'SpanLike',
     'SpanStatusName',
   ],
-  'service.d.ts': ['FlagSyncService', 'FlagSyncServiceOptions', 'ServiceCounters', 'startFlagSyncService'],
   'testing.d.ts': [
     'Fault',
     'FlagDef',
@@ -97,7 +99,6 @@ describe('public API (built declarations)', () => {
       './exporters',
       './instrumentation',
       './package.json',
-      './service',
       './testing',
     ]);
   });

@@ -63,7 +63,6 @@ function lane(transport: Transport, options: Partial<LaneOptions> = {}) {
       retries.push({ delay, unconfirmed, configProblem }),
     onFailure: () => undefined,
     onDelivered: () => undefined,
-    onSpace: () => undefined,
   });
   const offer = (...items: number[]) => {
     for (const i of items) {
@@ -258,21 +257,5 @@ describe('lane timing (fake timers)', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(l.stats.delivered).toBe(0);
     expect(outcomes.size).toBe(3);
-  });
-
-  it('withdraw hands back queued entries but not those in the request in flight', async () => {
-    const f = scripted(() => 'hang');
-    const { lane: l, offer, outcomes } = lane(f.transport, { maxBatchSize: 2 });
-    offer(1, 2, 3, 4);
-    await vi.advanceTimersByTimeAsync(0);
-    expect(f.sent.map((s) => s.items)).toEqual([[1, 2]]);
-    expect(l.withdraw(new Set(['1', '2', '3']))).toBe(1);
-    expect([...outcomes.keys()]).toEqual([3]);
-    expect(l.size).toBe(3);
-    f.hanging[0]!(OK);
-    await vi.advanceTimersByTimeAsync(0);
-    expect(f.sent.map((s) => s.items)).toEqual([[1, 2], [4]]);
-    expect(outcomes.get(1)).toEqual({ delivered: true });
-    expect(l.stats).toMatchObject({ withdrawn: 1 });
   });
 });

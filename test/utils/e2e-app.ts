@@ -8,8 +8,8 @@ import { OTLPLogExporter as OTLPLogExporterJson } from '@opentelemetry/exporter-
 import { OTLPLogExporter as OTLPLogExporterProto } from '@opentelemetry/exporter-logs-otlp-proto';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
-import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
+import { BatchLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
+import { BatchSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { installSdkDeliveryGuard } from '../../src/instrumentation/node-sdk-delivery-guard.js';
 import { removeSdkDeliveryGuards } from '../../src/instrumentation/sdk-delivery-guard.js';
 import { instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.js';
@@ -34,11 +34,15 @@ const newClient = (standIn: StandIn) =>
  * What the SDK sends natively for the scenario: the reference for every end-to-end test. Leaves
  * the delivery guard installed for the instrumented runs that follow.
  */
-export async function nativeReference(standIn: StandIn): Promise<{ impressions: string[]; events: string[] }> {
+export async function nativeReference(
+  standIn: StandIn,
+  scenario: Scenario = runScenario,
+): Promise<{ impressions: string[]; events: string[] }> {
+  standIn.reset();
   removeSdkDeliveryGuards();
   const nativeClient = newClient(standIn);
   await nativeClient.waitForReady();
-  runScenario(nativeClient as unknown as ServerLikeClient);
+  scenario(nativeClient as unknown as ServerLikeClient, (_name, fn) => fn());
   await nativeClient.destroy();
   await standIn.waitFor(() => standIn.batches.length >= 2);
   const native = { impressions: canonical(standIn.impressions()), events: canonical(standIn.events()) };
@@ -53,23 +57,21 @@ export async function runApp(
   standIn: StandIn,
   encoding: 'proto' | 'json',
   scenario: Scenario = runScenario,
+  /** Sent with every OTLP request (a gateway's bearer token). */
+  headers: Record<string, string> = {},
 ): Promise<void> {
-  const traces = `${collectorUrl}/v1/traces`;
-  const logsUrl = `${collectorUrl}/v1/logs`;
+  const traces = { url: `${collectorUrl}/v1/traces`, headers };
+  const logsUrl = { url: `${collectorUrl}/v1/logs`, headers };
   const otel = setupOtel({
     spanProcessors: [
       new BatchSpanProcessor({
-        exporter:
-          encoding === 'proto'
-            ? new OTLPTraceExporterProto({ url: traces })
-            : new OTLPTraceExporterJson({ url: traces }),
+        exporter: encoding === 'proto' ? new OTLPTraceExporterProto(traces) : new OTLPTraceExporterJson(traces),
         scheduledDelayMillis: 50,
       }),
     ],
     logProcessors: [
       new BatchLogRecordProcessor({
-        exporter:
-          encoding === 'proto' ? new OTLPLogExporterProto({ url: logsUrl }) : new OTLPLogExporterJson({ url: logsUrl }),
+        exporter: encoding === 'proto' ? new OTLPLogExporterProto(logsUrl) : new OTLPLogExporterJson(logsUrl),
         scheduledDelayMillis: 50,
       }),
     ],
@@ -92,6 +94,28 @@ export async function runApp(
   });
   for (let i = 0; i < 3; i++) logs.getLogger('app').emit({ body: `app log ${i}` });
   await otel.shutdown();
+}
+
+/**
+ * The spans and log records the instrumentation writes for `calls` (through the real OTel SDK, in
+ * memory), for tests that build OTLP requests from them; `inSpan` runs calls in a request span.
+ */
+export async function recordCalls(
+  standIn: StandIn,
+  calls: (client: ServerLikeClient, inSpan: (fn: () => void) => void) => void,
+): Promise<{ spans: ReadableSpan[]; logs: ReadableLogRecord[] }> {
+  const otel = setupOtel();
+  const client = instrumentFlagSyncClient(newClient(standIn), { delivery: 'collector' });
+  await client.waitForReady();
+  calls(client as unknown as ServerLikeClient, (fn) =>
+    otel.tracer.startActiveSpan('GET /recorded', (span) => {
+      fn();
+      span.end();
+    }),
+  );
+  const recorded = { spans: otel.spans.getFinishedSpans(), logs: otel.logs.getFinishedLogRecords() };
+  await otel.shutdown();
+  return recorded;
 }
 
 export async function arrived(

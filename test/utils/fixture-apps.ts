@@ -52,11 +52,12 @@ async function pack(): Promise<string> {
 
 /**
  * Install fixture `name` (a directory of test/compat with package.json and package-lock.json),
- * copy the shared app files next to it, and install this package's tarball. Returns its directory.
+ * copy the shared app files next to it, and install this package's tarball (unless `tarball: false`, for a fixture
+ * that only brings a tool, such as Node 24). Returns its directory.
  */
 export async function installFixture(
   name: string,
-  options: { sharedFiles?: string } = { sharedFiles: 'app' },
+  options: { sharedFiles?: string; tarball?: boolean } = { sharedFiles: 'app' },
 ): Promise<string> {
   const source = join(FIXTURES, name);
   const dir = join(CACHE, name);
@@ -83,6 +84,7 @@ export async function installFixture(
       if (!file.startsWith('package') && file !== '.npmrc')
         cpSync(join(from, file), join(dir, file), { recursive: true });
   }
+  if (options.tarball === false) return dir;
   const tarball = await packedTarball();
   if (installed.tarball !== tarball) {
     // As a user would: `npm install flagsync-otel` into the existing project (here without saving,

@@ -74,9 +74,13 @@ export async function runHttpApp(
   };
 }
 
-/** The events CHECKOUT_RULES must give for these server spans (without timestamps), sorted. */
-export function expectedCheckoutEvents(servers: ServerSpan[]) {
+/**
+ * The events CHECKOUT_RULES must give for these server spans (without timestamps), sorted. In the
+ * app's process, the app's sampler is known (`sampling.probability`: 1 for the default AlwaysOn).
+ */
+export function expectedCheckoutEvents(servers: ServerSpan[], samplingProbability?: number) {
   const context = (user: string) => ({ key: user, attributes: { plan: 'pro' } });
+  const sampling = samplingProbability === undefined ? {} : { 'sampling.probability': samplingProbability };
   return sortEvents(
     servers.flatMap((s) => [
       {
@@ -86,9 +90,15 @@ export function expectedCheckoutEvents(servers: ServerSpan[]) {
         properties: {
           'http.request.method': 'GET',
           'http.response.status_code': s.attributes['http.response.status_code'],
+          ...sampling,
         },
       },
-      { context: context(s.user), eventKey: 'checkout_error', value: s.status === 'error' ? 1 : 0 },
+      {
+        context: context(s.user),
+        eventKey: 'checkout_error',
+        value: s.status === 'error' ? 1 : 0,
+        ...(samplingProbability === undefined ? {} : { properties: sampling }),
+      },
     ]),
   );
 }

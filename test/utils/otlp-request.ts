@@ -15,8 +15,8 @@ function attributes(values: Record<string, string>) {
   ];
 }
 
-/** `users` spans; span i carries an impression and an event for user `u<from + i>`. */
-export function flagSpansRequest(users: number, from = 0): string {
+/** `users` spans; span i carries an impression and an event for user `key(i)` (`u<from + i>`). */
+export function flagSpansRequest(users: number, from = 0, key = (i: number) => `u${i}`): string {
   return JSON.stringify({
     resourceSpans: [
       {
@@ -35,15 +35,18 @@ export function flagSpansRequest(users: number, from = 0): string {
                   attributes: attributes({
                     'feature_flag.key': 'register-button-copy',
                     'feature_flag.provider.name': 'FlagSync',
-                    'feature_flag.context.id': `u${i}`,
+                    'feature_flag.context.id': key(i),
                     'flagsync.value': '"Join Now"',
-                    'flagsync.context': `{"key":"u${i}"}`,
+                    'flagsync.context': `{"key":"${key(i)}"}`,
                   }),
                 },
                 {
                   name: 'flagsync.track',
                   timeUnixNano: String(1795000000500000000n + BigInt(i) * 1_000_000n),
-                  attributes: attributes({ 'flagsync.event.key': 'purchase', 'flagsync.context': `{"key":"u${i}"}` }),
+                  attributes: attributes({
+                    'flagsync.event.key': 'purchase',
+                    'flagsync.context': `{"key":"${key(i)}"}`,
+                  }),
                 },
               ],
             })),

@@ -1,4 +1,4 @@
-/** Real processes for end-to-end tests: the built collector and the flagsync-otel service. */
+/** Real processes for end-to-end tests: the collector built from collector/manifest.yaml. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -46,6 +46,8 @@ function collectorBinary(): string {
 
 export interface Collector {
   otlpHttp: string;
+  /** host:port of the OTLP/gRPC receiver. */
+  otlpGrpc: string;
   /** The collector's own metrics (Prometheus text). */
   metricsUrl: string;
   queueDir: string;
@@ -55,27 +57,62 @@ export interface Collector {
 }
 
 export type CollectorOptions = {
-  backendEndpoint: string;
   queueDir?: string;
   /** The OTLP/HTTP port (a restarted collector keeps its address); default a free one. */
   otlpHttpPort?: number;
   /** An edit a user would make to the file (the test asserts it applied). */
   editConfig?: (yaml: string) => string;
+  /** More configuration files the collector merges over it, in order (`--config` each). */
+  moreConfigs?: string[];
 } & (
   | {
       /** collector-config.yaml: the flagsync exporter delivers to FlagSync. */ flagsyncEndpoint: string;
       sdkKey: string;
+      backendEndpoint: string;
       configErrorRetryDelay?: string;
       /** derived_events rules (snake_case), passed as FLAGSYNC_DERIVED_EVENTS. */
       derivedEvents?: unknown[];
+      /** collector-config.gateway.yaml instead: FlagSync only, senders need `token`. */
+      gateway?: { token: string };
     }
   | {
-      /** collector-config.sidecar.yaml: otlp_http to the flagsync-otel service. */ serviceEndpoint: string;
-      token?: string;
+      /** collector-config.stock-to-gateway.yaml: otlp_http to the gateway. */ gatewayEndpoint: string;
+      token: string;
+      backendEndpoint: string;
     }
 );
 
-/** The repo's collector-config.yaml or collector-config.sidecar.yaml, unchanged; endpoints and the queue path come from env. */
+const CONFIGS = {
+  component: 'collector-config.yaml',
+  gateway: 'collector-config.gateway.yaml',
+  stock: 'collector-config.stock-to-gateway.yaml',
+};
+
+/** The environment each configuration reads, from the options. */
+function configEnv(options: CollectorOptions): [keyof typeof CONFIGS, Record<string, string>] {
+  if ('gatewayEndpoint' in options)
+    return [
+      'stock',
+      {
+        OTEL_BACKEND_ENDPOINT: options.backendEndpoint,
+        FLAGSYNC_GATEWAY_ENDPOINT: options.gatewayEndpoint,
+        FLAGSYNC_GATEWAY_BEARER_TOKEN: options.token,
+      },
+    ];
+  const flagsync = {
+    FLAGSYNC_ENDPOINT: options.flagsyncEndpoint,
+    FLAGSYNC_SDK_KEY: options.sdkKey,
+    FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s',
+    ...(options.derivedEvents ? { FLAGSYNC_DERIVED_EVENTS: JSON.stringify(options.derivedEvents) } : {}),
+  };
+  if (options.gateway) return ['gateway', { ...flagsync, FLAGSYNC_GATEWAY_BEARER_TOKEN: options.gateway.token }];
+  return ['component', { ...flagsync, OTEL_BACKEND_ENDPOINT: options.backendEndpoint }];
+}
+
+/**
+ * The repo's collector-config.yaml, collector-config.gateway.yaml or
+ * collector-config.stock-to-gateway.yaml, unchanged; endpoints and the queue path come from env.
+ */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
   const [http, grpc, health, metrics] = [
     options.otlpHttpPort ?? (await freePort()),
@@ -84,8 +121,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     await freePort(),
   ];
   const queueDir = options.queueDir ?? mkdtempSync(join(tmpdir(), 'flagsync-queue-'));
-  const sidecar = 'serviceEndpoint' in options;
-  let config = join(ROOT, sidecar ? 'collector-config.sidecar.yaml' : 'collector-config.yaml');
+  const [kind, env] = configEnv(options);
+  let config = join(ROOT, CONFIGS[kind]);
   if (options.editConfig) {
     const original = readFileSync(config, 'utf8');
     const edited = options.editConfig(original);
@@ -93,7 +130,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
     config = join(queueDir, '..', `${basename(queueDir)}.yaml`);
     writeFileSync(config, edited);
   }
-  const child = spawn(collectorBinary(), ['--config', config], {
+  const configs = [config, ...(options.moreConfigs ?? [])].flatMap((file) => ['--config', file]);
+  const child = spawn(collectorBinary(), configs, {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -101,16 +139,8 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
       OTELCOL_OTLP_GRPC_ENDPOINT: `127.0.0.1:${grpc}`,
       OTELCOL_HEALTH_ENDPOINT: `127.0.0.1:${health}`,
       OTELCOL_METRICS_PORT: String(metrics),
-      OTEL_BACKEND_ENDPOINT: options.backendEndpoint,
-      FLAGSYNC_QUEUE_DIR: queueDir,
-      ...(sidecar
-        ? { FLAGSYNC_SERVICE_ENDPOINT: options.serviceEndpoint, FLAGSYNC_SERVICE_BEARER_TOKEN: options.token ?? '' }
-        : {
-            FLAGSYNC_ENDPOINT: options.flagsyncEndpoint,
-            FLAGSYNC_SDK_KEY: options.sdkKey,
-            FLAGSYNC_CONFIG_ERROR_RETRY_DELAY: options.configErrorRetryDelay ?? '30s',
-            ...(options.derivedEvents ? { FLAGSYNC_DERIVED_EVENTS: JSON.stringify(options.derivedEvents) } : {}),
-          }),
+      [kind === 'stock' ? 'FLAGSYNC_FORWARD_QUEUE_DIR' : 'FLAGSYNC_QUEUE_DIR']: queueDir,
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -125,6 +155,7 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   );
   return {
     otlpHttp: `http://127.0.0.1:${http}`,
+    otlpGrpc: `127.0.0.1:${grpc}`,
     metricsUrl: `http://127.0.0.1:${metrics}/metrics`,
     queueDir,
     process: child,
@@ -146,35 +177,4 @@ export async function metricValue(url: string, name: string, labels = ''): Promi
     if ((series === name || series!.startsWith(`${name}{`)) && series!.includes(labels)) total += Number(value);
   }
   return total;
-}
-
-export interface ServiceProcess {
-  url: string;
-  process: ChildProcess;
-  stderr(): string;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-/** `flagsync-otel serve` from the build, as an operator runs it. */
-export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.once('data', (c: Buffer) => resolve(c.toString().trim()));
-    child.once('exit', (code) => reject(new Error(`service exited ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    process: child,
-    stderr: () => stderr,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null) child.kill(signal);
-      return exited;
-    },
-  };
 }

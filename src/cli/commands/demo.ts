@@ -1,7 +1,8 @@
 /**
  * `flagsync-otel demo` (`npm run demo`): the whole in-process path on one machine. Starts the
  * FlagSync stand-in, runs an instrumented example app behind a real OTel SDK with a 50% sampler,
- * plays a scripted session against it over loopback, and prints what FlagSync received.
+ * plays a scripted session against it over loopback, and prints what FlagSync received, with the
+ * variant split the evaluation counter (`feature_flag.evaluations`) reported beside it.
  */
 import { parseArgs } from 'node:util';
 // No named `logs`: @opentelemetry/api 1.9 (OpenTelemetry JS 2.x) has none, and a named import of it fails to link.
@@ -21,9 +22,10 @@ import type { Command } from '../command.js';
 const HELP = `Usage: flagsync-otel demo [--users 60] [--sample-ratio 0.5]
 
 Runs the FlagSync stand-in and an instrumented example app on loopback, plays a session of
---users visitors, and prints the impressions and events FlagSync received. Needs @flagsync/node-sdk,
-@opentelemetry/sdk-trace, @opentelemetry/sdk-logs and @opentelemetry/context-async-hooks in the project
-(and @opentelemetry/api-logs on OpenTelemetry JS 2.x); it names the ones missing and how to install them.`;
+--users visitors, and prints the impressions and events FlagSync received, and the variant split the
+evaluation counter reported. Needs @flagsync/node-sdk, @opentelemetry/sdk-trace, @opentelemetry/sdk-logs,
+@opentelemetry/sdk-metrics and @opentelemetry/context-async-hooks in the project (and
+@opentelemetry/api-logs on OpenTelemetry JS 2.x); it names the ones missing and how to install them.`;
 
 /** Deterministic pseudo-random numbers, so every run tells the same story. */
 function seeded(seed: number): () => number {
@@ -68,23 +70,26 @@ async function loadPeers() {
       ? {
           '@opentelemetry/sdk-trace': '@3',
           '@opentelemetry/sdk-logs': '@3',
+          '@opentelemetry/sdk-metrics': '@3',
           '@opentelemetry/context-async-hooks': '@3',
         }
       : {
           '@opentelemetry/sdk-trace': '@2',
           '@opentelemetry/sdk-logs': "@'<0.300'",
           '@opentelemetry/api-logs': "@'<0.300'",
+          '@opentelemetry/sdk-metrics': '@2',
           '@opentelemetry/context-async-hooks': '@2',
         };
   const missing: string[] = [];
-  const [sdk, traceSdk, logsSdk, asyncHooks, logsApi] = await Promise.all([
+  const [sdk, traceSdk, logsSdk, metricsSdk, asyncHooks, logsApi] = await Promise.all([
     optional('@flagsync/node-sdk', () => import('@flagsync/node-sdk'), missing),
     optional('@opentelemetry/sdk-trace', () => import('@opentelemetry/sdk-trace'), missing),
     optional('@opentelemetry/sdk-logs', () => import('@opentelemetry/sdk-logs'), missing),
+    optional('@opentelemetry/sdk-metrics', () => import('@opentelemetry/sdk-metrics'), missing),
     optional('@opentelemetry/context-async-hooks', () => import('@opentelemetry/context-async-hooks'), missing),
     apiLogs ?? optional('@opentelemetry/api-logs', async () => (await import('@opentelemetry/api-logs')).logs, missing),
   ]);
-  if (!sdk || !traceSdk || !logsSdk || !asyncHooks || !logsApi) {
+  if (!sdk || !traceSdk || !logsSdk || !metricsSdk || !asyncHooks || !logsApi) {
     missing.sort();
     const install = missing.map((name) => `${name}${ranges[name] ?? ''}`).join(' ');
     throw new Error(
@@ -92,7 +97,7 @@ async function loadPeers() {
         `install with: npm install --save-dev ${install}`,
     );
   }
-  return { sdk, traceSdk, logsSdk, asyncHooks, logsApi };
+  return { sdk, traceSdk, logsSdk, metricsSdk, asyncHooks, logsApi };
 }
 
 export const demoCommand: Command = {
@@ -117,7 +122,7 @@ export const demoCommand: Command = {
       throw new Error(`--users must be a positive integer, got "${values.users}"`);
     if (!(ratio >= 0 && ratio <= 1))
       throw new Error(`--sample-ratio must be between 0 and 1, got "${values['sample-ratio']}"`);
-    const { sdk, traceSdk, logsSdk, asyncHooks, logsApi } = await loadPeers();
+    const { sdk, traceSdk, logsSdk, metricsSdk, asyncHooks, logsApi } = await loadPeers();
     const say = (line: string) => process.stdout.write(`${line}\n`);
 
     const standIn = await startStandIn();
@@ -161,9 +166,17 @@ export const demoCommand: Command = {
     });
     trace.setGlobalTracerProvider(tracerProvider);
     logsApi.setGlobalLoggerProvider(loggerProvider);
+    // The app's metrics: the evaluation counter (evaluationMetrics), read once at the end.
+    class PullReader extends metricsSdk.MetricReader {
+      protected override onForceFlush = () => Promise.resolve();
+      protected override onShutdown = () => Promise.resolve();
+    }
+    const reader = new PullReader();
+    const meterProvider = new metricsSdk.MeterProvider({ readers: [reader] });
+    otelApi.metrics.setGlobalMeterProvider(meterProvider);
 
     await installSdkDeliveryGuard();
-    const instrumenter = createClientInstrumenter({}, () => true);
+    const instrumenter = createClientInstrumenter({ evaluationMetrics: true }, () => true);
     const client = instrumenter.wrap(
       sdk
         .FlagSyncFactory({ sdkKey: STANDIN_DEFAULT_SDK_KEY, urls: { sdk: standIn.url }, sync: { type: 'off' } })
@@ -198,6 +211,12 @@ export const demoCommand: Command = {
     }
 
     await app.close();
+    const { resourceMetrics } = await reader.collect();
+    const evaluations = resourceMetrics.scopeMetrics
+      .flatMap((s) => s.metrics)
+      .filter((m) => m.descriptor.name === 'feature_flag.evaluations')
+      .flatMap((m) => m.dataPoints.map((p) => ({ attributes: p.attributes, count: Number(p.value) })));
+    await meterProvider.shutdown();
     await tracerProvider.shutdown(); // flushes: exporters deliver what they hold before resolving
     await loggerProvider.shutdown();
     await client.destroy(); // the SDK's own flush: held back by the delivery guard
@@ -207,7 +226,7 @@ export const demoCommand: Command = {
     const derived = allEvents.filter((e) => e.eventKey === 'register_server_ms');
     const events = allEvents.filter((e) => e.eventKey !== 'register_server_ms');
     say('');
-    say(renderReport(impressions, allEvents));
+    say(renderReport(impressions, allEvents, evaluations));
     say('');
     const stats = instrumenter.stats;
     say(`flag() calls: ${flagCalls} -> impressions received: ${impressions.length}`);
@@ -217,6 +236,12 @@ export const demoCommand: Command = {
       `register_server_ms derived from server spans (no track() call): ${derived.length} events, one per sampled ` +
         `visit (${sampledRegisterSpans})`,
     );
+    // A sample under head sampling: each event says at what probability, so an analysis can weight it.
+    const weighted = derived.reduce(
+      (n, e) => n + 1 / Number((e.properties as Record<string, unknown> | undefined)?.['sampling.probability'] ?? 1),
+      0,
+    );
+    say(`  a sample: each carries sampling.probability; weighted by 1/p they stand for ${Math.round(weighted)} visits`);
     const leftToSdk = Object.entries(stats.sdkDelivered)
       .filter(([, n]) => n > 0)
       .map(([reason, n]) => `${reason} ${n}`);

@@ -606,7 +606,8 @@ function checkCollectorConfig(file: string, name: string, delivery: Delivery | u
       'fail',
       `${name}: no exporter of type flagsync: this collector delivers nothing to FlagSync`,
       `add the flagsync exporter and the traces/flagsync and logs/flagsync pipelines of ${example} ` +
-        '(a collector built with collector/manifest.yaml); on a stock image use collector-config.sidecar.yaml',
+        '(a collector built with collector/manifest.yaml); on a stock image forward to the FlagSync gateway ' +
+        '(collector-config.stock-to-gateway.yaml)',
     );
     if (delivery === 'collector') {
       add(
