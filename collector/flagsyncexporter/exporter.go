@@ -120,7 +120,7 @@ func (e *flagsyncExporter) newStore(ctx context.Context, host component.Host) (d
 		if err != nil {
 			return nil, err
 		}
-		return newLocalStore(&storageRecords{client: client, ttl: e.cfg.DeliveryMemory}), nil
+		return newLocalStore(newStorageRecords(client, e.cfg.DeliveryMemory)), nil
 	}
 	return newLocalStore(newMemoryRecords(e.cfg.DeliveryMemory)), nil
 }

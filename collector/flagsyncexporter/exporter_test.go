@@ -367,7 +367,7 @@ func TestReplayAfterRestartSkipsWhatArrived(t *testing.T) {
 	require.Error(t, first.pushTraces(request("u1", "u2", "u3")))
 	// The process dies during the backoff; a new one gets the same storage and the original request.
 	second := newHarness(t, fs.URL, configure)
-	second.exp.delivery.store = newLocalStore(&storageRecords{client: first.storage, ttl: time.Hour})
+	second.exp.delivery.store = newLocalStore(newStorageRecords(first.storage, time.Hour))
 	require.NoError(t, second.pushTraces(request("u1", "u2", "u3")))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
@@ -407,7 +407,7 @@ func TestSameItemsFromOtherCallsAreDelivered(t *testing.T) {
 
 func TestStorageSweepForgetsOldRecords(t *testing.T) {
 	s := newMemoryStorage()
-	p := &storageRecords{client: s, ttl: time.Hour}
+	p := newStorageRecords(s, time.Hour)
 	fresh := itemKey{1: 1}
 	require.NoError(t, p.set(context.Background(), []itemKey{fresh}, recordDelivered))
 	old := make([]byte, 9)
@@ -514,3 +514,40 @@ type hostWith struct {
 }
 
 func (h hostWith) GetExtensions() map[component.ID]component.Component { return h.extensions }
+
+// A claim is one storage record, whatever its size; a crash leaves it, and after the restart its
+// items count as sent (claimed again: possibly arriving twice). Settling them removes it.
+func TestStorageClaimRecordSurvivesACrash(t *testing.T) {
+	ctx := context.Background()
+	s := newMemoryStorage()
+	first := newLocalStore(newStorageRecords(s, time.Hour))
+	keys := []itemKey{{1: 1}, {1: 2}, {1: 3}}
+	states, err := first.claim(ctx, keys)
+	require.NoError(t, err)
+	assert.Equal(t, []claimState{claimed, claimed, claimed}, states)
+	assert.Len(t, s.data, 1, "one record for the claim")
+
+	restarted := newLocalStore(newStorageRecords(s, time.Hour))
+	states, err = restarted.claim(ctx, keys)
+	require.NoError(t, err)
+	assert.Equal(t, []claimState{claimedAgain, claimedAgain, claimedAgain}, states)
+	require.NoError(t, restarted.confirm(ctx, keys[:2]))
+	require.NoError(t, restarted.release(ctx, keys[2:], true))
+	// Two delivered records, and the third item still sent before without an answer: one claim
+	// record holding it.
+	var delivered, claims int
+	for key := range s.data {
+		switch key[:2] {
+		case "i/":
+			delivered++
+		case "s/":
+			claims++
+		}
+	}
+	assert.Equal(t, []int{2, 1}, []int{delivered, claims})
+	states, err = restarted.claim(ctx, keys[2:])
+	require.NoError(t, err)
+	assert.Equal(t, []claimState{claimedAgain}, states)
+	require.NoError(t, restarted.confirm(ctx, keys[2:]))
+	assert.Len(t, s.data, 3, "three delivered records, no claim record left")
+}

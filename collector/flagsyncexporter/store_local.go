@@ -5,7 +5,11 @@ package flagsyncexporter
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -177,19 +181,91 @@ func (m *memoryRecords) sweepLocked(now time.Time) {
 
 func (m *memoryRecords) close(context.Context) error { return nil }
 
-// storageRecords keeps records in a storage extension's client: key "i/" and the item key's
-// bytes, value the state byte and unix millis.
+// storageRecords keeps records in a storage extension's client. A delivered item has its own
+// record (key "i/" and the item key's bytes; value the state byte and unix millis), found by its
+// key. Items claimed and not yet settled are one record per claim ("s/" and a sequence; value unix
+// millis and the items' keys): one write per claim, not per item, and a crash leaves it, so the
+// items count as sent when claimed again after a restart (loaded at first use).
 type storageRecords struct {
 	client storage.Client
 	ttl    time.Duration
+
+	mu     sync.Mutex
+	loaded bool
+	// sentIn is the claim record of each item sent and not settled; left what each record still holds.
+	sentIn map[itemKey]string
+	left   map[string]int
+	// run and seq name claim records apart from those of other runs.
+	run string
+	seq uint64
 }
 
 func storageKey(key itemKey) string { return "i/" + string(key[:]) }
+
+func newStorageRecords(client storage.Client, ttl time.Duration) *storageRecords {
+	run := make([]byte, 4)
+	_, _ = rand.Read(run)
+	return &storageRecords{client: client, ttl: ttl, sentIn: map[itemKey]string{}, left: map[string]int{}, run: hex.EncodeToString(run)}
+}
+
+// load reads the claim records a previous run left (it crashed mid-request).
+func (s *storageRecords) load(ctx context.Context) error {
+	if s.loaded {
+		return nil
+	}
+	if walker, ok := s.client.(storage.Walker); ok {
+		err := walker.Walk(ctx, func(key string, value []byte) ([]*storage.Operation, error) {
+			if len(key) > 2 && key[:2] == "s/" && len(value) >= 8 {
+				s.track(key, value[8:])
+			}
+			return nil, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	s.loaded = true
+	return nil
+}
+
+// track notes a claim record's items as sent; ops (to write with it) drop the records it empties.
+func (s *storageRecords) track(record string, packed []byte) (ops []*storage.Operation) {
+	n := 0
+	for i := 0; i+len(itemKey{}) <= len(packed); i += len(itemKey{}) {
+		var key itemKey
+		copy(key[:], packed[i:])
+		ops = append(ops, s.settle(key)...)
+		s.sentIn[key] = record
+		n++
+	}
+	s.left[record] += n
+	return ops
+}
+
+// settle forgets that an item is sent; it returns the deletion of its claim record once empty.
+func (s *storageRecords) settle(key itemKey) []*storage.Operation {
+	record, ok := s.sentIn[key]
+	if !ok {
+		return nil
+	}
+	delete(s.sentIn, key)
+	s.left[record]--
+	if s.left[record] > 0 {
+		return nil
+	}
+	delete(s.left, record)
+	return []*storage.Operation{storage.DeleteOperation(record)}
+}
 
 func (s *storageRecords) get(ctx context.Context, keys []itemKey) ([]recordState, error) {
 	out := make([]recordState, len(keys))
 	if len(keys) == 0 {
 		return out, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.load(ctx); err != nil {
+		return nil, err
 	}
 	ops := make([]*storage.Operation, len(keys))
 	for i, key := range keys {
@@ -201,6 +277,8 @@ func (s *storageRecords) get(ctx context.Context, keys []itemKey) ([]recordState
 	for i, op := range ops {
 		if len(op.Value) == 9 {
 			out[i] = recordState(op.Value[0])
+		} else if _, sent := s.sentIn[keys[i]]; sent {
+			out[i] = recordSent
 		}
 	}
 	return out, nil
@@ -210,12 +288,26 @@ func (s *storageRecords) set(ctx context.Context, keys []itemKey, state recordSt
 	if len(keys) == 0 {
 		return nil
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := uint64(time.Now().UnixMilli())
+	if state == recordSent {
+		s.seq++
+		record := fmt.Sprintf("s/%016x%s%08x", now, s.run, s.seq)
+		value := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(keys)*len(itemKey{})), now)
+		for _, key := range keys {
+			value = append(value, key[:]...)
+		}
+		ops := append(s.track(record, value[8:]), storage.SetOperation(record, value))
+		return s.client.Batch(ctx, ops...)
+	}
 	value := make([]byte, 9)
 	value[0] = byte(state)
-	binary.BigEndian.PutUint64(value[1:], uint64(time.Now().UnixMilli()))
-	ops := make([]*storage.Operation, len(keys))
-	for i, key := range keys {
-		ops[i] = storage.SetOperation(storageKey(key), value)
+	binary.BigEndian.PutUint64(value[1:], now)
+	ops := make([]*storage.Operation, 0, len(keys)+1)
+	for _, key := range keys {
+		ops = append(ops, storage.SetOperation(storageKey(key), value))
+		ops = append(ops, s.settle(key)...)
 	}
 	return s.client.Batch(ctx, ops...)
 }
@@ -224,9 +316,12 @@ func (s *storageRecords) remove(ctx context.Context, keys []itemKey) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	ops := make([]*storage.Operation, len(keys))
-	for i, key := range keys {
-		ops[i] = storage.DeleteOperation(storageKey(key))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ops := make([]*storage.Operation, 0, len(keys))
+	for _, key := range keys {
+		ops = append(ops, storage.DeleteOperation(storageKey(key)))
+		ops = append(ops, s.settle(key)...)
 	}
 	return s.client.Batch(ctx, ops...)
 }
@@ -239,14 +334,37 @@ func (s *storageRecords) sweep(ctx context.Context) error {
 		return nil
 	}
 	cutoff := uint64(time.Now().Add(-s.ttl).UnixMilli())
-	return walker.Walk(ctx, func(key string, value []byte) ([]*storage.Operation, error) {
-		old := len(key) > 2 && key[:2] == "b/"
-		expired := len(key) > 2 && key[:2] == "i/" && (len(value) != 9 || binary.BigEndian.Uint64(value[1:]) < cutoff)
-		if old || expired {
+	var abandoned []string
+	err := walker.Walk(ctx, func(key string, value []byte) ([]*storage.Operation, error) {
+		var expired bool
+		switch {
+		case len(key) < 2:
+		case key[:2] == "b/":
+			expired = true
+		case key[:2] == "i/":
+			expired = len(value) != 9 || binary.BigEndian.Uint64(value[1:]) < cutoff
+		case key[:2] == "s/":
+			expired = len(value) < 8 || binary.BigEndian.Uint64(value) < cutoff
+			if expired {
+				abandoned = append(abandoned, key)
+			}
+		}
+		if expired {
 			return []*storage.Operation{storage.DeleteOperation(key)}, nil
 		}
 		return nil, nil
 	})
+	if len(abandoned) > 0 {
+		s.mu.Lock()
+		for key, record := range s.sentIn {
+			if slices.Contains(abandoned, record) {
+				delete(s.sentIn, key)
+				delete(s.left, record)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return err
 }
 
 func (s *storageRecords) close(ctx context.Context) error { return s.client.Close(ctx) }
