@@ -261,6 +261,11 @@ if (fleet) {
   lines.push('');
 }
 
+// The shared delivery store's figures come from Go benchmarks and whole-gateway passes outside bench/run.mjs:
+// kept as written in results/shared-store.md.
+const storeFigures = new URL('./results/shared-store.md', import.meta.url);
+if (existsSync(storeFigures)) lines.push(...readFileSync(storeFigures, 'utf8').trimEnd().split('\n'), '');
+
 lines.push(
   '## Profiled and fixed (before → after, same machine)',
   '',
