@@ -7,14 +7,18 @@
  * auth, the body limit, back-pressure, and no silent loss of deeply nested or non-UTF-8 input.
  */
 import { gzipSync } from 'node:zlib';
+import { Metadata } from '@grpc/grpc-js';
 import { logs } from '@opentelemetry/api';
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import {
   JsonLogsSerializer,
   JsonTraceSerializer,
   ProtobufLogsSerializer,
   ProtobufTraceSerializer,
 } from '@opentelemetry/otlp-transformer';
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { payloadSize } from '../../src/convert/payload-size.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { arrived, nativeReference, recordCalls, runApp, type Scenario } from '../utils/e2e-app.js';
 import { contextKeys, flagSpansRequest, manyEvaluationsRequest, userKeys } from '../utils/otlp-request.js';
@@ -106,6 +110,68 @@ describe('auth', () => {
     expect(contextKeys(standIn.events())).toEqual(userKeys(3, 1030));
     expect(gateway.output()).not.toContain(TOKEN.slice(8));
     expect(JSON.stringify(refused)).not.toContain(TOKEN.slice(8));
+  });
+});
+
+/** An exporter's answer (@opentelemetry/core's ExportResult): code 0 success, 1 failed. */
+type ExportResult = { code: number; error?: Error };
+const SUCCESS = 0;
+const FAILED = 1;
+
+/**
+ * Spans of `users` users recorded by the real SDK (one flag evaluation and one track call each, attributes as the
+ * instrumentation writes them), exported over OTLP/gRPC by the real gRPC exporter with `metadata`: its result.
+ */
+async function exportOverGrpc(users: number, from: number, metadata: Metadata): Promise<ExportResult> {
+  const recorded = new InMemorySpanExporter();
+  const provider = new TracerProvider({ spanProcessors: [new SimpleSpanProcessor({ exporter: recorded })] });
+  const tracer = provider.getTracer('grpc-sender');
+  const sized = (values: Record<string, string>) => ({ 'flagsync.size': payloadSize(values), ...values });
+  for (let i = from; i < from + users; i++) {
+    const span = tracer.startSpan('GET /checkout');
+    const context = `{"key":"u${i}"}`;
+    span.addEvent(
+      'feature_flag.evaluation',
+      sized({
+        'feature_flag.key': 'register-button-copy',
+        'feature_flag.provider.name': 'FlagSync',
+        'feature_flag.context.id': `u${i}`,
+        'flagsync.value': '"Join Now"',
+        'flagsync.context': context,
+      }),
+    );
+    span.addEvent('flagsync.track', sized({ 'flagsync.event.key': 'purchase', 'flagsync.context': context }));
+    span.end();
+  }
+  const exporter = new GrpcTraceExporter({ url: `http://${gateway.otlpGrpc}`, metadata });
+  try {
+    return await new Promise<ExportResult>((resolve) => exporter.export(recorded.getFinishedSpans(), resolve));
+  } finally {
+    await exporter.shutdown();
+    await provider.shutdown();
+  }
+}
+
+const grpcMetadata = (authorization?: string) => {
+  const metadata = new Metadata();
+  if (authorization !== undefined) metadata.set('authorization', authorization);
+  return metadata;
+};
+
+describe('auth over OTLP/gRPC', () => {
+  it('no token or a wrong one: UNAUTHENTICATED and nothing delivered; the right one: delivered', async () => {
+    standIn.reset();
+    const refused = [
+      await exportOverGrpc(3, 1100, grpcMetadata()),
+      await exportOverGrpc(3, 1110, grpcMetadata(`Bearer ${TOKEN.slice(0, -1)}x`)),
+    ];
+    expect(refused.map((r) => r.code)).toEqual([FAILED, FAILED]);
+    for (const result of refused) expect(String(result.error)).toMatch(/UNAUTHENTICATED/);
+    expect((await exportOverGrpc(3, 1120, grpcMetadata(`Bearer ${TOKEN}`))).code).toBe(SUCCESS);
+    await arrived(standIn, { impressions: 3, events: 3 }, 30_000);
+    expect(contextKeys(standIn.impressions())).toEqual(userKeys(3, 1120));
+    expect(contextKeys(standIn.events())).toEqual(userKeys(3, 1120));
+    expect(gateway.output()).not.toContain(TOKEN.slice(8));
   });
 });
 
