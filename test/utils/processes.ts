@@ -23,6 +23,8 @@ export async function waitUntil(
   check: () => Promise<boolean> | boolean,
   timeoutMs: number,
   what: string,
+  /** True once waiting longer cannot help (the process waited for has exited). */
+  hopeless: () => boolean = () => false,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -31,6 +33,7 @@ export async function waitUntil(
     } catch {
       // not up yet
     }
+    if (hopeless()) throw new Error(`gave up waiting for ${what}: it cannot happen any more`);
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -114,6 +117,18 @@ function configEnv(options: CollectorOptions): [keyof typeof CONFIGS, Record<str
  * collector-config.stock-to-gateway.yaml, unchanged; endpoints and the queue path come from env.
  */
 export async function startCollector(options: CollectorOptions): Promise<Collector> {
+  // Free ports are picked before the collector binds them: another process of the run may take one
+  // meanwhile. Such a start fails at once ("address already in use"); it is tried again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCollectorOnce(options);
+    } catch (error) {
+      if (attempt === 3 || !String(error).includes('address already in use')) throw error;
+    }
+  }
+}
+
+async function startCollectorOnce(options: CollectorOptions): Promise<Collector> {
   const [http, grpc, health, metrics] = [
     options.otlpHttpPort ?? (await freePort()),
     await freePort(),
@@ -148,11 +163,22 @@ export async function startCollector(options: CollectorOptions): Promise<Collect
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitUntil(
-    async () => (await fetch(`http://127.0.0.1:${health}/`)).ok,
-    30_000,
-    `collector health (output: ${output.slice(-2000)})`,
-  );
+  try {
+    await waitUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error('exited');
+        return (await fetch(`http://127.0.0.1:${health}/`)).ok;
+      },
+      60_000,
+      'collector health',
+      () => child.exitCode !== null,
+    );
+  } catch (error) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+    // The output as it is now, not as it was when the wait began.
+    throw new Error(`${(error as Error).message}; collector output: ${output.slice(-2000)}`);
+  }
   return {
     otlpHttp: `http://127.0.0.1:${http}`,
     otlpGrpc: `127.0.0.1:${grpc}`,
