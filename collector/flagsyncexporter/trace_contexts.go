@@ -81,12 +81,7 @@ func (t *traceContexts) note(ctx context.Context, traceID pcommon.TraceID, key, 
 	defer t.mu.Unlock()
 	entry := t.entry(ctx, traceID)
 	if _, seen := entry.contextTexts[string(key)]; !seen {
-		switch size := len(key) + len(text); {
-		case len(entry.contextKeys) >= t.limits.perTrace:
-			t.counters.countDropped(ctx, droppedMaxPerTrace, 1)
-		case !t.makeRoom(ctx, traceID, size):
-			t.counters.countDropped(ctx, droppedMaxBytes, 1)
-		default:
+		if size := len(key) + len(text); t.admits(ctx, traceID, len(entry.contextKeys), size) {
 			entry.contextKeys = append(entry.contextKeys, key)
 			entry.contextTexts[string(key)] = text
 			t.grow(entry, size)
@@ -112,16 +107,25 @@ func (t *traceContexts) attribute(ctx context.Context, traceID pcommon.TraceID, 
 	if len(entry.contextKeys) > 0 {
 		return t.events(ctx, entry, w)
 	}
-	switch size := len(w.tail) + len(w.source); {
-	case len(entry.pending) >= t.limits.perTrace:
-		t.counters.countDropped(ctx, droppedMaxPerTrace, 1)
-	case !t.makeRoom(ctx, traceID, size):
-		t.counters.countDropped(ctx, droppedMaxBytes, 1)
-	default:
+	if size := len(w.tail) + len(w.source); t.admits(ctx, traceID, len(entry.pending), size) {
 		entry.pending = append(entry.pending, w)
 		t.grow(entry, size)
 	}
 	return nil
+}
+
+// admits reports whether a trace holding `held` items of a kind takes one more of `size` bytes
+// within the per-trace and byte bounds; what a bound refuses is counted by its reason.
+func (t *traceContexts) admits(ctx context.Context, traceID pcommon.TraceID, held, size int) bool {
+	switch {
+	case held >= t.limits.perTrace:
+		t.counters.countDropped(ctx, droppedMaxPerTrace, 1)
+		return false
+	case !t.makeRoom(ctx, traceID, size):
+		t.counters.countDropped(ctx, droppedMaxBytes, 1)
+		return false
+	}
+	return true
 }
 
 // events makes a span's events, up to the trace's bound.
