@@ -57,23 +57,6 @@ export function prepareBrowserContext(
   return prepareServerContext({ key: core.key, attributes: core.attributes ?? {} }, privacy);
 }
 
-/** A `feature_flag.evaluation` call as the wrapper saw it. */
-export interface Evaluation {
-  flagKey: string;
-  value: unknown;
-  context: PreparedContext;
-  /** Who delivers the call to FlagSync (`flagsync.delivery`). */
-  delivery: Delivery;
-  reason: string;
-  /**
-   * `feature_flag.result.variant`: the FlagSync variant's name, else the string form of a scalar value (see
-   * `variantOf`). Undefined: none written. Left out with `omitFlagValues`, as a name often spells the value.
-   */
-  variant?: string | undefined;
-  errorType: string | undefined;
-  omitValues: boolean;
-}
-
 /**
  * The variant to report for a served value: the definition's variant name when known, else the string form of a
  * string, finite number or boolean value; none for errors, objects and null, nor with `omitFlagValues`.
@@ -86,36 +69,59 @@ export function variantOf(name: string | undefined, value: unknown, error: boole
   return undefined;
 }
 
-/** A `feature_flag.evaluation` event's attributes; undefined when the value cannot be recorded faithfully. */
-export function flagEvaluationAttributes(call: Evaluation): EventAttributes | undefined {
-  const { flagKey, value, context, errorType } = call;
+/**
+ * A `feature_flag.evaluation` event's attributes, its size marker set; undefined when the value cannot be
+ * recorded faithfully. Positional arguments and a size summed as the attributes are written: this runs on
+ * every flag() call (no argument object, no second walk over the attributes).
+ */
+export function flagEvaluationAttributes(
+  context: PreparedContext,
+  delivery: Delivery,
+  flagKey: string,
+  value: unknown,
+  reason: string,
+  /**
+   * `feature_flag.result.variant`: the FlagSync variant's name, else the string form of a scalar value (see
+   * `variantOf`). Undefined: none written. Left out with `omitFlagValues`, as a name often spells the value.
+   */
+  variant: string | undefined,
+  errorType: string | undefined,
+  omitValues: boolean,
+): EventAttributes | undefined {
   const attributes: EventAttributes = {
-    // Set by the recorder; first, so attribute count limits keep it, and the delivery marker it counts second.
+    // First, so attribute count limits keep it, and the delivery marker it counts second.
     [ATTR_FLAGSYNC_SIZE]: 0,
-    [ATTR_FLAGSYNC_DELIVERY]: call.delivery,
+    [ATTR_FLAGSYNC_DELIVERY]: delivery,
     [ATTR_FEATURE_FLAG_KEY]: flagKey,
     [ATTR_FEATURE_FLAG_PROVIDER_NAME]: PROVIDER_NAME,
     [ATTR_FEATURE_FLAG_CONTEXT_ID]: context.key,
-    [ATTR_FEATURE_FLAG_RESULT_REASON]: call.reason,
+    [ATTR_FEATURE_FLAG_RESULT_REASON]: reason,
   };
-  if (errorType) attributes[ATTR_ERROR_TYPE] = errorType;
-  if (!call.omitValues) {
+  let size = delivery.length + flagKey.length + PROVIDER_NAME.length + context.key.length + reason.length + 5;
+  if (errorType) {
+    attributes[ATTR_ERROR_TYPE] = errorType;
+    size += errorType.length + 1;
+  }
+  if (!omitValues) {
     const json = toJsonText(value);
     // The SDK would send no flagValue at all (a function, a symbol): FlagSync refuses that.
     if (json === undefined) return undefined;
     attributes[ATTR_FLAGSYNC_VALUE] = json;
-    attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = semconvValue(value, json);
+    const semconv = semconvValue(value, json);
+    attributes[ATTR_FEATURE_FLAG_RESULT_VALUE] = semconv;
+    size += json.length + (typeof semconv === 'string' ? semconv.length : 0) + 2;
   }
   attributes[ATTR_FLAGSYNC_CONTEXT] = context.json;
+  attributes[ATTR_FLAGSYNC_SIZE] = size + context.json.length + 1;
   // Last, and not counted by the size marker (no FlagSync payload needs it): count limits drop it first, and
   // converters of every version take the event as before.
-  if (call.variant !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VARIANT] = call.variant;
+  if (variant !== undefined) attributes[ATTR_FEATURE_FLAG_RESULT_VARIANT] = variant;
   return attributes;
 }
 
 /**
- * A track() call FlagSync's API takes as the SDK would send it, or undefined (left to the SDK):
- * a non-empty string event key, a number or null value (NaN and infinities go as null, as in the
+ * A track() call FlagSync's API takes as the SDK would send it, its size marker set, or undefined (left to
+ * the SDK): a non-empty string event key, a number or null value (NaN and infinities go as null, as in the
  * SDK's JSON), properties that serialise to a JSON object or null.
  */
 export function trackAttributes(
@@ -132,16 +138,21 @@ export function trackAttributes(
     [ATTR_FLAGSYNC_EVENT_KEY]: eventKey,
     [ATTR_FLAGSYNC_CONTEXT]: context.json,
   };
+  let size = delivery.length + eventKey.length + context.json.length + 3;
   if (value !== undefined) {
     if (value !== null && typeof value !== 'number') return undefined;
-    attributes[ATTR_FLAGSYNC_EVENT_VALUE] = JSON.stringify(value);
+    const json = JSON.stringify(value);
+    attributes[ATTR_FLAGSYNC_EVENT_VALUE] = json;
+    size += json.length + 1;
   }
   if (properties !== undefined) {
     if (properties !== null && (typeof properties !== 'object' || Array.isArray(properties))) return undefined;
     const json = toJsonText(properties);
     if (json === undefined || (json !== 'null' && json[0] !== '{')) return undefined;
     attributes[ATTR_FLAGSYNC_EVENT_PROPERTIES] = json;
+    size += json.length + 1;
   }
+  attributes[ATTR_FLAGSYNC_SIZE] = size;
   return attributes;
 }
 

@@ -46,7 +46,13 @@ const LOG_ATTRIBUTE_NAMES = [
   ATTR_FLAGSYNC_EVENT_KEY,
 ];
 
-export type RecordTarget = { kind: 'span'; span: Span } | { kind: 'log'; logger: LoggerLike };
+/** Where a call is recorded: the span itself (no object per call), or the Logs API's logger. */
+export type RecordTarget = Span | LogTarget;
+
+/** A logger as a record target; one per logger, so a call costs no allocation either way. */
+export class LogTarget {
+  constructor(readonly logger: LoggerLike) {}
+}
 
 /** Why a call's FlagSync item is left to the SDK's own delivery. Nothing is lost in any of these. */
 export type SdkDeliveryReason =
@@ -114,6 +120,7 @@ export class EventRecorder {
   private readonly _reported = new Set<SdkDeliveryReason>();
   private readonly _nonce = Math.floor(Math.random() * 0x100000000).toString(36);
   private _sequence = 0;
+  private _logTarget: LogTarget | undefined;
 
   constructor(options: FlagSyncInstrumentationOptions) {
     this._noRecordingSpan = options.noRecordingSpan ?? 'log';
@@ -124,7 +131,7 @@ export class EventRecorder {
   target(signal: EventSignal, eventName: string): RecordTarget | undefined {
     if (signal === 'span') {
       const span = trace.getActiveSpan();
-      if (span && isExported(span) && hasEventRoom(span, this._eventLimit)) return { kind: 'span', span };
+      if (span && isExported(span) && hasEventRoom(span, this._eventLimit)) return span;
       if (this._noRecordingSpan === 'sdk') return undefined;
     }
     const logger = currentLogger();
@@ -132,12 +139,14 @@ export class EventRecorder {
     // A provider without processors, or one configured to skip this scope, exports nothing.
     if (typeof logger.enabled === 'function' && !logger.enabled({ context: context.active(), eventName }))
       return undefined;
-    return { kind: 'log', logger };
+    if (this._logTarget?.logger !== logger) this._logTarget = new LogTarget(logger);
+    return this._logTarget;
   }
 
   /**
-   * Write the event. Returns undefined when it is recorded and will be exported as written, else
-   * why not. With a claim, a recorded call is handed over to `pipeline`.
+   * Write the event (its attributes carry their size marker: attributes.ts). Returns undefined when it is
+   * recorded and will be exported as written, else why not. With a claim, a recorded call is handed over
+   * to `pipeline`.
    */
   record(
     target: RecordTarget,
@@ -147,11 +156,11 @@ export class EventRecorder {
     claim?: Claim,
     pipeline?: Pipeline,
   ): SdkDeliveryReason | undefined {
-    if (target.kind === 'log') {
+    if (target instanceof LogTarget) {
       // The body holds it all (no limit reaches it); the attributes the semantic-convention part.
       const callId = `${this._nonce}.${++this._sequence}`;
       attributes[ATTR_FLAGSYNC_CALL_ID] = callId;
-      attributes[ATTR_FLAGSYNC_SIZE] = payloadSize(attributes);
+      (attributes[ATTR_FLAGSYNC_SIZE] as number) += callId.length + 1;
       const logAttributes: Record<string, unknown> = {};
       for (const key of LOG_ATTRIBUTE_NAMES) if (attributes[key] !== undefined) logAttributes[key] = attributes[key];
       target.logger.emit({
@@ -165,10 +174,7 @@ export class EventRecorder {
       if (claim && pipeline) handOver(claim, pipeline, callId, attributes);
       return undefined;
     }
-    // The attribute builders put the marker first: count limits keep the first attributes.
-    const size = payloadSize(attributes);
-    attributes[ATTR_FLAGSYNC_SIZE] = size;
-    const span = target.span as Span & ReadableSpanFields;
+    const span = target as Span & ReadableSpanFields;
     const events = Array.isArray(span.events) ? span.events : undefined;
     const length = events?.length ?? 0;
     const first = events?.[0];
@@ -184,11 +190,9 @@ export class EventRecorder {
     if (!added) return 'span-event-limit';
     // The span evicted its oldest event to make room: if that was one of ours, its call goes back to the SDK.
     if ((span.droppedEventsCount ?? 0) > dropped && first) returnEvicted(span, first);
-    const stored = events[events.length - 1]!;
-    const storedAttributes = stored.attributes ?? {};
-    if (storedAttributes[ATTR_FLAGSYNC_SIZE] !== size || payloadSize(storedAttributes) !== size)
-      return 'attribute-limits';
-    if (claim && pipeline) handOver(claim, pipeline, spanHolder(span), storedAttributes);
+    const stored = events[events.length - 1]!.attributes ?? {};
+    if (!storedIntact(stored, attributes)) return 'attribute-limits';
+    if (claim && pipeline) handOver(claim, pipeline, spanHolder(span), stored);
     return undefined;
   }
 
@@ -207,6 +211,17 @@ export class EventRecorder {
 function returnEvicted(span: Span, event: StoredEvent): void {
   const claim = claimFor(spanHolder(span), event.attributes);
   if (claim) giveBack([claim], 'span-event-limit');
+}
+
+/**
+ * True when the span stored every attribute the size marker counts as written: attribute limits only
+ * drop or cut values, and a cut or dropped one no longer equals ours. The variant, last and uncounted,
+ * may go. A span storing our very object is checked by the marker.
+ */
+function storedIntact(stored: Record<string, unknown>, ours: EventAttributes): boolean {
+  if (stored === ours) return payloadSize(stored) === ours[ATTR_FLAGSYNC_SIZE];
+  for (const key in ours) if (stored[key] !== ours[key] && key !== ATTR_FEATURE_FLAG_RESULT_VARIANT) return false;
+  return true;
 }
 
 /** Recording and sampled: span processors export only sampled spans. */

@@ -52,7 +52,7 @@ import {
 } from './handover.js';
 import { currentLoggerProvider } from './logs-api.js';
 import { resolveContextPrivacy, type ContextPrivacy } from './privacy.js';
-import { EventRecorder, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
+import { EventRecorder, LogTarget, type RecorderStats, type RecordTarget, type SdkDeliveryReason } from './recorder.js';
 import { guardRequestsDone } from './sdk-delivery-guard.js';
 import { ThrottledLog } from '../delivery/throttled-log.js';
 
@@ -200,6 +200,9 @@ interface Shape {
   flagOutcome(fellBack: boolean, fallback: Fallback, ready: boolean): FlagOutcome;
   /** The flag definitions the SDK downloaded, where it keeps any (flag-definitions.ts). */
   readonly definitions: DefinitionSource;
+  /** The SDK's own flag() and track(), given the context the SDK gets (js-sdk has its own). */
+  readonly flag: (sdkContext: unknown, flagKey: string, fallback: unknown) => unknown;
+  readonly track: (sdkContext: unknown, eventKey: unknown, value: unknown, properties: unknown) => unknown;
 }
 
 interface FlagOutcome {
@@ -209,28 +212,42 @@ interface FlagOutcome {
   deliverable: boolean;
 }
 
-function newServerShape(client: ServerClient): Shape {
-  return { ...serverOutcomes, definitions: serverDefinitions(client) };
+// The outcomes of a served flag: one object each, not one per call.
+const SERVED_BY_NODE_SDK: FlagOutcome = Object.freeze({
+  reason: REASON_UNKNOWN,
+  errorType: undefined,
+  deliverable: true,
+});
+const SERVED_BY_JS_SDK: FlagOutcome = Object.freeze({ reason: REASON_CACHED, errorType: undefined, deliverable: true });
+const DEFAULT_SERVED: FlagOutcome = Object.freeze({ reason: REASON_DEFAULT, errorType: undefined, deliverable: false });
+
+function serverShape(client: ServerClient): Shape {
+  const flag = client.flag;
+  const track = client.track;
+  return {
+    sdk: 'server',
+    definitions: serverDefinitions(client),
+    prepare: (s, context) => prepareServerContext(context, s.privacy),
+    claim: (_kind, context) => ownContext(context as object),
+    flagOutcome(fellBack, fallback, ready) {
+      // node-sdk queues no impression for a missing flag, and one with the default for a flag that
+      // served null; it stringifies a queued value at once. Either way its copy is right.
+      if (!fellBack) return SERVED_BY_NODE_SDK;
+      if (fallback.serialised > 0) return DEFAULT_SERVED;
+      return {
+        reason: REASON_ERROR,
+        errorType: ready ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY,
+        deliverable: false,
+      };
+    },
+    flag: (sdkContext, flagKey, fallback) => flag(sdkContext, flagKey, fallback),
+    track: (sdkContext, eventKey, value, properties) => track(sdkContext, eventKey, value, properties),
+  };
 }
 
-const serverOutcomes: Omit<Shape, 'definitions'> = {
-  sdk: 'server',
-  prepare: (s, context) => prepareServerContext(context, s.privacy),
-  claim: (_kind, context) => ownContext(context as object),
-  flagOutcome(fellBack, fallback, ready) {
-    // node-sdk queues no impression for a missing flag, and one with the default for a flag that
-    // served null; it stringifies a queued value at once. Either way its copy is right.
-    if (!fellBack) return { reason: REASON_UNKNOWN, errorType: undefined, deliverable: true };
-    if (fallback.serialised > 0) return { reason: REASON_DEFAULT, errorType: undefined, deliverable: false };
-    return {
-      reason: REASON_ERROR,
-      errorType: ready ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY,
-      deliverable: false,
-    };
-  },
-};
-
 function browserShape(client: BrowserClient): Shape {
+  const flag = client.flag;
+  const track = client.track;
   return {
     sdk: 'client',
     definitions: NO_DEFINITIONS,
@@ -238,13 +255,15 @@ function browserShape(client: BrowserClient): Shape {
     claim: (kind, _context, name, now) => claimClientItem(kind, String(client.core.key), name, now),
     flagOutcome(fellBack, _fallback, ready) {
       // js-sdk queues an impression for every call, missing flags included, with the value it served.
-      if (!fellBack) return { reason: REASON_CACHED, errorType: undefined, deliverable: true };
+      if (!fellBack) return SERVED_BY_JS_SDK;
       return {
         reason: REASON_ERROR,
         errorType: ready ? ERROR_FLAG_NOT_FOUND : ERROR_PROVIDER_NOT_READY,
         deliverable: true,
       };
     },
+    flag: (_sdkContext, flagKey, fallback) => flag(flagKey, fallback),
+    track: (_sdkContext, eventKey, value, properties) => track(eventKey, value, properties),
   };
 }
 
@@ -263,19 +282,13 @@ function wrapClient<C extends object>(client: C, settings: () => WrapSettings, s
 }
 
 function wrapServerClient(client: ServerClient, settings: () => WrapSettings, ready: () => boolean): ServerClient {
-  const flag = client.flag;
-  const track = client.track;
-  const serverShape = newServerShape(client);
+  const shape = serverShape(client);
   const wrapped: ServerClient = {
     ...client,
     flag: (context: unknown, flagKey: unknown, defaultValue?: unknown) =>
-      flagCall(settings(), serverShape, ready, { context, flagKey, defaultValue }, (sdkContext, fallback) =>
-        flag(sdkContext, flagKey, fallback),
-      ),
+      flagCall(settings(), shape, ready, context, flagKey, defaultValue),
     track: (context: unknown, eventKey: unknown, value?: unknown, properties?: unknown) =>
-      trackCall(settings(), serverShape, { context, eventKey, value, properties }, (sdkContext) =>
-        track(sdkContext, eventKey, value, properties),
-      ),
+      trackCall(settings(), shape, context, eventKey, value, properties),
   };
   for (const name of ['destroy', 'close'] as const) {
     const end = client[name];
@@ -285,21 +298,15 @@ function wrapServerClient(client: ServerClient, settings: () => WrapSettings, re
 }
 
 function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, ready: () => boolean): BrowserClient {
-  const flag = client.flag;
-  const track = client.track;
   const flags = client.flags;
   const kill = client.kill;
   const shape = browserShape(client);
   const wrapped: BrowserClient = {
     ...client,
     flag: (flagKey: unknown, defaultValue?: unknown) =>
-      flagCall(settings(), shape, ready, { context: client.core, flagKey, defaultValue }, (_sdkContext, fallback) =>
-        flag(flagKey, fallback),
-      ),
+      flagCall(settings(), shape, ready, client.core, flagKey, defaultValue),
     track: (eventKey: unknown, value?: unknown, properties?: unknown) =>
-      trackCall(settings(), shape, { context: client.core, eventKey, value, properties }, () =>
-        track(eventKey, value, properties),
-      ),
+      trackCall(settings(), shape, client.core, eventKey, value, properties),
   };
   if (typeof flags === 'function') {
     wrapped.flags = (defaultValues?: unknown) => allFlagsCall(settings(), shape, defaultValues, flags);
@@ -318,19 +325,6 @@ function wrapBrowserClient(client: BrowserClient, settings: () => WrapSettings, 
   return wrapped;
 }
 
-/** One flag() or track() call's arguments, for either SDK shape (a js-sdk client's context is its `core`). */
-interface FlagArgs {
-  context: unknown;
-  flagKey: unknown;
-  defaultValue: unknown;
-}
-interface TrackArgs {
-  context: unknown;
-  eventKey: unknown;
-  value: unknown;
-  properties: unknown;
-}
-
 /** Where and for whom a call is recorded, who delivers it, and its claim (if the SDK's copy is handed over). */
 interface Plan {
   target: RecordTarget;
@@ -342,7 +336,8 @@ interface Plan {
 
 /**
  * Decide, before the SDK call, whether and where a call can be recorded and who delivers it.
- * Undefined: nothing is recorded (counted), the SDK has the call.
+ * Undefined: nothing is recorded (counted), the SDK has the call. (Arguments, not an object: this
+ * runs on every call.)
  */
 function plan(
   s: WrapSettings,
@@ -350,8 +345,9 @@ function plan(
   signal: EventSignal,
   eventName: string,
   context: unknown,
-  claimAs: { kind: 'impression' | 'event'; name: string },
-  startedAt = Date.now(),
+  kind: 'impression' | 'event',
+  name: string,
+  startedAt: number,
 ): Plan | undefined {
   try {
     // The cheaper check first: a call with nowhere to go costs no serialisation.
@@ -359,12 +355,10 @@ function plan(
     if (!target) return void s.recorder.leftToSdk('no-exported-signal');
     const prepared = shape.prepare(s, context);
     if (!prepared) return void s.recorder.leftToSdk('not-recordable');
-    const delivery = deliveryFor(s.handover.delivery, target.kind);
+    const delivery = deliveryFor(s.handover.delivery, target instanceof LogTarget ? 'log' : 'span');
     if (!announced) announce(s.handover.delivery, delivery);
     const claim =
-      delivery !== DELIVERY_SDK && isGuarded(shape.sdk)
-        ? shape.claim(claimAs.kind, context, claimAs.name, startedAt)
-        : undefined;
+      delivery !== DELIVERY_SDK && isGuarded(shape.sdk) ? shape.claim(kind, context, name, startedAt) : undefined;
     return { target, context: prepared, delivery, claim, startedAt };
   } catch (error) {
     return void internalError(s, error);
@@ -375,25 +369,26 @@ function flagCall(
   s: WrapSettings,
   shape: Shape,
   ready: () => boolean,
-  args: FlagArgs,
-  sdkFlag: (sdkContext: unknown, fallback: unknown) => unknown,
+  context: unknown,
+  flagKey: unknown,
+  defaultValue: unknown,
 ): unknown {
-  const { context, flagKey } = args;
-  if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey) return sdkFlag(context, args.defaultValue);
-  const call = plan(s, shape, s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION, context, {
-    kind: 'impression',
-    name: flagKey,
-  });
+  if (!s.isEnabled() || typeof flagKey !== 'string' || !flagKey)
+    return shape.flag(context, flagKey as string, defaultValue);
+  const call = plan(s, shape, s.flagSignal, EVENT_FEATURE_FLAG_EVALUATION, context, 'impression', flagKey, Date.now());
   if (!call)
-    return s.metrics ? unrecordedFlag(s, shape, ready, args, flagKey, sdkFlag) : sdkFlag(context, args.defaultValue);
-  const fallback = new Fallback(args.defaultValue ?? CONTROL);
+    return s.metrics
+      ? unrecordedFlag(s, shape, ready, context, flagKey, defaultValue)
+      : shape.flag(context, flagKey, defaultValue);
+  const fallback = new Fallback(defaultValue ?? CONTROL);
   // The SDK may send its queue from inside this call: the guard waits until it is decided.
   state.inCall++;
   try {
-    const result = sdkFlag(shape.sdk === 'server' ? (call.claim ?? context) : context, fallback);
+    const result = shape.flag(shape.sdk === 'server' ? (call.claim ?? context) : context, flagKey, fallback);
     const value = resolveFallback(result, fallback);
-    const outcome = shape.flagOutcome(result === fallback, fallback, ready());
-    finishFlag(s, call, flagKey, value, outcome, describe(s, shape, flagKey, value, result === fallback, outcome));
+    const fellBack = result === fallback;
+    const outcome = shape.flagOutcome(fellBack, fallback, ready());
+    finishFlag(s, call, flagKey, value, outcome, servedFor(shape, flagKey, value, fellBack, outcome));
     return value;
   } finally {
     state.inCall--;
@@ -405,55 +400,55 @@ function unrecordedFlag(
   s: WrapSettings,
   shape: Shape,
   ready: () => boolean,
-  args: FlagArgs,
+  context: unknown,
   flagKey: string,
-  sdkFlag: (sdkContext: unknown, fallback: unknown) => unknown,
+  defaultValue: unknown,
 ): unknown {
-  const fallback = new Fallback(args.defaultValue ?? CONTROL);
-  const result = sdkFlag(args.context, fallback);
+  const fallback = new Fallback(defaultValue ?? CONTROL);
+  const result = shape.flag(context, flagKey, fallback);
   const value = resolveFallback(result, fallback);
-  describe(s, shape, flagKey, value, result === fallback, shape.flagOutcome(result === fallback, fallback, ready()));
+  const fellBack = result === fallback;
+  const outcome = shape.flagOutcome(fellBack, fallback, ready());
+  const served = servedFor(shape, flagKey, value, fellBack, outcome);
+  count(s, flagKey, variantOf(served?.variant, value, outcome.errorType !== undefined, s.omitValues), outcome, served);
   return value;
 }
 
-/** What a served value means: its variant and reason, from the SDK's definitions where known. */
-interface Described {
-  variant: string | undefined;
-  reason: string;
-}
-
 /**
- * The variant and reason of one evaluation (flag-definitions.ts), counted in the evaluation metrics when they are on.
- * Never throws: a failure here leaves today's reason and no variant.
+ * What a served value means (flag-definitions.ts): its variant and reason, where the SDK's definitions
+ * explain it. Never throws: a failure here leaves the SDK's outcome's reason and no variant name.
  */
-function describe(
-  s: WrapSettings,
+function servedFor(
   shape: Shape,
   flagKey: string,
   value: unknown,
   fellBack: boolean,
   outcome: FlagOutcome,
-): Described {
+): Served | undefined {
+  if (fellBack || outcome.errorType !== undefined) return undefined;
   try {
-    const error = outcome.errorType !== undefined;
-    const served: Served | undefined = fellBack || error ? undefined : shape.definitions.served(flagKey, value);
-    const described = {
-      variant: variantOf(served?.variant, value, error, s.omitValues),
-      reason: served?.reason ?? outcome.reason,
-    };
-    // The series can be kept on the definition's entry only when it holds the variant as written.
-    if (s.metrics)
-      countEvaluation(
-        flagKey,
-        described.variant,
-        described.reason,
-        outcome.errorType,
-        s.omitValues ? undefined : served,
-      );
-    return described;
+    return shape.definitions.served(flagKey, value);
   } catch (error) {
     logger.debug('describing an evaluation failed', error);
-    return { variant: undefined, reason: outcome.reason };
+    return undefined;
+  }
+}
+
+/** Count the evaluation in the evaluation metrics when they are on. */
+function count(
+  s: WrapSettings,
+  flagKey: string,
+  variant: string | undefined,
+  outcome: FlagOutcome,
+  served: Served | undefined,
+): void {
+  if (!s.metrics) return;
+  try {
+    // The series can be kept on the definition's entry only when it holds the variant as written.
+    const slot = s.omitValues ? undefined : served;
+    countEvaluation(flagKey, variant, served?.reason ?? outcome.reason, outcome.errorType, slot);
+  } catch (error) {
+    logger.debug('counting an evaluation failed', error);
   }
 }
 
@@ -466,19 +461,22 @@ function allFlagsCall(s: WrapSettings, shape: Shape, defaultValues: unknown, fla
     const result = flags(defaultValues);
     if (result && typeof result === 'object') {
       for (const [flagKey, value] of Object.entries(result as Record<string, unknown>)) {
-        const outcome: FlagOutcome = { reason: REASON_CACHED, errorType: undefined, deliverable: true };
-        const described = describe(s, shape, flagKey, value, false, outcome);
+        const served = servedFor(shape, flagKey, value, false, SERVED_BY_JS_SDK);
         const call = plan(
           s,
           shape,
           s.flagSignal,
           EVENT_FEATURE_FLAG_EVALUATION,
           undefined,
-          { kind: 'impression', name: flagKey },
+          'impression',
+          flagKey,
           startedAt,
         );
-        if (!call) continue;
-        finishFlag(s, call, flagKey, value, outcome, described);
+        if (!call) {
+          count(s, flagKey, variantOf(served?.variant, value, false, s.omitValues), SERVED_BY_JS_SDK, served);
+          continue;
+        }
+        finishFlag(s, call, flagKey, value, SERVED_BY_JS_SDK, served);
       }
     }
     return result;
@@ -497,21 +495,23 @@ function finishFlag(
   flagKey: string,
   value: unknown,
   outcome: FlagOutcome,
-  described: Described,
+  served: Served | undefined,
 ): void {
   try {
     if (call.claim) closeClientClaim(call.claim);
     const claim = outcome.deliverable ? call.claim : undefined;
-    const attributes = flagEvaluationAttributes({
+    const variant = variantOf(served?.variant, value, outcome.errorType !== undefined, s.omitValues);
+    count(s, flagKey, variant, outcome, served);
+    const attributes = flagEvaluationAttributes(
+      call.context,
+      claim ? call.delivery : DELIVERY_SDK,
       flagKey,
       value,
-      context: call.context,
-      delivery: claim ? call.delivery : DELIVERY_SDK,
-      reason: described.reason,
-      variant: described.variant,
-      errorType: outcome.errorType,
-      omitValues: s.omitValues,
-    });
+      served?.reason ?? outcome.reason,
+      variant,
+      outcome.errorType,
+      s.omitValues,
+    );
     if (!attributes) {
       s.recorder.leftToSdk('not-recordable');
       return;
@@ -541,22 +541,23 @@ function leftReason(call: Plan, deliverable: boolean): SdkDeliveryReason {
 function trackCall(
   s: WrapSettings,
   shape: Shape,
-  args: TrackArgs,
-  sdkTrack: (sdkContext: unknown) => unknown,
+  context: unknown,
+  eventKey: unknown,
+  value: unknown,
+  properties: unknown,
 ): unknown {
-  const { context, eventKey } = args;
-  if (!s.isEnabled()) return sdkTrack(context);
+  if (!s.isEnabled()) return shape.track(context, eventKey, value, properties);
   const call =
     typeof eventKey === 'string' && eventKey !== ''
-      ? plan(s, shape, s.trackSignal, EVENT_FLAGSYNC_TRACK, context, { kind: 'event', name: eventKey })
+      ? plan(s, shape, s.trackSignal, EVENT_FLAGSYNC_TRACK, context, 'event', eventKey, Date.now())
       : void s.recorder.leftToSdk('not-recordable');
-  const attributes = call && trackEventAttributes(s, call, args);
+  const attributes = call && trackEventAttributes(s, call, eventKey, value, properties);
   // A call that cannot be recorded gives the SDK the app's own context, claimed by nobody.
   const claim = attributes ? call.claim : undefined;
   // The SDK may send its queue from inside this call (node-sdk, at 50 queued): the guard waits until it is decided.
   state.inCall++;
   try {
-    const result = sdkTrack(shape.sdk === 'server' ? (claim ?? context) : context);
+    const result = shape.track(shape.sdk === 'server' ? (claim ?? context) : context, eventKey, value, properties);
     if (call && attributes) finishTrack(s, call, attributes);
     return result;
   } finally {
@@ -564,10 +565,10 @@ function trackCall(
   }
 }
 
-function trackEventAttributes(s: WrapSettings, call: Plan, args: TrackArgs) {
+function trackEventAttributes(s: WrapSettings, call: Plan, eventKey: unknown, value: unknown, properties: unknown) {
   try {
     const delivery = call.claim ? call.delivery : DELIVERY_SDK;
-    const attributes = trackAttributes(call.context, delivery, args.eventKey, args.value, args.properties);
+    const attributes = trackAttributes(call.context, delivery, eventKey, value, properties);
     if (!attributes) s.recorder.leftToSdk('not-recordable');
     return attributes;
   } catch (error) {
