@@ -266,6 +266,19 @@ describe("the trace memory's bounds (as the Go component's: derivedEventsMaxPerT
     expect(traces.unattributed).toBe(0);
   });
 
+  it("the issue's trace: 20,000 users and 50 matching spans of two rules make 1,000 events, not 2 million", () => {
+    const { derived, traces } = joiner([latency, errors]);
+    for (const user of users(20_000)) derived.noteContext('t1', user, `{"key":"${user}"}`);
+    let made = 0;
+    for (let i = 0; i < 50; i++) made += derived.derive(span(), `s${i}`).length;
+    expect(made).toBe(1000);
+    // 19,000 contexts not kept; of the 50 × 2 spans' 1,000 events each, 99 × 1,000 not made.
+    expect(traces.dropped).toEqual({ max_bytes: 0, max_per_trace: 19_000 + 99_000 });
+    // What is held: the trace and its 1,000 contexts (key u0..u999 and its text).
+    const held = users(1000).reduce((n, u) => n + u.length + `{"key":"${u}"}`.length, 160);
+    expect(traces.bytes).toBe(held);
+  });
+
   it("with the bound reached, a later rule's events of the trace are not made (the first attributed take it)", () => {
     const { derived, traces } = joiner([latency, errors], { now: 0 }, { derivedEventsMaxPerTrace: 4 });
     for (const user of users(3)) derived.noteContext('t1', user, `{"key":"${user}"}`);
