@@ -57,7 +57,7 @@ export interface ExporterStats extends DeliveryStats {
    * not 0 means the derived events are a sample, to be weighted, not counted.
    */
   derivedSampled: number;
-  /** Spans matching a rule whose trace had no flag evaluation within the window: no event. */
+  /** Spans matching a rule whose trace had no flag evaluation within the window (or before shutdown): no event. */
   unattributed: number;
   /**
    * Derived events not made, and contexts or waiting spans not kept, because the trace memory

@@ -3,7 +3,8 @@
  * with more users than `derivedEventsMaxPerTrace` gives that many derived events and no more, a
  * trace too large for `derivedEventsMaxBytes` loses its waiting span, and what each bound drops is
  * counted in stats() and as the `flagsync_otel.derived_dropped` self-metric (attribute `reason`, as
- * the Go component's `otelcol_exporter_flagsync_derived_dropped`).
+ * the Go component's `otelcol_exporter_flagsync_derived_dropped`); spans still waiting at the last shutdown
+ * count as unattributed.
  */
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,5 +151,23 @@ describe('derived events within the trace memory bounds (real exporter, FlagSync
       unattributed: 0,
     });
     await exporter.shutdown();
+  });
+
+  it('a span still waiting for its trace at the last shutdown is unattributed (once per rule it meets), as in Go', async () => {
+    standIn.reset();
+    const exporter = new FlagSyncSpanExporter({
+      sdkKey: STANDIN_DEFAULT_SDK_KEY,
+      eventsUrl: standIn.url,
+      derivedEvents: RULES,
+    });
+    await exported(exporter, [serverSpan(trace(6))]);
+    expect(exporter.stats()).toMatchObject({ derived: 0, unattributed: 0 });
+    await exporter.shutdown();
+    expect(standIn.events()).toEqual([]);
+    expect(exporter.stats()).toMatchObject({
+      derived: 0,
+      unattributed: 2,
+      derivedDropped: { max_bytes: 0, max_per_trace: 0 },
+    });
   });
 });
