@@ -218,6 +218,31 @@ export const OPTIONS: readonly OptionSpec[] = [
     max: 10_000_000,
     doc: 'traces remembered at once for derived events (the oldest are forgotten first)',
   },
+  {
+    scope: 'derived',
+    name: 'derivedEventsMaxBytes',
+    env: 'FLAGSYNC_DERIVED_EVENTS_MAX_BYTES',
+    type: 'integer',
+    default: 64 * 1024 * 1024,
+    min: 1024 * 1024,
+    max: 64 * 1024 ** 3,
+    defaultText: '64 MiB',
+    doc:
+      'bytes of flag contexts and waiting spans kept for derived events (the oldest traces are forgotten first); ' +
+      'what it drops is counted in `stats().derivedDropped.max_bytes`',
+  },
+  {
+    scope: 'derived',
+    name: 'derivedEventsMaxPerTrace',
+    env: 'FLAGSYNC_DERIVED_EVENTS_MAX_PER_TRACE',
+    type: 'integer',
+    default: 1000,
+    min: 1,
+    max: 1_000_000,
+    doc:
+      'events derived from one trace, and flag contexts and waiting spans kept for it; what it drops is counted in ' +
+      '`stats().derivedDropped.max_per_trace`',
+  },
 ];
 
 export class FlagSyncConfigError extends Error {

@@ -13,21 +13,18 @@
  * collector instance (in a collector fleet: the loadbalancing exporter, routing by trace id, as
  * tail sampling requires); spans waiting for an evaluation are lost on a restart.
  */
+import { resolveTraceMemoryConfig, type TraceMemoryConfig } from '../config/trace-memory-config.js';
 import type { DerivedEventsSetting } from './derived-presets.js';
 import { compileRules, type CompiledRule, type SpanFacts, type SpanKindName } from './derived-rules.js';
 import { probabilityFromTraceState, SAMPLING_PROBABILITY_PROPERTY } from './derived-sampling.js';
 
 /** Derived-event settings, the same for the exporters and the service. */
-export interface DerivedEventsConfig {
+export interface DerivedEventsConfig extends Partial<TraceMemoryConfig> {
   /**
    * Rules turning spans into FlagSync events (derived-rules.ts), or a preset's name (`'http'`:
    * derived-presets.ts); presets may also stand in a list (`{ preset: 'http' }`). Default: none.
    */
   derivedEvents?: DerivedEventsSetting;
-  /** How long a trace's contexts (and spans waiting for one) are kept, ms. Default 300000. */
-  derivedEventsWindowMillis?: number;
-  /** Most traces remembered at once (the oldest are forgotten first). Default 100000. */
-  derivedEventsMaxTraces?: number;
 }
 
 /** Rules for these settings (validated: throws a FlagSyncConfigError naming the rule). */
@@ -62,34 +59,64 @@ interface Trace {
   /** Matching spans waiting for a context. */
   pending: Waiting[];
   expires: number;
+  /** Events derived from the trace so far, and the bytes it holds (contexts, waiting spans, overhead). */
+  made: number;
+  bytes: number;
 }
+
+/** Why the trace memory gave something up: the bound it reached (the Go component's `reason`). */
+export type DerivedDroppedReason = 'max_bytes' | 'max_per_trace';
+
+/** What a trace costs beyond its contexts and spans (map entries, objects), as the Go component counts it. */
+const TRACE_OVERHEAD = 160;
 
 /**
  * The contexts flags were evaluated for, by trace, and the matching spans waiting for one. Shared
  * by the exporters of one delivery engine, so evaluations recorded as log-based events count for
- * spans the span exporter sees.
+ * spans the span exporter sees. Bounded in traces, in bytes (string lengths: bytes for ASCII text,
+ * tracked as things are added and forgotten) and per trace, as the Go component's local trace
+ * memory (collector/flagsyncexporter/trace_contexts.go) is, with the same counts of what the
+ * bounds drop.
  */
 export class TraceContexts {
   private readonly _traces = new Map<string, Trace>();
-  private readonly _windowMillis: number;
-  private readonly _maxTraces: number;
+  private readonly _config: TraceMemoryConfig;
+  private _bytes = 0;
   private _unattributed = 0;
+  private readonly _dropped: Record<DerivedDroppedReason, number> = { max_bytes: 0, max_per_trace: 0 };
   /** Set once some exporter has rules: until then noting contexts would only cost. */
   active = false;
   /** The clock read once per batch (tick()), as a batch's spans arrive together. */
   private _tickNow: number | undefined;
 
+  /** `config`: resolved by the caller (resolveTraceMemoryConfig); what is missing takes the schema's default. */
   constructor(
-    config: Pick<DerivedEventsConfig, 'derivedEventsWindowMillis' | 'derivedEventsMaxTraces'> = {},
+    config: Readonly<Partial<TraceMemoryConfig>> = {},
     private readonly _now: () => number = Date.now,
   ) {
-    this._windowMillis = config.derivedEventsWindowMillis ?? 300_000;
-    this._maxTraces = config.derivedEventsMaxTraces ?? 100_000;
+    this._config = resolveTraceMemoryConfig(config, {});
   }
 
-  /** Matching spans dropped because no evaluation of their trace arrived within the window. */
+  /**
+   * Matching spans given up without an event: no evaluation of their trace arrived within the
+   * window, their trace was forgotten for the trace bound, or the memory was closed.
+   */
   get unattributed(): number {
     return this._unattributed;
+  }
+
+  /**
+   * Derived events not made, and contexts or waiting spans not kept (or forgotten), because the
+   * memory reached a bound: `max_bytes` (derivedEventsMaxBytes) or `max_per_trace`
+   * (derivedEventsMaxPerTrace).
+   */
+  get dropped(): Readonly<Record<DerivedDroppedReason, number>> {
+    return this._dropped;
+  }
+
+  /** Bytes held (contexts, waiting spans, per-trace overhead). */
+  get bytes(): number {
+    return this._bytes;
   }
 
   /** Read the clock for the batch about to be converted (one read, not one per trace). */
@@ -101,19 +128,75 @@ export class TraceContexts {
   note(traceId: string, contextKey: string, contextText: string): readonly DerivedEvent[] {
     if (!this.active || !traceId) return NO_EVENTS;
     const trace = this._trace(traceId);
-    if (!trace.contexts.has(contextKey)) trace.contexts.set(contextKey, contextText);
-    if (trace.pending.length === 0) return NO_EVENTS;
-    return trace.pending.splice(0).flatMap((w) => events(trace, w));
+    if (!trace.contexts.has(contextKey)) {
+      const size = contextKey.length + contextText.length;
+      if (this._admits(traceId, trace.contexts.size, size)) {
+        trace.contexts.set(contextKey, contextText);
+        this._grow(trace, size);
+      }
+    }
+    if (trace.pending.length === 0 || trace.contexts.size === 0) return NO_EVENTS;
+    const out: DerivedEvent[] = [];
+    for (const w of trace.pending.splice(0)) {
+      this._events(trace, w, out);
+      this._grow(trace, -waitingSize(w));
+    }
+    return out;
   }
 
   /** The events of a span matching a rule: one per context of its trace, or none yet (it waits). */
   attribute(traceId: string, waiting: Waiting): DerivedEvent[] {
     const trace = this._trace(traceId);
-    if (trace.contexts.size === 0) {
+    const out: DerivedEvent[] = [];
+    if (trace.contexts.size > 0) this._events(trace, waiting, out);
+    else if (this._admits(traceId, trace.pending.length, waitingSize(waiting))) {
       trace.pending.push(waiting);
-      return [];
+      this._grow(trace, waitingSize(waiting));
     }
-    return events(trace, waiting);
+    return out;
+  }
+
+  /** Forget every trace (the last exporter's shutdown): spans still waiting count as unattributed. */
+  close(): void {
+    for (const [id, trace] of this._traces) this._forget(id, trace);
+  }
+
+  /**
+   * Whether a trace holding `held` things of a kind (contexts, or waiting spans) takes one more of
+   * `size` bytes within the per-trace and byte bounds; what a bound refuses is counted by its reason.
+   */
+  private _admits(traceId: string, held: number, size: number): boolean {
+    if (held >= this._config.derivedEventsMaxPerTrace) {
+      this._dropped.max_per_trace++;
+      return false;
+    }
+    if (!this._makeRoom(traceId, size)) {
+      this._dropped.max_bytes++;
+      return false;
+    }
+    return true;
+  }
+
+  /** A span's events into `out`, one per context, up to the trace's bound; the rest are counted. */
+  private _events(trace: Trace, { spanId, rule, tail, probability }: Waiting, out: DerivedEvent[]): void {
+    const room = Math.max(this._config.derivedEventsMaxPerTrace - trace.made, 0);
+    if (trace.contexts.size > room) this._dropped.max_per_trace += trace.contexts.size - room;
+    let made = 0;
+    for (const [contextKey, contextText] of trace.contexts) {
+      if (made === room) break;
+      out.push({
+        json: `{"context":${contextText}${tail}`,
+        source: { span: spanId, rule: rule.index, contextKey },
+        probability,
+      });
+      made++;
+    }
+    trace.made += made;
+  }
+
+  private _grow(trace: Trace, by: number): void {
+    trace.bytes += by;
+    this._bytes += by;
   }
 
   private _trace(traceId: string): Trace {
@@ -124,25 +207,59 @@ export class TraceContexts {
       trace = undefined;
     }
     if (!trace) {
-      this._evict(now);
-      trace = { contexts: new Map(), pending: [], expires: now + this._windowMillis };
+      this._evict(now, TRACE_OVERHEAD);
+      trace = {
+        contexts: new Map(),
+        pending: [],
+        expires: now + this._config.derivedEventsWindowMillis,
+        made: 0,
+        bytes: 0,
+      };
       this._traces.set(traceId, trace);
+      this._grow(trace, TRACE_OVERHEAD);
     }
     return trace;
   }
 
-  /** Expired traces go (the map is in insertion order: oldest first), then the oldest beyond the bound. */
-  private _evict(now: number): void {
+  /**
+   * Expired traces go (the map is in insertion order: oldest first), then the oldest beyond the
+   * trace bound (their waiting spans unattributed), then the oldest beyond the byte bound (their
+   * waiting spans dropped for max_bytes), until a new trace of `adding` bytes fits.
+   */
+  private _evict(now: number, adding: number): void {
+    const { derivedEventsMaxTraces: maxTraces, derivedEventsMaxBytes: maxBytes } = this._config;
     for (const [id, trace] of this._traces) {
-      if (trace.expires > now && this._traces.size < this._maxTraces) break;
-      this._forget(id, trace);
+      const live = trace.expires > now;
+      if (live && this._traces.size < maxTraces && this._bytes + adding <= maxBytes) break;
+      this._forget(id, trace, live && this._traces.size < maxTraces ? 'max_bytes' : undefined);
     }
   }
 
-  private _forget(traceId: string, trace: Trace): void {
-    this._unattributed += trace.pending.length;
+  /** Forget the oldest traces but `keep` until `size` more bytes fit; false if they cannot. */
+  private _makeRoom(keep: string, size: number): boolean {
+    const maxBytes = this._config.derivedEventsMaxBytes;
+    if (this._bytes + size <= maxBytes) return true;
+    // Too large even alone: forget nothing else for it.
+    if ((this._traces.get(keep)?.bytes ?? 0) + size > maxBytes) return false;
+    for (const [id, trace] of this._traces) {
+      if (this._bytes + size <= maxBytes) break;
+      if (id !== keep) this._forget(id, trace, 'max_bytes');
+    }
+    return this._bytes + size <= maxBytes;
+  }
+
+  /** Drop a trace: its waiting spans count as unattributed, or as dropped by the bound that forced it out. */
+  private _forget(traceId: string, trace: Trace, reason?: DerivedDroppedReason): void {
+    if (reason) this._dropped[reason] += trace.pending.length;
+    else this._unattributed += trace.pending.length;
+    this._bytes -= trace.bytes;
     this._traces.delete(traceId);
   }
+}
+
+/** What a waiting span holds, in bytes as the trace memory counts them. */
+function waitingSize(w: Waiting): number {
+  return w.tail.length + w.spanId.length;
 }
 
 const NO_RULES: readonly CompiledRule[] = [];
@@ -237,18 +354,6 @@ export class DerivedEvents {
 }
 
 const SAMPLING_PROPERTY_PREFIX = `${JSON.stringify(SAMPLING_PROBABILITY_PROPERTY)}:`;
-
-function events(trace: Trace, { spanId, rule, tail, probability }: Waiting): DerivedEvent[] {
-  const out: DerivedEvent[] = [];
-  for (const [contextKey, contextText] of trace.contexts) {
-    out.push({
-      json: `{"context":${contextText}${tail}`,
-      source: { span: spanId, rule: rule.index, contextKey },
-      probability,
-    });
-  }
-  return out;
-}
 
 function isoMillis(ms: number): string | undefined {
   const date = new Date(Math.floor(ms));

@@ -5,7 +5,8 @@
  */
 import type { MeterProvider } from '@opentelemetry/api';
 import type { ResolvedDeliveryConfig } from '../config/delivery-config.js';
-import { TraceContexts, type DerivedEventsConfig } from '../convert/derived-events.js';
+import type { TraceMemoryConfig } from '../config/trace-memory-config.js';
+import { TraceContexts } from '../convert/derived-events.js';
 import { ENGINE_METRICS, observeSelfMetrics } from '../otel/self-metrics.js';
 import { DeliveryEngine } from './delivery-engine.js';
 import type { Transport } from './transport.js';
@@ -32,11 +33,11 @@ interface Shared {
 
 const engines = new Map<string, Shared>();
 
-/** `derived`: the trace memory's bounds, taken from the first user. */
+/** `derived`: the trace memory's window and bounds, taken from the first user. */
 export function acquireEngine(
   config: ResolvedDeliveryConfig,
   transport?: Transport,
-  derived: DerivedEventsConfig = {},
+  derived: Partial<TraceMemoryConfig> = {},
 ): EngineLease {
   // A transport given by the caller (tests) is that caller's own: no sharing.
   const key = transport ? undefined : JSON.stringify(config);
@@ -65,6 +66,8 @@ export function acquireEngine(
         return;
       }
       if (key !== undefined) engines.delete(key);
+      // Spans still waiting for an evaluation will get none: counted as unattributed.
+      entry.traces.close();
       await entry.engine.shutdown();
       entry.metrics?.stop();
     },

@@ -2,6 +2,7 @@
 import { diag, metrics, type MeterProvider } from '@opentelemetry/api';
 import { ATTR_FLAGSYNC_DELIVERY, DELIVERY_EXPORTER } from '../conventions.js';
 import { resolveDeliveryConfig, type FlagSyncDeliveryOptions } from '../config/delivery-config.js';
+import { resolveTraceMemoryConfig } from '../config/trace-memory-config.js';
 import {
   createConverter,
   type ConversionOutcome,
@@ -10,6 +11,7 @@ import {
 } from '../convert/converter.js';
 import {
   createDerivedEvents,
+  type DerivedDroppedReason,
   type DerivedEvent,
   type DerivedEvents,
   type DerivedEventsConfig,
@@ -55,8 +57,14 @@ export interface ExporterStats extends DeliveryStats {
    * not 0 means the derived events are a sample, to be weighted, not counted.
    */
   derivedSampled: number;
-  /** Spans matching a rule whose trace had no flag evaluation within the window: no event. */
+  /** Spans matching a rule whose trace had no flag evaluation within the window (or before shutdown): no event. */
   unattributed: number;
+  /**
+   * Derived events not made, and contexts or waiting spans not kept, because the trace memory
+   * reached a bound, by reason: `max_bytes` (`derivedEventsMaxBytes`), `max_per_trace`
+   * (`derivedEventsMaxPerTrace`). Shared, like `unattributed`, by the exporters of one engine.
+   */
+  derivedDropped: Record<DerivedDroppedReason, number>;
   /** Calls whose events another deliverer has (`flagsync.delivery` sdk or collector, or returned to the SDK). */
   elsewhere: number;
 }
@@ -153,7 +161,7 @@ export abstract class FlagSyncExporterBase<Item> {
 
   constructor(options: FlagSyncExporterOptions, component: string, signal: 'traces' | 'logs') {
     this._converter = createConverter({ ...options, consumer: DELIVERY_EXPORTER });
-    this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport, options);
+    this._lease = acquireEngine(resolveDeliveryConfig(options), options.transport, resolveTraceMemoryConfig(options));
     this._derived = createDerivedEvents(options, this._lease.traces);
     this._log = new ThrottledLog(diag.createComponentLogger({ namespace: `flagsync-otel/${component}` }));
     this._signal = signal;
@@ -185,6 +193,9 @@ export abstract class FlagSyncExporterBase<Item> {
       },
       get unattributed() {
         return stats().unattributed;
+      },
+      get derivedDropped() {
+        return stats().derivedDropped;
       },
       get elsewhere() {
         return stats().elsewhere;
@@ -253,6 +264,7 @@ export abstract class FlagSyncExporterBase<Item> {
       derived: this._derivedCount,
       derivedSampled: this._derivedSampled,
       unattributed: this._lease.traces.unattributed,
+      derivedDropped: { ...this._lease.traces.dropped },
       elsewhere: this._elsewhere,
     };
   }

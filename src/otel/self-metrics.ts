@@ -5,6 +5,7 @@
  * instrument `flagsync_otel.delivered` is `flagsync_otel_delivered_total` in Prometheus, in both.
  */
 import type { Attributes, BatchObservableResult, Meter, MeterProvider, Observable } from '@opentelemetry/api';
+import type { DerivedDroppedReason } from '../convert/derived-events.js';
 import type { DeliveryStats } from '../delivery/delivery-engine.js';
 import type { LaneStats } from '../delivery/lane.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from '../version.js';
@@ -34,6 +35,7 @@ export interface ConversionSource {
   damaged: number;
   derived: number;
   unattributed: number;
+  derivedDropped: Readonly<Record<DerivedDroppedReason, number>>;
   elsewhere: number;
 }
 
@@ -96,11 +98,28 @@ export const CONVERSION_METRICS: readonly SelfMetric<ConversionSource>[] = [
     (s) => s.damaged,
   ),
   counter('derived', 'Events derived from spans by the derived-event rules.', (s) => s.derived),
-  counter(
-    'unattributed',
-    'Spans matching a derived-event rule whose trace had no flag evaluation within the window: no event.',
-    (s) => s.unattributed,
-  ),
+  {
+    ...counter(
+      'unattributed',
+      'Spans matching a derived-event rule whose trace had no flag evaluation within the window (or before ' +
+        'shutdown): no event.',
+      (s: ConversionSource) => s.unattributed,
+    ),
+    unit: '{span}',
+  },
+  {
+    name: 'derived_dropped',
+    type: 'counter',
+    unit: '{item}',
+    description:
+      'Derived events not made, and contexts or waiting spans not kept, because the trace memory reached a bound ' +
+      '(derivedEventsMaxBytes, derivedEventsMaxPerTrace).',
+    labels: ['reason'],
+    samples: (s) => [
+      [{ reason: 'max_bytes' }, s.derivedDropped.max_bytes],
+      [{ reason: 'max_per_trace' }, s.derivedDropped.max_per_trace],
+    ],
+  },
   counter(
     'elsewhere',
     "This package's events of calls another deliverer has (flagsync.delivery), or that went back to the SDK.",

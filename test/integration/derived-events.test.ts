@@ -33,7 +33,7 @@ describe('derived events with @opentelemetry/instrumentation-http (in-process ex
         .sort(),
     ).toEqual(['u3', 'u6']);
     expect(standIn.impressions()).toHaveLength(6);
-    expect(stats).toMatchObject({ derived: 12, unattributed: 0 });
+    expect(stats).toMatchObject({ derived: 12, unattributed: 0, derivedDropped: { max_bytes: 0, max_per_trace: 0 } });
     expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);
   });
 });

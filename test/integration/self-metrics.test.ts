@@ -83,6 +83,10 @@ describe('self-metrics through the OpenTelemetry Metrics API', () => {
       'flagsync_otel.derived{signal=logs}': 0,
       'flagsync_otel.unattributed{signal=traces}': 0,
       'flagsync_otel.unattributed{signal=logs}': 0,
+      'flagsync_otel.derived_dropped{reason=max_bytes,signal=traces}': 0,
+      'flagsync_otel.derived_dropped{reason=max_per_trace,signal=traces}': 0,
+      'flagsync_otel.derived_dropped{reason=max_bytes,signal=logs}': 0,
+      'flagsync_otel.derived_dropped{reason=max_per_trace,signal=logs}': 0,
       'flagsync_otel.elsewhere{signal=traces}': 0,
       'flagsync_otel.elsewhere{signal=logs}': 0,
     });

@@ -1,5 +1,7 @@
 /** Derived events: rule validation and matching, and joining spans to the users of their trace. */
 import { describe, expect, it } from 'vitest';
+import { FlagSyncConfigError } from '../../src/config/options.js';
+import { resolveTraceMemoryConfig } from '../../src/config/trace-memory-config.js';
 import { createDerivedEvents, DerivedEvents, TraceContexts } from '../../src/convert/derived-events.js';
 import { compileRules, type DerivedEventRule, type SpanFacts } from '../../src/convert/derived-rules.js';
 
@@ -222,5 +224,117 @@ describe('joining spans to the users of their trace', () => {
     expect(spanSide.derive(span(), 's1')).toEqual([]); // noted before any rules existed: not kept
     logSide.noteContext('t1', 'u1', CONTEXT);
     expect(spanSide.derive(span({ traceId: 't1' }), 's2')).toHaveLength(1);
+  });
+});
+
+describe("the trace memory's bounds (as the Go component's: derivedEventsMaxPerTrace, derivedEventsMaxBytes)", () => {
+  const errors: DerivedEventRule = {
+    eventKey: 'checkout_error',
+    match: { kind: 'server' },
+    value: { from: 'flag', when: { status: 'error' } },
+  };
+  const users = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`);
+  const sources = (events: readonly { source: { span: string; rule: number; contextKey: string } }[]) =>
+    events.map((e) => `${e.source.span}/${e.source.rule}/${e.source.contextKey}`);
+
+  it('defaults equal the Go component’s; a bad value or variable throws naming it', () => {
+    expect(resolveTraceMemoryConfig({}, {})).toEqual({
+      derivedEventsWindowMillis: 300_000,
+      derivedEventsMaxTraces: 100_000,
+      derivedEventsMaxBytes: 64 << 20,
+      derivedEventsMaxPerTrace: 1000,
+    });
+    expect(resolveTraceMemoryConfig({}, { FLAGSYNC_DERIVED_EVENTS_MAX_PER_TRACE: '50' })).toMatchObject({
+      derivedEventsMaxPerTrace: 50,
+    });
+    expect(() => new TraceContexts({ derivedEventsMaxPerTrace: 0 })).toThrow(
+      new FlagSyncConfigError('option derivedEventsMaxPerTrace must be an integer from 1 to 1000000, got 0'),
+    );
+    expect(() => resolveTraceMemoryConfig({}, { FLAGSYNC_DERIVED_EVENTS_MAX_BYTES: '1000' })).toThrow(
+      'env FLAGSYNC_DERIVED_EVENTS_MAX_BYTES must be an integer from 1048576 to 68719476736, got "1000"',
+    );
+  });
+
+  it('one trace with many users and many spans: at most maxPerTrace contexts kept and events made, the rest counted', () => {
+    const { derived, traces } = joiner([latency], { now: 0 }, { derivedEventsMaxPerTrace: 10 });
+    for (const user of users(12)) derived.noteContext('t1', user, `{"key":"${user}"}`);
+    const made = [1, 2, 3, 4, 5].map((i) => sources(derived.derive(span(), `s${i}`)));
+    // The first span takes the trace's 10 events (contexts u0..u9; u10 and u11 were not kept).
+    expect(made).toEqual([users(10).map((u) => `s1/0/${u}`), [], [], [], []]);
+    // 2 contexts beyond the bound; then 4 spans × 10 contexts not made.
+    expect(traces.dropped).toEqual({ max_bytes: 0, max_per_trace: 2 + 40 });
+    expect(traces.unattributed).toBe(0);
+  });
+
+  it("the issue's trace: 20,000 users and 50 matching spans of two rules make 1,000 events, not 2 million", () => {
+    const { derived, traces } = joiner([latency, errors]);
+    for (const user of users(20_000)) derived.noteContext('t1', user, `{"key":"${user}"}`);
+    let made = 0;
+    for (let i = 0; i < 50; i++) made += derived.derive(span(), `s${i}`).length;
+    expect(made).toBe(1000);
+    // 19,000 contexts not kept; of the 50 × 2 spans' 1,000 events each, 99 × 1,000 not made.
+    expect(traces.dropped).toEqual({ max_bytes: 0, max_per_trace: 19_000 + 99_000 });
+    // What is held: the trace and its 1,000 contexts (key u0..u999 and its text).
+    const held = users(1000).reduce((n, u) => n + u.length + `{"key":"${u}"}`.length, 160);
+    expect(traces.bytes).toBe(held);
+  });
+
+  it("with the bound reached, a later rule's events of the trace are not made (the first attributed take it)", () => {
+    const { derived, traces } = joiner([latency, errors], { now: 0 }, { derivedEventsMaxPerTrace: 4 });
+    for (const user of users(3)) derived.noteContext('t1', user, `{"key":"${user}"}`);
+    expect(sources(derived.derive(span(), 's1'))).toEqual(['s1/0/u0', 's1/0/u1', 's1/0/u2', 's1/1/u0']);
+    expect(traces.dropped).toEqual({ max_bytes: 0, max_per_trace: 2 });
+  });
+
+  it('at most maxPerTrace spans wait for a trace; the ones kept are attributed when its first context comes', () => {
+    const { derived, traces } = joiner([latency], { now: 0 }, { derivedEventsMaxPerTrace: 2 });
+    for (const id of ['s1', 's2', 's3']) expect(derived.derive(span(), id)).toEqual([]);
+    expect(traces.dropped).toEqual({ max_bytes: 0, max_per_trace: 1 });
+    expect(sources(derived.noteContext('t1', 'u1', CONTEXT))).toEqual(['s1/0/u1', 's2/0/u1']);
+    expect(traces.dropped).toEqual({ max_bytes: 0, max_per_trace: 1 });
+  });
+
+  it('bytes are tracked as things are kept and forgotten: contexts, waiting spans, 160 per trace', () => {
+    const { derived, traces } = joiner([latency]);
+    derived.noteContext('t1', 'u1', CONTEXT);
+    expect(traces.bytes).toBe(160 + 'u1'.length + CONTEXT.length);
+    derived.derive(span({ traceId: 't2' }), 's1');
+    const tail = ',"eventKey":"latency_ms","value":812.345678,"timestamp":"2026-11-27T10:00:00.123Z"}';
+    expect(traces.bytes).toBe(160 + 2 + CONTEXT.length + 160 + tail.length + 's1'.length);
+    // The waiting span is attributed: its bytes go, the context's are kept.
+    expect(derived.noteContext('t2', 'u1', CONTEXT)).toHaveLength(1);
+    expect(traces.bytes).toBe(2 * (160 + 2 + CONTEXT.length));
+    traces.close();
+    expect(traces.bytes).toBe(0);
+  });
+
+  it('the byte bound: the oldest traces make room (their waiting spans counted as max_bytes); what cannot fit is refused', () => {
+    const big: DerivedEventRule = { ...latency, properties: ['blob'] };
+    const { derived, traces } = joiner([big], { now: 0 }, { derivedEventsMaxBytes: 1 << 20 });
+    const blob = 'x'.repeat(400_000);
+    const bigSpan = (traceId: string) => span({ traceId, attributes: { blob } });
+    derived.derive(bigSpan('a'), 's1');
+    derived.derive(bigSpan('b'), 's2');
+    expect(traces.dropped).toEqual({ max_bytes: 0, max_per_trace: 0 });
+    // A third waiting span does not fit beside the two: trace a, and its span, go.
+    derived.derive(bigSpan('c'), 's3');
+    expect(traces.dropped).toEqual({ max_bytes: 1, max_per_trace: 0 });
+    expect(traces.bytes).toBeLessThanOrEqual(1 << 20);
+    expect(derived.noteContext('a', 'u1', CONTEXT)).toEqual([]);
+    expect(sources(derived.noteContext('b', 'u1', CONTEXT))).toEqual(['s2/0/u1']);
+    // A context larger than the whole bound is not kept, and forgets no other trace in vain.
+    expect(derived.noteContext('c', 'huge', 'y'.repeat(1 << 20))).toEqual([]);
+    expect(traces.dropped).toEqual({ max_bytes: 2, max_per_trace: 0 });
+    expect(sources(derived.noteContext('c', 'u1', CONTEXT))).toEqual(['s3/0/u1']);
+    expect(traces.unattributed).toBe(0);
+  });
+
+  it('closing the memory (the last exporter shut down): spans still waiting count as unattributed', () => {
+    const { derived, traces } = joiner([latency]);
+    derived.derive(span(), 's1');
+    derived.derive(span({ traceId: 't2' }), 's2');
+    traces.close();
+    expect(traces.unattributed).toBe(2);
+    expect(traces.dropped).toEqual({ max_bytes: 0, max_per_trace: 0 });
   });
 });

@@ -16,7 +16,8 @@ const INSTRUMENTATION_NAMES =
 const EXPORTER_NAMES =
   'sdkKey, eventsUrl, maxBatchSize, maxBatchBytes, flushIntervalMillis, maxQueueSize, maxQueueBytes, timeoutMillis, ' +
   'initialBackoffMillis, maxBackoffMillis, maxRetryAfterMillis, configErrorRetryDelayMillis, shutdownTimeoutMillis, ' +
-  'derivedEventsWindowMillis, derivedEventsMaxTraces, derivedEvents, providerNames, meterProvider, transport';
+  'derivedEventsWindowMillis, derivedEventsMaxTraces, derivedEventsMaxBytes, derivedEventsMaxPerTrace, derivedEvents, ' +
+  'providerNames, meterProvider, transport';
 
 /** Built without enabling: nothing is patched or installed in this test process. */
 const instrumentation = (config: Record<string, unknown>) =>

@@ -70,7 +70,7 @@ export async function runHttpApp(
   });
   return JSON.parse(stdout.trim().split('\n').pop()!) as {
     servers: ServerSpan[];
-    stats?: { derived: number; unattributed: number };
+    stats?: { derived: number; unattributed: number; derivedDropped: Record<string, number> };
   };
 }
 
