@@ -8,10 +8,12 @@
  * A PENDING claim nobody takes within the receipt timeout, and every unsettled claim when the app
  * ends (`client.destroy()`), is RETURNED. Settled is final: no state delivers a call twice.
  *
- * Claims are found by their holder: the span id of the span that carries the event (a string the
- * span already has: no span is kept alive, and no identity hash is added to the SDK's object), or a
- * log-based event's call id. State lives on globalThis so the ESM and CommonJS builds, loaded side by side, share it.
- * Browser-safe.
+ * Untaken claims are found by their holder: the span id of the span that carries the event (a
+ * string the span already has: no span is kept alive, and no identity hash is added to the SDK's
+ * object), or a log-based event's call id. Every unsettled claim is also on one list in hand-over
+ * order, linked through the claims themselves: the sweep and the app's end walk it, and taking or
+ * settling a call costs no lookup. State lives on globalThis so the ESM and CommonJS builds, loaded
+ * side by side, share it. Browser-safe.
  */
 import {
   ATTR_FLAGSYNC_DELIVERY,
@@ -52,6 +54,8 @@ const HOLDER = Symbol.for('flagsync-otel.claim.holder');
 const EVENT = Symbol.for('flagsync-otel.claim.event');
 const SINCE = Symbol.for('flagsync-otel.claim.since');
 const WAITERS = Symbol.for('flagsync-otel.claim.waiters');
+const NEXT = Symbol.for('flagsync-otel.claim.next');
+const PREV = Symbol.for('flagsync-otel.claim.prev');
 
 /**
  * A call's claim. Symbol keys: a node-sdk claim is the context copy the SDK serialises, where
@@ -67,6 +71,9 @@ export interface Claim {
   [SINCE]?: number;
   /** Told once when it settles (the guard, holding the SDK's copy). */
   [WAITERS]?: (() => void)[];
+  /** Its neighbours on the list of unsettled claims. */
+  [NEXT]?: Claim;
+  [PREV]?: Claim;
 }
 
 /** Gives a new claim all of a claim's fields at once: objects of one shape stay fast on the call path. */
@@ -77,6 +84,8 @@ export function initClaim(claim: Claim): void {
   claim[EVENT] = undefined;
   claim[SINCE] = 0;
   claim[WAITERS] = undefined;
+  claim[NEXT] = undefined;
+  claim[PREV] = undefined;
 }
 
 export interface HandoverStats {
@@ -92,31 +101,41 @@ export interface HandoverStats {
 
 interface Registry {
   /**
-   * Unsettled claims (PENDING or TAKEN) by holder, in hand-over order: most spans hold one call, kept
-   * without an array. The holder is a string (span id, log call id): no span is kept alive.
+   * PENDING claims by holder, for their consumer to find: most spans hold one call, kept without an
+   * array. The holder is a string (span id, log call id): no span is kept alive.
    */
   holders: Map<unknown, Claim | Claim[]>;
+  /** The unsettled claims (PENDING or TAKEN), oldest first. */
+  first: Claim | undefined;
+  last: Claim | undefined;
   stats: HandoverStats;
   receiptTimeoutMillis: number;
   sweep: ReturnType<typeof setInterval> | undefined;
   idle: (() => void)[];
-  /** Date.now() at the last sweep tick, or 0 while no sweep runs. */
+  /**
+   * Milliseconds since `epoch` at the last sweep tick, or -1 while no sweep runs. Small integers: a
+   * claim keeps its hand-over time without a boxed number. The epoch moves only while no claim is unsettled.
+   */
   clock: number;
+  epoch: number;
   onReturn: ((reason: ReturnReason, count: number) => void) | undefined;
 }
 
-const KEY = Symbol.for('flagsync-otel.handover');
+const KEY = Symbol.for('flagsync-otel.handover.v2');
 const SWEEP_EVERY_MILLIS = 1000;
 const DEFAULT_RECEIPT_TIMEOUT_MILLIS = 30_000;
 
 const shared = globalThis as Record<PropertyKey, unknown>;
 shared[KEY] ??= {
   holders: new Map(),
+  first: undefined,
+  last: undefined,
   stats: newStats(),
   receiptTimeoutMillis: DEFAULT_RECEIPT_TIMEOUT_MILLIS,
   sweep: undefined,
   idle: [],
-  clock: 0,
+  clock: -1,
+  epoch: 0,
   onReturn: undefined,
 } satisfies Registry;
 const registry = shared[KEY] as Registry;
@@ -147,24 +166,32 @@ export function onReturn(listener: (reason: ReturnReason, count: number) => void
 /**
  * Hand a recorded call over to a pipeline: the SDK's copy is held until a receipt or a return.
  * `holder`: the span carrying its event, or its log call id; `event`: that event's attributes as stored.
+ * `fresh`: the holder can hold no other call yet (a span that had no event, a new call id), so it is
+ * not looked up first. Were it wrong (two spans with one id), the call it hid stays on the list and
+ * goes back to the SDK at the receipt timeout: never lost.
  */
 export function handOver(
   claim: Claim,
   pipeline: Pipeline,
   holder: unknown,
   event: Record<string, unknown> | undefined,
+  fresh = false,
 ): void {
   claim[STATE] = PENDING;
   claim[PIPELINE] = pipeline;
   claim[HOLDER] = holder;
   claim[EVENT] = event;
   // The sweep's clock (a second's resolution is what a 30 s timeout needs): no Date.now() per call.
-  if (registry.clock === 0) registry.clock = Date.now();
+  if (registry.clock < 0) {
+    registry.epoch = Date.now();
+    registry.clock = 0;
+  }
   claim[SINCE] = registry.clock;
-  const held = registry.holders.get(holder);
+  const held = fresh ? undefined : registry.holders.get(holder);
   if (held === undefined) registry.holders.set(holder, claim);
   else if (Array.isArray(held)) held.push(claim);
   else registry.holders.set(holder, [held, claim]);
+  link(claim);
   registry.stats.handedOver++;
   registry.stats.pending++;
   if (!registry.sweep) {
@@ -173,10 +200,30 @@ export function handOver(
   }
 }
 
-/** The claims handed over with this holder (a span, a log call id), if any. */
+/** Put a claim last on the list of unsettled claims. */
+function link(claim: Claim): void {
+  claim[PREV] = registry.last;
+  claim[NEXT] = undefined;
+  if (registry.last) registry.last[NEXT] = claim;
+  else registry.first = claim;
+  registry.last = claim;
+}
+
+function unlink(claim: Claim): void {
+  const prev = claim[PREV];
+  const next = claim[NEXT];
+  if (prev) prev[NEXT] = next;
+  else registry.first = next;
+  if (next) next[PREV] = prev;
+  else registry.last = prev;
+  claim[PREV] = undefined;
+  claim[NEXT] = undefined;
+}
+
+/** The untaken claims handed over with this holder (a span, a log call id), if any. */
 export function claimsOf(holder: unknown): readonly Claim[] | undefined {
   const held = registry.holders.get(holder);
-  return held === undefined || Array.isArray(held) ? held : [held];
+  return held === undefined ? undefined : Array.isArray(held) ? held.slice() : [held];
 }
 
 export function pipelineOf(claim: Claim): Pipeline | undefined {
@@ -189,8 +236,8 @@ export function spanHolder(span: { spanContext(): { spanId: string } }): string 
 }
 
 /**
- * The handed-over call an event records: by its span's holder and its stored attributes, or (a
- * log-based event, `holder` its call id) the call id's only claim.
+ * The untaken handed-over call an event records: by its span's holder and its stored attributes, or
+ * (a log-based event, `holder` its call id) the call id's only claim.
  */
 export function claimFor(holder: unknown, attributes: unknown): Claim | undefined {
   const held = registry.holders.get(holder);
@@ -202,25 +249,28 @@ export function claimFor(holder: unknown, attributes: unknown): Claim | undefine
 
 /**
  * A consumer takes a PENDING claim: it is its to settle, and no longer subject to the receipt
- * timeout. It stays under its holder until settled (the flag() path pays for no second index).
+ * timeout. It leaves its holder (nothing else looks for it there) and stays on the list until settled.
  */
 export function take(claim: Claim): boolean {
   if (claim[STATE] !== PENDING) return false;
   claim[STATE] = TAKEN;
+  leaveHolder(claim);
   // The SDK's queue holds the claim (node-sdk: the context copy) until it sends: keep no event
   // alive. A taken call's event is in its consumer's hands: nothing is left to rewrite.
   claim[EVENT] = undefined;
   return true;
 }
 
-/** Once every call of a holder is settled, the registry lets go of it. */
-function forgetHolderWhenDone(holder: unknown): void {
+/** Remove a PENDING claim from its holder's entry. */
+function leaveHolder(claim: Claim): void {
+  const holder = claim[HOLDER];
   const held = registry.holders.get(holder);
-  if (held === undefined) return;
-  if (Array.isArray(held)) {
-    for (const c of held) if (isUnsettled(c)) return;
-  } else if (isUnsettled(held)) return;
-  registry.holders.delete(holder);
+  if (held === claim) registry.holders.delete(holder);
+  else if (Array.isArray(held)) {
+    const at = held.indexOf(claim);
+    if (at >= 0) held.splice(at, 1);
+    if (held.length === 0) registry.holders.delete(holder);
+  }
 }
 
 export function receipt(claim: Claim): void {
@@ -268,8 +318,7 @@ export function allSettled(deadline: number): Promise<void> {
 /** Every unsettled call goes back to the SDK (the app is ending). */
 export function giveBackAll(reason: ReturnReason): void {
   const claims: Claim[] = [];
-  for (const held of registry.holders.values())
-    for (const claim of Array.isArray(held) ? held : [held]) if (isUnsettled(claim)) claims.push(claim);
+  for (let claim = registry.first; claim; claim = claim[NEXT]) claims.push(claim);
   giveBack(claims, reason);
 }
 
@@ -289,10 +338,12 @@ function markSdkDelivered(claim: Claim): void {
 
 function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   if (!isUnsettled(claim)) return false;
+  // A PENDING claim (returned before anyone took it) is still under its holder.
+  if (claim[STATE] === PENDING) leaveHolder(claim);
   claim[STATE] = to;
   if (to === RETURNED) markSdkDelivered(claim);
   registry.stats.pending--;
-  forgetHolderWhenDone(claim[HOLDER]);
+  unlink(claim);
   claim[HOLDER] = undefined;
   claim[EVENT] = undefined;
   const waiters = claim[WAITERS];
@@ -302,32 +353,27 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   }
   if (registry.stats.pending === 0) {
     for (const done of registry.idle.slice()) done();
-    if (registry.sweep && registry.holders.size === 0) {
+    if (registry.sweep && registry.first === undefined) {
       clearInterval(registry.sweep);
       registry.sweep = undefined;
-      registry.clock = 0;
+      registry.clock = -1;
     }
   }
   return true;
 }
 
 /**
- * PENDING claims older than the receipt timeout go back to the SDK. Holders are in hand-over order;
- * TAKEN ones wait for their consumer's answer.
+ * PENDING claims older than the receipt timeout go back to the SDK. The list is in hand-over order:
+ * the walk ends at the first PENDING claim still young; TAKEN ones wait for their consumer's answer.
  */
 function sweep(): void {
-  registry.clock = Date.now();
+  registry.clock = Date.now() - registry.epoch;
   const cutoff = registry.clock - registry.receiptTimeoutMillis;
   const expired: Claim[] = [];
-  for (const held of registry.holders.values()) {
-    const claims = Array.isArray(held) ? held : [held];
-    let young = false;
-    for (const claim of claims) {
-      if (claim[STATE] !== PENDING) continue;
-      if ((claim[SINCE] ?? 0) <= cutoff) expired.push(claim);
-      else young = true;
-    }
-    if (young && claims[0]![SINCE]! > cutoff) break;
+  for (let claim = registry.first; claim; claim = claim[NEXT]) {
+    if (claim[STATE] !== PENDING) continue;
+    if ((claim[SINCE] ?? 0) > cutoff) break;
+    expired.push(claim);
   }
   giveBack(expired, 'no-receipt');
 }
@@ -335,10 +381,12 @@ function sweep(): void {
 /** Forget every claim (tests). */
 export function resetHandover(): void {
   registry.holders.clear();
+  registry.first = undefined;
+  registry.last = undefined;
   registry.stats = newStats();
   if (registry.sweep) clearInterval(registry.sweep);
   registry.sweep = undefined;
-  registry.clock = 0;
+  registry.clock = -1;
   for (const done of registry.idle.slice()) done();
   registry.receiptTimeoutMillis = DEFAULT_RECEIPT_TIMEOUT_MILLIS;
 }

@@ -171,7 +171,7 @@ export class EventRecorder {
         body: attributes,
       });
       this.stats.logEvents++;
-      if (claim && pipeline) handOver(claim, pipeline, callId, attributes);
+      if (claim && pipeline) handOver(claim, pipeline, callId, attributes, true);
       return undefined;
     }
     const span = target as Span & ReadableSpanFields;
@@ -192,7 +192,8 @@ export class EventRecorder {
     if ((span.droppedEventsCount ?? 0) > dropped && first) returnEvicted(span, first);
     const stored = events[events.length - 1]!.attributes ?? {};
     if (!storedIntact(stored, attributes)) return 'attribute-limits';
-    if (claim && pipeline) handOver(claim, pipeline, spanHolder(span), stored);
+    // A span that never had an event holds no call of ours yet: its holder needs no lookup.
+    if (claim && pipeline) handOver(claim, pipeline, spanHolder(span), stored, length === 0 && dropped === 0);
     return undefined;
   }
 
