@@ -24,6 +24,7 @@ const floorValues = {
 // is thereby counted in the instrumentation's.
 const FLOOR_SIZE = Object.values(floorValues).reduce((n, v) => n + 1 + (typeof v === 'string' ? v.length : 0), 0);
 
+/** The floor's attributes: this build's (the variant included), built per call as the instrumentation does. */
 export const floorAttributes = () => ({
   'flagsync.size': FLOOR_SIZE,
   'feature_flag.key': 'register-button-copy',
@@ -34,6 +35,18 @@ export const floorAttributes = () => ({
   'feature_flag.result.value': 'Join Now',
   'flagsync.context': JSON.stringify(user),
   'feature_flag.result.variant': 'Join Now',
+});
+
+/** The floor of a build that writes no variant (before issue 20). */
+export const floorAttributesWithoutVariant = () => ({
+  'flagsync.size': FLOOR_SIZE,
+  'feature_flag.key': 'register-button-copy',
+  'feature_flag.provider.name': 'FlagSync',
+  'feature_flag.context.id': user.key,
+  'feature_flag.result.reason': 'unknown',
+  'flagsync.value': JSON.stringify('Join Now'),
+  'feature_flag.result.value': 'Join Now',
+  'flagsync.context': JSON.stringify(user),
 });
 
 /** `fn` inside a new active span of `tracer`, ended after. */
@@ -69,3 +82,20 @@ export const stubClient = () => ({
   flag: () => 'Join Now',
   track: () => undefined,
 });
+
+/**
+ * The stub, keeping what node-sdk keeps of each call: its context (the wrapper's claim, for a call
+ * handed over) until its queue of 50 items is sent, then dropping them, as a send does. Without it
+ * the claim's life looks shorter than in an app, where the SDK's queue holds it anyway.
+ */
+export const queueingStubClient = () => {
+  const queue = [];
+  return {
+    flag: (context) => {
+      queue.push(context);
+      if (queue.length >= 50) queue.length = 0;
+      return 'Join Now';
+    },
+    track: () => undefined,
+  };
+};

@@ -5,7 +5,17 @@ import { Bench } from 'tinybench';
 import { cpus, totalmem } from 'node:os';
 import { writeFileSync, mkdirSync } from 'node:fs';
 
-export async function measure(
+export async function measure(cases, options) {
+  return summarizeRounds(await measureRounds(cases, options));
+}
+
+/** As `measure`, with differences between cases read round by round (`paired`, see measureCpu). */
+export async function measurePaired(cases, options) {
+  const perRound = await measureRounds(cases, options);
+  return { results: summarizeRounds(perRound), paired: pairing(perRound) };
+}
+
+async function measureRounds(
   cases,
   { rounds = 5, inner = 100, time = 400, warmupTime = 150, iterations, warmupIterations } = {},
 ) {
@@ -38,15 +48,33 @@ export async function measure(
       perRound[task.name].push((task.result.latency.mean * 1e6) / inner);
     }
   }
-  return Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, summarize(values)]));
+  return perRound;
 }
+
+const summarizeRounds = (perRound) =>
+  Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, summarize(values)]));
+
+/** `name` minus `base`, round by round: median, quartiles and the rounds it was above zero. */
+const pairing = (perRound) => (name, base) => {
+  const diffs = perRound[name].map((v, i) => v - perRound[base][i]).sort((a, b) => a - b);
+  const at = (q) => round2(diffs[Math.floor(q * (diffs.length - 1))]);
+  return {
+    median: at(0.5),
+    q1: at(0.25),
+    q3: at(0.75),
+    above: diffs.filter((d) => d > 0).length,
+    rounds: diffs.length,
+  };
+};
 
 /**
  * CPU time per call (process.cpuUsage: this process's user + system time, its GC and other threads
  * included), for code whose cost is paid partly later (span export, receipts): each case runs
  * `calls` calls per round in slices of `slice`, yielding to the event loop between slices so timers
  * (span processors' exports) run inside the measured time. Rounds alternate the order of cases. CPU
- * time, unlike wall time, is not inflated by other processes competing for the cores.
+ * time, unlike wall time, is not inflated by other processes competing for the cores; what they
+ * still move (caches, clock speed) moves neighbouring rounds together, so a difference between two
+ * cases is best read pair by pair within each round (`paired`).
  */
 export async function measureCpu(cases, { rounds = 9, calls = 20_000, slice = 500, warmup = 5_000 } = {}) {
   const yieldNow = () => new Promise((resolve) => setImmediate(resolve));
@@ -61,6 +89,8 @@ export async function measureCpu(cases, { rounds = 9, calls = 20_000, slice = 50
   for (let round = 0; round < rounds; round++) {
     for (const c of round % 2 ? [...cases].reverse() : cases) {
       await c.before?.();
+      // A full collection first (run.mjs gives --expose-gc): each round pays for its own garbage, not the last one's.
+      globalThis.gc?.();
       const start = process.cpuUsage();
       await run(c.fn, calls);
       await c.settle?.();
@@ -68,7 +98,7 @@ export async function measureCpu(cases, { rounds = 9, calls = 20_000, slice = 50
       perRound[c.name].push(((used.user + used.system) * 1000) / calls);
     }
   }
-  return Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, summarize(values)]));
+  return { results: summarizeRounds(perRound), paired: pairing(perRound) };
 }
 
 export function summarize(values) {
