@@ -68,28 +68,33 @@ held AS (
   FROM (SELECT trace, count(*) AS n FROM added GROUP BY trace) a WHERE t.trace = a.trace
 )
 SELECT count(*) FROM fresh WHERE seq > $4`,
-	// The first contexts of each trace (rows of an older version, unbounded, have seq 0).
-	`SELECT trace, context_key, context_text FROM (
-  SELECT c.trace, c.context_key, c.context_text, c.seq,
-    row_number() OVER (PARTITION BY c.trace ORDER BY c.seq, c.context_key) AS place
-  FROM flagsync_trace_contexts c JOIN flagsync_traces t ON t.trace = c.trace AND t.expires_at = c.expires_at
-  WHERE c.trace = ANY($1::bytea[])
-) kept WHERE place <= $2 ORDER BY trace, seq, context_key`,
+	// The first contexts of each trace in the order they came, to make events from; a trace whose
+	// events are all made gives only how many it holds (its spans' events are counted, not made).
+	`SELECT t.trace, c.seq, c.context_key, c.context_text, 0::bigint
+FROM flagsync_traces t CROSS JOIN LATERAL (
+  SELECT seq, context_key, context_text FROM flagsync_trace_contexts c
+  WHERE c.trace = t.trace AND c.expires_at = t.expires_at ORDER BY seq, context_key LIMIT $2
+) c
+WHERE t.trace = ANY($1::bytea[]) AND t.made < $2
+UNION ALL
+SELECT t.trace, 0, NULL, NULL, ` + heldSQL + `
+FROM flagsync_traces t WHERE t.trace = ANY($1::bytea[]) AND t.made >= $2
+ORDER BY 1, 2, 3`,
 	`WITH taken AS (
   DELETE FROM flagsync_trace_waiting w USING flagsync_traces t
   WHERE t.trace = w.trace AND w.expires_at = t.expires_at AND w.trace = ANY($1::bytea[])
     AND EXISTS (SELECT 1 FROM flagsync_trace_contexts c WHERE c.trace = w.trace AND c.expires_at = t.expires_at)
   RETURNING w.trace, w.source, w.tail
 ),
-spans AS (SELECT s AS trace, count(*) AS n FROM unnest($2::bytea[]) AS s GROUP BY s),
+spans AS (SELECT s AS trace, count(*) AS n FROM unnest($3::bytea[]) AS s GROUP BY s),
 counts AS (
   SELECT t.trace,
-    (SELECT count(*) FROM flagsync_trace_contexts c WHERE c.trace = t.trace AND c.expires_at = t.expires_at) AS contexts,
+    ` + heldSQL + ` AS contexts,
     (SELECT count(*) FROM taken k WHERE k.trace = t.trace) + coalesce((SELECT n FROM spans WHERE spans.trace = t.trace), 0) AS spans
-  FROM flagsync_traces t WHERE t.trace = ANY($1::bytea[])
+  FROM flagsync_traces t WHERE t.trace = ANY($1::bytea[]) AND t.made < $2
 ),
 bump AS (
-  UPDATE flagsync_traces t SET made = least($3::integer, t.made + least(c.contexts, $3::integer) * c.spans), waiting = 0
+  UPDATE flagsync_traces t SET made = least($2::integer, t.made + c.contexts * c.spans), waiting = 0
   FROM counts c WHERE t.trace = c.trace AND c.contexts > 0 AND (c.spans > 0 OR t.waiting > 0)
 )
 SELECT trace, source, tail FROM taken`,
@@ -113,6 +118,11 @@ held AS (
 )
 SELECT count(*) FROM fresh WHERE place > $4`,
 }
+
+// heldSQL is how many contexts trace t holds in its window ($2: the bound): its count, or, in a
+// row an older version wrote (no count), its rows, up to the bound.
+const heldSQL = `CASE WHEN t.contexts > 0 THEN t.contexts::bigint ELSE (SELECT least(count(*), $2) FROM flagsync_trace_contexts c
+  WHERE c.trace = t.trace AND c.expires_at = t.expires_at) END`
 
 // traceKey is a trace's row key: the store scope, then the trace id.
 func (p *postgresTraces) traceKey(id pcommon.TraceID) []byte {
@@ -157,7 +167,7 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 	batch.Queue(applySQL[0], flat(traces), p.window.Milliseconds())
 	batch.Queue(applySQL[1], flat(noteTraces), flat(noteKeys), flat(noteTexts), p.perTrace)
 	batch.Queue(applySQL[2], flat(traces), p.perTrace)
-	batch.Queue(applySQL[3], flat(traces), flat(spanTraces), p.perTrace)
+	batch.Queue(applySQL[3], flat(traces), p.perTrace, flat(spanTraces))
 	batch.Queue(applySQL[4], flat(spanTraces), flat(spanSources), flat(spanTails), p.perTrace)
 	made := map[string]int{}
 	contexts := map[string]*traceContextsRead{}
@@ -170,6 +180,7 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 		defer results.Close()
 		var trace, key, text, source, tail []byte
 		var n int32
+		var seq, held int64
 		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &n}, func() error {
 			made[string(trace)] = int(n)
 			return nil
@@ -179,11 +190,15 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 		if qerr := results.QueryRow().Scan(&refusedContexts); qerr != nil {
 			return qerr
 		}
-		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &key, &text}, func() error {
+		if _, qerr := pgx.ForEachRow(mustQuery(results), []any{&trace, &seq, &key, &text, &held}, func() error {
 			c := contexts[string(trace)]
 			if c == nil {
 				c = &traceContextsRead{texts: map[string][]byte{}}
 				contexts[string(trace)] = c
+			}
+			if held > 0 {
+				c.held = int(held)
+				return nil
 			}
 			c.keys = append(c.keys, slices.Clone(key))
 			c.texts[string(key)] = slices.Clone(text)
@@ -211,9 +226,9 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 	attribute := func(trace string, w waiting) {
 		c := contexts[trace]
 		keys := c.keys
-		if room := max(p.perTrace-made[trace]-produced[trace], 0); len(keys) > room {
-			p.counters.countDropped(ctx, droppedMaxPerTrace, int64(len(keys)-room))
-			keys = keys[:room]
+		if room, held := max(p.perTrace-made[trace]-produced[trace], 0), max(len(keys), c.held); held > room {
+			p.counters.countDropped(ctx, droppedMaxPerTrace, int64(held-room))
+			keys = keys[:min(room, len(keys))]
 		}
 		out = append(out, eventsOf(w, keys, func(key []byte) []byte { return c.texts[string(key)] })...)
 		produced[trace] += len(keys)
@@ -233,6 +248,8 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 type traceContextsRead struct {
 	keys  [][]byte
 	texts map[string][]byte
+	// held is how many contexts a trace whose events are all made holds (none read).
+	held int
 }
 
 // mustQuery reads the next result of a batch as rows.

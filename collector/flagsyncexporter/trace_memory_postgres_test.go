@@ -7,10 +7,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -96,6 +99,11 @@ func TestPostgresTraceMemoryBoundsContextsPerTrace(t *testing.T) {
 	events, err := traces.apply(ctx, nil, spansFor(id, "s1"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"u1", "u2", "u3"}, usersOf(t, events))
+	// The trace's events are made: another span's are counted, not made.
+	events, err = traces.apply(ctx, nil, spansFor(id, "s2"))
+	require.NoError(t, err)
+	assert.Empty(t, events)
+	assert.Equal(t, map[string]int64{droppedMaxPerTrace: 3 + 3}, counts.dropped)
 }
 
 // At the bound, the contexts kept are the first seen, whatever their keys' order: a fleet attributes
@@ -113,6 +121,7 @@ func TestPostgresTraceMemoryKeepsTheFirstContextsSeen(t *testing.T) {
 		{notes: notesFor(pcommon.TraceID{15: 3}, "ann", "ben")},
 		{spans: spansFor(pcommon.TraceID{15: 2}, "s2")},
 		{spans: spansFor(pcommon.TraceID{15: 3}, "s3")},
+		{notes: notesFor(pcommon.TraceID{15: 2}, "cy"), spans: spansFor(pcommon.TraceID{15: 2}, "s4")},
 	}
 	shared, sharedCounts := newTestPostgresTraces(t, dsn, 2)
 	local, localCounts := newTestLocalTraces(2)
@@ -128,7 +137,8 @@ func TestPostgresTraceMemoryKeepsTheFirstContextsSeen(t *testing.T) {
 	assert.Equal(t, []string{"yan", "zoe", "mia", "yan"}, fromShared)
 	assert.Equal(t, fromLocal, fromShared)
 	assert.Equal(t, localCounts.dropped, sharedCounts.dropped)
-	assert.Equal(t, map[string]int64{droppedMaxPerTrace: 2 + 1 + 1}, sharedCounts.dropped, "adam, bea; ben; s3's second event")
+	assert.Equal(t, map[string]int64{droppedMaxPerTrace: 2 + 1 + 1 + 1 + 2}, sharedCounts.dropped,
+		"adam, bea; ben; s3's second event; cy, and s4's events (trace 2's are made)")
 }
 
 // Matching spans waiting for their trace's first evaluation are bounded per trace as well.
@@ -179,16 +189,21 @@ CREATE TABLE flagsync_trace_contexts (trace bytea NOT NULL, context_key bytea NO
   expires_at timestamptz NOT NULL, PRIMARY KEY (trace, context_key));
 CREATE TABLE flagsync_trace_waiting (trace bytea NOT NULL, source bytea NOT NULL, tail bytea NOT NULL,
   expires_at timestamptz NOT NULL, PRIMARY KEY (trace, source))`)
-	traces, _ := newTestPostgresTraces(t, dsn, 2)
-	id := pcommon.TraceID{15: 6}
-	// The older version's rows: trace 6 evaluated for u1.
-	key := traces.traceKey(id)
-	admin(t, dsn, `INSERT INTO flagsync_traces (trace, expires_at) VALUES ($1, now() + interval '1 minute')`, key)
-	admin(t, dsn, `INSERT INTO flagsync_trace_contexts SELECT trace, 'u1', '{"key":"u1"}', expires_at FROM flagsync_traces`)
+	traces, counts := newTestPostgresTraces(t, dsn, 2)
+	id, full := pcommon.TraceID{15: 6}, pcommon.TraceID{15: 16}
+	// The older version's rows: trace 6 evaluated for u1; trace 16 for three users, its events made.
+	admin(t, dsn, `INSERT INTO flagsync_traces (trace, expires_at, made) VALUES ($1, now() + interval '1 minute', 0),
+  ($2, now() + interval '1 minute', 2)`, traces.traceKey(id), traces.traceKey(full))
+	admin(t, dsn, `INSERT INTO flagsync_trace_contexts SELECT trace, convert_to(u, 'UTF8'), convert_to('{"key":"' || u || '"}', 'UTF8'), expires_at
+FROM flagsync_traces, unnest(CASE WHEN made = 0 THEN ARRAY['u1'] ELSE ARRAY['v1', 'v2', 'v3'] END) AS u`)
 
 	events, err := traces.apply(ctx, notesFor(id, "u2", "u3"), spansFor(id, "s1"))
 	require.NoError(t, err)
 	assert.Equal(t, []string{"u1", "u2"}, usersOf(t, events))
+	events, err = traces.apply(ctx, nil, spansFor(full, "s1"))
+	require.NoError(t, err)
+	assert.Empty(t, events)
+	assert.Equal(t, map[string]int64{droppedMaxPerTrace: 2}, counts.dropped, "trace 16's two contexts (within the bound) for s1")
 }
 
 // Gateways adding contexts to one trace at once keep the bound between them: each request locks
@@ -222,4 +237,47 @@ func TestPostgresTraceMemoryBoundHoldsAcrossConcurrentGateways(t *testing.T) {
 	assert.Equal(t, int64(perTrace), admin(t, dsn, "SELECT 1 FROM flagsync_trace_contexts"))
 	assert.Equal(t, int64(gateways*users-perTrace), dropped)
 	assert.Equal(t, int64(1), admin(t, dsn, "SELECT 1 FROM flagsync_traces WHERE contexts = $1", perTrace))
+}
+
+// A trace evaluated for 20,000 users (the issue's crowded trace), then requests each adding an
+// evaluation and a matching span to it: what one such request costs, and the rows the trace keeps.
+//
+//	FLAGSYNC_TEST_POSTGRES_DSN=$(bash scripts/postgres.sh start DIR) go test -run '^$' -bench PostgresTraceMemoryCrowdedTrace
+func BenchmarkPostgresTraceMemoryCrowdedTrace(b *testing.B) {
+	dsn := os.Getenv("FLAGSYNC_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		b.Skip("FLAGSYNC_TEST_POSTGRES_DSN is not set (scripts/postgres.sh start prints one)")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(b, err)
+	defer conn.Close(ctx)
+	// A schema of its own (as postgresDSN gives tests).
+	_, err = conn.Exec(ctx, "DROP SCHEMA IF EXISTS bench_crowded CASCADE; CREATE SCHEMA bench_crowded")
+	require.NoError(b, err)
+	defer func() { _, _ = conn.Exec(ctx, "DROP SCHEMA bench_crowded CASCADE") }()
+	u, err := url.Parse(dsn)
+	require.NoError(b, err)
+	q := u.Query()
+	q.Set("search_path", "bench_crowded")
+	u.RawQuery = q.Encode()
+	store, err := newPostgresStore(ctx, postgresConfig(u.String()))
+	require.NoError(b, err)
+	defer func() { _ = store.close(ctx) }()
+	traces := &postgresTraces{store: store, scope: []byte("scope"), window: time.Hour, perTrace: 1000}
+
+	id := pcommon.TraceID{15: 8}
+	users := make([]string, 20_000)
+	for i := range users {
+		users[i] = fmt.Sprintf("user-%05d", i)
+	}
+	_, err = traces.apply(ctx, notesFor(id, users...), nil)
+	require.NoError(b, err)
+	for i := 0; b.Loop(); i++ {
+		_, err = traces.apply(ctx, notesFor(id, fmt.Sprintf("more-%d", i)), spansFor(id, fmt.Sprintf("span-%d", i)))
+		require.NoError(b, err)
+	}
+	var rows int64
+	require.NoError(b, conn.QueryRow(ctx, "SELECT count(*) FROM bench_crowded.flagsync_trace_contexts").Scan(&rows))
+	b.ReportMetric(float64(rows), "rows")
 }
