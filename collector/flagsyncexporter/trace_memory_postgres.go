@@ -196,7 +196,7 @@ func (p *postgresTraces) apply(ctx context.Context, notes []traceNote, spans []t
 				c = &traceContextsRead{texts: map[string][]byte{}}
 				contexts[string(trace)] = c
 			}
-			if held > 0 {
+			if held > 0 || key == nil {
 				c.held = int(held)
 				return nil
 			}
