@@ -78,7 +78,9 @@ CREATE INDEX IF NOT EXISTS flagsync_delivery_forget_at ON flagsync_delivery (for
 CREATE TABLE IF NOT EXISTS flagsync_traces (
   trace bytea PRIMARY KEY,
   expires_at timestamptz NOT NULL,
-  made integer NOT NULL DEFAULT 0
+  made integer NOT NULL DEFAULT 0,
+  contexts integer NOT NULL DEFAULT 0,
+  waiting integer NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS flagsync_traces_expires_at ON flagsync_traces (expires_at);
 CREATE TABLE IF NOT EXISTS flagsync_trace_contexts (
@@ -86,6 +88,7 @@ CREATE TABLE IF NOT EXISTS flagsync_trace_contexts (
   context_key bytea NOT NULL,
   context_text bytea NOT NULL,
   expires_at timestamptz NOT NULL,
+  seq integer NOT NULL DEFAULT 0,
   PRIMARY KEY (trace, context_key)
 );
 CREATE INDEX IF NOT EXISTS flagsync_trace_contexts_expires_at ON flagsync_trace_contexts (expires_at);
@@ -97,6 +100,15 @@ CREATE TABLE IF NOT EXISTS flagsync_trace_waiting (
   PRIMARY KEY (trace, source)
 );
 CREATE INDEX IF NOT EXISTS flagsync_trace_waiting_expires_at ON flagsync_trace_waiting (expires_at);
+-- Tables of a version that did not bound contexts and waiting spans per trace get their columns
+-- (checked first: ALTER TABLE locks the table even when it changes nothing).
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'flagsync_trace_contexts'::regclass AND attname = 'seq') THEN
+    ALTER TABLE flagsync_traces ADD COLUMN IF NOT EXISTS contexts integer NOT NULL DEFAULT 0,
+      ADD COLUMN IF NOT EXISTS waiting integer NOT NULL DEFAULT 0;
+    ALTER TABLE flagsync_trace_contexts ADD COLUMN seq integer NOT NULL DEFAULT 0;
+  END IF;
+END $$;
 `
 
 // ready creates the tables once; a failure (the server unreachable) is tried again on next use.

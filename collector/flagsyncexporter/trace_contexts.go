@@ -150,6 +150,8 @@ func (t *traceContexts) entry(ctx context.Context, traceID pcommon.TraceID) *tra
 		if e.expires.After(now) {
 			return e
 		}
+		// Its id leaves the eviction order in evict below: every trace ahead of it began earlier,
+		// so its window is over too, and evict passes them all (no stale id evicts the new entry).
 		t.forget(ctx, traceID, "")
 	}
 	t.evict(ctx, now, entryOverhead)
