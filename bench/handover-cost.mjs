@@ -26,22 +26,25 @@ import {
 import { measureCpu, writeResult } from './lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-// The last commit before receipts (flagsync.delivery, the handover registry).
+// The last commit before receipts (flagsync.delivery, the handover registry), and the last before variant
+// and reason (issue 20), which has receipts.
 const BEFORE_REV = process.env.BENCH_BEFORE_REV ?? '9750719';
+const BEFORE_VARIANT_REV = process.env.BENCH_BEFORE_VARIANT_REV ?? '9fc99bd';
 
-/** The earlier build's dist/, built from git history with this checkout's node_modules. */
-function beforeDist() {
-  const dir = `${ROOT}.cache/bench-before/${BEFORE_REV}`;
+/** An earlier build's dist/, built from git history with this checkout's node_modules. */
+function builtDist(rev) {
+  const dir = `${ROOT}.cache/bench-before/${rev}`;
   if (!existsSync(`${dir}/dist/index.js`)) {
     mkdirSync(`${ROOT}.cache/bench-before`, { recursive: true });
-    if (!existsSync(dir)) execFileSync('git', ['worktree', 'add', '--detach', '-f', dir, BEFORE_REV], { cwd: ROOT });
+    if (!existsSync(dir)) execFileSync('git', ['worktree', 'add', '--detach', '-f', dir, rev], { cwd: ROOT });
     if (!existsSync(`${dir}/node_modules`)) symlinkSync(`${ROOT}node_modules`, `${dir}/node_modules`);
     execFileSync(`${ROOT}node_modules/.bin/tsup`, [], { cwd: dir, stdio: 'ignore' });
   }
-  return `${dir}/dist`;
+  const load = (entry) => import(pathToFileURL(`${dir}/dist/${entry}.js`).href);
+  return Promise.all([load('index'), load('instrumentation'), load('exporters')]);
 }
-const before = await import(pathToFileURL(`${beforeDist()}/index.js`).href);
-const beforeGuard = await import(pathToFileURL(`${beforeDist()}/instrumentation.js`).href);
+const [before, beforeGuard] = await builtDist(BEFORE_REV);
+const [preVariant, preVariantGuard, preVariantExporters] = await builtDist(BEFORE_VARIANT_REV);
 
 // The spans go to this build's FlagSyncSpanExporter, whose FlagSync answers every batch with 200 at
 // once: handed-over calls get their receipts as in an app, and every build's events cost the same
@@ -52,9 +55,16 @@ context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const provider = new TracerProvider({ spanProcessors: [new BatchSpanProcessor({ exporter, maxQueueSize: 1 << 16 })] });
 trace.setGlobalTracerProvider(provider);
 const inTracerSpan = inSpan(trace.getTracer('bench'));
+// The build before issue 20 keeps receipts in a registry of its own: its spans go to its own exporter.
+const preVariantExporter = new preVariantExporters.FlagSyncSpanExporter({ sdkKey: 'bench', transport: accepted });
+const preVariantProvider = new TracerProvider({
+  spanProcessors: [new BatchSpanProcessor({ exporter: preVariantExporter, maxQueueSize: 1 << 16 })],
+});
+const inPreVariantSpan = inSpan(preVariantProvider.getTracer('bench'));
 
 await installSdkDeliveryGuard();
 await beforeGuard.installSdkDeliveryGuard();
+await preVariantGuard.installSdkDeliveryGuard();
 
 // The stub SDK keeps each call's context until its queue of 50 is sent, as node-sdk does; the one
 // retaining nothing shows the claim's life alone.
@@ -63,6 +73,7 @@ const bare = stubClient();
 const beforeClient = before.instrumentFlagSyncClient(stub);
 const handedOver = instrumentFlagSyncClient(stub, { delivery: 'exporter' });
 const sdkDefault = instrumentFlagSyncClient(stub, { delivery: 'sdk' });
+const preVariantClient = preVariant.instrumentFlagSyncClient(stub, { delivery: 'exporter' });
 const bareBefore = before.instrumentFlagSyncClient(bare);
 const bareHandedOver = instrumentFlagSyncClient(bare, { delivery: 'exporter' });
 
@@ -77,6 +88,8 @@ const CASES = {
   before: `before (${BEFORE_REV}): span event, claimed`,
   now: 'now: span event, handed to the exporters, receipted',
   sdk: 'now: span event, delivery sdk (nothing handed over)',
+  preVariantFloor: `floor: bare addEvent with ${BEFORE_VARIANT_REV}'s attributes, its own exporter`,
+  preVariant: `before variants (${BEFORE_VARIANT_REV}): handed over, receipted by its own exporter`,
   bareBefore: `before (${BEFORE_REV}), on a stub retaining nothing`,
   bareNow: 'now, handed over, on a stub retaining nothing',
 };
@@ -87,16 +100,19 @@ const cases = [
   { name: CASES.before, fn: inTracerSpan(() => flag(beforeClient)) },
   { name: CASES.now, fn: inTracerSpan(() => flag(handedOver)) },
   { name: CASES.sdk, fn: inTracerSpan(() => flag(sdkDefault)) },
+  { name: CASES.preVariantFloor, fn: inPreVariantSpan(addEvent(floorAttributesWithoutVariant)) },
+  { name: CASES.preVariant, fn: inPreVariantSpan(() => flag(preVariantClient)) },
   { name: CASES.bareBefore, fn: inTracerSpan(() => flag(bareBefore)) },
   { name: CASES.bareNow, fn: inTracerSpan(() => flag(bareHandedOver)) },
 ];
 // CPU time per call, each case's spans exported (and their calls receipted) inside its own measurement.
-const settle = () => provider.forceFlush();
+const settle = () => Promise.all([provider.forceFlush(), preVariantProvider.forceFlush()]);
 const { results, paired } = await measureCpu(
   cases.map((c) => ({ ...c, settle })),
   { rounds: Number(process.env.BENCH_ROUNDS ?? 31), calls: 10_000 },
 );
 await exporter.forceFlush();
+await preVariantExporter.forceFlush();
 const handover = getInstrumentationStats(handedOver).handover;
 
 // Each build over the floor with the attributes it writes (the delivery marker is this build's own cost:
@@ -105,6 +121,7 @@ const added = {
   [`before (${BEFORE_REV}) over its floor`]: paired(CASES.before, CASES.floorBefore),
   'now, handed over and receipted, over its floor': paired(CASES.now, CASES.floor),
   'now, delivery sdk, over its floor': paired(CASES.sdk, CASES.floor),
+  [`before variants (${BEFORE_VARIANT_REV}) over its floor`]: paired(CASES.preVariant, CASES.preVariantFloor),
   [`before (${BEFORE_REV}) over its floor, stub retaining nothing`]: paired(CASES.bareBefore, CASES.floorBefore),
   'now over its floor, stub retaining nothing': paired(CASES.bareNow, CASES.floor),
   'the variant attribute (floor with it minus floor without)': paired(CASES.floor, CASES.floorBefore),
@@ -113,5 +130,5 @@ const added = {
 console.table(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.median])));
 console.table(added);
 console.table(handover);
-writeResult('handover-cost', { beforeRev: BEFORE_REV, results, added, handover });
+writeResult('handover-cost', { beforeRev: BEFORE_REV, beforeVariantRev: BEFORE_VARIANT_REV, results, added, handover });
 process.exit(0);

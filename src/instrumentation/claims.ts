@@ -74,7 +74,8 @@ interface ClaimState_ {
   inFlight: Set<Promise<unknown>>;
 }
 
-const KEY = Symbol.for('flagsync-otel.claims.v2');
+// Versioned with the claim's shape (handover.ts): a copy of another shape keeps state of its own.
+const KEY = Symbol.for('flagsync-otel.claims.v3');
 const MAX_CLIENT_CLAIMS = 50_000;
 const CLIENT_CLAIM_TTL_MS = 3_600_000;
 
