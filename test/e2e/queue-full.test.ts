@@ -7,7 +7,7 @@
  * on a disk that fails (a loop-mounted ext4 shut down: every write EIO).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,7 +139,8 @@ describe('a full queue refuses the request; what was acknowledged arrives once',
     standIn.reset();
     standIn.addFault({ status: 503, times: Infinity });
     const image = join(mkdtempSync(join(tmpdir(), 'queue-eio-image-')), 'disk.img');
-    execFileSync('truncate', ['-s', '32M', image]);
+    writeFileSync(image, '');
+    truncateSync(image, 32 * 2 ** 20);
     execFileSync('mkfs.ext4', ['-q', image]);
     const disk = mkdtempSync(join(tmpdir(), 'queue-eio-'));
     execFileSync('mount', ['-o', 'loop', image, disk]);
