@@ -1,7 +1,9 @@
 // Realistic OTLP traffic for the collector-side benchmarks: requests of 512 spans from the real
 // instrumentation, 40% of them evaluating 1-3 flags and 10% also tracking an event, encoded as
 // OTLP protobuf + gzip with fresh trace and span ids per request (a repeated request would be
-// skipped as a duplicate and cost less), and a poster that keeps a few requests in flight.
+// skipped as a duplicate and cost less) and times that advance with the wall clock as an app's do
+// (a delivery record's key starts with the call time: repeated times would scatter the records of
+// every request over the whole store), and a poster that keeps a few requests in flight.
 import { gzipSync } from 'node:zlib';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -59,14 +61,33 @@ for (let i = 0; i < SPANS_PER_REQUEST; i++) {
 }
 await provider.forceFlush();
 const spans = memory.getFinishedSpans();
+const nanos = ([s, ns]) => BigInt(s) * 1_000_000_000n + BigInt(ns);
+const hrTime = (n) => [Number(n / 1_000_000_000n), Number(n % 1_000_000_000n)];
+// Each span's times as recorded, in nanoseconds from the first span's start.
+const recorded = spans.map((span) => ({
+  start: nanos(span.startTime) - nanos(spans[0].startTime),
+  end: nanos(span.endTime) - nanos(spans[0].startTime),
+  events: span.events.map((e) => nanos(e.time) - nanos(spans[0].startTime)),
+}));
 
-/** Request number `n`, OTLP protobuf + gzip. */
+// BENCH_REPEATED_CALL_TIMES=1: every request with the times first recorded (the traffic of the
+// benchmarks before 2026-12-06, kept to compare with).
+const repeated = process.env.BENCH_REPEATED_CALL_TIMES === '1';
+const first = nanos(spans[0].startTime);
+
+/** Request number `n`, OTLP protobuf + gzip, its spans starting now. */
 export function payload(n) {
-  for (const span of spans) {
+  const now = repeated ? first : BigInt(Date.now()) * 1_000_000n;
+  spans.forEach((span, i) => {
     const sc = span.spanContext();
     sc.traceId = n.toString(16).padStart(8, '0') + sc.traceId.slice(8);
     sc.spanId = n.toString(16).padStart(8, '0') + sc.spanId.slice(8);
-  }
+    span.startTime = hrTime(now + recorded[i].start);
+    span.endTime = hrTime(now + recorded[i].end);
+    span.events.forEach((e, j) => {
+      e.time = hrTime(now + recorded[i].events[j]);
+    });
+  });
   return gzipSync(ProtobufTraceSerializer.serializeRequest(spans));
 }
 

@@ -59,11 +59,11 @@ export function percentile(sorted, p) {
 /**
  * The built collector running one of the repo's configurations (`collector-config.yaml`,
  * `collector-config.gateway.yaml`, `collector-config.stock-to-gateway.yaml`) with endpoints from `env`; resolves once its health check
- * answers. The normal pipelines' backend is a sink of the caller's choosing.
+ * answers. The normal pipelines' backend is a sink of the caller's choosing. `binary`: another build.
  */
-export async function startCollector(config, env) {
+export async function startCollector(config, env, binary = collectorBinary()) {
   const [http, grpc, health, metrics] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const child = spawn(collectorBinary(), ['--config', config.startsWith('/') ? config : join(ROOT, config)], {
+  const child = spawn(binary, ['--config', config.startsWith('/') ? config : join(ROOT, config)], {
     env: {
       PATH: process.env.PATH,
       OTELCOL_OTLP_HTTP_ENDPOINT: `127.0.0.1:${http}`,

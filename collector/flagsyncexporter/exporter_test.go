@@ -372,11 +372,61 @@ func TestReplayAfterRestartSkipsWhatArrived(t *testing.T) {
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("impressions"))
 	assert.Equal(t, []string{"u1", "u2", "u3"}, fs.keys("events"))
 	assert.Equal(t, int64(2), second.counter(t, "otelcol_exporter_flagsync_duplicates_skipped"))
-	// Once the request arrived whole, each item's record says delivered, for delivery_memory.
-	assert.Len(t, first.storage.data, 6)
+	// Once the request arrived whole, each item is recorded delivered, for delivery_memory: in
+	// confirmation records, and in item records once merged (here at the store's close).
+	assert.Equal(t, recordCounts{confirmed: 6}, countRecords(first.storage))
+	require.NoError(t, second.exp.delivery.store.close(context.Background()))
+	assert.Equal(t, recordCounts{items: 6}, countRecords(first.storage))
 	for key, record := range first.storage.data {
 		assert.Equal(t, byte(recordDelivered), record[0], key)
 	}
+}
+
+// recordCounts is what a local store's storage holds: item records, claim records, confirmed
+// items (in confirmation records).
+type recordCounts struct{ items, claims, confirmed int }
+
+func countRecords(s *memoryStorage) (n recordCounts) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for key, value := range s.data {
+		switch key[:2] {
+		case "i/":
+			n.items++
+		case "s/":
+			n.claims++
+		case "d/":
+			n.confirmed += (len(value) - 8) / len(itemKey{})
+		}
+	}
+	return n
+}
+
+// Confirmations are merged into item records once mergeAt items are confirmed, in one write; a
+// restart before that finds them delivered all the same.
+func TestStorageConfirmationsMerge(t *testing.T) {
+	ctx := context.Background()
+	s := newMemoryStorage()
+	first := newStorageRecords(s, time.Hour)
+	first.mergeAt = 4
+	store := newLocalStore(first)
+	keys := []itemKey{{1: 1}, {1: 2}, {1: 3}, {1: 4}, {1: 5}}
+	_, err := store.claim(ctx, keys)
+	require.NoError(t, err)
+	require.NoError(t, store.confirm(ctx, keys[:2]))
+	require.NoError(t, store.confirm(ctx, keys[2:3]))
+	assert.Equal(t, recordCounts{claims: 1, confirmed: 3}, countRecords(s), "the claim record stays until all its items settle")
+
+	states, err := newStorageRecords(s, time.Hour).get(ctx, keys)
+	require.NoError(t, err)
+	assert.Equal(t, []recordState{recordDelivered, recordDelivered, recordDelivered, recordSent, recordSent}, states, "after a restart")
+
+	require.NoError(t, store.confirm(ctx, keys[3:]))
+	assert.Equal(t, recordCounts{items: 5}, countRecords(s), "merged at 4: item records only")
+	again := newLocalStore(newStorageRecords(s, time.Hour))
+	claims, err := again.claim(ctx, keys)
+	require.NoError(t, err)
+	assert.Equal(t, []claimState{alreadyDelivered, alreadyDelivered, alreadyDelivered, alreadyDelivered, alreadyDelivered}, claims)
 }
 
 // The same OTLP request sent again after it was delivered whole (an upstream retry whose answer
@@ -533,21 +583,12 @@ func TestStorageClaimRecordSurvivesACrash(t *testing.T) {
 	assert.Equal(t, []claimState{claimedAgain, claimedAgain, claimedAgain}, states)
 	require.NoError(t, restarted.confirm(ctx, keys[:2]))
 	require.NoError(t, restarted.release(ctx, keys[2:], true))
-	// Two delivered records, and the third item still sent before without an answer: one claim
-	// record holding it.
-	var delivered, claims int
-	for key := range s.data {
-		switch key[:2] {
-		case "i/":
-			delivered++
-		case "s/":
-			claims++
-		}
-	}
-	assert.Equal(t, []int{2, 1}, []int{delivered, claims})
+	// Two items delivered, and the third still sent before without an answer: one claim record
+	// holding it.
+	assert.Equal(t, recordCounts{claims: 1, confirmed: 2}, countRecords(s))
 	states, err = restarted.claim(ctx, keys[2:])
 	require.NoError(t, err)
 	assert.Equal(t, []claimState{claimedAgain}, states)
 	require.NoError(t, restarted.confirm(ctx, keys[2:]))
-	assert.Len(t, s.data, 3, "three delivered records, no claim record left")
+	assert.Equal(t, recordCounts{confirmed: 3}, countRecords(s), "three delivered, no claim record left")
 }

@@ -2,19 +2,23 @@
  * Acknowledged means kept, when a queue is full: the collector refuses the OTLP request (503) instead
  * of answering 200 and dropping it, so the app's exporter sees the failure and sends it again. Real
  * collectors with small queues: collector-config.yaml (the flagsync exporter's queue, FlagSync down),
- * collector-config.agent.yaml (the agent's queue, its gateway down), and collector-config.yaml on a
- * 1 MB disk that fills before its queue's bound (a tmpfs: the test runs as root, as CI does).
+ * collector-config.agent.yaml (the agent's queue, its gateway down), collector-config.yaml on a
+ * 1 MB disk that fills before its queue's bound (a tmpfs: the test runs as root, as CI does), and
+ * on a disk that fails (a loop-mounted ext4 shut down: every write EIO).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { FleetMember, newAgent, newGateway } from '../utils/fleet.js';
 import { contextKeys, manyEvaluationsRequest, postTraces, userKeys } from '../utils/otlp-request.js';
 import { startOtlpSink, type OtlpSink } from '../utils/otlp-sink.js';
 import { freePort, ROOT, waitUntil } from '../utils/processes.js';
+
+/** Shuts down the ext4 filesystem at `dir` (flushed first): every write to it fails with EIO from then on. */
+const shutDownExt4 = (dir: string) => execFileSync('go', ['run', join(ROOT, 'test/utils/ext4-shutdown/main.go'), dir]);
 
 let standIn: StandIn;
 let backend: OtlpSink;
@@ -128,6 +132,53 @@ describe('a full queue refuses the request; what was acknowledged arrives once',
       await collector.stop();
     } finally {
       execFileSync('umount', ['-l', disk]);
+    }
+  }, 240_000);
+
+  it('collector-config.yaml on a disk that fails (every write EIO): refused while it fails, then everything once', async () => {
+    standIn.reset();
+    standIn.addFault({ status: 503, times: Infinity });
+    const image = join(mkdtempSync(join(tmpdir(), 'queue-eio-image-')), 'disk.img');
+    writeFileSync(image, '');
+    truncateSync(image, 32 * 2 ** 20);
+    execFileSync('mkfs.ext4', ['-q', image]);
+    const disk = mkdtempSync(join(tmpdir(), 'queue-eio-'));
+    execFileSync('mount', ['-o', 'loop', image, disk]);
+    let mounted = true;
+    try {
+      const collector = await shippedCollector(join(disk, 'queue'));
+      // Taken while the disk works (FlagSync away: they wait in the queue, on the disk).
+      for (let n = 0; n < 5; n++) expect(await postTraces(collector.otlpHttp, request(n))).toBe(200);
+      shutDownExt4(disk);
+      // The disk fails: nothing is acknowledged that could not be kept.
+      const during: number[] = [];
+      for (let n = 5; n < 10; n++) during.push(await postTraces(collector.otlpHttp, request(n)).catch(() => 0));
+      // The queue's write fails (bbolt: "write …: input/output error"): each request refused, 503.
+      expect(during).toEqual([503, 503, 503, 503, 503]);
+      expect(await collector.metric('otelcol_exporter_enqueue_failed_spans', 'exporter="flagsync"')).toBeGreaterThan(0);
+      // Repaired: the collector stops, the disk is mounted again (its journal replayed), the
+      // collector starts on it and FlagSync comes back; the app sends the refused requests again.
+      await collector.stop('SIGKILL');
+      execFileSync('umount', [disk]);
+      mounted = false;
+      execFileSync('mount', ['-o', 'loop', image, disk]);
+      mounted = true;
+      await collector.start();
+      standIn.clearFaults();
+      for (let n = 5; n < 10; n++) {
+        await waitUntil(
+          async () => (await postTraces(collector.otlpHttp, request(n))) === 200,
+          60_000,
+          `request ${n} taken`,
+        );
+      }
+      await waitUntil(() => standIn.impressions().length >= 400, 120_000, 'every impression at FlagSync');
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(contextKeys(standIn.impressions())).toEqual(userKeys(400));
+      await collector.stop();
+    } finally {
+      if (mounted) execFileSync('umount', ['-l', disk]);
+      rmSync(dirname(image), { recursive: true, force: true });
     }
   }, 240_000);
 });
