@@ -69,8 +69,8 @@ export interface Claim {
   [EVENT]?: Record<string, unknown>;
   /** When it was handed over (ms). */
   [SINCE]?: number;
-  /** Told once when it settles (the guard, holding the SDK's copy). */
-  [WAITERS]?: (() => void)[];
+  /** Told once when it settles (the guard, holding the SDK's copy); one listener is kept without an array. */
+  [WAITERS]?: (() => void) | (() => void)[];
   /** Its neighbours on the list of unsettled claims. */
   [NEXT]?: Claim;
   [PREV]?: Claim;
@@ -286,13 +286,19 @@ export function giveBack(claims: readonly Claim[], reason: ReturnReason): void {
   registry.onReturn?.(reason, count);
 }
 
-/** A claim the guard found unsettled in an SDK request: resolves when it settles. */
-export function whenSettled(claim: Claim): Promise<void> {
-  if (!isUnsettled(claim)) return Promise.resolve();
-  return new Promise((resolve) => {
-    claim[WAITERS] ??= [];
-    claim[WAITERS].push(resolve);
-  });
+/**
+ * Tell `listener` once the claim is settled (at once if it is). The guard gives every claim of a held SDK
+ * request one listener for the request: no promise per claim.
+ */
+export function onSettled(claim: Claim, listener: () => void): void {
+  if (!isUnsettled(claim)) {
+    listener();
+    return;
+  }
+  const waiters = claim[WAITERS];
+  if (waiters === undefined) claim[WAITERS] = listener;
+  else if (Array.isArray(waiters)) waiters.push(listener);
+  else claim[WAITERS] = [waiters, listener];
 }
 
 export function isUnsettled(claim: Claim): boolean {
@@ -349,7 +355,8 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   const waiters = claim[WAITERS];
   if (waiters) {
     claim[WAITERS] = undefined;
-    for (const resolve of waiters) resolve();
+    if (Array.isArray(waiters)) for (const told of waiters) told();
+    else waiters();
   }
   if (registry.stats.pending === 0) {
     for (const done of registry.idle.slice()) done();

@@ -23,7 +23,7 @@ import {
   type Claim,
   type GuardStats,
 } from './claims.js';
-import { isUnsettled, whenSettled } from './handover.js';
+import { isUnsettled, onSettled } from './handover.js';
 import { guardOtlpExporterBase } from './otlp-receipts.js';
 
 export type { GuardStats } from './claims.js';
@@ -203,7 +203,13 @@ function planSdkBody(body: unknown): Plan {
 
 /** Once every held item's call is decided, send those returned to the SDK, as the SDK would have. */
 function sendLater(held: NonNullable<Plan['held']>, post: (body: unknown) => Promise<unknown>): void {
-  const later = Promise.all(held.claims.map(whenSettled))
+  const later = new Promise<void>((resolve) => {
+    let unsettled = held.claims.length;
+    const settledOne = () => {
+      if (--unsettled === 0) resolve();
+    };
+    for (const claim of held.claims) onSettled(claim, settledOne);
+  })
     .then(() => {
       const body = { ...held.template, [held.field]: held.items };
       const plan = planSdkBody(held.text ? JSON.stringify(body) : body);
