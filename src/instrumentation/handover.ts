@@ -67,7 +67,7 @@ export interface Claim {
   [HOLDER]?: unknown;
   /** The attributes object of its event as the SDK stores it (span event attributes, log body). */
   [EVENT]?: Record<string, unknown>;
-  /** When it was handed over (ms). */
+  /** When it was handed over (ms since the registry's epoch). */
   [SINCE]?: number;
   /** Told once when it settles (the guard, holding the SDK's copy); one listener is kept without an array. */
   [WAITERS]?: (() => void) | (() => void)[];
