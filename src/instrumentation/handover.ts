@@ -360,7 +360,8 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   }
   if (registry.stats.pending === 0) {
     for (const done of registry.idle.slice()) done();
-    if (registry.sweep && registry.first === undefined) {
+    // No claim is unsettled: the list is empty, and the epoch may move.
+    if (registry.sweep) {
       clearInterval(registry.sweep);
       registry.sweep = undefined;
       registry.clock = -1;
