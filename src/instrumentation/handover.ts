@@ -8,17 +8,21 @@
  * A PENDING claim nobody takes within the receipt timeout, and every unsettled claim when the app
  * ends (`client.destroy()`), is RETURNED. Settled is final: no state delivers a call twice.
  *
- * Untaken claims are found by their holder: the span id of the span that carries the event (a
- * string the span already has: no span is kept alive, and no identity hash is added to the SDK's
- * object), or a log-based event's call id. Every unsettled claim is also on one list in hand-over
- * order, linked through the claims themselves: the sweep and the app's end walk it, and taking or
- * settling a call costs no lookup. State lives on globalThis so the ESM and CommonJS builds, loaded
- * side by side, share it. Browser-safe.
+ * A consumer finds an untaken claim by its holder (the span id of the span that carries the event,
+ * a string the span already has, so no span is kept alive and no identity hash is added to the
+ * SDK's object; or a log-based event's call id) and its event. Calls handed to the in-process
+ * exporters wait in a queue in hand-over order: an exporter mostly meets them in that order, so it
+ * finds one among the first few, with no map to fill or empty per call. A claim a lookup has to walk
+ * past is indexed by holder then (each at most once), as are collector-mode claims (a span's OTLP
+ * export takes all its calls by span id) and claims whose event is not known. Every unsettled claim
+ * is also on one list in hand-over order, linked through the claims themselves: the sweep and the
+ * app's end walk it, and taking or settling a call costs no lookup. State lives on globalThis so the
+ * ESM and CommonJS builds, loaded side by side, share it. Browser-safe.
  */
 import {
   ATTR_FLAGSYNC_DELIVERY,
   ATTR_FLAGSYNC_SIZE,
-  type DELIVERY_COLLECTOR,
+  DELIVERY_COLLECTOR,
   type DELIVERY_EXPORTER,
   DELIVERY_SDK,
 } from '../conventions.js';
@@ -56,6 +60,7 @@ const SINCE = Symbol.for('flagsync-otel.claim.since');
 const WAITERS = Symbol.for('flagsync-otel.claim.waiters');
 const NEXT = Symbol.for('flagsync-otel.claim.next');
 const PREV = Symbol.for('flagsync-otel.claim.prev');
+const INDEXED = Symbol.for('flagsync-otel.claim.indexed');
 
 /**
  * A call's claim. Symbol keys: a node-sdk claim is the context copy the SDK serialises, where
@@ -74,6 +79,8 @@ export interface Claim {
   /** Its neighbours on the list of unsettled claims. */
   [NEXT]?: Claim;
   [PREV]?: Claim;
+  /** PENDING and found by holder (in the registry's map) rather than in the queue. */
+  [INDEXED]?: boolean;
 }
 
 /** Gives a new claim all of a claim's fields at once: objects of one shape stay fast on the call path. */
@@ -86,6 +93,7 @@ export function initClaim(claim: Claim): void {
   claim[WAITERS] = undefined;
   claim[NEXT] = undefined;
   claim[PREV] = undefined;
+  claim[INDEXED] = false;
 }
 
 export interface HandoverStats {
@@ -101,8 +109,14 @@ export interface HandoverStats {
 
 interface Registry {
   /**
-   * PENDING claims by holder, for their consumer to find: most spans hold one call, kept without an
-   * array. The holder is a string (span id, log call id): no span is kept alive.
+   * Calls handed to the in-process exporters, in hand-over order, from `head` on; slots whose claim
+   * is no longer PENDING and unindexed are spent, and the front is dropped as it is passed.
+   */
+  queue: Claim[];
+  head: number;
+  /**
+   * The indexed PENDING claims by holder: most spans hold one call, kept without an array. The
+   * holder is a string (span id, log call id): no span is kept alive.
    */
   holders: Map<unknown, Claim | Claim[]>;
   /** The unsettled claims (PENDING or TAKEN), oldest first. */
@@ -119,14 +133,22 @@ interface Registry {
   clock: number;
   epoch: number;
   onReturn: ((reason: ReturnReason, count: number) => void) | undefined;
+  /** Taken calls given back (by anyone): until one is, no consumer's queued copy can have been cancelled. */
+  takenReturned: number;
 }
 
-const KEY = Symbol.for('flagsync-otel.handover.v2');
+const KEY = Symbol.for('flagsync-otel.handover.v3');
 const SWEEP_EVERY_MILLIS = 1000;
+/** How far into the queue a lookup looks before it indexes what it passes: spans end out of order a little. */
+const WINDOW = 32;
+/** Spent slots at the queue's front are cut off past this many (and once they are half of it). */
+const SPENT_SLOTS = 4096;
 const DEFAULT_RECEIPT_TIMEOUT_MILLIS = 30_000;
 
 const shared = globalThis as Record<PropertyKey, unknown>;
 shared[KEY] ??= {
+  queue: [],
+  head: 0,
   holders: new Map(),
   first: undefined,
   last: undefined,
@@ -137,6 +159,7 @@ shared[KEY] ??= {
   clock: -1,
   epoch: 0,
   onReturn: undefined,
+  takenReturned: 0,
 } satisfies Registry;
 const registry = shared[KEY] as Registry;
 
@@ -166,9 +189,9 @@ export function onReturn(listener: (reason: ReturnReason, count: number) => void
 /**
  * Hand a recorded call over to a pipeline: the SDK's copy is held until a receipt or a return.
  * `holder`: the span carrying its event, or its log call id; `event`: that event's attributes as stored.
- * `fresh`: the holder can hold no other call yet (a span that had no event, a new call id), so it is
- * not looked up first. Were it wrong (two spans with one id), the call it hid stays on the list and
- * goes back to the SDK at the receipt timeout: never lost.
+ * `fresh`: the holder can hold no other call yet (a span that had no event, a new call id), so an
+ * indexed claim's holder is not looked up first. Were it wrong (two spans with one id), the call it
+ * hid stays on the list and goes back to the SDK at the receipt timeout: never lost.
  */
 export function handOver(
   claim: Claim,
@@ -187,10 +210,9 @@ export function handOver(
     registry.clock = 0;
   }
   claim[SINCE] = registry.clock;
-  const held = fresh ? undefined : registry.holders.get(holder);
-  if (held === undefined) registry.holders.set(holder, claim);
-  else if (Array.isArray(held)) held.push(claim);
-  else registry.holders.set(holder, [held, claim]);
+  // A collector-mode call is taken with all of its span's by span id; one without a known event by its holder.
+  if (pipeline === DELIVERY_COLLECTOR || event === undefined) index(claim, fresh);
+  else registry.queue.push(claim);
   link(claim);
   registry.stats.handedOver++;
   registry.stats.pending++;
@@ -198,6 +220,36 @@ export function handOver(
     registry.sweep = setInterval(sweep, SWEEP_EVERY_MILLIS);
     (registry.sweep as { unref?: () => void }).unref?.();
   }
+}
+
+/** File a PENDING claim under its holder. */
+function index(claim: Claim, fresh = false): void {
+  claim[INDEXED] = true;
+  const holder = claim[HOLDER];
+  const held = fresh ? undefined : registry.holders.get(holder);
+  if (held === undefined) registry.holders.set(holder, claim);
+  else if (Array.isArray(held)) held.push(claim);
+  else registry.holders.set(holder, [held, claim]);
+}
+
+/** In the queue and not yet passed to a consumer or indexed. */
+function isQueued(claim: Claim): boolean {
+  return claim[STATE] === PENDING && !claim[INDEXED];
+}
+
+/** Move the queue's head past spent slots; cut them off once there are many. */
+function advanceHead(): void {
+  const queue = registry.queue;
+  let head = registry.head;
+  while (head < queue.length && !isQueued(queue[head]!)) head++;
+  if (head === queue.length) {
+    queue.length = 0;
+    head = 0;
+  } else if (head > SPENT_SLOTS && head * 2 > queue.length) {
+    queue.splice(0, head);
+    head = 0;
+  }
+  registry.head = head;
 }
 
 /** Put a claim last on the list of unsettled claims. */
@@ -220,7 +272,7 @@ function unlink(claim: Claim): void {
   claim[NEXT] = undefined;
 }
 
-/** The untaken claims handed over with this holder (a span, a log call id), if any. */
+/** The untaken indexed claims of this holder (a span, a log call id), if any: every collector-mode call is indexed. */
 export function claimsOf(holder: unknown): readonly Claim[] | undefined {
   const held = registry.holders.get(holder);
   return held === undefined ? undefined : Array.isArray(held) ? held.slice() : [held];
@@ -240,6 +292,26 @@ export function spanHolder(span: { spanContext(): { spanId: string } }): string 
  * (a log-based event, `holder` its call id) the call id's only claim.
  */
 export function claimFor(holder: unknown, attributes: unknown): Claim | undefined {
+  advanceHead();
+  const queue = registry.queue;
+  const end = Math.min(queue.length, registry.head + WINDOW);
+  for (let i = registry.head; i < end; i++) {
+    const claim = queue[i]!;
+    if (claim[EVENT] === attributes && claim[HOLDER] === holder && isQueued(claim)) return claim;
+  }
+  const indexed = registry.holders.size > 0 ? indexedClaimFor(holder, attributes) : undefined;
+  if (indexed) return indexed;
+  // Further back: every claim walked past is indexed, so no lookup walks past it again.
+  for (let i = registry.head; i < queue.length; i++) {
+    const claim = queue[i]!;
+    if (!isQueued(claim)) continue;
+    if (claim[EVENT] === attributes && claim[HOLDER] === holder) return claim;
+    index(claim);
+  }
+  return undefined;
+}
+
+function indexedClaimFor(holder: unknown, attributes: unknown): Claim | undefined {
   const held = registry.holders.get(holder);
   if (held === undefined) return undefined;
   if (!Array.isArray(held)) return held[EVENT] === attributes || held[EVENT] === undefined ? held : undefined;
@@ -249,7 +321,8 @@ export function claimFor(holder: unknown, attributes: unknown): Claim | undefine
 
 /**
  * A consumer takes a PENDING claim: it is its to settle, and no longer subject to the receipt
- * timeout. It leaves its holder (nothing else looks for it there) and stays on the list until settled.
+ * timeout. It leaves the queue or its holder (nothing else looks for it there) and stays on the
+ * list until settled.
  */
 export function take(claim: Claim): boolean {
   if (claim[STATE] !== PENDING) return false;
@@ -261,8 +334,10 @@ export function take(claim: Claim): boolean {
   return true;
 }
 
-/** Remove a PENDING claim from its holder's entry. */
+/** An indexed PENDING claim leaves its holder's entry (a queued one's slot is spent by its state). */
 function leaveHolder(claim: Claim): void {
+  if (!claim[INDEXED]) return;
+  claim[INDEXED] = false;
   const holder = claim[HOLDER];
   const held = registry.holders.get(holder);
   if (held === claim) registry.holders.delete(holder);
@@ -299,6 +374,15 @@ export function onSettled(claim: Claim, listener: () => void): void {
   if (waiters === undefined) claim[WAITERS] = listener;
   else if (Array.isArray(waiters)) waiters.push(listener);
   else claim[WAITERS] = [waiters, listener];
+}
+
+/**
+ * True when a consumer's queued copy of this taken call must not be sent: the call went back to the
+ * SDK meanwhile (the app ended). Reads no claim until some taken call was given back, so a send
+ * looks at none of the (long cold) claims of its batch.
+ */
+export function isWithdrawn(claim: Claim): boolean {
+  return registry.takenReturned > 0 && claim[STATE] === RETURNED;
 }
 
 export function isUnsettled(claim: Claim): boolean {
@@ -346,6 +430,7 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   if (!isUnsettled(claim)) return false;
   // A PENDING claim (returned before anyone took it) is still under its holder.
   if (claim[STATE] === PENDING) leaveHolder(claim);
+  else if (to === RETURNED) registry.takenReturned++;
   claim[STATE] = to;
   if (to === RETURNED) markSdkDelivered(claim);
   registry.stats.pending--;
@@ -360,7 +445,9 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   }
   if (registry.stats.pending === 0) {
     for (const done of registry.idle.slice()) done();
-    // No claim is unsettled: the list is empty, and the epoch may move.
+    // No claim is unsettled: the list and the queue are empty, and the epoch may move.
+    registry.queue.length = 0;
+    registry.head = 0;
     if (registry.sweep) {
       clearInterval(registry.sweep);
       registry.sweep = undefined;
@@ -384,10 +471,13 @@ function sweep(): void {
     expired.push(claim);
   }
   giveBack(expired, 'no-receipt');
+  advanceHead();
 }
 
 /** Forget every claim (tests). */
 export function resetHandover(): void {
+  registry.queue.length = 0;
+  registry.head = 0;
   registry.holders.clear();
   registry.first = undefined;
   registry.last = undefined;
@@ -397,4 +487,5 @@ export function resetHandover(): void {
   registry.clock = -1;
   for (const done of registry.idle.slice()) done();
   registry.receiptTimeoutMillis = DEFAULT_RECEIPT_TIMEOUT_MILLIS;
+  registry.takenReturned = 0;
 }

@@ -1,0 +1,118 @@
+/**
+ * The receipt registry: a consumer finds every handed-over call by its holder and event, whatever
+ * order it exports them in; a call no consumer takes goes back at the receipt timeout; each settles once.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ownContext } from '../../src/instrumentation/claims.js';
+import {
+  claimFor,
+  claimsOf,
+  giveBackAll,
+  handOver,
+  handoverStats,
+  isUnsettled,
+  receipt,
+  resetHandover,
+  setReceiptTimeout,
+  take,
+  type Claim,
+} from '../../src/instrumentation/handover.js';
+
+afterEach(() => {
+  vi.useRealTimers();
+  resetHandover();
+});
+
+interface Call {
+  claim: Claim;
+  holder: string;
+  event: Record<string, unknown>;
+}
+
+/** `count` calls handed to the exporters, `perSpan` per span (holder), each with its own stored event. */
+function handOverCalls(count: number, perSpan = 1, pipeline: 'exporter' | 'collector' = 'exporter'): Call[] {
+  const calls: Call[] = [];
+  for (let i = 0; i < count; i++) {
+    const call = { claim: ownContext({ key: `u${i}` }), holder: `span-${Math.floor(i / perSpan)}`, event: { i } };
+    handOver(call.claim, pipeline, call.holder, call.event, i % perSpan === 0);
+    calls.push(call);
+  }
+  return calls;
+}
+
+/** What an exporter does with a batch: find each call, take it, receipt it. */
+function exportInOrder(calls: Call[]): number {
+  let found = 0;
+  for (const call of calls) {
+    const claim = claimFor(call.holder, call.event);
+    if (claim === call.claim && take(claim)) {
+      receipt(claim);
+      found++;
+    }
+  }
+  return found;
+}
+
+describe('receipt registry', () => {
+  it.each([
+    ['in hand-over order', (calls: Call[]) => calls],
+    ['in reverse order (every lookup past the front)', (calls: Call[]) => [...calls].reverse()],
+    [
+      'interleaved (spans ending out of order)',
+      (calls: Call[]) => calls.filter((_, i) => i % 2).concat(calls.filter((_, i) => i % 2 === 0)),
+    ],
+  ])('finds every call exported %s, once', (_name, order) => {
+    const calls = handOverCalls(500, 3);
+    expect(exportInOrder(order(calls))).toBe(500);
+    expect(exportInOrder(calls)).toBe(0);
+    expect(handoverStats()).toMatchObject({ handedOver: 500, receipted: 500, pending: 0 });
+  });
+
+  it('finds nothing for an unknown event, and every call after it still', () => {
+    const calls = handOverCalls(100);
+    expect(claimFor('span-5', { i: 5 })).toBeUndefined();
+    expect(claimFor('nobody', calls[7]!.event)).toBeUndefined();
+    expect(exportInOrder([...calls].reverse())).toBe(100);
+    expect(handoverStats().pending).toBe(0);
+  });
+
+  it('gives an event of another span nothing', () => {
+    const [a, b] = handOverCalls(2);
+    expect(claimFor(b!.holder, a!.event)).toBeUndefined();
+    expect(claimFor(a!.holder, a!.event)).toBe(a!.claim);
+  });
+
+  it('files collector-mode calls by span, for the OTLP export to take them all', () => {
+    const calls = handOverCalls(6, 3, 'collector');
+    expect(claimsOf('span-0')).toEqual(calls.slice(0, 3).map((c) => c.claim));
+    expect(claimsOf('span-1')).toEqual(calls.slice(3).map((c) => c.claim));
+    for (const claim of claimsOf('span-0')!) take(claim);
+    expect(claimsOf('span-0')).toBeUndefined();
+  });
+
+  it('gives back the calls no consumer took within the receipt timeout, and only those', () => {
+    vi.useFakeTimers();
+    setReceiptTimeout(5_000);
+    const early = handOverCalls(50);
+    expect(exportInOrder(early.slice(0, 10).reverse())).toBe(10);
+    vi.advanceTimersByTime(3_000);
+    const late = handOverCalls(5);
+    vi.advanceTimersByTime(3_000);
+    expect(handoverStats()).toMatchObject({ receipted: 10, pending: 5, returned: { 'no-receipt': 40 } });
+    // A call returned to the SDK is no consumer's to take any more.
+    expect(claimFor(early[20]!.holder, early[20]!.event)).toBeUndefined();
+    expect(exportInOrder(late)).toBe(5);
+    expect(handoverStats().pending).toBe(0);
+  });
+
+  it('gives back every unsettled call at the end, taken or not, once', () => {
+    const calls = handOverCalls(40);
+    const taken = claimFor(calls[30]!.holder, calls[30]!.event)!;
+    expect(take(taken)).toBe(true);
+    giveBackAll('shutdown');
+    expect(calls.every((c) => !isUnsettled(c.claim))).toBe(true);
+    expect(handoverStats()).toMatchObject({ pending: 0, returned: { shutdown: 40 } });
+    receipt(taken);
+    expect(handoverStats().receipted).toBe(0);
+  });
+});
