@@ -22,7 +22,7 @@ import { ThrottledLog } from '../delivery/throttled-log.js';
 import type { Transport } from '../delivery/transport.js';
 import type { EntryOutcome } from '../delivery/lane.js';
 import { registerLiveExporter } from '../instrumentation/delivery-mode.js';
-import { giveBack, isUnsettled, receipt, take, type Claim } from '../instrumentation/handover.js';
+import { giveBack, isWithdrawn, receipt, take, type Claim } from '../instrumentation/handover.js';
 import { EXPORT_FAILED, EXPORT_SUCCESS, type ExportResult } from '../otel/sdk-contract.js';
 import { appSamplerProbability } from '../otel/sampler-probability.js';
 import { CONVERSION_METRICS, observeSelfMetrics, type ConversionSource } from '../otel/self-metrics.js';
@@ -81,12 +81,12 @@ function settleClaim(outcome: EntryOutcome, _tag: string | undefined, claim: unk
 }
 
 /** Given back to the SDK meanwhile (the app ended): the queued copy must not be sent. */
-function isSettled(claim: unknown): boolean {
-  return !isUnsettled(claim as Claim);
+function isCancelled(claim: unknown): boolean {
+  return isWithdrawn(claim as Claim);
 }
 
 /** How a handed-over call's queued copy is answered: its claim is the entry's ref. */
-const RECEIPTS = { settle: settleClaim, cancelled: isSettled, returnable: true };
+const RECEIPTS = { settle: settleClaim, cancelled: isCancelled, returnable: true };
 
 export abstract class FlagSyncExporterBase<Item> {
   protected readonly _converter: Converter;

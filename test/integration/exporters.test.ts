@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadSize } from '../../src/convert/payload-size.js';
 import { FlagSyncLogRecordExporter } from '../../src/exporters/flagsync-log-record-exporter.js';
 import { FlagSyncSpanExporter } from '../../src/exporters/flagsync-span-exporter.js';
+import { ownContext } from '../../src/instrumentation/claims.js';
+import { giveBack, handOver, handoverStats, resetHandover, type Claim } from '../../src/instrumentation/handover.js';
 import { EXPORT_FAILED, EXPORT_SUCCESS } from '../../src/otel/sdk-contract.js';
 import { startStandIn, STANDIN_DEFAULT_SDK_KEY, type StandIn } from '../../src/standin/server.js';
 import { exported, spanWith, trackLogRecord } from '../utils/exporter-input.js';
@@ -74,5 +76,33 @@ describe('FlagSync exporters in one process', () => {
     expect(result.code).toBe(EXPORT_FAILED);
     expect(exporter.stats().rejected).toEqual({ 'flagsync.value is not valid JSON': 1 });
     await exporter.shutdown();
+  });
+
+  it('a queued call given back to the SDK meanwhile (the app ended) is not sent; the others are', async () => {
+    standIn.reset();
+    resetHandover();
+    standIn.addFault({ status: 503, times: Infinity });
+    const logs = new FlagSyncLogRecordExporter({ sdkKey: STANDIN_DEFAULT_SDK_KEY, eventsUrl: standIn.url });
+    const claims: Claim[] = [];
+    const records = ['kept', 'given-back'].map((user) => {
+      const record = trackLogRecord(user);
+      record.body['flagsync.delivery'] = 'exporter';
+      record.body['flagsync.size'] = payloadSize(record.body);
+      const claim = ownContext({ key: user }) as Claim;
+      handOver(claim, 'exporter', record.body['flagsync.call_id'], record.body, true);
+      claims.push(claim);
+      return record;
+    });
+    expect((await exported(logs, records)).code).toBe(EXPORT_SUCCESS);
+    // Taken and queued; FlagSync refuses for now. One call goes back to its SDK meanwhile.
+    await new Promise((r) => setTimeout(r, 50));
+    giveBack([claims[1]!], 'shutdown');
+    standIn.clearFaults();
+    await logs.forceFlush();
+    expect(standIn.events().map((e) => (e.context as { key: string }).key)).toEqual(['kept']);
+    expect(logs.stats().events).toMatchObject({ delivered: 1, withdrawn: 1 });
+    expect(handoverStats()).toMatchObject({ handedOver: 2, receipted: 1, pending: 0 });
+    await logs.shutdown();
+    resetHandover();
   });
 });
