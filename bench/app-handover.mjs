@@ -40,6 +40,9 @@ const users = Array.from({ length: 100 }, (_, i) => ({
   key: `user-${i}`,
   attributes: { plan: i % 3 ? 'pro' : 'free' },
 }));
+// CPU by phase: start-up (modules, the guard's install, the SDK ready), the calls, the end (flush, destroy).
+const cpuMs = () => (({ user, system }) => Math.round((user + system) / 1000))(process.cpuUsage());
+const startupMs = cpuMs();
 for (let i = 0; i < calls; i++) {
   const span = tracer.startSpan('request');
   context.with(trace.setSpan(context.active(), span), () =>
@@ -49,6 +52,7 @@ for (let i = 0; i < calls; i++) {
   // As requests come and go: the event loop runs between them every so often.
   if (i % 500 === 499) await new Promise((resolve) => setImmediate(resolve));
 }
+const callsDoneMs = cpuMs();
 await provider.forceFlush();
 await exporter.forceFlush();
 await client.destroy();
@@ -57,6 +61,7 @@ await provider.shutdown();
 for (let waited = 0; standIn.impressions().length < calls && waited < 5000; waited += 20)
   await new Promise((resolve) => setTimeout(resolve, 20));
 
+const endMs = cpuMs();
 const impressions = standIn.impressions().length;
 await standIn.close();
 if (impressions !== calls) {
@@ -64,5 +69,8 @@ if (impressions !== calls) {
   process.exit(1);
 }
 console.log(`${build}: ${calls} flag() calls, ${impressions} impressions at FlagSync`);
+console.log(
+  `cpu ms: start-up ${startupMs}, calls ${callsDoneMs - startupMs}, end ${endMs - callsDoneMs} (flush, destroy, answers)`,
+);
 // node-sdk keeps timers of its own after destroy() (one per queue flush) and holds SIGTERM: end as apps do.
 process.exit(0);
