@@ -109,7 +109,8 @@ export class Lane {
   };
   private readonly _path: string;
   private readonly _prefix: string;
-  private _queue: LaneEntry[] = [];
+  /** Entries from `_head` on; the slots before it are emptied as entries are sent. */
+  private _queue: (LaneEntry | undefined)[] = [];
   private _head = 0;
   private _queuedBytes = 0;
   private _sending: Promise<void> | undefined;
@@ -210,7 +211,7 @@ export class Lane {
   close(reason: string): { lost: number; unanswered: number } {
     this._closed = true;
     if (this._timer) clearTimeout(this._timer);
-    const remaining = this._queue.slice(this._head);
+    const remaining = this._queue.slice(this._head) as LaneEntry[];
     const unanswered = Math.min(this._inFlight, remaining.length);
     this._queue = [];
     this._head = 0;
@@ -254,7 +255,7 @@ export class Lane {
       this._dropCancelled();
       if (this.size === 0) break;
       const count = this._nextBatchCount();
-      const entries = this._queue.slice(this._head, this._head + count);
+      const entries = this._queue.slice(this._head, this._head + count) as LaneEntry[];
       let body = this._prefix;
       for (let i = 0; i < entries.length; i++) body += (i === 0 ? '' : ',') + entries[i]!.json;
       body += `],"sdkContext":${this._options.sdkContextJson}}`;
@@ -342,8 +343,11 @@ export class Lane {
   }
 
   private _remove(count: number): void {
-    for (let i = 0; i < count; i++) this._queuedBytes -= this._queue[this._head + i]!.bytes;
-    this._head += count;
+    for (let i = 0; i < count; i++) {
+      this._queuedBytes -= this._queue[this._head]!.bytes;
+      // Let a sent entry go at once (its JSON, its call's claim): a backlog would otherwise keep as many again.
+      this._queue[this._head++] = undefined;
+    }
     if (this._head > 1024 && this._head * 2 > this._queue.length) {
       this._queue = this._queue.slice(this._head);
       this._head = 0;

@@ -112,7 +112,7 @@ interface Registry {
    * Calls handed to the in-process exporters, in hand-over order, from `head` on; slots whose claim
    * is no longer PENDING and unindexed are spent, and the front is dropped as it is passed.
    */
-  queue: Claim[];
+  queue: (Claim | undefined)[];
   head: number;
   /**
    * The indexed PENDING claims by holder: most spans hold one call, kept without an array. The
@@ -241,7 +241,8 @@ function isQueued(claim: Claim): boolean {
 function advanceHead(): void {
   const queue = registry.queue;
   let head = registry.head;
-  while (head < queue.length && !isQueued(queue[head]!)) head++;
+  // A passed slot is emptied: a taken claim is its consumer's to keep, a settled one nobody's.
+  while (head < queue.length && !isQueued(queue[head]!)) queue[head++] = undefined;
   if (head === queue.length) {
     queue.length = 0;
     head = 0;
@@ -328,9 +329,10 @@ export function take(claim: Claim): boolean {
   if (claim[STATE] !== PENDING) return false;
   claim[STATE] = TAKEN;
   leaveHolder(claim);
-  // The SDK's queue holds the claim (node-sdk: the context copy) until it sends: keep no event
-  // alive. A taken call's event is in its consumer's hands: nothing is left to rewrite.
+  // The SDK's queue holds the claim (node-sdk: the context copy) until it sends: keep no event or
+  // span id alive. A taken call's event is in its consumer's hands: nothing is left to rewrite or find.
   claim[EVENT] = undefined;
+  claim[HOLDER] = undefined;
   return true;
 }
 
