@@ -23,8 +23,10 @@ import {
   ATTR_FEATURE_FLAG_RESULT_VALUE,
   ATTR_FEATURE_FLAG_RESULT_VARIANT,
   ATTR_FLAGSYNC_CALL_ID,
+  ATTR_FLAGSYNC_DELIVERY,
   ATTR_FLAGSYNC_EVENT_KEY,
   ATTR_FLAGSYNC_SIZE,
+  DELIVERY_SDK,
 } from '../conventions.js';
 import { payloadSize } from '../convert/payload-size.js';
 import type { EventSignal, FlagSyncInstrumentationOptions, NoRecordingSpanBehavior } from '../types.js';
@@ -210,6 +212,9 @@ export class EventRecorder {
 }
 
 function returnEvicted(span: Span, event: StoredEvent): void {
+  // Only an event handed to a pipeline has a claim: another event's eviction looks nothing up.
+  const delivery = event.attributes?.[ATTR_FLAGSYNC_DELIVERY];
+  if (delivery === undefined || delivery === DELIVERY_SDK) return;
   const claim = claimFor(spanHolder(span), event.attributes);
   if (claim) giveBack([claim], 'span-event-limit');
 }
