@@ -8,6 +8,7 @@ import { AlwaysOffSampler, BatchSpanProcessor, type Sampler } from '@opentelemet
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FlagSyncLogRecordExporter } from '../../src/exporters/flagsync-log-record-exporter.js';
 import { FlagSyncSpanExporter } from '../../src/exporters/flagsync-span-exporter.js';
+import { handoverStats } from '../../src/instrumentation/handover.js';
 import { installSdkDeliveryGuard } from '../../src/instrumentation/node-sdk-delivery-guard.js';
 import { removeSdkDeliveryGuards, sdkDeliveryGuardStats } from '../../src/instrumentation/sdk-delivery-guard.js';
 import { instrumentFlagSyncClient } from '../../src/instrumentation/wrap-client.js';
@@ -108,6 +109,40 @@ describe('node-sdk through the OpenTelemetry SDK to FlagSync', () => {
     expect(keys.sort()).toEqual(Array.from({ length: 120 }, (_, i) => `full-queue-${i}`).sort());
     expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);
     expect(sdkDeliveryGuardStats().filteredItems - filteredBefore).toBe(120);
+  });
+
+  it('overlapping requests whose spans end out of order, several calls each: every call once, every one receipted', async () => {
+    const o = setupPipeline();
+    const client = await instrumentedClient({ delivery: 'exporter' });
+    const before = handoverStats();
+    const tick = () => new Promise((r) => setImmediate(r));
+    // 300 requests at once, each with a span holding three calls made across awaits; they end in an order
+    // of their own, so the exporter meets calls far from the order they were handed over in.
+    const requests = Array.from({ length: 300 }, (_, i) =>
+      o.tracer.startActiveSpan(`GET /r/${i}`, async (span) => {
+        for (let c = 0; c < 3; c++) {
+          client.flag({ key: `overlap-${i}` }, c === 1 ? 'number-one' : 'string-true');
+          for (let t = (i * 7 + c) % 5; t >= 0; t--) await tick();
+        }
+        span.end();
+      }),
+    );
+    await Promise.all(requests);
+    await o.shutdown();
+    otel = undefined;
+    await client.destroy();
+    const calls = standIn.impressions().map((i) => `${(i.context as { key: string }).key}/${i.flagKey}`);
+    const expected = Array.from({ length: 300 }, (_, i) => [
+      `overlap-${i}/string-true`,
+      `overlap-${i}/number-one`,
+      `overlap-${i}/string-true`,
+    ]).flat();
+    expect(calls.sort()).toEqual(expected.sort());
+    expect(standIn.batches.every((b) => b.sdkContext.sdkName === 'flagsync-otel')).toBe(true);
+    const after = handoverStats();
+    expect(after.handedOver - before.handedOver).toBe(900);
+    expect(after.receipted - before.receipted).toBe(900);
+    expect(after.pending).toBe(0);
   });
 
   it('matches what the SDK sends natively, field by field', async () => {
