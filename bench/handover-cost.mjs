@@ -126,6 +126,19 @@ const added = {
   'now over its floor, stub retaining nothing': paired(CASES.bareNow, CASES.floor),
   'the variant attribute (floor with it minus floor without)': paired(CASES.floor, CASES.floorBefore),
   [`now minus before (${BEFORE_REV})`]: paired(CASES.now, CASES.before),
+  // The targets: each build over its own floor, the two differences taken round by round.
+  [`now minus before (${BEFORE_REV}), each over its floor`]: paired(
+    CASES.now,
+    CASES.floor,
+    CASES.before,
+    CASES.floorBefore,
+  ),
+  [`now minus before variants (${BEFORE_VARIANT_REV}), each over its floor`]: paired(
+    CASES.now,
+    CASES.floor,
+    CASES.preVariant,
+    CASES.preVariantFloor,
+  ),
 };
 console.table(Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.median])));
 console.table(added);

@@ -54,9 +54,13 @@ async function measureRounds(
 const summarizeRounds = (perRound) =>
   Object.fromEntries(Object.entries(perRound).map(([name, values]) => [name, summarize(values)]));
 
-/** `name` minus `base`, round by round: median, quartiles and the rounds it was above zero. */
-const pairing = (perRound) => (name, base) => {
-  const diffs = perRound[name].map((v, i) => v - perRound[base][i]).sort((a, b) => a - b);
+/**
+ * `name` minus `base`, round by round: median, quartiles and the rounds it was above zero. Given a
+ * second pair, the difference of the two differences (one build's cost over its floor minus another's).
+ */
+const pairing = (perRound) => (name, base, otherName, otherBase) => {
+  const other = (i) => (otherName === undefined ? 0 : perRound[otherName][i] - perRound[otherBase][i]);
+  const diffs = perRound[name].map((v, i) => v - perRound[base][i] - other(i)).sort((a, b) => a - b);
   const at = (q) => round2(diffs[Math.floor(q * (diffs.length - 1))]);
   return {
     median: at(0.5),
