@@ -93,8 +93,8 @@ export async function measureCpu(cases, { rounds = 9, calls = 20_000, slice = 50
   for (let round = 0; round < rounds; round++) {
     for (const c of round % 2 ? [...cases].reverse() : cases) {
       await c.before?.();
-      // A full collection first (run.mjs gives --expose-gc): each round pays for its own garbage, not the last one's.
-      globalThis.gc?.();
+      // No forced collection between rounds: a full collection outside the measured time leaves its
+      // concurrent sweeping and a shrunk young generation to the next round, which no app pays for.
       const start = process.cpuUsage();
       await run(c.fn, calls);
       await c.settle?.();

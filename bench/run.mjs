@@ -19,7 +19,6 @@ const suites = [
 ];
 for (const suite of suites.filter((s) => only.length === 0 || only.includes(s))) {
   console.error(`== ${suite}`);
-  // --expose-gc: the CPU-time benchmarks start each round from a collected heap (lib.mjs measureCpu).
-  execFileSync(process.execPath, ['--expose-gc', `${here}${suite}.mjs`], { stdio: 'inherit' });
+  execFileSync(process.execPath, [`${here}${suite}.mjs`], { stdio: 'inherit' });
 }
 execFileSync(process.execPath, [`${here}report.mjs`], { stdio: 'inherit' });
