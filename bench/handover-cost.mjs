@@ -7,7 +7,7 @@
 // to the in-process exporters (`delivery: 'exporter'`) and settled by FlagSync's answer; and the default
 // with no FlagSync exporter running (`auto` → `sdk`, nothing handed over).
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -23,7 +23,7 @@ import {
   queueingStubClient,
   stubClient,
 } from './flag-call.mjs';
-import { measureCpu, writeResult } from './lib.mjs';
+import { measureCpu, revisionCheckout, writeResult } from './lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 // The last commit before receipts (flagsync.delivery, the handover registry), and the last before variant
@@ -33,13 +33,9 @@ const BEFORE_VARIANT_REV = process.env.BENCH_BEFORE_VARIANT_REV ?? '9fc99bd';
 
 /** An earlier build's dist/, built from git history with this checkout's node_modules. */
 function builtDist(rev) {
-  const dir = `${ROOT}.cache/bench-before/${rev}`;
-  if (!existsSync(`${dir}/dist/index.js`)) {
-    mkdirSync(`${ROOT}.cache/bench-before`, { recursive: true });
-    if (!existsSync(dir)) execFileSync('git', ['worktree', 'add', '--detach', '-f', dir, rev], { cwd: ROOT });
-    if (!existsSync(`${dir}/node_modules`)) symlinkSync(`${ROOT}node_modules`, `${dir}/node_modules`);
+  const dir = revisionCheckout(rev);
+  if (!existsSync(`${dir}/dist/index.js`))
     execFileSync(`${ROOT}node_modules/.bin/tsup`, [], { cwd: dir, stdio: 'ignore' });
-  }
   const load = (entry) => import(pathToFileURL(`${dir}/dist/${entry}.js`).href);
   return Promise.all([load('index'), load('instrumentation'), load('exporters')]);
 }

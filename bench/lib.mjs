@@ -3,7 +3,9 @@
 // rounds in alternating order; reports the median per-op time across rounds and its spread.
 import { Bench } from 'tinybench';
 import { cpus, totalmem } from 'node:os';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export async function measure(cases, options) {
   return summarizeRounds(await measureRounds(cases, options));
@@ -136,4 +138,20 @@ export function writeResult(name, result) {
     new URL(`./results/${name}.json`, import.meta.url),
     `${JSON.stringify({ machine: machine(), ...result }, null, 2)}\n`,
   );
+}
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * A source tree of an earlier revision, to measure it beside this one: a git worktree in
+ * .cache/bench-before/<rev>, made once, sharing this checkout's node_modules.
+ */
+export function revisionCheckout(rev) {
+  const dir = `${ROOT}.cache/bench-before/${rev}`;
+  if (!existsSync(dir)) {
+    mkdirSync(`${ROOT}.cache/bench-before`, { recursive: true });
+    execFileSync('git', ['worktree', 'add', '--detach', '-f', dir, rev], { cwd: ROOT });
+  }
+  if (!existsSync(`${dir}/node_modules`)) symlinkSync(`${ROOT}node_modules`, `${dir}/node_modules`);
+  return dir;
 }

@@ -6,9 +6,9 @@
 // no span, no SDK, nothing else in the measurement, so differences of tens of nanoseconds show.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeResult } from './lib.mjs';
+import { revisionCheckout, writeResult } from './lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const REV = process.env.BENCH_REGISTRY_REV ?? 'abda923';
@@ -38,19 +38,9 @@ function bundled(srcDir, name) {
   return Promise.all([load('claims'), load('handover')]);
 }
 
-function checkout(rev) {
-  const dir = `${ROOT}.cache/bench-before/${rev}`;
-  if (!existsSync(dir)) {
-    mkdirSync(`${ROOT}.cache/bench-before`, { recursive: true });
-    execFileSync('git', ['worktree', 'add', '--detach', '-f', dir, rev], { cwd: ROOT });
-  }
-  if (!existsSync(`${dir}/node_modules`)) symlinkSync(`${ROOT}node_modules`, `${dir}/node_modules`);
-  return dir;
-}
-
 const builds = {
   now: await bundled(ROOT, 'now'),
-  [REV]: await bundled(checkout(REV), REV),
+  [REV]: await bundled(revisionCheckout(REV), REV),
 };
 const user = { key: 'user-123', attributes: { plan: 'pro', country: 'NO' } };
 // Span ids as the OTel SDK makes them (hex of random bytes), and one stored event object per call.
