@@ -23,9 +23,13 @@ import {
   ATTR_FEATURE_FLAG_RESULT_VALUE,
   ATTR_FEATURE_FLAG_RESULT_VARIANT,
   ATTR_FLAGSYNC_CALL_ID,
+  ATTR_FLAGSYNC_CONTEXT,
   ATTR_FLAGSYNC_DELIVERY,
   ATTR_FLAGSYNC_EVENT_KEY,
+  ATTR_FLAGSYNC_EVENT_PROPERTIES,
+  ATTR_FLAGSYNC_EVENT_VALUE,
   ATTR_FLAGSYNC_SIZE,
+  ATTR_FLAGSYNC_VALUE,
   DELIVERY_SDK,
 } from '../conventions.js';
 import { payloadSize } from '../convert/payload-size.js';
@@ -222,12 +226,26 @@ function returnEvicted(span: Span, event: StoredEvent): void {
 /**
  * True when the span stored every attribute the size marker counts as written: attribute limits only
  * drop or cut values, and a cut or dropped one no longer equals ours. The variant, last and uncounted,
- * may go. A span storing our very object is checked by the marker.
+ * may go. A span storing our very object is checked by the marker. Each attribute is read by its name
+ * (one site per name): a loop over the keys made every read a lookup in objects of many shapes.
  */
 function storedIntact(stored: Record<string, unknown>, ours: EventAttributes): boolean {
   if (stored === ours) return payloadSize(stored) === ours[ATTR_FLAGSYNC_SIZE];
-  for (const key in ours) if (stored[key] !== ours[key] && key !== ATTR_FEATURE_FLAG_RESULT_VARIANT) return false;
-  return true;
+  return (
+    stored[ATTR_FLAGSYNC_SIZE] === ours[ATTR_FLAGSYNC_SIZE] &&
+    stored[ATTR_FLAGSYNC_DELIVERY] === ours[ATTR_FLAGSYNC_DELIVERY] &&
+    stored[ATTR_FEATURE_FLAG_KEY] === ours[ATTR_FEATURE_FLAG_KEY] &&
+    stored[ATTR_FEATURE_FLAG_PROVIDER_NAME] === ours[ATTR_FEATURE_FLAG_PROVIDER_NAME] &&
+    stored[ATTR_FEATURE_FLAG_CONTEXT_ID] === ours[ATTR_FEATURE_FLAG_CONTEXT_ID] &&
+    stored[ATTR_FEATURE_FLAG_RESULT_REASON] === ours[ATTR_FEATURE_FLAG_RESULT_REASON] &&
+    stored[ATTR_FEATURE_FLAG_RESULT_VALUE] === ours[ATTR_FEATURE_FLAG_RESULT_VALUE] &&
+    stored[ATTR_ERROR_TYPE] === ours[ATTR_ERROR_TYPE] &&
+    stored[ATTR_FLAGSYNC_VALUE] === ours[ATTR_FLAGSYNC_VALUE] &&
+    stored[ATTR_FLAGSYNC_CONTEXT] === ours[ATTR_FLAGSYNC_CONTEXT] &&
+    stored[ATTR_FLAGSYNC_EVENT_KEY] === ours[ATTR_FLAGSYNC_EVENT_KEY] &&
+    stored[ATTR_FLAGSYNC_EVENT_VALUE] === ours[ATTR_FLAGSYNC_EVENT_VALUE] &&
+    stored[ATTR_FLAGSYNC_EVENT_PROPERTIES] === ours[ATTR_FLAGSYNC_EVENT_PROPERTIES]
+  );
 }
 
 /** Recording and sampled: span processors export only sampled spans. */
