@@ -75,7 +75,7 @@ interface ClaimState_ {
 }
 
 // Versioned with the claim's shape (handover.ts): a copy of another shape keeps state of its own.
-const KEY = Symbol.for('flagsync-otel.claims.v3');
+const KEY = Symbol.for('flagsync-otel.claims.v4');
 const MAX_CLIENT_CLAIMS = 50_000;
 const CLIENT_CLAIM_TTL_MS = 3_600_000;
 

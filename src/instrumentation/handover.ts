@@ -10,14 +10,14 @@
  *
  * A consumer finds an untaken claim by its holder (the span id of the span that carries the event,
  * a string the span already has, so no span is kept alive and no identity hash is added to the
- * SDK's object; or a log-based event's call id) and its event. Calls handed to the in-process
- * exporters wait in a queue in hand-over order: an exporter mostly meets them in that order, so it
- * finds one among the first few, with no map to fill or empty per call. A claim a lookup has to walk
- * past is indexed by holder then (each at most once), as are collector-mode claims (a span's OTLP
- * export takes all its calls by span id) and claims whose event is not known. Every unsettled claim
- * is also on one list in hand-over order, linked through the claims themselves: the sweep and the
- * app's end walk it, and taking or settling a call costs no lookup. State lives on globalThis so the
- * ESM and CommonJS builds, loaded side by side, share it. Browser-safe.
+ * SDK's object; or a log-based event's call id) and its event. Every handed-over call waits in one
+ * queue in hand-over order until it is settled: an exporter mostly meets calls in that order, so it
+ * finds one among the first few past the lookup's head, with no map to fill or empty per call. A claim
+ * a lookup has to walk past is indexed by holder then (each at most once), as are collector-mode claims
+ * (a span's OTLP export takes all its calls by span id) and claims whose event is not known. The sweep
+ * and the app's end walk the same queue; taking or settling a call costs no lookup, and writes no
+ * neighbour (a linked list's pointer writes cost about as much as the rest of the bookkeeping). State
+ * lives on globalThis so the ESM and CommonJS builds, loaded side by side, share it. Browser-safe.
  */
 import {
   ATTR_FLAGSYNC_DELIVERY,
@@ -58,8 +58,6 @@ const HOLDER = Symbol.for('flagsync-otel.claim.holder');
 const EVENT = Symbol.for('flagsync-otel.claim.event');
 const SINCE = Symbol.for('flagsync-otel.claim.since');
 const WAITERS = Symbol.for('flagsync-otel.claim.waiters');
-const NEXT = Symbol.for('flagsync-otel.claim.next');
-const PREV = Symbol.for('flagsync-otel.claim.prev');
 const INDEXED = Symbol.for('flagsync-otel.claim.indexed');
 
 /**
@@ -76,9 +74,6 @@ export interface Claim {
   [SINCE]?: number;
   /** Told once when it settles (the guard, holding the SDK's copy); one listener is kept without an array. */
   [WAITERS]?: (() => void) | (() => void)[];
-  /** Its neighbours on the list of unsettled claims. */
-  [NEXT]?: Claim;
-  [PREV]?: Claim;
   /** PENDING and found by holder (in the registry's map) rather than in the queue. */
   [INDEXED]?: boolean;
 }
@@ -91,8 +86,6 @@ export function initClaim(claim: Claim): void {
   claim[EVENT] = undefined;
   claim[SINCE] = 0;
   claim[WAITERS] = undefined;
-  claim[NEXT] = undefined;
-  claim[PREV] = undefined;
   claim[INDEXED] = false;
 }
 
@@ -109,19 +102,18 @@ export interface HandoverStats {
 
 interface Registry {
   /**
-   * Calls handed to the in-process exporters, in hand-over order, from `head` on; slots whose claim
-   * is no longer PENDING and unindexed are spent, and the front is dropped as it is passed.
+   * Every handed-over call in hand-over order. From `oldest` on a slot may hold an unsettled claim
+   * (settled slots before it are emptied, and cut off once many); from `head` (at or after it) on, the
+   * claims lookups look at: PENDING and not indexed.
    */
   queue: (Claim | undefined)[];
+  oldest: number;
   head: number;
   /**
    * The indexed PENDING claims by holder: most spans hold one call, kept without an array. The
    * holder is a string (span id, log call id): no span is kept alive.
    */
   holders: Map<unknown, Claim | Claim[]>;
-  /** The unsettled claims (PENDING or TAKEN), oldest first. */
-  first: Claim | undefined;
-  last: Claim | undefined;
   stats: HandoverStats;
   receiptTimeoutMillis: number;
   sweep: ReturnType<typeof setInterval> | undefined;
@@ -137,21 +129,23 @@ interface Registry {
   takenReturned: number;
 }
 
-const KEY = Symbol.for('flagsync-otel.handover.v3');
+const KEY = Symbol.for('flagsync-otel.handover.v4');
 const SWEEP_EVERY_MILLIS = 1000;
 /** How far into the queue a lookup looks before it indexes what it passes: spans end out of order a little. */
 const WINDOW = 32;
-/** Spent slots at the queue's front are cut off past this many (and once they are half of it). */
+/**
+ * Settled slots at the queue's front are cut off past this many (and once they are half of it); as many
+ * behind an unsettled call (one batch waiting long for FlagSync's answer) are dropped by the sweep.
+ */
 const SPENT_SLOTS = 4096;
 const DEFAULT_RECEIPT_TIMEOUT_MILLIS = 30_000;
 
 const shared = globalThis as Record<PropertyKey, unknown>;
 shared[KEY] ??= {
   queue: [],
+  oldest: 0,
   head: 0,
   holders: new Map(),
-  first: undefined,
-  last: undefined,
   stats: newStats(),
   receiptTimeoutMillis: DEFAULT_RECEIPT_TIMEOUT_MILLIS,
   sweep: undefined,
@@ -212,8 +206,7 @@ export function handOver(
   claim[SINCE] = registry.clock;
   // A collector-mode call is taken with all of its span's by span id; one without a known event by its holder.
   if (pipeline === DELIVERY_COLLECTOR || event === undefined) index(claim, fresh);
-  else registry.queue.push(claim);
-  link(claim);
+  registry.queue.push(claim);
   registry.stats.handedOver++;
   registry.stats.pending++;
   if (!registry.sweep) {
@@ -237,40 +230,47 @@ function isQueued(claim: Claim): boolean {
   return claim[STATE] === PENDING && !claim[INDEXED];
 }
 
-/** Move the queue's head past spent slots; cut them off once there are many. */
+/**
+ * Move the lookups' head past claims no lookup wants, and the oldest slot past settled ones (emptied: a
+ * settled claim is nobody's, a taken one its consumer's and the queue's until settled); cut the settled
+ * front off once it is long.
+ */
 function advanceHead(): void {
   const queue = registry.queue;
+  let oldest = registry.oldest;
   let head = registry.head;
-  // A passed slot is emptied: a taken claim is its consumer's to keep, a settled one nobody's.
-  while (head < queue.length && !isQueued(queue[head]!)) queue[head++] = undefined;
-  if (head === queue.length) {
+  while (oldest < queue.length && !isUnsettled(queue[oldest]!)) queue[oldest++] = undefined;
+  if (head < oldest) head = oldest;
+  while (head < queue.length && !isQueued(queue[head]!)) head++;
+  if (oldest === queue.length) {
     queue.length = 0;
-    head = 0;
-  } else if (head > SPENT_SLOTS && head * 2 > queue.length) {
-    queue.splice(0, head);
-    head = 0;
+    oldest = head = 0;
+  } else if (oldest > SPENT_SLOTS && oldest * 2 > queue.length) {
+    queue.splice(0, oldest);
+    head -= oldest;
+    oldest = 0;
   }
+  registry.oldest = oldest;
   registry.head = head;
 }
 
-/** Put a claim last on the list of unsettled claims. */
-function link(claim: Claim): void {
-  claim[PREV] = registry.last;
-  claim[NEXT] = undefined;
-  if (registry.last) registry.last[NEXT] = claim;
-  else registry.first = claim;
-  registry.last = claim;
-}
-
-function unlink(claim: Claim): void {
-  const prev = claim[PREV];
-  const next = claim[NEXT];
-  if (prev) prev[NEXT] = next;
-  else registry.first = next;
-  if (next) next[PREV] = prev;
-  else registry.last = prev;
-  claim[PREV] = undefined;
-  claim[NEXT] = undefined;
+/**
+ * Drop the settled claims behind the oldest unsettled one once there are many (a batch waiting long
+ * for its answer while later ones were receipted), so they are not kept alive until it settles.
+ */
+function dropSettled(): void {
+  const queue = registry.queue;
+  if (queue.length - registry.oldest <= SPENT_SLOTS) return;
+  let kept = 0;
+  let head = 0;
+  for (let i = registry.oldest; i < queue.length; i++) {
+    if (i === registry.head) head = kept;
+    const claim = queue[i]!;
+    if (isUnsettled(claim)) queue[kept++] = claim;
+  }
+  registry.head = registry.head >= queue.length ? kept : head;
+  queue.length = kept;
+  registry.oldest = 0;
 }
 
 /** The untaken indexed claims of this holder (a span, a log call id), if any: every collector-mode call is indexed. */
@@ -322,8 +322,8 @@ function indexedClaimFor(holder: unknown, attributes: unknown): Claim | undefine
 
 /**
  * A consumer takes a PENDING claim: it is its to settle, and no longer subject to the receipt
- * timeout. It leaves the queue or its holder (nothing else looks for it there) and stays on the
- * list until settled.
+ * timeout. It leaves its holder, lookups pass it by its state, and it stays in the queue (for the
+ * app's end) until settled.
  */
 export function take(claim: Claim): boolean {
   if (claim[STATE] !== PENDING) return false;
@@ -336,7 +336,7 @@ export function take(claim: Claim): boolean {
   return true;
 }
 
-/** An indexed PENDING claim leaves its holder's entry (a queued one's slot is spent by its state). */
+/** An indexed PENDING claim leaves its holder's entry (lookups pass a queued one by its state). */
 function leaveHolder(claim: Claim): void {
   if (!claim[INDEXED]) return;
   claim[INDEXED] = false;
@@ -409,8 +409,9 @@ export function allSettled(deadline: number): Promise<void> {
 
 /** Every unsettled call goes back to the SDK (the app is ending). */
 export function giveBackAll(reason: ReturnReason): void {
+  const queue = registry.queue;
   const claims: Claim[] = [];
-  for (let claim = registry.first; claim; claim = claim[NEXT]) claims.push(claim);
+  for (let i = registry.oldest; i < queue.length; i++) if (isUnsettled(queue[i]!)) claims.push(queue[i]!);
   giveBack(claims, reason);
 }
 
@@ -436,7 +437,6 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   claim[STATE] = to;
   if (to === RETURNED) markSdkDelivered(claim);
   registry.stats.pending--;
-  unlink(claim);
   claim[HOLDER] = undefined;
   claim[EVENT] = undefined;
   const waiters = claim[WAITERS];
@@ -447,8 +447,9 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
   }
   if (registry.stats.pending === 0) {
     for (const done of registry.idle.slice()) done();
-    // No claim is unsettled: the list and the queue are empty, and the epoch may move.
+    // No claim is unsettled: the queue is spent, and the epoch may move.
     registry.queue.length = 0;
+    registry.oldest = 0;
     registry.head = 0;
     if (registry.sweep) {
       clearInterval(registry.sweep);
@@ -460,29 +461,31 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
 }
 
 /**
- * PENDING claims older than the receipt timeout go back to the SDK. The list is in hand-over order:
+ * PENDING claims older than the receipt timeout go back to the SDK. The queue is in hand-over order:
  * the walk ends at the first PENDING claim still young; TAKEN ones wait for their consumer's answer.
  */
 function sweep(): void {
   registry.clock = Date.now() - registry.epoch;
   const cutoff = registry.clock - registry.receiptTimeoutMillis;
+  const queue = registry.queue;
   const expired: Claim[] = [];
-  for (let claim = registry.first; claim; claim = claim[NEXT]) {
+  for (let i = registry.oldest; i < queue.length; i++) {
+    const claim = queue[i]!;
     if (claim[STATE] !== PENDING) continue;
     if ((claim[SINCE] ?? 0) > cutoff) break;
     expired.push(claim);
   }
   giveBack(expired, 'no-receipt');
   advanceHead();
+  dropSettled();
 }
 
 /** Forget every claim (tests). */
 export function resetHandover(): void {
   registry.queue.length = 0;
+  registry.oldest = 0;
   registry.head = 0;
   registry.holders.clear();
-  registry.first = undefined;
-  registry.last = undefined;
   registry.stats = newStats();
   if (registry.sweep) clearInterval(registry.sweep);
   registry.sweep = undefined;

@@ -115,4 +115,32 @@ describe('receipt registry', () => {
     receipt(taken);
     expect(handoverStats().receipted).toBe(0);
   });
+
+  it('keeps a call waiting long for its answer, while thousands after it are receipted and swept', () => {
+    vi.useFakeTimers();
+    setReceiptTimeout(60_000);
+    const [slow, ...rest] = handOverCalls(6_001);
+    // A consumer takes the first and waits; every later call is found, taken and receipted.
+    expect(take(claimFor(slow!.holder, slow!.event)!)).toBe(true);
+    expect(exportInOrder(rest.slice(0, 5_000))).toBe(5_000);
+    // The sweep drops the receipted ones behind the waiting call: the lookups still find the rest,
+    // in any order, and the end still finds the waiting call and the untaken ones.
+    vi.advanceTimersByTime(1_000);
+    expect(exportInOrder(rest.slice(5_000, 5_500).reverse())).toBe(500);
+    const later = handOverCalls(10);
+    expect(handoverStats().pending).toBe(1 + 500 + 10);
+    giveBackAll('shutdown');
+    expect(handoverStats()).toMatchObject({ receipted: 5_500, pending: 0, returned: { shutdown: 511 } });
+    expect(isUnsettled(slow!.claim)).toBe(false);
+    expect(later.every((c) => !isUnsettled(c.claim))).toBe(true);
+  });
+
+  it('finds collector-mode and exporter calls handed over side by side, and gives back both at the end', () => {
+    const exporter = handOverCalls(20);
+    const collector = handOverCalls(6, 3, 'collector');
+    expect(exportInOrder(exporter.slice(10))).toBe(10);
+    for (const claim of claimsOf('span-0')!) if (collector.some((c) => c.claim === claim)) take(claim);
+    giveBackAll('shutdown');
+    expect(handoverStats()).toMatchObject({ receipted: 10, pending: 0, returned: { shutdown: 16 } });
+  });
 });
