@@ -23,7 +23,7 @@ import {
   queueingStubClient,
   stubClient,
 } from './flag-call.mjs';
-import { measureCpu, revisionCheckout, writeResult } from './lib.mjs';
+import { measureCpu, revisionCheckout, runCalls, writeResult } from './lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 // The last commit before receipts (flagsync.delivery, the handover registry), and the last before variant
@@ -89,20 +89,35 @@ const CASES = {
   bareBefore: `before (${BEFORE_REV}), on a stub retaining nothing`,
   bareNow: 'now, handed over, on a stub retaining nothing',
 };
-const cases = [
-  { name: CASES.uninstrumented, fn: inTracerSpan(() => flag(stub)) },
-  { name: CASES.floorBefore, fn: inTracerSpan(addEvent(floorAttributesWithoutVariant)) },
-  { name: CASES.floor, fn: inTracerSpan(addEvent(floorAttributes)) },
-  { name: CASES.before, fn: inTracerSpan(() => flag(beforeClient)) },
-  { name: CASES.now, fn: inTracerSpan(() => flag(handedOver)) },
-  { name: CASES.sdk, fn: inTracerSpan(() => flag(sdkDefault)) },
-  { name: CASES.preVariantFloor, fn: inPreVariantSpan(addEvent(floorAttributesWithoutVariant)) },
-  { name: CASES.preVariant, fn: inPreVariantSpan(() => flag(preVariantClient)) },
-  { name: CASES.bareBefore, fn: inTracerSpan(() => flag(bareBefore)) },
-  { name: CASES.bareNow, fn: inTracerSpan(() => flag(bareHandedOver)) },
-];
-// CPU time per call, each case's spans exported (and their calls receipted) inside its own measurement.
+const fns = {
+  uninstrumented: inTracerSpan(() => flag(stub)),
+  floorBefore: inTracerSpan(addEvent(floorAttributesWithoutVariant)),
+  floor: inTracerSpan(addEvent(floorAttributes)),
+  before: inTracerSpan(() => flag(beforeClient)),
+  now: inTracerSpan(() => flag(handedOver)),
+  sdk: inTracerSpan(() => flag(sdkDefault)),
+  preVariantFloor: inPreVariantSpan(addEvent(floorAttributesWithoutVariant)),
+  preVariant: inPreVariantSpan(() => flag(preVariantClient)),
+  bareBefore: inTracerSpan(() => flag(bareBefore)),
+  bareNow: inTracerSpan(() => flag(bareHandedOver)),
+};
+const cases = Object.entries(CASES).map(([key, name]) => ({ name, fn: fns[key] }));
 const settle = () => Promise.all([provider.forceFlush(), preVariantProvider.forceFlush()]);
+
+// One case alone (handover-instructions.mjs runs it under a CPU simulator, counting instructions):
+// warm up, then BENCH_CALLS calls, their spans exported and receipted, and exit.
+if (process.env.BENCH_ONE_CASE) {
+  const fn = fns[process.env.BENCH_ONE_CASE];
+  if (!fn) throw new Error(`BENCH_ONE_CASE: one of ${Object.keys(fns).join(', ')}`);
+  await runCalls(fn, Number(process.env.BENCH_WARMUP ?? 20_000));
+  await settle();
+  await runCalls(fn, Number(process.env.BENCH_CALLS ?? 0));
+  await settle();
+  await exporter.forceFlush();
+  process.exit(0);
+}
+
+// CPU time per call, each case's spans exported (and their calls receipted) inside its own measurement.
 const { results, paired } = await measureCpu(
   cases.map((c) => ({ ...c, settle })),
   { rounds: Number(process.env.BENCH_ROUNDS ?? 31), calls: 10_000 },

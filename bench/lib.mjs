@@ -83,13 +83,7 @@ const pairing = (perRound) => (name, base, otherName, otherBase) => {
  * cases is best read pair by pair within each round (`paired`).
  */
 export async function measureCpu(cases, { rounds = 9, calls = 20_000, slice = 500, warmup = 5_000 } = {}) {
-  const yieldNow = () => new Promise((resolve) => setImmediate(resolve));
-  const run = async (fn, n) => {
-    for (let done = 0; done < n; done += slice) {
-      for (let i = 0; i < slice; i++) fn(i);
-      await yieldNow();
-    }
-  };
+  const run = (fn, n) => runCalls(fn, n, slice);
   for (const c of cases) await run(c.fn, warmup);
   const perRound = Object.fromEntries(cases.map((c) => [c.name, []]));
   for (let round = 0; round < rounds; round++) {
@@ -105,6 +99,14 @@ export async function measureCpu(cases, { rounds = 9, calls = 20_000, slice = 50
     }
   }
   return { results: summarizeRounds(perRound), paired: pairing(perRound) };
+}
+
+/** `n` calls of `fn`, `slice` at a time, the event loop turning between slices (timers, exports). */
+export async function runCalls(fn, n, slice = 500) {
+  for (let done = 0; done < n; done += slice) {
+    for (let i = 0; i < slice; i++) fn(i);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 export function summarize(values) {

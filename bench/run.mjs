@@ -7,6 +7,7 @@ const only = process.argv.slice(2);
 const suites = [
   'instrumentation-overhead',
   'handover-cost',
+  'handover-instructions',
   'receipt-registry',
   'evaluation-metrics',
   'exporter-throughput',
