@@ -54,6 +54,11 @@ async function instructions(key, calls) {
   return Number(refs[1].replaceAll(',', ''));
 }
 
+// handover-cost.mjs builds the earlier revisions on first use: once, here, not in two processes at a time.
+await run(process.execPath, [`${here}handover-cost.mjs`], {
+  env: { ...process.env, BENCH_ONE_CASE: 'floor', BENCH_CALLS: '0', BENCH_WARMUP: '0' },
+});
+
 // Every run of every case, two at a time (the machine's cores), repeats interleaved.
 const jobs = [];
 for (let r = 0; r < REPEATS; r++)
