@@ -119,8 +119,10 @@ interface Registry {
   sweep: ReturnType<typeof setInterval> | undefined;
   idle: (() => void)[];
   /**
-   * Milliseconds since `epoch` at the last sweep tick, or -1 while no sweep runs. Small integers: a
-   * claim keeps its hand-over time without a boxed number. The epoch moves only while no claim is unsettled.
+   * Milliseconds since `epoch` at the last sweep tick, or -1 while no sweep runs. Kept a small integer
+   * (`| 0`, rebased before 2^30): V8 stores a claim's hand-over time in place. Date.now()'s double here
+   * once changed every claim's shape a second into a run, deoptimizing each function that reads claims,
+   * and boxed each claim's time. The epoch moves while no claim is unsettled, and at a rebase.
    */
   clock: number;
   epoch: number;
@@ -131,6 +133,8 @@ interface Registry {
 
 const KEY = Symbol.for('flagsync-otel.handover.v4');
 const SWEEP_EVERY_MILLIS = 1000;
+/** Under 2^30, V8's small integers on 64-bit builds. */
+const CLOCK_REBASE_MILLIS = 2 ** 29;
 /** How far into the queue a lookup looks before it indexes what it passes: spans end out of order a little. */
 const WINDOW = 32;
 /**
@@ -465,9 +469,19 @@ function settle(claim: Claim, to: typeof RECEIPTED | typeof RETURNED): boolean {
  * the walk ends at the first PENDING claim still young; TAKEN ones wait for their consumer's answer.
  */
 function sweep(): void {
-  registry.clock = Date.now() - registry.epoch;
-  const cutoff = registry.clock - registry.receiptTimeoutMillis;
   const queue = registry.queue;
+  let clock = Date.now() - registry.epoch;
+  // A small integer (see `clock`): past about six days the epoch moves up, the waiting claims' times with it.
+  if (clock >= CLOCK_REBASE_MILLIS) {
+    registry.epoch += clock;
+    for (let i = registry.oldest; i < queue.length; i++) {
+      const claim = queue[i];
+      if (claim) claim[SINCE] = (claim[SINCE] ?? 0) - clock;
+    }
+    clock = 0;
+  }
+  registry.clock = clock | 0;
+  const cutoff = registry.clock - registry.receiptTimeoutMillis;
   const expired: Claim[] = [];
   for (let i = registry.oldest; i < queue.length; i++) {
     const claim = queue[i]!;

@@ -105,6 +105,26 @@ describe('receipt registry', () => {
     expect(handoverStats().pending).toBe(0);
   });
 
+  it('times a call out at its receipt timeout after 25 days of calls always waiting (the clock rebased)', () => {
+    vi.useFakeTimers();
+    setReceiptTimeout(5_000);
+    const start = Date.now();
+    // A call taken and still waiting for its answer keeps the clock running (its epoch never moves).
+    const [waiting] = handOverCalls(1);
+    expect(take(claimFor(waiting!.holder, waiting!.event)!)).toBe(true);
+    // The clock stays a small integer: past 2^31 ms, an int32 would wrap and no call would time out again.
+    vi.setSystemTime(start + 2 ** 31 - 3_000);
+    vi.advanceTimersByTime(1_000);
+    const [late] = handOverCalls(1);
+    vi.advanceTimersByTime(4_000);
+    expect(handoverStats()).toMatchObject({ pending: 2, returned: { 'no-receipt': 0 } });
+    vi.advanceTimersByTime(2_000);
+    expect(handoverStats()).toMatchObject({ pending: 1, returned: { 'no-receipt': 1 } });
+    expect(isUnsettled(late!.claim)).toBe(false);
+    receipt(waiting!.claim);
+    expect(handoverStats()).toMatchObject({ pending: 0, receipted: 1 });
+  });
+
   it('gives back every unsettled call at the end, taken or not, once', () => {
     const calls = handOverCalls(40);
     const taken = claimFor(calls[30]!.holder, calls[30]!.event)!;
