@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { writeResult } from './lib.mjs';
+import { quantile, writeResult } from './lib.mjs';
 
 const run = promisify(execFile);
 try {
@@ -125,7 +125,7 @@ function combined(terms, measure = 'run', gc = 'fixed') {
   let sums = [0];
   for (const [sign, key] of terms) sums = sums.flatMap((s) => perCall(key, measure, gc).map((x) => s + sign * x));
   sums.sort((a, b) => a - b);
-  const at = (q) => Math.round(sums[Math.floor(q * (sums.length - 1))]);
+  const at = (q) => Math.round(quantile(sums, q));
   return { median: at(0.5), min: at(0), max: at(1) };
 }
 const TARGET = `now minus before (${BEFORE_REV}), each over its floor`;

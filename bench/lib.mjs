@@ -60,10 +60,13 @@ const summarizeRounds = (perRound) =>
  * `name` minus `base`, round by round: median, quartiles and the rounds it was above zero. Given a
  * second pair, the difference of the two differences (one build's cost over its floor minus another's).
  */
+/** The value at quantile `q` of ascending `sorted` (the lower of two neighbours): one rule for every bench. */
+export const quantile = (sorted, q) => sorted[Math.floor(q * (sorted.length - 1))];
+
 const pairing = (perRound) => (name, base, otherName, otherBase) => {
   const other = (i) => (otherName === undefined ? 0 : perRound[otherName][i] - perRound[otherBase][i]);
   const diffs = perRound[name].map((v, i) => v - perRound[base][i] - other(i)).sort((a, b) => a - b);
-  const at = (q) => round2(diffs[Math.floor(q * (diffs.length - 1))]);
+  const at = (q) => round2(quantile(diffs, q));
   return {
     median: at(0.5),
     q1: at(0.25),

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { revisionCheckout, writeResult } from './lib.mjs';
+import { quantile, revisionCheckout, writeResult } from './lib.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const REV = process.env.BENCH_REGISTRY_REV ?? 'abda923';
@@ -101,13 +101,13 @@ for (let round = -3; round < ROUNDS; round++) {
   }
 }
 
-const quantile = (sorted, q) => Math.round(sorted[Math.floor(q * (sorted.length - 1))] * 10) / 10;
+const oneDecimal = (sorted, q) => Math.round(quantile(sorted, q) * 10) / 10;
 const paired = (name, base) => {
   const diffs = perRound[name].map((v, i) => v - perRound[base][i]).sort((a, b) => a - b);
   return {
-    median: quantile(diffs, 0.5),
-    q1: quantile(diffs, 0.25),
-    q3: quantile(diffs, 0.75),
+    median: oneDecimal(diffs, 0.5),
+    q1: oneDecimal(diffs, 0.25),
+    q3: oneDecimal(diffs, 0.75),
     above: diffs.filter((d) => d > 0).length,
     rounds: diffs.length,
   };
@@ -117,7 +117,7 @@ const results = Object.fromEntries(
     const sorted = [...values].sort((a, b) => a - b);
     return [
       name,
-      { median: quantile(sorted, 0.5), min: quantile(sorted, 0), max: quantile(sorted, 1), rounds: ROUNDS },
+      { median: oneDecimal(sorted, 0.5), min: oneDecimal(sorted, 0), max: oneDecimal(sorted, 1), rounds: ROUNDS },
     ];
   }),
 );
