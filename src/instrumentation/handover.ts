@@ -474,10 +474,7 @@ function sweep(): void {
   // A small integer (see `clock`): past about six days the epoch moves up, the waiting claims' times with it.
   if (clock >= CLOCK_REBASE_MILLIS) {
     registry.epoch += clock;
-    for (let i = registry.oldest; i < queue.length; i++) {
-      const claim = queue[i];
-      if (claim) claim[SINCE] = (claim[SINCE] ?? 0) - clock;
-    }
+    for (let i = registry.oldest; i < queue.length; i++) queue[i]![SINCE] = (queue[i]![SINCE] ?? 0) - clock;
     clock = 0;
   }
   registry.clock = clock | 0;
